@@ -1,0 +1,152 @@
+/**
+ * The batch spec: the one JSON document that describes a batch, taken alike by
+ * `waymark start --spec`, `temporal workflow start --input-file` and the workflow itself.
+ *
+ * This module is imported by workflow code, so it must stay deterministic: no I/O, no clock.
+ */
+import { z } from 'zod';
+
+export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** Processor options travel through workflow history; this cap keeps item data out of it (I1). */
+export const MAX_PROCESSOR_OPTIONS_BYTES = 16 * 1024;
+
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `must be a number (${what})` })
+    .int({ error: `must be a whole number (${what})` })
+    .positive({ error: `must be at least 1 (${what})` });
+
+export const sourceSchema = z.strictObject({
+  kind: z.enum(SOURCE_KINDS, { error: `must be one of ${SOURCE_KINDS.join(', ')}` }),
+  path: z.string({ error: 'must be a path to a file or folder' }).min(1, { error: 'must not be empty' }),
+  /** JSONL only: each line must be a JSON object; anything else becomes a `parse` failure row. */
+  requireObject: z.boolean().optional(),
+  /** Longest item accepted, in bytes; a longer line becomes a `parse` failure row. */
+  maxItemBytes: positiveInt('bytes').optional(),
+});
+
+export const processorSchema = z.strictObject({
+  name: z.string({ error: 'must name a processor, e.g. "sha256"' }).min(1, { error: 'must not be empty' }),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .refine((o) => o === undefined || JSON.stringify(o).length <= MAX_PROCESSOR_OPTIONS_BYTES, {
+      error: `are larger than ${MAX_PROCESSOR_OPTIONS_BYTES} bytes; item data belongs in the source file, not in the spec`,
+    }),
+});
+
+export const DEFAULTS = {
+  sliceSize: 1000,
+  checkpointEvery: 100_000,
+  concurrency: 4,
+  commitGroup: 1,
+  itemAttempts: 3,
+  itemTimeoutMs: 60_000,
+  itemBackoffMs: 1000,
+  itemBackoffMaxMs: 30_000,
+  heartbeatTimeoutMs: 30_000,
+  maxItemBytes: 1024 * 1024,
+} as const;
+
+const specShape = z.strictObject({
+  source: sourceSchema,
+  processor: processorSchema,
+  /** S: items processed by one `processSlice` activity. */
+  sliceSize: positiveInt('items per slice').default(DEFAULTS.sliceSize),
+  /** N: items per workflow run; the workflow continues-as-new after each window of N. */
+  checkpointEvery: positiveInt('items per workflow run').default(DEFAULTS.checkpointEvery),
+  /** C: slices in flight at once. */
+  concurrency: positiveInt('slices in flight').max(1000, { error: 'must be at most 1000' }).default(DEFAULTS.concurrency),
+  /** k: items committed to the ledger in one transaction; enters the resume-cost bound. */
+  commitGroup: positiveInt('items per ledger transaction').max(10_000).default(DEFAULTS.commitGroup),
+  itemAttempts: positiveInt('attempts per item').max(100).default(DEFAULTS.itemAttempts),
+  itemTimeoutMs: positiveInt('milliseconds').default(DEFAULTS.itemTimeoutMs),
+  itemBackoffMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
+  itemBackoffMaxMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMaxMs),
+  /** A slice whose worker stops heartbeating this long is handed to another worker. */
+  heartbeatTimeoutMs: positiveInt('milliseconds').min(1000, { error: 'must be at least 1000 ms' }).default(DEFAULTS.heartbeatTimeoutMs),
+});
+
+export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
+  if (spec.sliceSize > spec.checkpointEvery) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sliceSize'],
+      message: `(${spec.sliceSize}) is larger than checkpointEvery (${spec.checkpointEvery}); a slice must fit in one workflow run: lower sliceSize or raise checkpointEvery`,
+    });
+  } else if (spec.checkpointEvery % spec.sliceSize !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['checkpointEvery'],
+      message: `(${spec.checkpointEvery}) is not a multiple of sliceSize (${spec.sliceSize}); use e.g. ${Math.max(1, Math.round(spec.checkpointEvery / spec.sliceSize)) * spec.sliceSize}`,
+    });
+  }
+  if (spec.commitGroup > spec.sliceSize) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['commitGroup'],
+      message: `(${spec.commitGroup}) is larger than sliceSize (${spec.sliceSize}); a commit group cannot span slices`,
+    });
+  }
+});
+
+/** A spec as written by a user: every field with a default may be left out. */
+export type BatchSpecInput = z.input<typeof batchSpecSchema>;
+/** A spec with every default applied. */
+export type BatchSpec = z.output<typeof batchSpecSchema>;
+export type SourceSpec = BatchSpec['source'];
+export type ProcessorSpec = BatchSpec['processor'];
+
+export class SpecError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`invalid batch spec: ${field} ${problem}`);
+    this.name = 'SpecError';
+  }
+}
+
+/**
+ * Validates a spec and applies defaults. Throws SpecError naming the first bad field.
+ * Pure and deterministic, so the workflow can run it on replay.
+ */
+export function parseBatchSpec(input: unknown): BatchSpec {
+  const parsed = batchSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+    return fail(
+      `${where}${issue.keys[0]}`,
+      `is not a known field; remove it (known fields: ${knownFields(issue.path).join(', ')})`,
+    );
+  }
+  const field = issue.path.length ? issue.path.join('.') : 'spec';
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return fail(field, 'is required');
+  }
+  return fail(field, issue.message);
+}
+
+function fail(field: string, problem: string): never {
+  throw new SpecError(field, problem);
+}
+
+function knownFields(path: PropertyKey[]): string[] {
+  const first = path[0];
+  if (first === 'source') return Object.keys(sourceSchema.shape);
+  if (first === 'processor') return Object.keys(processorSchema.shape);
+  return Object.keys(specShape.shape);
+}
+
+/**
+ * The resume-cost bound: the most items one interruption can make waymark redo.
+ * Each slice in flight has at most `commitGroup` items processed but not yet committed;
+ * everything committed is skipped on resume (I3), so the bound does not depend on slice size.
+ */
+export function resumeCostBound(spec: Pick<BatchSpec, 'concurrency' | 'commitGroup'>): number {
+  return spec.concurrency * spec.commitGroup;
+}
