@@ -1,0 +1,72 @@
+/**
+ * Inputs and outputs of waymark's activities. Only types live here, so workflow code can
+ * import them without pulling activity code into the workflow bundle.
+ * Everything here travels through workflow history: cursors, offsets, counts, never item data (I1).
+ */
+import type { BatchSpec } from '../spec/batch-spec';
+import type { SliceBounds, SourcePosition, WindowPlan } from '../sources/source';
+import type { SliceTally } from '../ledger/ledger';
+
+export interface PlanWindowInput {
+  batchId: string;
+  spec: BatchSpec;
+  from: SourcePosition;
+  maxItems: number;
+  /** Count the source's items (done once per batch, on the first window). */
+  countTotal: boolean;
+}
+
+export interface PlanWindowResult {
+  plan: WindowPlan;
+  total?: number;
+}
+
+export interface ProcessSliceInput {
+  batchId: string;
+  spec: BatchSpec;
+  slice: SliceBounds;
+}
+
+export type ProcessSliceResult =
+  | { outcome: 'done'; tally: SliceTally }
+  /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number };
+
+/** What `processSlice` heartbeats: the first index of the slice not yet committed. */
+export interface SliceHeartbeat {
+  cursor: number;
+}
+
+export interface BatchManifest {
+  batchId: string;
+  status: 'completed';
+  total: number;
+  succeeded: number;
+  failed: number;
+  redone: number;
+  runs: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  itemsPerSecond: number;
+  resumeCostBound: number;
+  source: { kind: string; path: string };
+  processor: string;
+  sliceSize: number;
+  checkpointEvery: number;
+  concurrency: number;
+  commitGroup: number;
+}
+
+export interface FinalizeInput {
+  batchId: string;
+  spec: BatchSpec;
+  runs: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface FinalizeResult {
+  manifest: BatchManifest;
+  manifestPath: string;
+}

@@ -1,0 +1,24 @@
+/**
+ * The activities a waymark worker registers, bound to the ledger and data dir of that worker.
+ * Workflow code imports only `typeof` this (see src/workflows).
+ */
+import type { Ledger } from '../ledger/ledger';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceInput } from './contracts';
+import { planWindow } from './plan-window';
+import { processSlice } from './process-slice';
+import { finalize } from './finalize';
+
+export interface ActivityDeps {
+  ledger: Ledger;
+  dataDir: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    planWindow: (input: PlanWindowInput) => planWindow(deps, input),
+    processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
+    finalize: (input: FinalizeInput) => finalize(deps, input),
+  };
+}
+
+export type WaymarkActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,32 @@
+import type { Ledger } from '../ledger/ledger';
+import type { PlanWindowInput, PlanWindowResult } from './contracts';
+import { openSource } from '../sources/open-source';
+import { getProcessor } from '../processors/registry';
+import { toApplicationFailure } from './failures';
+
+export interface PlanDeps {
+  ledger: Ledger;
+  dataDir: string;
+}
+
+/**
+ * Cuts the next window of the source into slices. On the first window it also checks what
+ * only a worker can check (the processor exists here and takes these options, the source can
+ * be read) so a bad batch stops before any item is processed, and records the batch's spec.
+ */
+export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promise<PlanWindowResult> {
+  const { batchId, spec, from, maxItems, countTotal } = input;
+  try {
+    const source = openSource(spec.source, { dataDir: deps.dataDir, batchId });
+    let total: number | undefined;
+    if (countTotal) {
+      getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
+      await deps.ledger.saveBatch({ batchId, spec });
+      total = await source.countItems();
+    }
+    const plan = await source.planWindow(from, maxItems, spec.sliceSize);
+    return { plan, total };
+  } catch (err) {
+    throw toApplicationFailure(err);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * processSlice: the only place item data is touched. Resumes where the ledger and the last
+ * heartbeat say, and for each item: process, commit the outcome, move the heartbeat cursor.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Ledger, OutcomeToCommit } from '../ledger/ledger';
+import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from './contracts';
+import { openSource } from '../sources/open-source';
+import { getProcessor } from '../processors/registry';
+import { runItem, SliceCancelledError } from './run-item';
+import { toApplicationFailure } from './failures';
+
+export interface SliceDeps {
+  ledger: Ledger;
+  dataDir: string;
+}
+
+export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): Promise<ProcessSliceResult> {
+  const { ledger, dataDir } = deps;
+  const { batchId, spec, slice } = input;
+  const ctx = Context.current();
+  const end = slice.start + slice.count;
+
+  let processor;
+  let source;
+  try {
+    processor = getProcessor(spec.processor.name);
+    source = openSource(spec.source, { dataDir, batchId });
+  } catch (err) {
+    throw toApplicationFailure(err);
+  }
+
+  const committed = new Set(await ledger.committedIndexes(batchId, slice.start, end));
+  // The item a previous attempt of this slice had in flight when it died: it is about to be redone.
+  const interrupted = await ledger.inFlight(batchId, slice.start);
+  if (interrupted !== null && !committed.has(interrupted)) {
+    await ledger.recordInterruption(batchId, interrupted);
+  }
+
+  const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
+  let cursor = Math.max(slice.start, heartbeat?.cursor ?? slice.start);
+  while (cursor < end && committed.has(cursor)) cursor++;
+
+  // Heartbeats go out on a timer, not per item: the cursor is sent at most every few seconds,
+  // which keeps a slow item's activity alive and keeps the per-item path free of RPCs.
+  const beatEveryMs = Math.max(200, Math.min(5000, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
+  ctx.heartbeat({ cursor } satisfies SliceHeartbeat);
+  const beat = setInterval(() => ctx.heartbeat({ cursor } satisfies SliceHeartbeat), beatEveryMs);
+
+  const pending: OutcomeToCommit[] = [];
+  const flush = async (nextInFlight: number | null) => {
+    if (pending.length === 0) return;
+    await ledger.commit(batchId, slice.start, pending, nextInFlight);
+    cursor = pending[pending.length - 1].index + 1;
+    pending.length = 0;
+  };
+  // A workflow cancel or a lost slice aborts the item in progress; a worker shutting down
+  // (SIGTERM) lets the item finish and commit, so the slice resumes elsewhere with nothing redone.
+  const itemAbort = new AbortController();
+  let draining = false;
+  const onCancel = () => {
+    if (ctx.cancellationDetails?.workerShutdown) draining = true;
+    else itemAbort.abort();
+  };
+  ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const sliceSignal = itemAbort.signal;
+
+  try {
+    let marked = false;
+    for await (const item of source.readSlice(slice)) {
+      if (item.index < cursor || committed.has(item.index)) continue;
+      if (draining || sliceSignal.aborted) throw new SliceCancelledError();
+      if (!marked) {
+        await ledger.markInFlight(batchId, slice.start, item.index);
+        marked = true;
+      }
+      const run = await runItem(item, { batchId, spec, processor, log: ctx.log, sliceSignal });
+      if (run.kind === 'quota') {
+        await flush(null);
+        await ledger.markInFlight(batchId, slice.start, null);
+        return {
+          outcome: 'quota',
+          retryAfterMs: run.retryAfterMs,
+          nextIndex: item.index,
+          tally: await ledger.tally(batchId, slice.start, end),
+        };
+      }
+      pending.push(run.outcome);
+      const next = item.index + 1 < end ? item.index + 1 : null;
+      if (pending.length >= spec.commitGroup || next === null) await flush(next);
+    }
+    await flush(null);
+    return { outcome: 'done', tally: await ledger.tally(batchId, slice.start, end) };
+  } catch (err) {
+    if (err instanceof SliceCancelledError) {
+      // Stop at an item boundary: what finished is committed, the item cut short is not.
+      await flush(null);
+      await ledger.markInFlight(batchId, slice.start, null);
+      throw new CancelledFailure(`slice ${slice.start}-${end - 1} cancelled at item ${cursor}`);
+    }
+    if (err instanceof ApplicationFailure) throw err;
+    throw toApplicationFailure(err);
+  } finally {
+    clearInterval(beat);
+    ctx.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}

@@ -1,0 +1,258 @@
+/** The `waymark` command line. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../spec/batch-spec';
+import { loadConfiguredProcessors } from '../processors/configured';
+import { openLedger } from '../ledger/open-ledger';
+import { dataDir, temporalAddress } from '../settings';
+import { progressQuery, type BatchProgress } from '../workflows/definitions';
+import type { batchWorkflow } from '../workflows/batch-workflow';
+import { CliError, connectClient } from './connect';
+import { startBatch, validateSpecForStart } from './start-batch';
+import { describeState, watchBatch } from './watch-batch';
+import { exportBatch } from './export-batch';
+import { runWorker } from '../workers/run-worker';
+import { runDevServer } from '../dev/dev-server';
+
+function wholeNumber(flag: string, min: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${flag} takes a whole number of at least ${min}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function keyValue(raw: string, into: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`--option takes key=value (e.g. --option ms=5), got "${raw}"`);
+  const value = raw.slice(eq + 1);
+  let parsed: unknown = value;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    // Not JSON: keep the text as it is, so `--option greeting=hello` needs no quotes.
+  }
+  return { ...into, [raw.slice(0, eq)]: parsed };
+}
+
+function inferKind(input: string): SourceKind {
+  if (fs.existsSync(input) && fs.statSync(input).isDirectory()) return 'folder';
+  const ext = path.extname(input).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.csv') return 'csv';
+  return 'text';
+}
+
+interface StartFlags {
+  spec?: string;
+  sourceKind?: SourceKind;
+  processor?: string;
+  option?: Record<string, unknown>;
+  slice?: number;
+  checkpointEvery?: number;
+  concurrency?: number;
+  commitGroup?: number;
+  attempts?: number;
+  itemTimeout?: number;
+  batchId?: string;
+  wait?: boolean;
+}
+
+function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): BatchSpecInput {
+  if (flags.spec) {
+    const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout'].filter(
+      (k) => flags[k as keyof StartFlags] !== undefined,
+    );
+    if (input || conflicting.length || command.length) {
+      throw new CliError('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec');
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.spec, 'utf8');
+    } catch {
+      throw new CliError(`spec file not found or unreadable: ${path.resolve(flags.spec)}`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`spec file ${flags.spec} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (!input) throw new CliError('say what to process: `waymark start FILE --processor NAME`, or `waymark start --spec spec.json`');
+  if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
+  const options: Record<string, unknown> = { ...flags.option };
+  if (command.length) {
+    if (flags.processor !== 'exec') throw new CliError(`a command after -- is only for --processor exec, not ${flags.processor}`);
+    options.command = command;
+  }
+  return {
+    source: { kind: flags.sourceKind ?? inferKind(input), path: input },
+    processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
+    sliceSize: flags.slice,
+    checkpointEvery: flags.checkpointEvery,
+    concurrency: flags.concurrency,
+    commitGroup: flags.commitGroup,
+    itemAttempts: flags.attempts,
+    itemTimeoutMs: flags.itemTimeout,
+  };
+}
+
+function printProgress(batchId: string, p: BatchProgress): void {
+  const total = p.total === undefined ? '?' : String(p.total);
+  console.log(`batch     ${batchId}`);
+  console.log(`state     ${describeState(p)}`);
+  console.log(`items     ${p.succeeded + p.failed}/${total} (succeeded ${p.succeeded}, failed ${p.failed})`);
+  console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
+  console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('waymark')
+    .description('Long batch jobs on Temporal where an interruption costs a small, chosen number of items')
+    .showHelpAfterError('(run `waymark help` for the commands)');
+
+  program
+    .command('dev')
+    .description('run the Temporal dev server in the foreground, state kept in the data dir (default ./.waymark)')
+    .option('--port <port>', 'gRPC port', wholeNumber('--port', 1), 7233)
+    .option('--ui-port <port>', 'Web UI port', wholeNumber('--ui-port', 1), 8233)
+    .action(async (o: { port: number; uiPort: number }) => {
+      process.exitCode = await runDevServer({ dataDir: dataDir(), port: o.port, uiPort: o.uiPort });
+    });
+
+  program
+    .command('worker')
+    .description('run a worker: executes batches from the task queue until SIGINT/SIGTERM')
+    .action(async () => {
+      await runWorker();
+    });
+
+  program
+    .command('start')
+    .description('start a batch over a file or folder (or from --spec FILE)')
+    .argument('[input]', 'JSONL, text or CSV file, or a folder of files')
+    .argument('[command...]', 'for --processor exec: the command to run per item, after --')
+    .option('--spec <file>', 'the batch spec as JSON (the same document `temporal workflow start --input-file` takes)')
+    .option('--source-kind <kind>', `how to read the input: ${SOURCE_KINDS.join(', ')} (default: from the file name)`)
+    .option('--processor <name>', 'processor: noop, sleep, sha256, exec, or one from WAYMARK_PROCESSORS')
+    .option('--option <key=value>', 'processor option, repeatable (value parsed as JSON when it is JSON)', keyValue)
+    .option('--slice <n>', 'S: items per slice (one activity)', wholeNumber('--slice', 1))
+    .option('--checkpoint-every <n>', 'N: items per workflow run before continue-as-new', wholeNumber('--checkpoint-every', 1))
+    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--commit-group <n>', 'k: items per ledger transaction', wholeNumber('--commit-group', 1))
+    .option('--attempts <n>', 'attempts per item', wholeNumber('--attempts', 1))
+    .option('--item-timeout <ms>', 'per-item timeout in milliseconds', wholeNumber('--item-timeout', 1))
+    .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
+    .option('--wait', 'show a live progress bar and exit when the batch completes')
+    .action(async (input: string | undefined, command: string[], flags: StartFlags) => {
+      if (flags.sourceKind && !SOURCE_KINDS.includes(flags.sourceKind)) {
+        throw new CliError(`--source-kind must be one of ${SOURCE_KINDS.join(', ')}, got "${flags.sourceKind}"`);
+      }
+      loadConfiguredProcessors();
+      const spec = validateSpecForStart(specFromFlags(input, flags, command));
+      const client = await connectClient();
+      const handle = await startBatch(client, spec, flags.batchId);
+      console.log(`started batch ${handle.workflowId}`);
+      if (!flags.wait) {
+        console.log(`watch it with \`waymark status ${handle.workflowId} --watch\``);
+        return;
+      }
+      const summary = await watchBatch(handle);
+      printSummary(summary);
+    });
+
+  program
+    .command('status')
+    .description('progress of a batch')
+    .argument('<batch>', 'batch id')
+    .option('--json', 'print JSON')
+    .option('--watch', 'follow with a live progress bar until the batch ends')
+    .action(async (batchId: string, o: { json?: boolean; watch?: boolean }) => {
+      const client = await connectClient();
+      const handle = client.workflow.getHandle<typeof batchWorkflow>(batchId);
+      let description;
+      try {
+        description = await handle.describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id`);
+        throw err;
+      }
+      if (o.watch && description.status.name === 'RUNNING') {
+        printSummary(await watchBatch(handle));
+        return;
+      }
+      const progress = await handle.query(progressQuery);
+      if (o.json) console.log(JSON.stringify({ batchId, status: description.status.name, ...progress }, null, 2));
+      else {
+        printProgress(batchId, progress);
+        console.log(`workflow  ${description.status.name}`);
+      }
+    });
+
+  program
+    .command('failures')
+    .description("the batch's compensating record: items that failed, with their errors")
+    .argument('<batch>', 'batch id')
+    .option('--json', 'print JSON lines')
+    .action(async (batchId: string, o: { json?: boolean }) => {
+      const ledger = openLedger();
+      try {
+        let n = 0;
+        for await (const f of ledger.outcomes(batchId, 'failed')) {
+          n++;
+          if (o.json) {
+            console.log(JSON.stringify({ index: f.index, error: { type: f.errorType, message: f.errorMessage }, attempts: f.attempts }));
+          } else {
+            console.log(`${f.index}\t${f.errorType}\t${f.attempts} attempt(s)\t${(f.errorMessage ?? '').split('\n')[0]}`);
+          }
+        }
+        if (!o.json) console.log(`${n} failed item(s) in batch ${batchId}`);
+      } finally {
+        await ledger.close();
+      }
+    });
+
+  program
+    .command('export')
+    .description('write results.jsonl, failures.jsonl and manifest.json of a finished batch')
+    .argument('<batch>', 'batch id')
+    .requiredOption('--out <dir>', 'folder to write into')
+    .action(async (batchId: string, o: { out: string }) => {
+      const ledger = openLedger();
+      try {
+        const r = await exportBatch(ledger, batchId, path.resolve(o.out));
+        console.log(`wrote ${r.results} results, ${r.failures} failures and manifest.json to ${r.dir}`);
+      } finally {
+        await ledger.close();
+      }
+    });
+
+  return program;
+}
+
+function printSummary(s: import('../workflows/definitions').BatchSummary): void {
+  console.log(
+    `batch ${s.batchId} completed: ${s.total} items (succeeded ${s.succeeded}, failed ${s.failed}) in ${(s.durationMs / 1000).toFixed(1)} s, ` +
+      `${s.itemsPerSecond} items/s, ${s.runs} workflow run(s), redone ${s.redone} (bound ${s.resumeCostBound} per interruption)`,
+  );
+  console.log(`manifest: ${s.manifestPath}`);
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CliError) {
+      console.error(`waymark: ${err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,72 @@
+/**
+ * The ledger: the durable, per-item record of outcomes, keyed by (batch id, item index).
+ * It is the source of truth for what is done; workflow counters and cursors only follow it.
+ * Activities see this interface only, so another store (PostgreSQL) can stand behind it.
+ */
+
+export type ItemStatus = 'succeeded' | 'failed';
+
+export interface ItemOutcome {
+  index: number;
+  status: ItemStatus;
+  /** JSON-serialisable result of a succeeded item. */
+  result?: unknown;
+  /** Failure class, e.g. `parse`, `timeout`, `exec-data-error`, `Error`. */
+  errorType?: string;
+  errorMessage?: string;
+  attempts: number;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface StoredOutcome extends ItemOutcome {
+  batchId: string;
+}
+
+/** An outcome on its way in: the result already serialised once, by the code that checked it is JSON. */
+export interface OutcomeToCommit extends Omit<ItemOutcome, 'result'> {
+  resultJson?: string;
+}
+
+export interface SliceTally {
+  succeeded: number;
+  failed: number;
+  /** Re-executions of items that an interruption caught in flight, within the slice. */
+  redone: number;
+}
+
+export interface BatchRecord {
+  batchId: string;
+  spec: unknown;
+  manifest?: unknown;
+}
+
+export interface Ledger {
+  /**
+   * Commits outcomes in one transaction, together with the slice's next in-flight item
+   * (null when the slice has nothing left). An index that is already committed keeps its
+   * first outcome (I3): a second commit of it changes nothing.
+   */
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null): Promise<void>;
+  /** Records the item a slice attempt is about to start, before its first item. */
+  markInFlight(batchId: string, sliceStart: number, index: number | null): Promise<void>;
+  /** The in-flight item a slice's previous attempt left behind, or null. */
+  inFlight(batchId: string, sliceStart: number): Promise<number | null>;
+  /**
+   * Counts one interruption of `index` (it was in flight when its slice died) and returns
+   * how many times that has happened; used for redone items and poison detection.
+   */
+  recordInterruption(batchId: string, index: number): Promise<number>;
+  /** Indexes in [from, to) that already have an outcome, ascending. */
+  committedIndexes(batchId: string, from: number, to: number): Promise<number[]>;
+  /** Outcome counts and redone items over [from, to). */
+  tally(batchId: string, from: number, to: number): Promise<SliceTally>;
+  /** Outcome counts over the whole batch. */
+  totals(batchId: string): Promise<SliceTally>;
+  /** Outcomes in index order, optionally only one status; streamed so exports stay small in memory. */
+  outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome>;
+  saveBatch(record: BatchRecord): Promise<void>;
+  batch(batchId: string): Promise<BatchRecord | undefined>;
+  close(): Promise<void>;
+}

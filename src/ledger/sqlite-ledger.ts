@@ -1,0 +1,188 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BatchRecord, ItemStatus, OutcomeToCommit, Ledger, SliceTally, StoredOutcome } from './ledger';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS items (
+  batch_id      TEXT    NOT NULL,
+  idx           INTEGER NOT NULL,
+  status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+  result        TEXT,
+  error_type    TEXT,
+  error_message TEXT,
+  attempts      INTEGER NOT NULL,
+  started_at    INTEGER NOT NULL,
+  finished_at   INTEGER NOT NULL,
+  PRIMARY KEY (batch_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS slice_progress (
+  batch_id    TEXT    NOT NULL,
+  slice_start INTEGER NOT NULL,
+  in_flight   INTEGER,
+  PRIMARY KEY (batch_id, slice_start)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS interruptions (
+  batch_id TEXT    NOT NULL,
+  idx      INTEGER NOT NULL,
+  count    INTEGER NOT NULL,
+  PRIMARY KEY (batch_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id TEXT PRIMARY KEY,
+  spec     TEXT NOT NULL,
+  manifest TEXT
+);
+`;
+
+interface ItemRow {
+  batch_id: string;
+  idx: number;
+  status: ItemStatus;
+  result: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  attempts: number;
+  started_at: number;
+  finished_at: number;
+}
+
+/**
+ * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
+ *
+ * synchronous=NORMAL: a commit survives the death of any process (the WAL is written before
+ * commit returns), which is what interruptions are; only a power cut can lose the last commits.
+ */
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+  private readonly insertItem: Database.Statement;
+  private readonly upsertInFlight: Database.Statement;
+  private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null }>;
+  private readonly bumpInterruption: Database.Statement<[string, number], { count: number }>;
+  private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
+  private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number }>;
+  private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
+  private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null) => void;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    // Several worker processes and the CLI share the file; wait for the writer instead of failing.
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+
+    this.insertItem = this.db.prepare(
+      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
+    );
+    this.upsertInFlight = this.db.prepare(
+      `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight`,
+    );
+    this.selectInFlight = this.db.prepare('SELECT in_flight FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
+    this.bumpInterruption = this.db.prepare(
+      `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
+       ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
+    );
+    this.selectCommitted = this.db.prepare(
+      'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx',
+    );
+    this.countByStatus = this.db.prepare(
+      'SELECT status, count(*) AS n FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? GROUP BY status',
+    );
+    this.sumInterruptions = this.db.prepare(
+      'SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
+    );
+    this.commitTx = this.db.transaction((batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null) => {
+      for (const o of outcomes) {
+        this.insertItem.run(
+          batchId,
+          o.index,
+          o.status,
+          o.resultJson ?? null,
+          o.errorType ?? null,
+          o.errorMessage ?? null,
+          o.attempts,
+          o.startedAt,
+          o.finishedAt,
+        );
+      }
+      this.upsertInFlight.run(batchId, sliceStart, next);
+    });
+  }
+
+  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null): Promise<void> {
+    this.commitTx(batchId, sliceStart, outcomes, nextInFlight);
+  }
+
+  async markInFlight(batchId: string, sliceStart: number, index: number | null): Promise<void> {
+    this.upsertInFlight.run(batchId, sliceStart, index);
+  }
+
+  async inFlight(batchId: string, sliceStart: number): Promise<number | null> {
+    return this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
+  }
+
+  async recordInterruption(batchId: string, index: number): Promise<number> {
+    return this.bumpInterruption.get(batchId, index)!.count;
+  }
+
+  async committedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
+    return this.selectCommitted.all(batchId, from, to).map((r) => r.idx);
+  }
+
+  async tally(batchId: string, from: number, to: number): Promise<SliceTally> {
+    const tally: SliceTally = { succeeded: 0, failed: 0, redone: 0 };
+    for (const row of this.countByStatus.all(batchId, from, to)) tally[row.status] = row.n;
+    tally.redone = this.sumInterruptions.get(batchId, from, to)!.n;
+    return tally;
+  }
+
+  async totals(batchId: string): Promise<SliceTally> {
+    return this.tally(batchId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {
+    const rows = status
+      ? this.db.prepare('SELECT * FROM items WHERE batch_id = ? AND status = ? ORDER BY idx').iterate(batchId, status)
+      : this.db.prepare('SELECT * FROM items WHERE batch_id = ? ORDER BY idx').iterate(batchId);
+    for (const row of rows as IterableIterator<ItemRow>) yield toOutcome(row);
+  }
+
+  async saveBatch(record: BatchRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO batches (batch_id, spec, manifest) VALUES (?, ?, ?)
+         ON CONFLICT (batch_id) DO UPDATE SET spec = excluded.spec, manifest = coalesce(excluded.manifest, batches.manifest)`,
+      )
+      .run(record.batchId, JSON.stringify(record.spec), record.manifest === undefined ? null : JSON.stringify(record.manifest));
+  }
+
+  async batch(batchId: string): Promise<BatchRecord | undefined> {
+    const row = this.db.prepare('SELECT spec, manifest FROM batches WHERE batch_id = ?').get(batchId) as
+      | { spec: string; manifest: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return { batchId, spec: JSON.parse(row.spec), manifest: row.manifest === null ? undefined : JSON.parse(row.manifest) };
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+function toOutcome(row: ItemRow): StoredOutcome {
+  return {
+    batchId: row.batch_id,
+    index: row.idx,
+    status: row.status,
+    result: row.result === null ? undefined : JSON.parse(row.result),
+    errorType: row.error_type ?? undefined,
+    errorMessage: row.error_message ?? undefined,
+    attempts: row.attempts,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

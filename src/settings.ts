@@ -1,0 +1,26 @@
+/** Settings shared by the CLI, the worker and the demo, read from the environment once. */
+import path from 'node:path';
+
+/** The task queue every waymark worker polls; `temporal workflow start` must name it too. */
+export const TASK_QUEUE = process.env.WAYMARK_TASK_QUEUE || 'waymark';
+
+/** Where the embedded default keeps its state: the dev server's SQLite file, the ledger, manifests. */
+export function dataDir(): string {
+  return path.resolve(process.env.WAYMARK_DATA_DIR || '.waymark');
+}
+
+export function ledgerFile(dir = dataDir()): string {
+  return path.join(dir, 'ledger.sqlite');
+}
+
+export function manifestFile(batchId: string, dir = dataDir()): string {
+  return path.join(dir, 'manifests', `${encodeURIComponent(batchId)}.json`);
+}
+
+export function temporalAddress(): string {
+  return process.env.TEMPORAL_ADDRESS || 'localhost:7233';
+}
+
+export function temporalNamespace(): string {
+  return process.env.TEMPORAL_NAMESPACE || 'default';
+}
