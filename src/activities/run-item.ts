@@ -43,7 +43,7 @@ export async function runItem(item: SourceItem, opts: RunItemOptions): Promise<I
   if (item.parseError !== undefined) {
     return failed(item.index, 'parse', item.parseError, 0, startedAt);
   }
-  const { spec, processor, sliceSignal } = opts;
+  const { spec, sliceSignal } = opts;
   let lastError: unknown;
   for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
     if (sliceSignal.aborted) throw new SliceCancelledError();

@@ -1,0 +1,336 @@
+/**
+ * `exec`: runs a program once per item, without a shell, and maps its exit status to
+ * waymark's outcomes, following sysexits.h so existing tools fit without wrappers:
+ *
+ * | exit status           | outcome                                                        |
+ * | --------------------- | -------------------------------------------------------------- |
+ * | 0                     | success; the result is stdout, trimmed, capped at 64 KiB       |
+ * | 65 (EX_DATAERR)       | bad item: NonRetryableItemError, straight to the failure rows  |
+ * | 75 (EX_TEMPFAIL)      | retryable failure; if the last stderr line is                  |
+ * |                       | `retry-after=SECONDS`, a quota wait (QuotaExhaustedError)       |
+ * | anything else, signal | retryable failure                                              |
+ *
+ * Options: `command` (argv array: program, then arguments), `input` ('stdin', the default:
+ * the item's JSON text and a newline on stdin; 'arg': the item appended as the last
+ * argument, a string item as is and anything else as JSON, with an empty stdin),
+ * `timeoutMs` (kill the program and count a failed attempt).
+ *
+ * stdin always carries JSON, even for a string item, so the program parses stdin one way
+ * whatever the source, and a multi-line string still arrives as one line.
+ *
+ * The program also gets WAYMARK_BATCH_ID, WAYMARK_ITEM_INDEX, WAYMARK_ATTEMPT,
+ * WAYMARK_IDEMPOTENCY_KEY and, for folder sources, WAYMARK_ITEM_FILE in its environment.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  defineProcessor,
+  NonRetryableItemError,
+  ProcessorOptionsError,
+  QuotaExhaustedError,
+  type ProcessorContext,
+} from './processor';
+import { RetryableItemError } from './errors';
+import { describeValue, integerOption, rejectUnknownOptions } from './options';
+import { itemJson, itemText } from './item-text';
+
+export const EXEC_STDOUT_CAP_BYTES = 64 * 1024;
+/** Enough stderr for a traceback's last frames, small enough for a failure row. */
+export const EXEC_STDERR_TAIL_BYTES = 4 * 1024;
+
+const EX_DATAERR = 65;
+const EX_TEMPFAIL = 75;
+const RETRY_AFTER_LINE = /^retry-after=(\d+(?:\.\d+)?)$/;
+
+const INPUT_MODES = ['stdin', 'arg'] as const;
+type InputMode = (typeof INPUT_MODES)[number];
+
+interface ExecOptions {
+  command: string[];
+  input: InputMode;
+  timeoutMs?: number;
+}
+
+function parseExecOptions(options: Record<string, unknown>): ExecOptions {
+  rejectUnknownOptions('exec', options, ['command', 'input', 'timeoutMs']);
+  return {
+    command: commandOption(options.command),
+    input: inputOption(options.input),
+    timeoutMs: integerOption('exec', options, 'timeoutMs', 1, 'milliseconds'),
+  };
+}
+
+function commandOption(command: unknown): string[] {
+  const example = 'e.g. "command": ["python3", "score.py"]';
+  if (typeof command === 'string') {
+    throw new ProcessorOptionsError(
+      `processor "exec" option "command" must be an array (program, then its arguments), got the string ${describeValue(command)}; no shell splits it, so split it yourself, ${example}`,
+    );
+  }
+  if (!Array.isArray(command) || command.length === 0 || !command.every((arg) => typeof arg === 'string')) {
+    throw new ProcessorOptionsError(
+      `processor "exec" option "command" must be a non-empty array of strings (program, then its arguments), got ${describeValue(command)}; ${example}`,
+    );
+  }
+  if (command[0] === '') {
+    throw new ProcessorOptionsError(
+      `processor "exec" option "command" starts with an empty string; its first element must name the program to run, ${example}`,
+    );
+  }
+  const withNul = command.findIndex((arg) => arg.includes('\0'));
+  if (withNul !== -1) {
+    throw new ProcessorOptionsError(
+      `processor "exec" option "command" element ${withNul} contains a NUL character, which no program argument can hold; remove it`,
+    );
+  }
+  return command;
+}
+
+function inputOption(input: unknown): InputMode {
+  if (input === undefined) return 'stdin';
+  if (INPUT_MODES.includes(input as InputMode)) return input as InputMode;
+  throw new ProcessorOptionsError(
+    `processor "exec" option "input" must be "stdin" (the item's JSON text on stdin) or "arg" (the item as the last argument), got ${describeValue(input)}`,
+  );
+}
+
+/** The item as the program's last argument. */
+function itemArgument(item: unknown): string {
+  const text = itemText(item);
+  if (text.includes('\0')) {
+    throw new NonRetryableItemError(
+      'the item contains a NUL character, which a program argument cannot hold; use "input": "stdin" for such items',
+      'exec-bad-argument',
+    );
+  }
+  return text;
+}
+
+interface ChildRun {
+  program: string;
+  args: string[];
+  /** Written to stdin, which is then closed, so a program that reads stdin never waits. */
+  stdin: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  signal: AbortSignal;
+}
+
+interface ChildOutcome {
+  exitCode: number | null;
+  exitSignal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderrTail: string;
+}
+
+/**
+ * Runs the program to its end, or kills it (SIGKILL) on timeout or abort. Settles only once
+ * the program has exited, so it never outlives the attempt that started it (programs it
+ * started itself may). Rejects with the signal's reason on abort.
+ */
+function runChild(run: ChildRun): Promise<ChildOutcome> {
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn(run.program, run.args, { shell: false, env: run.env, stdio: 'pipe' });
+  } catch (err) {
+    return Promise.reject(spawnFailure(run.program, err));
+  }
+  return new Promise((resolve, reject) => {
+    const stdout = new CappedBuffer(EXEC_STDOUT_CAP_BYTES);
+    const stderr = new TailBuffer(EXEC_STDERR_TAIL_BYTES);
+    // Keep reading past the cap: a program blocked on a full pipe would never exit.
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let killedFor: 'timeout' | 'abort' | undefined;
+    const kill = (reason: 'timeout' | 'abort') => {
+      killedFor ??= reason;
+      child.kill('SIGKILL');
+      // A grandchild may still hold the pipes open; closing our ends lets 'close' fire on exit.
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const onAbort = () => kill('abort');
+    const timer = run.timeoutMs === undefined ? undefined : setTimeout(() => kill('timeout'), run.timeoutMs);
+    run.signal.addEventListener('abort', onAbort, { once: true });
+
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      run.signal.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (err) => {
+      if (settled) return;
+      settle();
+      reject(spawnFailure(run.program, err));
+    });
+    child.on('close', (exitCode, exitSignal) => {
+      if (settled) return;
+      settle();
+      if (killedFor === 'abort') {
+        reject(run.signal.reason);
+        return;
+      }
+      resolve({
+        exitCode,
+        exitSignal,
+        timedOut: killedFor === 'timeout',
+        stdout: stdout.text(),
+        stderrTail: stderr.text(),
+      });
+    });
+
+    // A program may exit without reading its stdin (EPIPE); its exit status tells the outcome.
+    child.stdin.on('error', () => {});
+    child.stdin.end(run.stdin);
+  });
+}
+
+function spawnFailure(program: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  // The command itself is capped by the spec's options size, so only an item appended as an
+  // argument can make the command line too long.
+  if (code === 'E2BIG') {
+    return new NonRetryableItemError(
+      `cannot start "${program}": the item is too large to pass as an argument (E2BIG); use "input": "stdin" for large items`,
+      'exec-argument-too-long',
+    );
+  }
+  return new RetryableItemError(
+    `cannot start "${program}": ${(err as Error).message}; check that command[0] is an executable on the worker's PATH (or an absolute path) that the worker may run`,
+    'exec-spawn',
+  );
+}
+
+/** Keeps the first `cap` bytes. */
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.cap - this.size;
+    if (room <= 0) return;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  /** The kept bytes as UTF-8, without a character the cap cut in half. */
+  text(): string {
+    return new StringDecoder('utf8').write(Buffer.concat(this.chunks));
+  }
+}
+
+/** Keeps the last `cap` bytes. */
+class TailBuffer {
+  private tail = Buffer.alloc(0);
+  private truncated = false;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    const joined = Buffer.concat([this.tail, chunk]);
+    if (joined.length <= this.cap) {
+      this.tail = joined;
+      return;
+    }
+    this.truncated = true;
+    let start = joined.length - this.cap;
+    // Skip UTF-8 continuation bytes so the tail starts on a whole character.
+    while (start < joined.length && (joined[start] & 0xc0) === 0x80) start++;
+    this.tail = joined.subarray(start);
+  }
+
+  text(): string {
+    return (this.truncated ? '…' : '') + this.tail.toString('utf8');
+  }
+}
+
+function retryAfterSeconds(stderrTail: string): number | undefined {
+  const lastLine = stderrTail
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .at(-1);
+  const match = lastLine === undefined ? null : RETRY_AFTER_LINE.exec(lastLine);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The result on exit status 0; otherwise throws the error that steers what waymark does next. */
+function outcomeResult(program: string, timeoutMs: number | undefined, outcome: ChildOutcome): string {
+  const stderr = outcome.stderrTail.trim();
+  const stderrNote = stderr === '' ? '; stderr was empty' : `; stderr: ${stderr}`;
+  if (outcome.timedOut) {
+    throw new RetryableItemError(
+      `"${program}" ran longer than timeoutMs (${timeoutMs} ms) and was killed; counted as a failed attempt. Raise processor.options.timeoutMs if items need longer${stderrNote}`,
+      'exec-timeout',
+    );
+  }
+  if (outcome.exitSignal !== null) {
+    throw new RetryableItemError(
+      `"${program}" was killed by signal ${outcome.exitSignal}; counted as a failed attempt${stderrNote}`,
+      'exec-signal',
+    );
+  }
+  switch (outcome.exitCode) {
+    case 0:
+      return outcome.stdout.trim();
+    case EX_DATAERR:
+      throw new NonRetryableItemError(
+        `"${program}" rejected the item as bad data (exit status ${EX_DATAERR}, EX_DATAERR); it goes to the failure rows without further attempts${stderrNote}`,
+        'exec-data-error',
+      );
+    case EX_TEMPFAIL: {
+      const seconds = retryAfterSeconds(outcome.stderrTail);
+      if (seconds !== undefined) {
+        throw new QuotaExhaustedError(
+          Math.round(seconds * 1000),
+          `"${program}" asked to retry after ${seconds} s (exit status ${EX_TEMPFAIL} with retry-after=${seconds} on stderr); the batch waits, then retries the item without charging an attempt`,
+        );
+      }
+      throw new RetryableItemError(
+        `exec-tempfail: "${program}" reported a temporary failure (exit status ${EX_TEMPFAIL}, EX_TEMPFAIL); counted as a failed attempt. To make the batch wait instead, print retry-after=SECONDS as the last stderr line${stderrNote}`,
+        'exec-tempfail',
+      );
+    }
+    default:
+      throw new RetryableItemError(
+        `"${program}" exited with status ${outcome.exitCode}; counted as a failed attempt (exit ${EX_DATAERR} marks a bad item that is not retried, ${EX_TEMPFAIL} a temporary failure)${stderrNote}`,
+        'exec-exit-status',
+      );
+  }
+}
+
+function childEnv(ctx: ProcessorContext): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    WAYMARK_BATCH_ID: ctx.batchId,
+    WAYMARK_ITEM_INDEX: String(ctx.index),
+    WAYMARK_ATTEMPT: String(ctx.attempt),
+    WAYMARK_IDEMPOTENCY_KEY: ctx.idempotencyKey,
+    ...(ctx.file === undefined ? {} : { WAYMARK_ITEM_FILE: ctx.file }),
+  };
+}
+
+export const execProcessor = defineProcessor(
+  async (item, ctx): Promise<string> => {
+    const { command, input, timeoutMs } = parseExecOptions(ctx.options);
+    ctx.signal.throwIfAborted();
+    const [program, ...args] = command;
+    const outcome = await runChild({
+      program,
+      args: input === 'arg' ? [...args, itemArgument(item)] : args,
+      stdin: input === 'stdin' ? `${itemJson(item)}\n` : '',
+      env: childEnv(ctx),
+      timeoutMs,
+      signal: ctx.signal,
+    });
+    return outcomeResult(program, timeoutMs, outcome);
+  },
+  { validateOptions: (options) => void parseExecOptions(options) },
+);
