@@ -26,7 +26,7 @@ export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promis
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     activities: createActivities({ ledger, dataDir }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    identity,
+    ...(identity ? { identity } : {}),
     // Cancel in-flight slices as soon as shutdown starts: they finish the current item, commit it
     // and hand the rest of the slice back, instead of running on until a force kill.
     shutdownGraceTime: 0,

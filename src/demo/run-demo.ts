@@ -1,0 +1,67 @@
+/**
+ * `npm run demo`: the main job on the embedded default. Pronounces every word of the
+ * `word-list` package (274,000 English words, a data set nobody in this project wrote) with
+ * the CMU Pronouncing Dictionary, on a Temporal dev server with a SQLite file and a SQLite ledger.
+ * Words the dictionary cannot pronounce land in the compensating record.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { createWaymarkWorker } from '../workers/create-worker';
+import { openLedger } from '../ledger/open-ledger';
+import { dataDir, temporalAddress, temporalNamespace } from '../settings';
+import { registerProcessor } from '../processors/registry';
+import { CliError, connectClient } from '../client/connect';
+import { startBatch, validateSpecForStart } from '../client/start-batch';
+import { watchBatch } from '../client/watch-batch';
+import { isServerListening } from '../dev/server-probe';
+import { startDevServerInBackground } from '../dev/dev-server';
+import { pronounce } from './pronounce';
+
+const WORDS_FILE: string = require('word-list').default;
+
+async function main(): Promise<void> {
+  registerProcessor('pronounce', pronounce);
+  const dir = dataDir();
+  let address = temporalAddress();
+  let uiUrl = process.env.WAYMARK_UI_URL || 'http://localhost:8233';
+  if (await isServerListening(address)) {
+    console.log(`using the Temporal server at ${address}`);
+  } else {
+    console.log(`no Temporal server at ${address}: starting the dev server (state in ${dir})`);
+    const server = await startDevServerInBackground({ dataDir: dir, detached: true });
+    address = server.address;
+    uiUrl = server.uiUrl;
+    console.log(`dev server running in the background (pid ${server.pid}, log ${server.logFile}); it keeps your batches and the Web UI after this demo ends: stop it with \`kill ${server.pid}\``);
+  }
+
+  const spec = validateSpecForStart({
+    source: { kind: 'text', path: WORDS_FILE },
+    processor: { name: 'pronounce' },
+  });
+  const ledger = openLedger(dir);
+  const connection = await NativeConnection.connect({ address });
+  const client = await connectClient(address);
+  try {
+    const worker = await createWaymarkWorker({ connection, namespace: temporalNamespace(), ledger, dataDir: dir });
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatch(client, spec, `demo-words-${Date.now()}`);
+      console.log(`batch ${handle.workflowId}: ${WORDS_FILE}`);
+      return watchBatch(handle);
+    });
+    console.log('');
+    console.log(`done: ${summary.total} words, ${summary.succeeded} pronounced, ${summary.failed} in the compensating record`);
+    console.log(`      ${summary.itemsPerSecond} items/s over ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.runs} workflow runs, redone ${summary.redone} (bound ${summary.resumeCostBound} per interruption)`);
+    console.log(`manifest:  ${summary.manifestPath}`);
+    console.log(`failures:  npx waymark failures ${summary.batchId}`);
+    console.log(`export:    npx waymark export ${summary.batchId} --out ./export`);
+    console.log(`Web UI:    ${uiUrl}/namespaces/${temporalNamespace()}/workflows/${encodeURIComponent(summary.batchId)}`);
+  } finally {
+    await client.connection.close();
+    await connection.close();
+    await ledger.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`waymark demo: ${err instanceof CliError || err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
