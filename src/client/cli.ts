@@ -74,19 +74,23 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     try {
       text = fs.readFileSync(flags.spec, 'utf8');
     } catch {
-      throw new CliError(`spec file not found or unreadable: ${path.resolve(flags.spec)}`);
+      throw new CliError(`spec file not found or unreadable: ${path.resolve(flags.spec)}; check the path given to --spec`);
     }
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new CliError(`spec file ${flags.spec} is not valid JSON: ${(err as Error).message}`);
+      throw new CliError(
+        `spec file ${flags.spec} is not valid JSON (${(err as Error).message}); fix it: it must hold one JSON object such as {"source": {"kind": "jsonl", "path": "items.jsonl"}, "processor": {"name": "sha256"}}`,
+      );
     }
   }
   if (!input) throw new CliError('say what to process: `waymark start FILE --processor NAME`, or `waymark start --spec spec.json`');
   if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
   const options: Record<string, unknown> = { ...flags.option };
   if (command.length) {
-    if (flags.processor !== 'exec') throw new CliError(`a command after -- is only for --processor exec, not ${flags.processor}`);
+    if (flags.processor !== 'exec') {
+      throw new CliError(`a command after -- is only for --processor exec, not ${flags.processor}; drop the command, or use --processor exec`);
+    }
     options.command = command;
   }
   return {
@@ -201,6 +205,10 @@ export function buildProgram(): Command {
     .action(async (batchId: string, o: { json?: boolean }) => {
       const ledger = openLedger();
       try {
+        // Without this, a mistyped id would read as a batch with no failures.
+        if (!(await ledger.batch(batchId))) {
+          throw new CliError(`no batch "${batchId}" in this ledger; check the batch id (the one \`waymark start\` printed), or set WAYMARK_DATA_DIR to the worker's data dir`);
+        }
         let n = 0;
         for await (const f of ledger.outcomes(batchId, 'failed')) {
           n++;

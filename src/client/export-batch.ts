@@ -16,7 +16,7 @@ export interface ExportResult {
 export async function exportBatch(ledger: Ledger, batchId: string, outDir: string): Promise<ExportResult> {
   const record = await ledger.batch(batchId);
   if (!record) {
-    throw new CliError(`no batch "${batchId}" in this ledger; check the id with \`waymark list\` or set WAYMARK_DATA_DIR to the worker's data dir`);
+    throw new CliError(`no batch "${batchId}" in this ledger; check the batch id (the one \`waymark start\` printed), or set WAYMARK_DATA_DIR to the worker's data dir`);
   }
   if (!record.manifest) {
     throw new CliError(`batch "${batchId}" has not finished yet; wait for it (\`waymark status ${batchId} --watch\`) and export again`);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { parseBatchSpec, SpecError, type BatchSpec } from '../spec/batch-spec';
-import { getProcessor } from '../processors/registry';
+import { getProcessor, processorNames, UnknownProcessorError } from '../processors/registry';
 import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { TASK_QUEUE } from '../settings';
@@ -25,6 +25,13 @@ export function validateSpecForStart(input: unknown): BatchSpec {
   try {
     getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
   } catch (err) {
+    if (err instanceof UnknownProcessorError) {
+      // The registry's own message tells a programmer to call loadProcessorModule; a CLI user adds processors through the environment.
+      throw new CliError(
+        `unknown processor "${err.processorName}"; known processors: ${processorNames().join(', ')}. ` +
+          'Use one of them, or name your processor module in WAYMARK_PROCESSORS (comma-separated .js paths) for both `waymark start` and `waymark worker`',
+      );
+    }
     throw new CliError((err as Error).message);
   }
   const sourcePath = path.resolve(spec.source.path);

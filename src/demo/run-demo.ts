@@ -4,7 +4,7 @@
  * the CMU Pronouncing Dictionary, on a Temporal dev server with a SQLite file and a SQLite ledger.
  * Words the dictionary cannot pronounce land in the compensating record.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createWaymarkWorker } from '../workers/create-worker';
 import { openLedger } from '../ledger/open-ledger';
 import { dataDir, temporalAddress, temporalNamespace } from '../settings';
@@ -19,6 +19,8 @@ import { pronounce } from './pronounce';
 const WORDS_FILE: string = require('word-list').default;
 
 async function main(): Promise<void> {
+  // The progress bar is the demo's output; the SDK's INFO lines would tear it apart.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   registerProcessor('pronounce', pronounce);
   const dir = dataDir();
   let address = temporalAddress();
