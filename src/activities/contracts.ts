@@ -37,12 +37,20 @@ export interface SliceHeartbeat {
   cursor: number;
 }
 
+export type BatchStatus = 'completed' | 'failed-tolerance';
+
 export interface BatchManifest {
   batchId: string;
-  status: 'completed';
+  status: BatchStatus;
   total: number;
   succeeded: number;
   failed: number;
+  /** Items with no outcome: only a batch that stopped early has any. */
+  pending: number;
+  /** The pending items as [first, last] index ranges, inclusive. */
+  pendingRanges: [number, number][];
+  /** Why the batch stopped early, for status failed-tolerance. */
+  stopReason?: string;
   redone: number;
   runs: number;
   startedAt: string;
@@ -61,6 +69,10 @@ export interface BatchManifest {
 export interface FinalizeInput {
   batchId: string;
   spec: BatchSpec;
+  status: BatchStatus;
+  stopReason?: string;
+  /** Items in the source, as counted on the first window. */
+  total?: number;
   runs: number;
   startedAt: number;
   finishedAt: number;

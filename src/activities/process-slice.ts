@@ -2,9 +2,11 @@
  * processSlice: the only place item data is touched. Resumes where the ledger and the last
  * heartbeat say, and for each item: process, commit the outcome, move the heartbeat cursor.
  */
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Ledger, OutcomeToCommit } from '../ledger/ledger';
+import { LeaseLostError } from '../ledger/ledger';
 import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from './contracts';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
@@ -31,16 +33,29 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     throw toApplicationFailure(err);
   }
 
+  // One owner per attempt: a newer attempt fences this one out of the ledger (see claimSlice).
+  const owner = `${ctx.info.activityId}/${ctx.info.attempt}/${randomUUID()}`;
+  const interrupted = await ledger.claimSlice(batchId, slice.start, owner);
   const committed = new Set(await ledger.committedIndexes(batchId, slice.start, end));
-  // The item a previous attempt of this slice had in flight when it died: it is about to be redone.
-  const interrupted = await ledger.inFlight(batchId, slice.start);
   if (interrupted !== null && !committed.has(interrupted)) {
-    await ledger.recordInterruption(batchId, interrupted);
+    // The previous attempt died with this item in flight: it is redone now, unless it keeps
+    // taking its worker down with it, in which case it is dead-lettered and the slice goes on.
+    const crashes = await ledger.recordInterruption(batchId, interrupted);
+    if (crashes >= spec.itemCrashLimit) {
+      await ledger.commit(batchId, slice.start, [crashedWorkerOutcome(interrupted, crashes)], null, owner);
+      committed.add(interrupted);
+      ctx.log.warn('item dead-lettered after crashing its worker', { batchId, index: interrupted, crashes });
+    }
   }
 
-  const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
-  let cursor = Math.max(slice.start, heartbeat?.cursor ?? slice.start);
+  // The ledger is the truth; the heartbeat cursor can only confirm it. Should it be ahead (a
+  // ledger that lost its last commits), the items in between are redone rather than skipped.
+  let cursor = slice.start;
   while (cursor < end && committed.has(cursor)) cursor++;
+  const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
+  if (heartbeat && heartbeat.cursor > cursor) {
+    ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', { batchId, heartbeat: heartbeat.cursor, ledger: cursor });
+  }
 
   // Heartbeats go out on a timer, not per item: the cursor is sent at most every few seconds,
   // which keeps a slow item's activity alive and keeps the per-item path free of RPCs.
@@ -51,7 +66,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const pending: OutcomeToCommit[] = [];
   const flush = async (nextInFlight: number | null) => {
     if (pending.length === 0) return;
-    await ledger.commit(batchId, slice.start, pending, nextInFlight);
+    await ledger.commit(batchId, slice.start, pending, nextInFlight, owner);
     cursor = pending[pending.length - 1].index + 1;
     pending.length = 0;
   };
@@ -72,13 +87,13 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       if (item.index < cursor || committed.has(item.index)) continue;
       if (draining || sliceSignal.aborted) throw new SliceCancelledError();
       if (!marked) {
-        await ledger.markInFlight(batchId, slice.start, item.index);
+        await ledger.markInFlight(batchId, slice.start, item.index, owner);
         marked = true;
       }
       const run = await runItem(item, { batchId, spec, processor, log: ctx.log, sliceSignal });
       if (run.kind === 'quota') {
         await flush(null);
-        await ledger.markInFlight(batchId, slice.start, null);
+        await ledger.markInFlight(batchId, slice.start, null, owner);
         return {
           outcome: 'quota',
           retryAfterMs: run.retryAfterMs,
@@ -96,13 +111,26 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     if (err instanceof SliceCancelledError) {
       // Stop at an item boundary: what finished is committed, the item cut short is not.
       await flush(null);
-      await ledger.markInFlight(batchId, slice.start, null);
+      await ledger.markInFlight(batchId, slice.start, null, owner);
       throw new CancelledFailure(`slice ${slice.start}-${end - 1} cancelled at item ${cursor}`);
     }
-    if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof ApplicationFailure || err instanceof LeaseLostError) throw err;
     throw toApplicationFailure(err);
   } finally {
     clearInterval(beat);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
   }
+}
+
+function crashedWorkerOutcome(index: number, crashes: number): OutcomeToCommit {
+  const now = Date.now();
+  return {
+    index,
+    status: 'failed',
+    errorType: 'crashed-worker',
+    errorMessage: `the worker process died ${crashes} times while this item was in flight; it is dead-lettered so the batch can go on (raise itemCrashLimit to allow more tries)`,
+    attempts: crashes,
+    startedAt: now,
+    finishedAt: now,
+  };
 }

@@ -60,7 +60,9 @@ export async function runItem(item: SourceItem, opts: RunItemOptions): Promise<I
         outcome: { index: item.index, status: 'succeeded', resultJson, attempts: attempt, startedAt, finishedAt: Date.now() },
       };
     } catch (err) {
-      if (err instanceof SliceCancelledError) throw err;
+      // A processor may answer the abort with an error of its own, and that may win the race:
+      // once the slice is cancelled no error is the item's, or it would become a failure row.
+      if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
       if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
       if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
       lastError = err;

@@ -42,15 +42,30 @@ export interface BatchRecord {
   manifest?: unknown;
 }
 
+/** A newer attempt of the slice has claimed it: this attempt must stop. */
+export class LeaseLostError extends Error {
+  constructor(batchId: string, sliceStart: number) {
+    super(`slice ${sliceStart} of batch ${batchId} was claimed by a newer attempt; this attempt stops`);
+    this.name = 'LeaseLostError';
+  }
+}
+
 export interface Ledger {
   /**
    * Commits outcomes in one transaction, together with the slice's next in-flight item
    * (null when the slice has nothing left). An index that is already committed keeps its
    * first outcome (I3): a second commit of it changes nothing.
    */
-  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null): Promise<void>;
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void>;
   /** Records the item a slice attempt is about to start, before its first item. */
-  markInFlight(batchId: string, sliceStart: number, index: number | null): Promise<void>;
+  markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void>;
+  /**
+   * Makes `owner` (one slice attempt) the only one allowed to commit to the slice, and returns
+   * the item the previous attempt had in flight. An attempt the server gave up on may still be
+   * running (a worker cut off from the server); from here on its commits and marks, which
+   * name its own owner, fail with LeaseLostError and change nothing.
+   */
+  claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null>;
   /** The in-flight item a slice's previous attempt left behind, or null. */
   inFlight(batchId: string, sliceStart: number): Promise<number | null>;
   /**

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BatchRecord, ItemStatus, OutcomeToCommit, Ledger, SliceTally, StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchRecord, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS slice_progress (
   batch_id    TEXT    NOT NULL,
   slice_start INTEGER NOT NULL,
   in_flight   INTEGER,
+  owner       TEXT,
   PRIMARY KEY (batch_id, slice_start)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interruptions (
@@ -57,12 +58,15 @@ export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly insertItem: Database.Statement;
   private readonly upsertInFlight: Database.Statement;
+  private readonly updateOwnedInFlight: Database.Statement;
+  private readonly upsertOwner: Database.Statement;
   private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null }>;
   private readonly bumpInterruption: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
-  private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number }>;
+  private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
-  private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null) => void;
+  private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
+  private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => number | null;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -81,6 +85,13 @@ export class SqliteLedger implements Ledger {
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
        ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight`,
     );
+    this.updateOwnedInFlight = this.db.prepare(
+      'UPDATE slice_progress SET in_flight = ? WHERE batch_id = ? AND slice_start = ? AND owner = ?',
+    );
+    this.upsertOwner = this.db.prepare(
+      `INSERT INTO slice_progress (batch_id, slice_start, in_flight, owner) VALUES (?, ?, NULL, ?)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner`,
+    );
     this.selectInFlight = this.db.prepare('SELECT in_flight FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
     this.bumpInterruption = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
@@ -90,12 +101,13 @@ export class SqliteLedger implements Ledger {
       'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx',
     );
     this.countByStatus = this.db.prepare(
-      'SELECT status, count(*) AS n FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? GROUP BY status',
+      `SELECT status, count(*) AS n, sum(error_type = 'crashed-worker') AS crashed
+       FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? GROUP BY status`,
     );
     this.sumInterruptions = this.db.prepare(
       'SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
     );
-    this.commitTx = this.db.transaction((batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null) => {
+    this.commitTx = this.db.transaction((batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
       for (const o of outcomes) {
         this.insertItem.run(
           batchId,
@@ -109,16 +121,34 @@ export class SqliteLedger implements Ledger {
           o.finishedAt,
         );
       }
-      this.upsertInFlight.run(batchId, sliceStart, next);
+      this.setInFlight(batchId, sliceStart, next, owner);
+    });
+    this.claimTx = this.db.transaction((batchId: string, sliceStart: number, owner: string) => {
+      const previous = this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
+      this.upsertOwner.run(batchId, sliceStart, owner);
+      return previous;
     });
   }
 
-  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null): Promise<void> {
-    this.commitTx(batchId, sliceStart, outcomes, nextInFlight);
+  /** Throws inside the caller's transaction when the slice has another owner, which rolls the commit back. */
+  private setInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): void {
+    if (owner === undefined) {
+      this.upsertInFlight.run(batchId, sliceStart, index);
+    } else if (this.updateOwnedInFlight.run(index, batchId, sliceStart, owner).changes === 0) {
+      throw new LeaseLostError(batchId, sliceStart);
+    }
   }
 
-  async markInFlight(batchId: string, sliceStart: number, index: number | null): Promise<void> {
-    this.upsertInFlight.run(batchId, sliceStart, index);
+  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
+    this.commitTx(batchId, sliceStart, outcomes, nextInFlight, owner);
+  }
+
+  async markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void> {
+    this.setInFlight(batchId, sliceStart, index, owner);
+  }
+
+  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null> {
+    return this.claimTx(batchId, sliceStart, owner);
   }
 
   async inFlight(batchId: string, sliceStart: number): Promise<number | null> {
@@ -135,8 +165,13 @@ export class SqliteLedger implements Ledger {
 
   async tally(batchId: string, from: number, to: number): Promise<SliceTally> {
     const tally: SliceTally = { succeeded: 0, failed: 0, redone: 0 };
-    for (const row of this.countByStatus.all(batchId, from, to)) tally[row.status] = row.n;
-    tally.redone = this.sumInterruptions.get(batchId, from, to)!.n;
+    // A dead-lettered item's last interruption was not followed by a redo.
+    let deadLettered = 0;
+    for (const row of this.countByStatus.all(batchId, from, to)) {
+      tally[row.status] = row.n;
+      deadLettered += row.crashed;
+    }
+    tally.redone = this.sumInterruptions.get(batchId, from, to)!.n - deadLettered;
     return tally;
   }
 

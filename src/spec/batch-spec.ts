@@ -47,6 +47,7 @@ export const DEFAULTS = {
   itemBackoffMs: 1000,
   itemBackoffMaxMs: 30_000,
   heartbeatTimeoutMs: 30_000,
+  itemCrashLimit: 3,
   maxItemBytes: 1024 * 1024,
 } as const;
 
@@ -65,6 +66,12 @@ const specShape = z.strictObject({
   itemTimeoutMs: positiveInt('milliseconds').default(DEFAULTS.itemTimeoutMs),
   itemBackoffMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
   itemBackoffMaxMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMaxMs),
+  /** Stop the batch (status failed-tolerance) once more items than this have failed. */
+  toleratedFailureCount: z.number({ error: 'must be a number (failed items)' }).int({ error: 'must be a whole number (failed items)' }).nonnegative({ error: 'must be 0 or more (failed items)' }).optional(),
+  /** Stop the batch once failed items exceed this percentage of all items. */
+  toleratedFailurePercent: z.number({ error: 'must be a number (percent)' }).min(0, { error: 'must be between 0 and 100' }).max(100, { error: 'must be between 0 and 100' }).optional(),
+  /** An item in flight when its worker died this many times is dead-lettered as `crashed-worker`. */
+  itemCrashLimit: positiveInt('worker crashes').max(100).default(DEFAULTS.itemCrashLimit),
   /** A slice whose worker stops heartbeating this long is handed to another worker. */
   heartbeatTimeoutMs: positiveInt('milliseconds').min(1000, { error: 'must be at least 1000 ms' }).default(DEFAULTS.heartbeatTimeoutMs),
 });

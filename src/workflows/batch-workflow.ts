@@ -4,8 +4,11 @@
  * slices whose activities returned, i.e. whose outcomes are committed in the ledger (I4).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
+  isCancellation,
   condition,
   continueAsNew,
   proxyActivities,
@@ -69,6 +72,9 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     // alive but stuck, generously: every item may use all its attempts and backoffs.
     startToCloseTimeout:
       spec.sliceSize * spec.itemAttempts * (spec.itemTimeoutMs + spec.itemBackoffMaxMs) + 10 * 60_000,
+    // A stopped batch waits until its slices have really stopped at an item boundary, so the
+    // manifest it then writes has the final counts.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
 
@@ -104,10 +110,32 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
         done.succeeded += result.tally.succeeded;
         done.failed += result.tally.failed;
         done.redone += result.tally.redone;
+        checkTolerance();
         return;
       }
       partial.set(slice.start, result.tally);
+      checkTolerance();
       quotaUntil = Math.max(quotaUntil ?? 0, Date.now() + result.retryAfterMs);
+    }
+  };
+
+  // Failure tolerance (I6): over the limit, the batch stops launching slices, cancels those in
+  // flight (they stop at an item boundary) and ends with status failed-tolerance.
+  let stopReason: string | undefined;
+  const slicesScope = new CancellationScope();
+  const checkTolerance = () => {
+    if (stopReason !== undefined) return;
+    let failed = done.failed;
+    for (const t of partial.values()) failed += t.failed;
+    if (spec.toleratedFailureCount !== undefined && failed > spec.toleratedFailureCount) {
+      stopReason = `${failed} failed items exceed toleratedFailureCount (${spec.toleratedFailureCount})`;
+    } else if (spec.toleratedFailurePercent !== undefined && total && (failed / total) * 100 > spec.toleratedFailurePercent) {
+      const percent = Math.round((failed / total) * 1000) / 10;
+      stopReason = `${failed} failed items (${percent}% of ${total}) exceed toleratedFailurePercent (${spec.toleratedFailurePercent}%)`;
+    }
+    if (stopReason !== undefined) {
+      state = 'stopping';
+      slicesScope.cancel();
     }
   };
 
@@ -121,7 +149,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   };
 
   const lane = async (): Promise<void> => {
-    while (nextToLaunch < slices.length) {
+    while (nextToLaunch < slices.length && stopReason === undefined) {
       if (overBudget()) {
         stopEarly = true;
         return;
@@ -138,7 +166,25 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     }
   };
 
-  await Promise.all(Array.from({ length: Math.min(spec.concurrency, slices.length) }, lane));
+  const lanes = await slicesScope.run(() =>
+    Promise.allSettled(Array.from({ length: Math.min(spec.concurrency, slices.length) }, lane)),
+  );
+  for (const l of lanes) {
+    if (l.status === 'rejected' && !(stopReason !== undefined && isCancellation(l.reason))) throw l.reason;
+  }
+
+  if (stopReason !== undefined) {
+    const { manifest, manifestPath } = await finalize({
+      batchId, spec, runs, startedAt, finishedAt: Date.now(), status: 'failed-tolerance', stopReason, total,
+    });
+    state = 'failed-tolerance';
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.nonRetryable(
+      `batch stopped: ${stopReason}; ${manifest.succeeded} succeeded, ${manifest.failed} failed, ${manifest.pending} pending (manifest ${manifestPath})`,
+      'FailedTolerance',
+      { ...manifest, manifestPath },
+    );
+  }
 
   const exhausted = plan.exhausted && !stopEarly;
   if (!exhausted) {
@@ -155,7 +201,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   }
 
   state = 'finalizing';
-  const { manifest, manifestPath } = await finalize({ batchId, spec, runs, startedAt, finishedAt: Date.now() });
+  const { manifest, manifestPath } = await finalize({ batchId, spec, runs, startedAt, finishedAt: Date.now(), status: 'completed', total });
   state = 'completed';
   await condition(allHandlersFinished);
   return { ...manifest, manifestPath };

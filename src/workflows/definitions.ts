@@ -8,7 +8,7 @@ import type { BatchManifest } from '../activities/contracts';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
-export type BatchState = 'planning' | 'running' | 'waiting-for-quota' | 'finalizing' | 'completed';
+export type BatchState = 'planning' | 'running' | 'waiting-for-quota' | 'stopping' | 'finalizing' | 'completed' | 'failed-tolerance';
 
 /** What one workflow run hands the next at continue-as-new: cursor and counters, never items. */
 export interface Checkpoint {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { LeaseLostError } from '../../src/ledger/ledger';
 import type { OutcomeToCommit } from '../../src/ledger/ledger';
 
 const ok = (index: number, result: unknown = index * 2): OutcomeToCommit => ({
@@ -70,6 +71,32 @@ describe('SqliteLedger', () => {
     expect((await ledger.tally('b', 100, 200)).redone).toBe(2);
     await ledger.markInFlight('b', 100, null);
     expect(await ledger.inFlight('b', 100)).toBeNull();
+  });
+
+  it('fences out an older attempt of a slice once a newer one claims it', async () => {
+    expect(await ledger.claimSlice('b', 0, 'attempt-1')).toBeNull();
+    await ledger.markInFlight('b', 0, 0, 'attempt-1');
+    await ledger.commit('b', 0, [ok(0)], 1, 'attempt-1');
+    // The server gave up on attempt 1 (its worker lost the server); attempt 2 takes over and
+    // learns which item attempt 1 had in flight.
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(1);
+    await expect(ledger.commit('b', 0, [ok(1, 'from the zombie')], 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    await expect(ledger.markInFlight('b', 0, 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    await ledger.commit('b', 0, [ok(1, 'from attempt 2')], null, 'attempt-2');
+    const rows = [];
+    for await (const o of ledger.outcomes('b')) rows.push([o.index, o.result]);
+    expect(rows).toEqual([
+      [0, 0],
+      [1, 'from attempt 2'],
+    ]);
+  });
+
+  it('does not count the last interruption of a dead-lettered item as redone', async () => {
+    for (let i = 0; i < 3; i++) await ledger.recordInterruption('b', 7);
+    await ledger.recordInterruption('b', 8);
+    await ledger.commit('b', 0, [{ ...bad(7), errorType: 'crashed-worker' }, ok(8)], null);
+    // Item 7 was redone twice, then dead-lettered on its third crash; item 8 was redone once.
+    expect(await ledger.tally('b', 0, 10)).toEqual({ succeeded: 1, failed: 1, redone: 3 });
   });
 
   it('is atomic per commit group: a group that throws leaves no row behind', async () => {

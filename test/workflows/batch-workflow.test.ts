@@ -7,7 +7,8 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WaymarkActivities } from '../../src/activities';
-import type { PlanWindowInput, ProcessSliceInput, ProcessSliceResult } from '../../src/activities/contracts';
+import { Context } from '@temporalio/activity';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceInput, ProcessSliceResult } from '../../src/activities/contracts';
 import type { SliceBounds } from '../../src/sources/source';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
 import { progressQuery } from '../../src/workflows/definitions';
@@ -15,9 +16,14 @@ import { createTimeSkippingEnv } from '../helpers/temporal-env';
 
 const TASK_QUEUE = 'workflow-logic';
 
-function fakeActivities(totalItems: number, opts: { failEvery?: number; quotaOnceAt?: number; quotaMs?: number } = {}) {
+function fakeActivities(
+  totalItems: number,
+  opts: { failEvery?: number; quotaOnceAt?: number; quotaMs?: number; blockFrom?: number } = {},
+) {
   const planCalls: PlanWindowInput[] = [];
   const sliceCalls: SliceBounds[] = [];
+  const finalizeCalls: FinalizeInput[] = [];
+  const cancelledSlices: number[] = [];
   let quotaPending = opts.quotaOnceAt !== undefined;
   const activities: WaymarkActivities = {
     async planWindow(input) {
@@ -35,6 +41,19 @@ function fakeActivities(totalItems: number, opts: { failEvery?: number; quotaOnc
     },
     async processSlice({ slice }: ProcessSliceInput): Promise<ProcessSliceResult> {
       sliceCalls.push(slice);
+      if (opts.blockFrom !== undefined && slice.start >= opts.blockFrom) {
+        // A slow slice: runs until the workflow cancels it, as a real slice stops at an item boundary.
+        const ctx = Context.current();
+        try {
+          for (;;) {
+            ctx.heartbeat();
+            await ctx.sleep(20);
+          }
+        } catch (err) {
+          cancelledSlices.push(slice.start);
+          throw err;
+        }
+      }
       const failed = opts.failEvery ? countMultiples(slice.start, slice.start + slice.count, opts.failEvery) : 0;
       const end = slice.start + slice.count;
       if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
@@ -45,10 +64,11 @@ function fakeActivities(totalItems: number, opts: { failEvery?: number; quotaOnc
       return { outcome: 'done', tally: { succeeded: slice.count - failed, failed, redone: 0 } };
     },
     async finalize(input) {
+      finalizeCalls.push(input);
       return {
         manifestPath: `/tmp/${input.batchId}.json`,
         manifest: {
-          batchId: input.batchId, status: 'completed', total: totalItems, succeeded: 0, failed: 0, redone: 0,
+          batchId: input.batchId, status: input.status, total: totalItems, succeeded: 0, failed: 0, pending: 0, pendingRanges: [], redone: 0,
           runs: input.runs, startedAt: new Date(input.startedAt).toISOString(), finishedAt: new Date(input.finishedAt).toISOString(),
           durationMs: input.finishedAt - input.startedAt, itemsPerSecond: 0, resumeCostBound: 0,
           source: input.spec.source, processor: input.spec.processor.name, sliceSize: input.spec.sliceSize,
@@ -57,7 +77,7 @@ function fakeActivities(totalItems: number, opts: { failEvery?: number; quotaOnc
       };
     },
   };
-  return { activities, planCalls, sliceCalls };
+  return { activities, planCalls, sliceCalls, finalizeCalls, cancelledSlices };
 }
 
 function countMultiples(from: number, to: number, every: number): number {
@@ -142,6 +162,32 @@ describe('batchWorkflow (time skipping)', () => {
     });
     // The slice holding item 15 ran twice: stopped by the quota, then again after the wait.
     expect(fake.sliceCalls.filter((s) => s.start === 10)).toHaveLength(2);
+  });
+
+  it('stops with status failed-tolerance when failures exceed the tolerated count, cancelling slices in flight', async () => {
+    // Every other item fails: 5 per slice. Slices from item 20 on run until cancelled.
+    const fake = fakeActivities(100, { failEvery: 2, blockFrom: 20 });
+    const err = await run(fake.activities, () =>
+      env.client.workflow
+        .execute('batchWorkflow', {
+          taskQueue: TASK_QUEUE,
+          workflowId: 'tolerance',
+          args: [spec({ checkpointEvery: 100, concurrency: 3, toleratedFailureCount: 5, heartbeatTimeoutMs: 5000 })],
+        })
+        .catch((e: unknown) => e),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as Error & { type?: string };
+    expect(cause.type).toBe('FailedTolerance');
+    expect(cause.message).toMatch(/^batch stopped: 10 failed items exceed toleratedFailureCount \(5\)/);
+    expect(fake.finalizeCalls).toEqual([
+      expect.objectContaining({ status: 'failed-tolerance', stopReason: '10 failed items exceed toleratedFailureCount (5)', total: 100 }),
+    ]);
+    // Every slow slice that was in flight got cancelled, and no new slice was launched after the stop:
+    // whether slice 30 started depends on which of slices 0 and 10 the workflow saw finish first.
+    const launched = fake.sliceCalls.map((c) => c.start).sort((a, b) => a - b);
+    expect([[0, 10, 20], [0, 10, 20, 30]]).toContainEqual(launched);
+    expect(fake.cancelledSlices.sort((a, b) => a - b)).toEqual(launched.filter((start) => start >= 20));
   });
 
   it('fails at once with a non-retryable error naming the field of a bad spec', async () => {

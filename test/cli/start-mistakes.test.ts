@@ -1,0 +1,132 @@
+/**
+ * Every mistake a user can make when starting a batch is refused before any work (I9), with exit
+ * status 1 and one line on stderr that says what was wrong and what to do.
+ *
+ * TEMPORAL_ADDRESS points at a port where nothing listens, so a mistake that slipped past
+ * validation would show up as a connection error instead of starting a batch somewhere.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeRealTempDir, runCli, type CliRun } from './run-cli';
+
+const NO_SERVER = '127.0.0.1:1';
+
+describe('waymark start refuses mistakes with one clear line', () => {
+  let dir: string;
+  let input: string;
+  const waymark = (...args: string[]): Promise<CliRun> =>
+    runCli(args, {
+      cwd: dir,
+      env: { TEMPORAL_ADDRESS: NO_SERVER, WAYMARK_DATA_DIR: path.join(dir, 'data'), WAYMARK_TASK_QUEUE: `cli-mistakes-${process.pid}` },
+    });
+  /** A CliError: exit 1, nothing on stdout, exactly `waymark: MESSAGE` on stderr. */
+  const refused = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `waymark: ${message}\n` });
+  /** A flag the parser (commander) rejects, followed by its pointer to the help. */
+  const rejectedFlag = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `error: ${message}\n(run \`waymark help\` for the commands)\n` });
+  const writeSpec = (name: string, spec: unknown): string => {
+    fs.writeFileSync(path.join(dir, name), typeof spec === 'string' ? spec : JSON.stringify(spec));
+    return name;
+  };
+
+  beforeAll(() => {
+    dir = makeRealTempDir('waymark-cli-mistakes-');
+    input = path.join(dir, 'items.jsonl');
+    fs.writeFileSync(input, '{"id":1}\n{"id":2}\n');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('names a missing input file by its absolute path', async () => {
+    expect(await waymark('start', 'missing.jsonl', '--processor', 'sha256')).toEqual(
+      refused(`source not found: ${path.join(dir, 'missing.jsonl')}; check the path (source.path in a spec file)`),
+    );
+  });
+
+  it('lists the known processors for an unknown one and says how to add one', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha512')).toEqual(
+      refused(
+        'unknown processor "sha512"; known processors: exec, noop, sha256, sleep. ' +
+          'Use one of them, or name your processor module in WAYMARK_PROCESSORS (comma-separated .js paths) for both `waymark start` and `waymark worker`',
+      ),
+    );
+  });
+
+  it('refuses a slice larger than a workflow run (S > N)', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', '500', '--checkpoint-every', '100')).toEqual(
+      refused(
+        'invalid batch spec: sliceSize (500) is larger than checkpointEvery (100); a slice must fit in one workflow run: lower sliceSize or raise checkpointEvery',
+      ),
+    );
+  });
+
+  it('refuses N that is not a multiple of S and suggests one that is', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', '30', '--checkpoint-every', '100')).toEqual(
+      refused('invalid batch spec: checkpointEvery (100) is not a multiple of sliceSize (30); use e.g. 90'),
+    );
+  });
+
+  it('refuses --concurrency 0 in the flag parser', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--concurrency', '0')).toEqual(
+      rejectedFlag(`option '--concurrency <n>' argument '0' is invalid. --concurrency takes a whole number of at least 1, got "0"`),
+    );
+  });
+
+  it.each(['1.5', '-3'])('refuses --slice %s in the flag parser', async (slice) => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', slice)).toEqual(
+      rejectedFlag(`option '--slice <n>' argument '${slice}' is invalid. --slice takes a whole number of at least 1, got "${slice}"`),
+    );
+  });
+
+  it('names an unknown field of a --spec file and lists the known ones', async () => {
+    const spec = writeSpec('typo.json', { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' }, sliceSzie: 10 });
+    expect(await waymark('start', '--spec', spec)).toEqual(
+      refused(
+        'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
+          'concurrency, commitGroup, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, heartbeatTimeoutMs)',
+      ),
+    );
+  });
+
+  it('names an unknown field nested in source', async () => {
+    const spec = writeSpec('nested.json', { source: { kind: 'jsonl', path: 'items.jsonl', header: true }, processor: { name: 'sha256' } });
+    expect(await waymark('start', '--spec', spec)).toEqual(
+      refused('invalid batch spec: source.header is not a known field; remove it (known fields: kind, path, requireObject, maxItemBytes)'),
+    );
+  });
+
+  it('refuses a --spec file that is not JSON and shows what it should hold', async () => {
+    const spec = writeSpec('broken.json', '{source: jsonl}');
+    const run = await waymark('start', '--spec', spec);
+    expect(run).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(/^[^\n]*\n$/) });
+    // The parser's own words vary between Node versions; the rest is waymark's.
+    expect(run.stderr).toMatch(
+      /^waymark: spec file broken\.json is not valid JSON \(.+\); fix it: it must hold one JSON object such as \{"source": \{"kind": "jsonl", "path": "items\.jsonl"\}, "processor": \{"name": "sha256"\}\}\n$/,
+    );
+  });
+
+  it('names a --spec file that does not exist', async () => {
+    expect(await waymark('start', '--spec', 'nowhere.json')).toEqual(
+      refused(`spec file not found or unreadable: ${path.join(dir, 'nowhere.json')}; check the path given to --spec`),
+    );
+  });
+
+  it('refuses --spec together with an input file', async () => {
+    const spec = writeSpec('good.json', { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' } });
+    expect(await waymark('start', 'items.jsonl', '--spec', spec)).toEqual(
+      refused('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec'),
+    );
+  });
+
+  it('refuses a command after -- for a processor other than exec', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--', 'wc', '-c')).toEqual(
+      refused('a command after -- is only for --processor exec, not sha256; drop the command, or use --processor exec'),
+    );
+  });
+
+  it('names the address and `npx waymark dev` when no server is reachable', async () => {
+    const run = await waymark('start', 'items.jsonl', '--processor', 'sha256');
+    expect(run).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(/^[^\n]*\n$/) });
+    expect(run.stderr).toMatch(
+      /^waymark: no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); start one with `npx waymark dev` or set TEMPORAL_ADDRESS to a running server\n$/,
+    );
+  });
+});
