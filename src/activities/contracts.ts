@@ -51,6 +51,10 @@ export interface BatchManifest {
   pendingRanges: [number, number][];
   /** Why the batch stopped early, for status failed-tolerance. */
   stopReason?: string;
+  /** For a redrive: the batch whose failed and pending items it re-ran. */
+  redriveOf?: string;
+  /** Redrives whose outcomes were merged into this batch, oldest first. */
+  redrives?: string[];
   redone: number;
   runs: number;
   startedAt: string;

@@ -28,7 +28,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   let source;
   try {
     processor = getProcessor(spec.processor.name);
-    source = openSource(spec.source, { dataDir, batchId });
+    source = openSource(spec.source, { dataDir, batchId: spec.redriveOf ?? batchId });
   } catch (err) {
     throw toApplicationFailure(err);
   }
@@ -37,7 +37,11 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const owner = `${ctx.info.activityId}/${ctx.info.attempt}/${randomUUID()}`;
   const interrupted = await ledger.claimSlice(batchId, slice.start, owner);
   const committed = new Set(await ledger.committedIndexes(batchId, slice.start, end));
-  if (interrupted !== null && !committed.has(interrupted)) {
+  // A redrive leaves alone what already succeeded in the batch it redrives.
+  const succeededBefore = spec.redriveOf
+    ? new Set(await ledger.committedIndexes(spec.redriveOf, slice.start, end, 'succeeded'))
+    : undefined;
+  if (interrupted !== null && !committed.has(interrupted) && !succeededBefore?.has(interrupted)) {
     // The previous attempt died with this item in flight: it is redone now, unless it keeps
     // taking its worker down with it, in which case it is dead-lettered and the slice goes on.
     const crashes = await ledger.recordInterruption(batchId, interrupted);
@@ -51,7 +55,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   // The ledger is the truth; the heartbeat cursor can only confirm it. Should it be ahead (a
   // ledger that lost its last commits), the items in between are redone rather than skipped.
   let cursor = slice.start;
-  while (cursor < end && committed.has(cursor)) cursor++;
+  while (cursor < end && (committed.has(cursor) || succeededBefore?.has(cursor))) cursor++;
   const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
   if (heartbeat && heartbeat.cursor > cursor) {
     ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', { batchId, heartbeat: heartbeat.cursor, ledger: cursor });
@@ -84,7 +88,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   try {
     let marked = false;
     for await (const item of source.readSlice(slice)) {
-      if (item.index < cursor || committed.has(item.index)) continue;
+      if (item.index < cursor || committed.has(item.index) || succeededBefore?.has(item.index)) continue;
       if (draining || sliceSignal.aborted) throw new SliceCancelledError();
       if (!marked) {
         await ledger.markInFlight(batchId, slice.start, item.index, owner);

@@ -93,7 +93,8 @@ async function attemptOnce(item: SourceItem, attempt: number, opts: RunItemOptio
       batchId,
       index: item.index,
       attempt,
-      idempotencyKey: `${batchId}:${item.index}`,
+      // A redrive keeps the key of the batch it redrives: downstream dedup sees the same item.
+      idempotencyKey: `${spec.redriveOf ?? batchId}:${item.index}`,
       signal: controller.signal,
       log,
       file: item.file,

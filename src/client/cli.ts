@@ -13,6 +13,7 @@ import { CliError, connectClient } from './connect';
 import { startBatch, validateSpecForStart } from './start-batch';
 import { describeState, watchBatch } from './watch-batch';
 import { exportBatch } from './export-batch';
+import { planRedrive, redriveBatchId } from './redrive-batch';
 import { runWorker } from '../workers/run-worker';
 import { runDevServer } from '../dev/dev-server';
 
@@ -195,6 +196,29 @@ export function buildProgram(): Command {
         printProgress(batchId, progress);
         console.log(`workflow  ${description.status.name}`);
       }
+    });
+
+  program
+    .command('redrive')
+    .description("re-run only the failed (and pending) items of a finished batch, as a linked batch merged back into it")
+    .argument('<batch>', 'batch id')
+    .option('--batch-id <id>', 'id of the redrive batch; default: BATCH-redrive-TIME')
+    .option('--wait', 'show a live progress bar and exit when the redrive completes')
+    .action(async (batchId: string, o: { batchId?: string; wait?: boolean }) => {
+      loadConfiguredProcessors();
+      const ledger = openLedger();
+      let plan;
+      try {
+        plan = await planRedrive(ledger, batchId);
+      } finally {
+        await ledger.close();
+      }
+      const client = await connectClient();
+      const handle = await startBatch(client, plan.spec, o.batchId ?? redriveBatchId(plan.redriven));
+      console.log(`started redrive ${handle.workflowId} of ${plan.items} item(s) of batch ${plan.redriven}`);
+      if (!o.wait) return;
+      printSummary(await watchBatch(handle));
+      console.log(`merged into ${plan.redriven}: \`waymark export ${plan.redriven} --out DIR\` shows the final state`);
     });
 
   program

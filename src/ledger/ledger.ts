@@ -73,8 +73,13 @@ export interface Ledger {
    * how many times that has happened; used for redone items and poison detection.
    */
   recordInterruption(batchId: string, index: number): Promise<number>;
-  /** Indexes in [from, to) that already have an outcome, ascending. */
-  committedIndexes(batchId: string, from: number, to: number): Promise<number[]>;
+  /** Indexes in [from, to) that already have an outcome (of `status`, if given), ascending. */
+  committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]>;
+  /**
+   * Folds a redrive batch's outcomes into the batch it redrove, in one transaction: an item's
+   * new outcome replaces a failure and fills a pending item; a success is never overwritten.
+   */
+  mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void>;
   /** Outcome counts and redone items over [from, to). */
   tally(batchId: string, from: number, to: number): Promise<SliceTally>;
   /** Outcome counts over the whole batch. */

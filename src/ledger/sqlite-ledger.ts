@@ -63,6 +63,7 @@ export class SqliteLedger implements Ledger {
   private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null }>;
   private readonly bumpInterruption: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
+  private readonly selectCommittedWithStatus: Database.Statement<[string, number, number, string], { idx: number }>;
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
   private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
@@ -99,6 +100,9 @@ export class SqliteLedger implements Ledger {
     );
     this.selectCommitted = this.db.prepare(
       'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx',
+    );
+    this.selectCommittedWithStatus = this.db.prepare(
+      'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? AND status = ? ORDER BY idx',
     );
     this.countByStatus = this.db.prepare(
       `SELECT status, count(*) AS n, sum(error_type = 'crashed-worker') AS crashed
@@ -159,8 +163,24 @@ export class SqliteLedger implements Ledger {
     return this.bumpInterruption.get(batchId, index)!.count;
   }
 
-  async committedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
-    return this.selectCommitted.all(batchId, from, to).map((r) => r.idx);
+  async committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]> {
+    const rows = status ? this.selectCommittedWithStatus.all(batchId, from, to, status) : this.selectCommitted.all(batchId, from, to);
+    return rows.map((r) => r.idx);
+  }
+
+  async mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
+         SELECT ?, idx, status, result, error_type, error_message, attempts, started_at, finished_at
+         FROM items WHERE batch_id = ? ORDER BY idx
+         ON CONFLICT (batch_id, idx) DO UPDATE SET
+           status = excluded.status, result = excluded.result, error_type = excluded.error_type,
+           error_message = excluded.error_message, attempts = excluded.attempts,
+           started_at = excluded.started_at, finished_at = excluded.finished_at
+         WHERE items.status = 'failed'`,
+      )
+      .run(intoBatchId, redriveBatchId);
   }
 
   async tally(batchId: string, from: number, to: number): Promise<SliceTally> {

@@ -70,6 +70,11 @@ const specShape = z.strictObject({
   toleratedFailureCount: z.number({ error: 'must be a number (failed items)' }).int({ error: 'must be a whole number (failed items)' }).nonnegative({ error: 'must be 0 or more (failed items)' }).optional(),
   /** Stop the batch once failed items exceed this percentage of all items. */
   toleratedFailurePercent: z.number({ error: 'must be a number (percent)' }).min(0, { error: 'must be between 0 and 100' }).max(100, { error: 'must be between 0 and 100' }).optional(),
+  /**
+   * Set by `waymark redrive`: this batch re-runs only the failed and pending items of the batch
+   * named here, and its outcomes are merged back into that batch when it finishes.
+   */
+  redriveOf: z.string().min(1, { error: 'must name the batch to redrive' }).optional(),
   /** An item in flight when its worker died this many times is dead-lettered as `crashed-worker`. */
   itemCrashLimit: positiveInt('worker crashes').max(100).default(DEFAULTS.itemCrashLimit),
   /** A slice whose worker stops heartbeating this long is handed to another worker. */

@@ -90,6 +90,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
 
   const slices = plan.slices;
   const finished = new Array<boolean>(slices.length).fill(false);
+  if (slices.length === 0) cursor = plan.next;
   let nextToLaunch = 0;
   let stopEarly = false;
 
@@ -139,13 +140,14 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     }
   };
 
+  // The cursor stands at the first slice not yet finished: everything before it is committed (I4).
+  let finishedPrefix = 0;
   const advanceCursor = () => {
-    let i = slices.findIndex((s) => s.start === cursor.index);
-    while (i >= 0 && i < slices.length && finished[i]) {
-      const after = i + 1 < slices.length ? { index: slices[i + 1].start, offset: slices[i + 1].startOffset } : plan.next;
-      cursor = after;
-      i++;
-    }
+    while (finishedPrefix < slices.length && finished[finishedPrefix]) finishedPrefix++;
+    cursor =
+      finishedPrefix === slices.length
+        ? plan.next
+        : { index: slices[finishedPrefix].start, offset: slices[finishedPrefix].startOffset };
   };
 
   const lane = async (): Promise<void> => {
