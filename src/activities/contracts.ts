@@ -37,7 +37,7 @@ export interface SliceHeartbeat {
   cursor: number;
 }
 
-export type BatchStatus = 'completed' | 'failed-tolerance';
+export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 
 export interface BatchManifest {
   batchId: string;

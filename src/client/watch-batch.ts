@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type BatchProgress, type BatchSummary } from '../workflows/definitions';
+import { describeState } from '../workflows/details';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError } from './connect';
 
@@ -64,13 +65,6 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
   } finally {
     if (started) bar.stop();
   }
-}
-
-export function describeState(p: BatchProgress): string {
-  if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
-    return `waiting for quota until ${new Date(p.quotaUntil).toISOString()}`;
-  }
-  return p.state;
 }
 
 /** The innermost cause is the one that says what to fix (e.g. the activity's ApplicationFailure). */

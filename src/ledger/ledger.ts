@@ -34,6 +34,8 @@ export interface SliceTally {
   failed: number;
   /** Re-executions of items that an interruption caught in flight, within the slice. */
   redone: number;
+  /** Failed items by error type. */
+  failedByType?: Record<string, number>;
 }
 
 export interface BatchRecord {

@@ -65,6 +65,7 @@ export class SqliteLedger implements Ledger {
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
   private readonly selectCommittedWithStatus: Database.Statement<[string, number, number, string], { idx: number }>;
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
+  private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
   private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => number | null;
@@ -107,6 +108,10 @@ export class SqliteLedger implements Ledger {
     this.countByStatus = this.db.prepare(
       `SELECT status, count(*) AS n, sum(error_type = 'crashed-worker') AS crashed
        FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? GROUP BY status`,
+    );
+    this.countFailedByType = this.db.prepare(
+      `SELECT error_type AS type, count(*) AS n FROM items
+       WHERE batch_id = ? AND idx >= ? AND idx < ? AND status = 'failed' GROUP BY error_type`,
     );
     this.sumInterruptions = this.db.prepare(
       'SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
@@ -192,6 +197,10 @@ export class SqliteLedger implements Ledger {
       deadLettered += row.crashed;
     }
     tally.redone = this.sumInterruptions.get(batchId, from, to)!.n - deadLettered;
+    if (tally.failed > 0) {
+      tally.failedByType = {};
+      for (const row of this.countFailedByType.all(batchId, from, to)) tally.failedByType[row.type ?? 'unknown'] = row.n;
+    }
     return tally;
   }
 

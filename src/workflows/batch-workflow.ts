@@ -7,21 +7,38 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
-  isCancellation,
   condition,
   continueAsNew,
+  isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
-import type { ProcessSliceResult } from '../activities/contracts';
+import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../activities/contracts';
 import type { SliceTally } from '../ledger/ledger';
 import type { SliceBounds } from '../sources/source';
 import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../spec/batch-spec';
-import { progressQuery, type BatchProgress, type BatchState, type BatchSummary, type Checkpoint } from './definitions';
+import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
+import {
+  configureUpdate,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  type BatchConfigChange,
+  type BatchProgress,
+  type BatchState,
+  type BatchSummary,
+  type Checkpoint,
+} from './definitions';
+import { currentDetails } from './details';
+import { toleranceExceeded } from './tolerance';
 
 /**
  * Events one run may grow to before it continues-as-new, whatever N says: well under the
@@ -30,16 +47,19 @@ import { progressQuery, type BatchProgress, type BatchState, type BatchSummary, 
  */
 export const EVENTS_PER_RUN_BUDGET = 2000;
 const EVENTS_PER_SLICE = 6;
+/** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
+const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
 export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint): Promise<BatchSummary> {
-  const spec = validate(specInput);
+  let spec = validate(specInput);
   const info = workflowInfo();
   const batchId = info.workflowId;
   const startedAt = checkpoint?.startedAt ?? info.runStartTime.getTime();
   const runs = (checkpoint?.runs ?? 0) + 1;
-  const bound = resumeCostBound(spec);
+  const rootScope = CancellationScope.current();
 
   let state: BatchState = 'planning';
+  let paused = checkpoint?.paused ?? false;
   let total = checkpoint?.total;
   let cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
   let quotaUntil: number | undefined;
@@ -48,36 +68,123 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     succeeded: checkpoint?.succeeded ?? 0,
     failed: checkpoint?.failed ?? 0,
     redone: checkpoint?.redone ?? 0,
+    failedByType: { ...checkpoint?.failedByType },
   };
   const partial = new Map<number, SliceTally>();
   let inFlight = 0;
 
-  setHandler(progressQuery, (): BatchProgress => {
-    const sum = { ...done };
+  const progress = (): BatchProgress => {
+    const sum = { succeeded: done.succeeded, failed: done.failed, redone: done.redone };
     for (const t of partial.values()) {
       sum.succeeded += t.succeeded;
       sum.failed += t.failed;
       sum.redone += t.redone;
     }
-    return { state, total, ...sum, cursor: cursor.index, runs, slicesInFlight: inFlight, resumeCostBound: bound, quotaUntil, startedAt };
+    return {
+      state: paused && state === 'running' ? 'paused' : state,
+      total,
+      ...sum,
+      cursor: cursor.index,
+      runs,
+      slicesInFlight: inFlight,
+      resumeCostBound: resumeCostBound(spec),
+      quotaUntil: state === 'waiting-for-quota' ? quotaUntil : undefined,
+      startedAt,
+      concurrency: spec.concurrency,
+      sliceSize: spec.sliceSize,
+    };
+  };
+
+  // The Web UI: current details on every change (no history cost); search attributes, which
+  // cost an event each, only on state changes and at a bounded rate, and only when the batch
+  // was started with them (the server has them registered).
+  const publishesSearchAttributes = info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined;
+  let lastPublished: { at: number; status: string } | undefined;
+  const publish = (force = false) => {
+    const p = progress();
+    setCurrentDetails(currentDetails(p, Date.now(), done.failedByType ?? {}));
+    if (!publishesSearchAttributes) return;
+    const now = Date.now();
+    if (!force && lastPublished?.status === p.state && now - lastPublished.at < SEARCH_ATTRIBUTES_EVERY_MS) return;
+    upsertSearchAttributes([
+      { key: WAYMARK_STATUS, value: p.state },
+      { key: WAYMARK_SUCCEEDED, value: p.succeeded },
+      { key: WAYMARK_FAILED, value: p.failed },
+    ]);
+    lastPublished = { at: now, status: p.state };
+  };
+  const setState = (next: BatchState) => {
+    state = next;
+    publish(true);
+  };
+
+  // Live control. Each slice runs in a scope of its own, so pause and stop can cancel exactly
+  // the slices in flight; a cancelled slice stops at an item boundary (its commits stay).
+  const sliceScopes = new Set<CancellationScope>();
+  let replanRequested = false;
+  // Indexes (into this window's plan) of slices not yet launched, and the lanes running them.
+  let queue: number[] = [];
+  let lanes = 0;
+  setHandler(progressQuery, progress);
+  setHandler(pauseSignal, () => {
+    if (paused) return;
+    paused = true;
+    for (const scope of sliceScopes) scope.cancel();
+    publish(true);
   });
+  setHandler(resumeSignal, () => {
+    if (!paused) return;
+    paused = false;
+    publish(true);
+  });
+  setHandler(
+    configureUpdate,
+    (change: BatchConfigChange) => {
+      const before = spec;
+      spec = parseBatchSpec({ ...spec, ...change });
+      // Slices of this window are already cut: a new slice size applies from the next window,
+      // which starts as soon as the slices in flight have finished.
+      if (spec.sliceSize !== before.sliceSize) replanRequested = true;
+      if (spec.concurrency > before.concurrency) spawnLanes();
+      publish(true);
+      return { concurrency: spec.concurrency, sliceSize: spec.sliceSize };
+    },
+    {
+      validator: (change: BatchConfigChange) => {
+        const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize');
+        if (unknown.length) throw new Error(`configure takes concurrency and sliceSize only, not ${unknown.join(', ')}`);
+        parseBatchSpec({ ...spec, ...change });
+      },
+    },
+  );
 
   const { planWindow, finalize } = proxyActivities<WaymarkActivities>({
     startToCloseTimeout: '10 minutes',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
-  const { processSlice } = proxyActivities<WaymarkActivities>({
+  const sliceOptions = (slice: SliceBounds): ActivityOptions => ({
+    summary: `items ${slice.start}-${slice.start + slice.count - 1}`,
     heartbeatTimeout: spec.heartbeatTimeoutMs,
     // The heartbeat timeout is what notices a dead worker; this only bounds a slice that is
     // alive but stuck, generously: every item may use all its attempts and backoffs.
-    startToCloseTimeout:
-      spec.sliceSize * spec.itemAttempts * (spec.itemTimeoutMs + spec.itemBackoffMaxMs) + 10 * 60_000,
-    // A stopped batch waits until its slices have really stopped at an item boundary, so the
-    // manifest it then writes has the final counts.
+    startToCloseTimeout: spec.sliceSize * spec.itemAttempts * (spec.itemTimeoutMs + spec.itemBackoffMaxMs) + 10 * 60_000,
+    // A stopped or paused batch waits until its slices have really stopped at an item
+    // boundary, so the counts it then reports are final.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
 
+  const finish = async (status: BatchStatus, stopReason?: string): Promise<FinalizeResult> => {
+    setState('finalizing');
+    // A cancelled batch still writes its manifest: the finalize call must not be cancelled too.
+    const result = await CancellationScope.nonCancellable(() =>
+      finalize({ batchId, spec, runs, startedAt, finishedAt: Date.now(), status, stopReason, total }),
+    );
+    setState(status);
+    return result;
+  };
+
+  publish(true);
   const { plan, total: counted } = await planWindow({
     batchId,
     spec,
@@ -86,32 +193,61 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     countTotal: total === undefined,
   });
   total ??= counted;
-  state = 'running';
+  setState('running');
 
   const slices = plan.slices;
   const finished = new Array<boolean>(slices.length).fill(false);
   if (slices.length === 0) cursor = plan.next;
-  let nextToLaunch = 0;
-  let stopEarly = false;
+  // The cursor stands at the first slice not yet finished: everything before it is committed (I4).
+  let finishedPrefix = 0;
+  const advanceCursor = () => {
+    while (finishedPrefix < slices.length && finished[finishedPrefix]) finishedPrefix++;
+    cursor =
+      finishedPrefix === slices.length ? plan.next : { index: slices[finishedPrefix].start, offset: slices[finishedPrefix].startOffset };
+  };
 
-  const overBudget = () =>
-    workflowInfo().continueAsNewSuggested ||
-    workflowInfo().historyLength + (inFlight + 1) * EVENTS_PER_SLICE >= EVENTS_PER_RUN_BUDGET;
+  let stopReason: string | undefined;
+  let failure: unknown;
+  let stopEarly = false;
+  const stopAll = () => {
+    for (const scope of sliceScopes) scope.cancel();
+  };
+  const checkTolerance = () => {
+    if (stopReason !== undefined) return;
+    stopReason = toleranceExceeded(spec, progress().failed, total);
+    if (stopReason !== undefined) {
+      setState('stopping');
+      stopAll();
+    }
+  };
+  const add = (t: SliceTally) => {
+    done.succeeded += t.succeeded;
+    done.failed += t.failed;
+    done.redone += t.redone;
+    for (const [type, n] of Object.entries(t.failedByType ?? {})) done.failedByType![type] = (done.failedByType![type] ?? 0) + n;
+  };
 
   const runSlice = async (slice: SliceBounds): Promise<void> => {
     for (;;) {
       if (quotaUntil !== undefined && quotaUntil > Date.now()) {
-        state = 'waiting-for-quota';
+        setState('waiting-for-quota');
         await sleep(quotaUntil - Date.now());
-        state = 'running';
+        setState('running');
       }
-      const result: ProcessSliceResult = await processSlice({ batchId, spec, slice });
+      const scope = new CancellationScope();
+      sliceScopes.add(scope);
+      let result: ProcessSliceResult;
+      try {
+        const { processSlice } = proxyActivities<WaymarkActivities>(sliceOptions(slice));
+        result = await scope.run(() => processSlice({ batchId, spec, slice }));
+      } finally {
+        sliceScopes.delete(scope);
+      }
       if (result.outcome === 'done') {
         partial.delete(slice.start);
-        done.succeeded += result.tally.succeeded;
-        done.failed += result.tally.failed;
-        done.redone += result.tally.redone;
+        add(result.tally);
         checkTolerance();
+        publish();
         return;
       }
       partial.set(slice.start, result.tally);
@@ -120,66 +256,66 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     }
   };
 
-  // Failure tolerance (I6): over the limit, the batch stops launching slices, cancels those in
-  // flight (they stop at an item boundary) and ends with status failed-tolerance.
-  let stopReason: string | undefined;
-  const slicesScope = new CancellationScope();
-  const checkTolerance = () => {
-    if (stopReason !== undefined) return;
-    let failed = done.failed;
-    for (const t of partial.values()) failed += t.failed;
-    if (spec.toleratedFailureCount !== undefined && failed > spec.toleratedFailureCount) {
-      stopReason = `${failed} failed items exceed toleratedFailureCount (${spec.toleratedFailureCount})`;
-    } else if (spec.toleratedFailurePercent !== undefined && total && (failed / total) * 100 > spec.toleratedFailurePercent) {
-      const percent = Math.round((failed / total) * 1000) / 10;
-      stopReason = `${failed} failed items (${percent}% of ${total}) exceed toleratedFailurePercent (${spec.toleratedFailurePercent}%)`;
-    }
-    if (stopReason !== undefined) {
-      state = 'stopping';
-      slicesScope.cancel();
-    }
-  };
+  const overBudget = () =>
+    workflowInfo().continueAsNewSuggested ||
+    workflowInfo().historyLength + (inFlight + 1) * EVENTS_PER_SLICE >= EVENTS_PER_RUN_BUDGET;
 
-  // The cursor stands at the first slice not yet finished: everything before it is committed (I4).
-  let finishedPrefix = 0;
-  const advanceCursor = () => {
-    while (finishedPrefix < slices.length && finished[finishedPrefix]) finishedPrefix++;
-    cursor =
-      finishedPrefix === slices.length
-        ? plan.next
-        : { index: slices[finishedPrefix].start, offset: slices[finishedPrefix].startOffset };
-  };
-
+  queue = slices.map((_, i) => i);
   const lane = async (): Promise<void> => {
-    while (nextToLaunch < slices.length && stopReason === undefined) {
-      if (overBudget()) {
-        stopEarly = true;
-        return;
+    try {
+      while (queue.length > 0 && stopReason === undefined && failure === undefined && !replanRequested) {
+        if (lanes > spec.concurrency) return;
+        if (paused) {
+          await condition(() => !paused || stopReason !== undefined || replanRequested);
+          continue;
+        }
+        if (overBudget()) {
+          stopEarly = true;
+          return;
+        }
+        const i = queue.shift()!;
+        inFlight++;
+        try {
+          await runSlice(slices[i]);
+          finished[i] = true;
+          advanceCursor();
+        } catch (err) {
+          // Paused: the slice stopped at an item boundary and goes back to the head of the queue.
+          if (isCancellation(err) && paused && !rootScope.consideredCancelled) {
+            queue.unshift(i);
+            queue.sort((a, b) => a - b);
+            continue;
+          }
+          throw err;
+        } finally {
+          inFlight--;
+        }
       }
-      const i = nextToLaunch++;
-      inFlight++;
-      try {
-        await runSlice(slices[i]);
-      } finally {
-        inFlight--;
+    } catch (err) {
+      if (!(isCancellation(err) && (stopReason !== undefined || failure !== undefined || rootScope.consideredCancelled))) {
+        failure ??= err;
+        stopAll();
       }
-      finished[i] = true;
-      advanceCursor();
+    } finally {
+      lanes--;
     }
   };
-
-  const lanes = await slicesScope.run(() =>
-    Promise.allSettled(Array.from({ length: Math.min(spec.concurrency, slices.length) }, lane)),
-  );
-  for (const l of lanes) {
-    if (l.status === 'rejected' && !(stopReason !== undefined && isCancellation(l.reason))) throw l.reason;
+  function spawnLanes(): void {
+    while (lanes < Math.min(spec.concurrency, queue.length)) {
+      lanes++;
+      void lane();
+    }
   }
+  spawnLanes();
+  await CancellationScope.nonCancellable(() => condition(() => lanes === 0));
 
+  if (failure !== undefined) throw failure;
+  if (rootScope.consideredCancelled) {
+    await finish('cancelled');
+    throw new CancelledFailure(`batch ${batchId} was cancelled; the items done so far are kept in the ledger`);
+  }
   if (stopReason !== undefined) {
-    const { manifest, manifestPath } = await finalize({
-      batchId, spec, runs, startedAt, finishedAt: Date.now(), status: 'failed-tolerance', stopReason, total,
-    });
-    state = 'failed-tolerance';
+    const { manifest, manifestPath } = await finish('failed-tolerance', stopReason);
     await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(
       `batch stopped: ${stopReason}; ${manifest.succeeded} succeeded, ${manifest.failed} failed, ${manifest.pending} pending (manifest ${manifestPath})`,
@@ -188,23 +324,22 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     );
   }
 
-  const exhausted = plan.exhausted && !stopEarly;
-  if (!exhausted) {
+  if (!(plan.exhausted && !stopEarly && !replanRequested && queue.length === 0)) {
     await condition(allHandlersFinished);
     return await continueAsNew<typeof batchWorkflow>(spec, {
       cursor,
       succeeded: done.succeeded,
       failed: done.failed,
       redone: done.redone,
+      failedByType: done.failedByType,
       runs,
       startedAt,
       total,
+      paused,
     });
   }
 
-  state = 'finalizing';
-  const { manifest, manifestPath } = await finalize({ batchId, spec, runs, startedAt, finishedAt: Date.now(), status: 'completed', total });
-  state = 'completed';
+  const { manifest, manifestPath } = await finish('completed');
   await condition(allHandlersFinished);
   return { ...manifest, manifestPath };
 }

@@ -2,13 +2,22 @@
  * The workflow's public surface: its name, query and the shapes a client reads.
  * Safe to import from client code (no workflow-only APIs run at import time).
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SourcePosition } from '../sources/source';
 import type { BatchManifest } from '../activities/contracts';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
-export type BatchState = 'planning' | 'running' | 'waiting-for-quota' | 'stopping' | 'finalizing' | 'completed' | 'failed-tolerance';
+export type BatchState =
+  | 'planning'
+  | 'running'
+  | 'paused'
+  | 'waiting-for-quota'
+  | 'stopping'
+  | 'finalizing'
+  | 'completed'
+  | 'failed-tolerance'
+  | 'cancelled';
 
 /** What one workflow run hands the next at continue-as-new: cursor and counters, never items. */
 export interface Checkpoint {
@@ -16,11 +25,14 @@ export interface Checkpoint {
   succeeded: number;
   failed: number;
   redone: number;
+  failedByType?: Record<string, number>;
   /** Workflow runs finished before this one. */
   runs: number;
   /** Epoch milliseconds of the first run's start. */
   startedAt: number;
   total?: number;
+  /** A batch paused when its run ended stays paused in the next run. */
+  paused?: boolean;
 }
 
 export interface BatchProgress {
@@ -39,6 +51,9 @@ export interface BatchProgress {
   /** While waiting for quota: epoch milliseconds when work resumes. */
   quotaUntil?: number;
   startedAt: number;
+  /** The settings `configure` can change, as they stand now. */
+  concurrency: number;
+  sliceSize: number;
 }
 
 export interface BatchSummary extends BatchManifest {
@@ -46,3 +61,15 @@ export interface BatchSummary extends BatchManifest {
 }
 
 export const progressQuery = defineQuery<BatchProgress>('progress');
+
+/** Settings that may change on a running batch; each takes effect from the next slice. */
+export interface BatchConfigChange {
+  concurrency?: number;
+  sliceSize?: number;
+}
+
+/** Stop launching slices; those in flight stop at an item boundary and resume on `resume`. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Validated against the whole spec; refused with a message naming the field when it would be invalid. */
+export const configureUpdate = defineUpdate<Required<BatchConfigChange>, [BatchConfigChange]>('configure');

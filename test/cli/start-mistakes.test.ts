@@ -81,7 +81,8 @@ describe('waymark start refuses mistakes with one clear line', () => {
     expect(await waymark('start', '--spec', spec)).toEqual(
       refused(
         'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
-          'concurrency, commitGroup, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, heartbeatTimeoutMs)',
+          'concurrency, commitGroup, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
+          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs)',
       ),
     );
   });

@@ -51,8 +51,8 @@ describe('SqliteLedger', () => {
     await ledger.commit('b', 0, [ok(0), bad(1), ok(2)], null);
     await ledger.commit('b', 3, [ok(3), bad(4)], null);
     await ledger.commit('other', 0, [ok(0)], null);
-    expect(await ledger.tally('b', 0, 3)).toEqual({ succeeded: 2, failed: 1, redone: 0 });
-    expect(await ledger.tally('b', 3, 6)).toEqual({ succeeded: 1, failed: 1, redone: 0 });
+    expect(await ledger.tally('b', 0, 3)).toEqual({ succeeded: 2, failed: 1, redone: 0, failedByType: { parse: 1 } });
+    expect(await ledger.tally('b', 3, 6)).toEqual({ succeeded: 1, failed: 1, redone: 0, failedByType: { parse: 1 } });
     expect(await ledger.committedIndexes('b', 1, 4)).toEqual([1, 2, 3]);
     const failures = [];
     for await (const f of ledger.outcomes('b', 'failed')) failures.push([f.index, f.errorType, f.errorMessage]);
@@ -96,12 +96,13 @@ describe('SqliteLedger', () => {
     await ledger.recordInterruption('b', 8);
     await ledger.commit('b', 0, [{ ...bad(7), errorType: 'crashed-worker' }, ok(8)], null);
     // Item 7 was redone twice, then dead-lettered on its third crash; item 8 was redone once.
-    expect(await ledger.tally('b', 0, 10)).toEqual({ succeeded: 1, failed: 1, redone: 3 });
+    expect(await ledger.tally('b', 0, 10)).toEqual({ succeeded: 1, failed: 1, redone: 3, failedByType: { 'crashed-worker': 1 } });
   });
 
-  it('is atomic per commit group: a group that throws leaves no row behind', async () => {
-    const invalid = { ...ok(1), status: 'lost' as 'failed' };
-    await expect(ledger.commit('b', 0, [ok(0), invalid], null)).rejects.toThrow(/CHECK constraint/);
+  it('is atomic per commit group: a group that fails leaves no row behind', async () => {
+    await ledger.claimSlice('b', 0, 'newer-attempt');
+    // The fence check comes after the group's inserts, inside the same transaction.
+    await expect(ledger.commit('b', 0, [ok(0), ok(1), ok(2)], 3, 'older-attempt')).rejects.toThrow(LeaseLostError);
     expect(await ledger.committedIndexes('b', 0, 10)).toEqual([]);
   });
 

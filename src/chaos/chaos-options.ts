@@ -1,0 +1,70 @@
+/** What a chaos run can be told, with the defaults of `npm run chaos`. */
+import { DEFAULTS } from '../spec/batch-spec';
+import { MIN_ITEMS_PER_INTERRUPTION } from './chaos-plan';
+
+export interface ChaosOptions {
+  /** Items in the generated text source. */
+  items: number;
+  workerKills: number;
+  serverKills: number;
+  workerTerms: number;
+  /** Worker processes running the batch. */
+  workers: number;
+  /** Time the processor takes per item. */
+  itemMs: number;
+  /** C, S and N of the batch spec. */
+  concurrency: number;
+  sliceSize: number;
+  checkpointEvery: number;
+  /** Short, so a slice whose worker was killed is retried within seconds, not the default 30. */
+  heartbeatTimeoutMs: number;
+  /** Seeds the interruption moments and targets; the report names it so a run can be repeated. */
+  seed: number;
+  /** Where the server's SQLite file, the ledger, the source and the logs go; default a new temp dir. */
+  dataDir?: string;
+  /** Skip the uninterrupted run of the same batch that the report compares against. */
+  skipBaseline: boolean;
+  /** The whole run, baseline included, fails past this. */
+  timeoutMs: number;
+  /** Progress lines as the run goes; silent by default. */
+  log: (line: string) => void;
+}
+
+export function defaultChaosOptions(): ChaosOptions {
+  return {
+    items: 100_000,
+    workerKills: 20,
+    serverKills: 1,
+    workerTerms: 1,
+    workers: 1,
+    itemMs: 2,
+    concurrency: DEFAULTS.concurrency,
+    sliceSize: DEFAULTS.sliceSize,
+    // Ten workflow runs per batch by default, so continue-as-new happens under fire too.
+    checkpointEvery: 10 * DEFAULTS.sliceSize,
+    heartbeatTimeoutMs: 3000,
+    seed: Math.floor(Math.random() * 2 ** 31),
+    skipBaseline: false,
+    timeoutMs: 60 * 60_000,
+    log: () => {},
+  };
+}
+
+/** Defaults filled in, and the combinations the spec cannot catch refused with what to change. */
+export function resolveChaosOptions(input: Partial<ChaosOptions>): ChaosOptions {
+  const options = { ...defaultChaosOptions(), ...stripUndefined(input) };
+  if (input.checkpointEvery === undefined && input.sliceSize !== undefined) options.checkpointEvery = 10 * options.sliceSize;
+  const interruptions = options.workerKills + options.serverKills + options.workerTerms;
+  if (options.items < MIN_ITEMS_PER_INTERRUPTION * Math.max(1, interruptions)) {
+    throw new Error(
+      `${options.items} items are too few for ${interruptions} interruptions: give at least ${MIN_ITEMS_PER_INTERRUPTION} items per interruption ` +
+        `(--items ${MIN_ITEMS_PER_INTERRUPTION * Math.max(1, interruptions)} or more), or fewer interruptions`,
+    );
+  }
+  if (options.workers < 1) throw new Error('--workers must be at least 1');
+  return options;
+}
+
+function stripUndefined<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

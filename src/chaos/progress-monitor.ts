@@ -1,0 +1,43 @@
+/**
+ * Watches a running batch from outside, the way an operator could: the ledger's count of
+ * committed items (is the batch moving?) and the side-effect log (which executions have no
+ * outcome yet?). An execution that stays without an outcome is an item an interruption cut short;
+ * it keeps that status until the item is redone and committed.
+ */
+import type { Ledger } from '../ledger/ledger';
+import type { ExecutionLogTail } from './execution-log';
+
+export class ProgressMonitor {
+  /** Items with an outcome in the ledger, as of the last sample. */
+  committed = 0;
+  /** Executed items not seen committed yet: index -> start of its latest execution. */
+  private readonly awaitingOutcome = new Map<number, number>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly batchId: string,
+    private readonly log: ExecutionLogTail,
+    /** An execution this old is expected to be committed; younger ones are not looked up yet. */
+    private readonly commitLatencyMs: number,
+  ) {}
+
+  async sample(): Promise<void> {
+    const totals = await this.ledger.totals(this.batchId);
+    this.committed = totals.succeeded + totals.failed;
+    for (const execution of this.log.readNew()) this.awaitingOutcome.set(execution.index, execution.at);
+    const checkBefore = Date.now() - this.commitLatencyMs;
+    for (const [index, at] of this.awaitingOutcome) {
+      if (at >= checkBefore) continue;
+      if ((await this.ledger.committedIndexes(this.batchId, index, index + 1)).length > 0) this.awaitingOutcome.delete(index);
+    }
+  }
+
+  /**
+   * True when every item whose latest execution started before `time` has an outcome: no item
+   * cut short before then still waits to be redone. Meaningful for `time` commitLatencyMs ago or earlier.
+   */
+  allCommittedBefore(time: number): boolean {
+    for (const at of this.awaitingOutcome.values()) if (at < time) return false;
+    return true;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The batch as the Temporal Web UI shows it: a markdown "current details" block refreshed as
+ * slices finish. Pure, so the workflow can call it on every replay.
+ */
+import type { BatchProgress } from './definitions';
+
+export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil'>): string {
+  if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
+    return `waiting for quota until ${new Date(p.quotaUntil).toISOString()}`;
+  }
+  return p.state;
+}
+
+export function currentDetails(p: BatchProgress, now: number, failuresByType: Record<string, number>): string {
+  const processed = p.succeeded + p.failed;
+  const seconds = Math.max(0.001, (now - p.startedAt) / 1000);
+  const rate = processed / seconds;
+  const total = p.total === undefined ? '?' : p.total.toLocaleString('en-US');
+  const percent = p.total ? ` (${((processed / p.total) * 100).toFixed(1)}%)` : '';
+  const eta = p.total && rate > 0 && processed < p.total ? formatDuration(((p.total - processed) / rate) * 1000) : '-';
+  const failures = Object.entries(failuresByType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${type} ${n.toLocaleString('en-US')}`)
+    .join(', ');
+  return [
+    `**${describeState(p)}**: ${processed.toLocaleString('en-US')} of ${total} items${percent}`,
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| succeeded | ${p.succeeded.toLocaleString('en-US')} |`,
+    `| failed | ${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''} |`,
+    `| speed | ${rate.toFixed(1)} items/s |`,
+    `| ETA | ${eta} |`,
+    `| cursor | ${p.cursor.toLocaleString('en-US')} (run ${p.runs}) |`,
+    `| slices in flight | ${p.slicesInFlight} of ${p.concurrency}, ${p.sliceSize} items each |`,
+    `| resume-cost bound | ${p.resumeCostBound} items per interruption (redone so far: ${p.redone}) |`,
+  ].join('\n');
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
