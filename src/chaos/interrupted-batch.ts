@@ -32,7 +32,7 @@ export interface FiredInterruption {
   target: string;
   /** Epoch ms when the killed process had been replaced and was ready. */
   backAt: number;
-  /** Epoch ms when the committed count first grew after backAt. */
+  /** Epoch ms when the batch first started a new slice after the signal. */
   resumedAt?: number;
 }
 
@@ -59,17 +59,18 @@ export interface InterruptedBatchInput {
 
 export async function runInterruptedBatch(input: InterruptedBatchInput): Promise<InterruptedBatch> {
   const { client, cluster, ledger, spec, batchId, taskQueue, plan, deadline, log } = input;
-  const monitor = new ProgressMonitor(ledger, batchId, new ExecutionLogTail(input.executionLog), COMMIT_LATENCY_MS);
+  const monitor = new ProgressMonitor(ledger, batchId, new ExecutionLogTail(input.executionLog), spec.sliceSize, COMMIT_LATENCY_MS);
   const startedAt = Date.now();
   const handle = await startBatch(client, spec, batchId, taskQueue);
-  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s`;
+  const elapsed = (time = Date.now()) => `${((time - startedAt) / 1000).toFixed(1).padStart(6)} s`;
   log(`${elapsed()}  started batch ${batchId}`);
 
-  let outcome: { summary: BatchSummary; at: number } | { error: unknown } | undefined;
   let abandoned = false;
-  void resultDespiteOutages(handle, () => abandoned).then(
-    (summary) => (outcome = { summary, at: Date.now() }),
-    (error: unknown) => (outcome = { error }),
+  let ended = false;
+  const result = resultDespiteOutages(handle, () => abandoned).then((summary) => ({ summary, at: Date.now() }));
+  void result.then(
+    () => (ended = true),
+    () => (ended = true),
   );
   /** Polls until `condition` holds (true) or the batch has ended (false). */
   const until = async (waitingFor: string, condition: () => boolean | Promise<boolean>): Promise<boolean> => {
@@ -77,7 +78,7 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
       await monitor.sample();
       cluster.check();
       deadline.check(waitingFor);
-      if (outcome) return false;
+      if (ended) return false;
       if (await condition()) return true;
       await sleep(POLL_MS);
     }
@@ -89,11 +90,12 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
       if (!(await until(`${planned.atCommitted} committed items`, () => monitor.committed >= planned.atCommitted))) break;
       const interruption: FiredInterruption = { planned, committed: monitor.committed, ...(await interrupt(planned, cluster)) };
       fired.push(interruption);
-      log(`${elapsed()}  ${INTERRUPTION_LABELS[planned.kind]} at ${interruption.committed} committed items: ${interruption.target}`);
+      log(`${elapsed(interruption.at)}  ${INTERRUPTION_LABELS[planned.kind]} at ${interruption.committed} committed items: ${interruption.target}`);
 
-      await monitor.sample();
-      const committedWhenBack = monitor.committed;
-      if (await until('progress after the interruption', () => monitor.committed > committedWhenBack)) interruption.resumedAt = Date.now();
+      // Redone items and slices finishing are not yet the batch moving on: that takes the workflow.
+      if (await until('the batch to start a new slice', () => monitor.lastSliceStartedAt > interruption.at)) {
+        interruption.resumedAt = monitor.lastSliceStartedAt;
+      }
       const after = (time: number) => `${((time - interruption.at) / 1000).toFixed(1)} s`;
       // The next interruption waits until this one's redos are done. A killed worker cut its items
       // short before it died; a killed server may have lost track of slice attempts that run on in
@@ -109,15 +111,15 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
       });
       log(
         `${elapsed()}    back after ${after(interruption.backAt)}, ` +
-          `${interruption.resumedAt === undefined ? 'batch ended before progress resumed' : `progress resumed after ${after(interruption.resumedAt)}`}, ` +
+          `${interruption.resumedAt === undefined ? 'batch ended before it started a new slice' : `new slice started after ${after(interruption.resumedAt)}`}, ` +
           `redos done after ${after(Date.now())}`,
       );
     }
     await until('the batch to finish', () => false);
-    if (!outcome || 'error' in outcome) throw outcome?.error;
+    const { summary, at } = await result;
     const missed = plan.slice(fired.length);
-    log(`${elapsed()}  batch finished${missed.length ? `; ${missed.length} planned interruption(s) had not fired` : ''}`);
-    return { summary: outcome.summary, durationMs: outcome.at - startedAt, fired, missed };
+    log(`${elapsed(at)}  batch finished${missed.length ? `; ${missed.length} planned interruption(s) had not fired` : ''}`);
+    return { summary, durationMs: at - startedAt, fired, missed };
   } finally {
     abandoned = true;
   }

@@ -1,8 +1,8 @@
 /**
  * Watches a running batch from outside, the way an operator could: the ledger's count of
- * committed items (is the batch moving?) and the side-effect log (which executions have no
- * outcome yet?). An execution that stays without an outcome is an item an interruption cut short;
- * it keeps that status until the item is redone and committed.
+ * committed items, and the side-effect log, which says which slices the batch has started and
+ * which executions have no outcome yet. An execution that stays without an outcome is an item an
+ * interruption cut short; it stays so until the item is redone and committed.
  */
 import type { Ledger } from '../ledger/ledger';
 import type { ExecutionLogTail } from './execution-log';
@@ -10,6 +10,9 @@ import type { ExecutionLogTail } from './execution-log';
 export class ProgressMonitor {
   /** Items with an outcome in the ledger, as of the last sample. */
   committed = 0;
+  /** Epoch ms of the first execution in the slice started last. */
+  lastSliceStartedAt = 0;
+  private readonly startedSlices = new Set<number>();
   /** Executed items not seen committed yet: index -> start of its latest execution. */
   private readonly awaitingOutcome = new Map<number, number>();
 
@@ -17,6 +20,8 @@ export class ProgressMonitor {
     private readonly ledger: Ledger,
     private readonly batchId: string,
     private readonly log: ExecutionLogTail,
+    /** Slices start at multiples of S: every window is a whole number of slices. */
+    private readonly sliceSize: number,
     /** An execution this old is expected to be committed; younger ones are not looked up yet. */
     private readonly commitLatencyMs: number,
   ) {}
@@ -24,7 +29,14 @@ export class ProgressMonitor {
   async sample(): Promise<void> {
     const totals = await this.ledger.totals(this.batchId);
     this.committed = totals.succeeded + totals.failed;
-    for (const execution of this.log.readNew()) this.awaitingOutcome.set(execution.index, execution.at);
+    for (const { index, at } of this.log.readNew()) {
+      this.awaitingOutcome.set(index, at);
+      const slice = Math.floor(index / this.sliceSize);
+      if (!this.startedSlices.has(slice)) {
+        this.startedSlices.add(slice);
+        this.lastSliceStartedAt = Math.max(this.lastSliceStartedAt, at);
+      }
+    }
     const checkBefore = Date.now() - this.commitLatencyMs;
     for (const [index, at] of this.awaitingOutcome) {
       if (at >= checkBefore) continue;

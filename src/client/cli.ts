@@ -2,16 +2,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../spec/batch-spec';
 import { loadConfiguredProcessors } from '../processors/configured';
 import { openLedger } from '../ledger/open-ledger';
 import { dataDir, temporalAddress } from '../settings';
-import { progressQuery, type BatchProgress } from '../workflows/definitions';
+import { BATCH_WORKFLOW_TYPE, configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../workflows/definitions';
+import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError, connectClient } from './connect';
 import { startBatch, validateSpecForStart } from './start-batch';
-import { watchBatch } from './watch-batch';
+import { rootMessage, watchBatch } from './watch-batch';
 import { describeState } from '../workflows/details';
 import { exportBatch } from './export-batch';
 import { planRedrive, redriveBatchId } from './redrive-batch';
@@ -116,10 +117,27 @@ function printProgress(batchId: string, p: BatchProgress): void {
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
 }
 
+/** A handle to a batch that exists and is still running, or one clear line why not. */
+async function runningBatch(batchId: string) {
+  const client = await connectClient();
+  const handle = client.workflow.getHandle<typeof batchWorkflow>(batchId);
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id with \`waymark list\``);
+    throw err;
+  }
+  if (status !== 'RUNNING') throw new CliError(`batch "${batchId}" is not running (${status}); see it with \`waymark status ${batchId}\``);
+  return handle;
+}
+
 export function buildProgram(): Command {
   const program = new Command('waymark')
     .description('Long batch jobs on Temporal where an interruption costs a small, chosen number of items')
-    .showHelpAfterError('(run `waymark help` for the commands)');
+    .showHelpAfterError('(run `waymark help` for the commands)')
+    // Commander's own parse errors read like every other waymark error.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) });
 
   program
     .command('dev')
@@ -197,6 +215,74 @@ export function buildProgram(): Command {
         printProgress(batchId, progress);
         console.log(`workflow  ${description.status.name}`);
       }
+    });
+
+  program
+    .command('pause')
+    .description('pause a batch: slices in flight stop at an item boundary, no new ones start')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.signal(pauseSignal);
+      console.log(`pause requested for ${batchId}; \`waymark resume ${batchId}\` goes on from where it stopped`);
+    });
+
+  program
+    .command('resume')
+    .description('resume a paused batch')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.signal(resumeSignal);
+      console.log(`resumed ${batchId}`);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a batch gracefully: slices stop at an item boundary, what is done is kept')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.cancel();
+      console.log(`cancel requested for ${batchId}; its manifest will list the pending items`);
+    });
+
+  program
+    .command('configure')
+    .description('change concurrency or slice size of a running batch (from the next slice on)')
+    .argument('<batch>', 'batch id')
+    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1))
+    .action(async (batchId: string, o: { concurrency?: number; slice?: number }) => {
+      if (o.concurrency === undefined && o.slice === undefined) throw new CliError('say what to change: --concurrency N and/or --slice N');
+      const handle = await runningBatch(batchId);
+      const change = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.slice !== undefined ? { sliceSize: o.slice } : {}) };
+      try {
+        const now = await handle.executeUpdate(configureUpdate, { args: [change] });
+        console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}`);
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
+        throw err;
+      }
+    });
+
+  program
+    .command('list')
+    .description('batches on the server, newest first, with status and counts')
+    .option('--query <query>', 'a Temporal list filter, e.g. "WaymarkFailed > 0"')
+    .option('--limit <n>', 'at most this many', wholeNumber('--limit', 1), 50)
+    .action(async (o: { query?: string; limit: number }) => {
+      const client = await connectClient();
+      const query = [`WorkflowType = '${BATCH_WORKFLOW_TYPE}'`, o.query ? `(${o.query})` : ''].filter(Boolean).join(' AND ');
+      let n = 0;
+      for await (const wf of client.workflow.list({ query })) {
+        const attrs = wf.typedSearchAttributes;
+        const status = attrs.get(WAYMARK_STATUS) ?? '-';
+        const counts = attrs.get(WAYMARK_SUCCEEDED) === undefined ? '' : `succeeded ${attrs.get(WAYMARK_SUCCEEDED)}, failed ${attrs.get(WAYMARK_FAILED)}`;
+        console.log(`${wf.workflowId}\t${wf.status.name}\t${status}\t${counts}\t${wf.startTime.toISOString()}`);
+        if (++n >= o.limit) break;
+      }
+      if (n === 0) console.log(`no batches${o.query ? ` match ${o.query}` : ''} on ${temporalAddress()}`);
     });
 
   program

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
-import { parseBatchSpec, SpecError, type BatchSpec } from '../spec/batch-spec';
+import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../spec/batch-spec';
+import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
 import { getProcessor, processorNames, UnknownProcessorError } from '../processors/registry';
 import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions';
 import type { batchWorkflow } from '../workflows/batch-workflow';
@@ -61,11 +62,24 @@ export async function startBatch(
   batchId = defaultBatchId(spec),
   taskQueue = TASK_QUEUE,
 ): Promise<WorkflowHandle<typeof batchWorkflow>> {
+  const withSearchAttributes = await hasWaymarkSearchAttributes(client);
   try {
     return await client.workflow.start<typeof batchWorkflow>(BATCH_WORKFLOW_TYPE, {
       workflowId: batchId,
       taskQueue,
       args: [spec],
+      staticSummary: `waymark: ${spec.processor.name} over ${spec.source.kind} ${path.basename(spec.source.path)}`,
+      staticDetails: staticDetails(spec),
+      // The workflow keeps these up to date only when it starts with them (see batch-workflow.ts).
+      ...(withSearchAttributes
+        ? {
+            typedSearchAttributes: [
+              { key: WAYMARK_STATUS, value: 'planning' },
+              { key: WAYMARK_SUCCEEDED, value: 0 },
+              { key: WAYMARK_FAILED, value: 0 },
+            ],
+          }
+        : {}),
       // A batch id names one batch forever: its ledger rows are keyed by it.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
@@ -77,5 +91,35 @@ export async function startBatch(
       );
     }
     throw err;
+  }
+}
+
+/** What the batch is, for the Web UI's static details. */
+function staticDetails(spec: BatchSpec): string {
+  return [
+    '| | |',
+    '| --- | --- |',
+    `| source | ${spec.source.kind} \`${spec.source.path}\` |`,
+    `| processor | ${spec.processor.name} |`,
+    `| slice size (S) | ${spec.sliceSize} |`,
+    `| items per run (N) | ${spec.checkpointEvery} |`,
+    `| slices in flight (C) | ${spec.concurrency} |`,
+    `| commit group (k) | ${spec.commitGroup} |`,
+    `| resume-cost bound | ${resumeCostBound(spec)} items per interruption |`,
+    ...(spec.redriveOf ? [`| redrive of | ${spec.redriveOf} |`] : []),
+  ].join('\n');
+}
+
+/**
+ * Whether the server has waymark's search attributes (`waymark dev` registers them; other
+ * clusters need the commands in the README). Starting with an unregistered one would fail.
+ */
+async function hasWaymarkSearchAttributes(client: Client): Promise<boolean> {
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+    return WAYMARK_SEARCH_ATTRIBUTES.every((key) => customAttributes?.[key.name] !== undefined);
+  } catch {
+    // Some hosted servers refuse the operator API to ordinary clients: start without them.
+    return false;
   }
 }

@@ -22,7 +22,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
   /** A CliError: exit 1, nothing on stdout, exactly `waymark: MESSAGE` on stderr. */
   const refused = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `waymark: ${message}\n` });
   /** A flag the parser (commander) rejects, followed by its pointer to the help. */
-  const rejectedFlag = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `error: ${message}\n(run \`waymark help\` for the commands)\n` });
+  const rejectedFlag = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `waymark: ${message}\n(run \`waymark help\` for the commands)\n` });
   const writeSpec = (name: string, spec: unknown): string => {
     fs.writeFileSync(path.join(dir, name), typeof spec === 'string' ? spec : JSON.stringify(spec));
     return name;

@@ -1,0 +1,159 @@
+/**
+ * Live control of a running batch under time skipping, with stand-in activities whose slices
+ * run until the test releases them: pause and resume, configure, and graceful cancel.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WaymarkActivities } from '../../src/activities';
+import type { FinalizeInput, PlanWindowInput } from '../../src/activities/contracts';
+import type { SliceBounds } from '../../src/sources/source';
+import type { BatchSpecInput } from '../../src/spec/batch-spec';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../../src/workflows/definitions';
+import type { batchWorkflow } from '../../src/workflows/batch-workflow';
+import { createTimeSkippingEnv } from '../helpers/temporal-env';
+import { waitFor } from '../helpers/wait-for';
+
+const TASK_QUEUE = 'workflow-control';
+
+/** Slices that heartbeat until released (then succeed) or cancelled (then report it). */
+function gatedActivities(totalItems: number) {
+  const state = { released: false, started: [] as number[], cancelled: [] as number[], plans: [] as PlanWindowInput[], finals: [] as FinalizeInput[] };
+  const activities: WaymarkActivities = {
+    async planWindow(input) {
+      state.plans.push(input);
+      const end = Math.min(totalItems, input.from.index + input.maxItems);
+      const slices: SliceBounds[] = [];
+      for (let s = input.from.index; s < end; s += input.spec.sliceSize) {
+        const e = Math.min(end, s + input.spec.sliceSize);
+        slices.push({ start: s, count: e - s, startOffset: s, endOffset: e });
+      }
+      return { plan: { slices, next: { index: end, offset: end }, exhausted: end >= totalItems }, total: input.countTotal ? totalItems : undefined };
+    },
+    async processSlice({ slice }) {
+      state.started.push(slice.start);
+      const ctx = Context.current();
+      try {
+        while (!state.released) {
+          ctx.heartbeat();
+          await ctx.sleep(20);
+        }
+      } catch (err) {
+        state.cancelled.push(slice.start);
+        throw err;
+      }
+      return { outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } };
+    },
+    async finalize(input) {
+      state.finals.push(input);
+      return {
+        manifestPath: `/tmp/${input.batchId}.json`,
+        manifest: {
+          batchId: input.batchId, status: input.status, total: totalItems, succeeded: 0, failed: 0, pending: 0, pendingRanges: [],
+          redone: 0, runs: input.runs, startedAt: '', finishedAt: '', durationMs: 0, itemsPerSecond: 0, resumeCostBound: 0,
+          source: input.spec.source, processor: input.spec.processor.name, sliceSize: input.spec.sliceSize,
+          checkpointEvery: input.spec.checkpointEvery, concurrency: input.spec.concurrency, commitGroup: input.spec.commitGroup,
+        },
+      };
+    },
+  };
+  return { activities, state };
+}
+
+const spec = (over: Partial<BatchSpecInput> = {}): BatchSpecInput => ({
+  source: { kind: 'text', path: '/data/words.txt' },
+  processor: { name: 'noop' },
+  sliceSize: 10,
+  checkpointEvery: 50,
+  concurrency: 2,
+  heartbeatTimeoutMs: 1000,
+  ...over,
+});
+
+describe('live control of a batch (time skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  let workflowBundle: WorkflowBundleWithSourceMap;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  async function withBatch<T>(
+    activities: WaymarkActivities,
+    id: string,
+    input: BatchSpecInput,
+    fn: (handle: WorkflowHandle<typeof batchWorkflow>, progress: () => Promise<BatchProgress>) => Promise<T>,
+  ): Promise<T> {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle, activities });
+    return worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof batchWorkflow>('batchWorkflow', { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
+      return fn(handle, () => handle.query(progressQuery));
+    });
+  }
+
+  it('pauses: slices in flight stop, none start; resume runs them again from where they stopped', async () => {
+    const { activities, state } = gatedActivities(50);
+    await withBatch(activities, 'pause', spec(), async (handle, progress) => {
+      await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause to take hold', async () => {
+        const p = await progress();
+        return p.state === 'paused' && p.slicesInFlight === 0;
+      });
+      expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
+      const startedWhilePaused = state.started.length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(state.started).toHaveLength(startedWhilePaused);
+
+      state.released = true;
+      await handle.signal(resumeSignal);
+      const summary = await handle.result();
+      expect(summary.status).toBe('completed');
+    });
+    // Every slice finished once; the two paused ones ran twice (their second run resumes from the ledger).
+    expect(state.started.sort((a, b) => a - b)).toEqual([0, 0, 10, 10, 20, 30, 40]);
+  });
+
+  it('configure raises concurrency from the next slice, refuses an invalid slice size, and applies a new one from the next window', async () => {
+    const { activities, state } = gatedActivities(100);
+    await withBatch(activities, 'configure', spec({ concurrency: 1 }), async (handle, progress) => {
+      await waitFor('one slice in flight', async () => (await progress()).slicesInFlight === 1);
+      expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 3 }] })).toEqual({ concurrency: 3, sliceSize: 10 });
+      await waitFor('three slices in flight', async () => (await progress()).slicesInFlight === 3);
+
+      const refused = await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 7 }] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(((refused as Error).cause as Error).message).toBe(
+        'invalid batch spec: checkpointEvery (50) is not a multiple of sliceSize (7); use e.g. 49',
+      );
+
+      expect(await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 25 }] })).toEqual({ concurrency: 3, sliceSize: 25 });
+      state.released = true;
+      await handle.result();
+    });
+    // The first window was cut in slices of 10; the window after the change, in slices of 25.
+    expect(state.plans.map((p) => p.spec.sliceSize)).toEqual([10, 25, 25]);
+    expect(state.plans.at(-1)!.spec.concurrency).toBe(3);
+  });
+
+  it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {
+    const { activities, state } = gatedActivities(50);
+    await withBatch(activities, 'cancel', spec(), async (handle, progress) => {
+      await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+    });
+    expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
+    expect(state.finals.map((f) => f.status)).toEqual(['cancelled']);
+  });
+});
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
