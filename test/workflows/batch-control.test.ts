@@ -2,64 +2,18 @@
  * Live control of a running batch under time skipping, with stand-in activities whose slices
  * run until the test releases them: pause and resume, configure, and graceful cancel.
  */
-import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WaymarkActivities } from '../../src/activities';
-import type { FinalizeInput, PlanWindowInput } from '../../src/activities/contracts';
-import type { SliceBounds } from '../../src/sources/source';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
 import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../../src/workflows/definitions';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { waitFor } from '../helpers/wait-for';
+import { fakeActivities, quietLogger } from '../helpers/fake-activities';
 
 const TASK_QUEUE = 'workflow-control';
-
-/** Slices that heartbeat until released (then succeed) or cancelled (then report it). */
-function gatedActivities(totalItems: number) {
-  const state = { released: false, started: [] as number[], cancelled: [] as number[], plans: [] as PlanWindowInput[], finals: [] as FinalizeInput[] };
-  const activities: WaymarkActivities = {
-    async planWindow(input) {
-      state.plans.push(input);
-      const end = Math.min(totalItems, input.from.index + input.maxItems);
-      const slices: SliceBounds[] = [];
-      for (let s = input.from.index; s < end; s += input.spec.sliceSize) {
-        const e = Math.min(end, s + input.spec.sliceSize);
-        slices.push({ start: s, count: e - s, startOffset: s, endOffset: e });
-      }
-      return { plan: { slices, next: { index: end, offset: end }, exhausted: end >= totalItems }, total: input.countTotal ? totalItems : undefined };
-    },
-    async processSlice({ slice }) {
-      state.started.push(slice.start);
-      const ctx = Context.current();
-      try {
-        while (!state.released) {
-          ctx.heartbeat();
-          await ctx.sleep(20);
-        }
-      } catch (err) {
-        state.cancelled.push(slice.start);
-        throw err;
-      }
-      return { outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } };
-    },
-    async finalize(input) {
-      state.finals.push(input);
-      return {
-        manifestPath: `/tmp/${input.batchId}.json`,
-        manifest: {
-          batchId: input.batchId, status: input.status, total: totalItems, succeeded: 0, failed: 0, pending: 0, pendingRanges: [],
-          redone: 0, runs: input.runs, startedAt: '', finishedAt: '', durationMs: 0, itemsPerSecond: 0, resumeCostBound: 0,
-          source: input.spec.source, processor: input.spec.processor.name, sliceSize: input.spec.sliceSize,
-          checkpointEvery: input.spec.checkpointEvery, concurrency: input.spec.concurrency, commitGroup: input.spec.commitGroup,
-        },
-      };
-    },
-  };
-  return { activities, state };
-}
 
 const spec = (over: Partial<BatchSpecInput> = {}): BatchSpecInput => ({
   source: { kind: 'text', path: '/data/words.txt' },
@@ -77,7 +31,7 @@ describe('live control of a batch (time skipping)', () => {
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
   });
   afterAll(async () => {
     await env?.teardown();
@@ -97,7 +51,7 @@ describe('live control of a batch (time skipping)', () => {
   }
 
   it('pauses: slices in flight stop, none start; resume runs them again from where they stopped', async () => {
-    const { activities, state } = gatedActivities(50);
+    const { activities, record: state, release } = fakeActivities(50, { gateFrom: 0 });
     await withBatch(activities, 'pause', spec(), async (handle, progress) => {
       await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
       await handle.signal(pauseSignal);
@@ -106,21 +60,21 @@ describe('live control of a batch (time skipping)', () => {
         return p.state === 'paused' && p.slicesInFlight === 0;
       });
       expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
-      const startedWhilePaused = state.started.length;
+      const startedWhilePaused = state.slices.length;
       await new Promise((r) => setTimeout(r, 300));
-      expect(state.started).toHaveLength(startedWhilePaused);
+      expect(state.slices).toHaveLength(startedWhilePaused);
 
-      state.released = true;
+      release();
       await handle.signal(resumeSignal);
       const summary = await handle.result();
       expect(summary.status).toBe('completed');
     });
     // Every slice finished once; the two paused ones ran twice (their second run resumes from the ledger).
-    expect(state.started.sort((a, b) => a - b)).toEqual([0, 0, 10, 10, 20, 30, 40]);
+    expect(state.slices.map((x) => x.start).sort((a, b) => a - b)).toEqual([0, 0, 10, 10, 20, 30, 40]);
   });
 
   it('configure raises concurrency from the next slice, refuses an invalid slice size, and applies a new one from the next window', async () => {
-    const { activities, state } = gatedActivities(100);
+    const { activities, record: state, release } = fakeActivities(100, { gateFrom: 0 });
     await withBatch(activities, 'configure', spec({ concurrency: 1 }), async (handle, progress) => {
       await waitFor('one slice in flight', async () => (await progress()).slicesInFlight === 1);
       expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 3 }] })).toEqual({ concurrency: 3, sliceSize: 10 });
@@ -133,7 +87,7 @@ describe('live control of a batch (time skipping)', () => {
       );
 
       expect(await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 25 }] })).toEqual({ concurrency: 3, sliceSize: 25 });
-      state.released = true;
+      release();
       await handle.result();
     });
     // The first window was cut in slices of 10; the window after the change, in slices of 25.
@@ -142,7 +96,7 @@ describe('live control of a batch (time skipping)', () => {
   });
 
   it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {
-    const { activities, state } = gatedActivities(50);
+    const { activities, record: state } = fakeActivities(50, { gateFrom: 0 });
     await withBatch(activities, 'cancel', spec(), async (handle, progress) => {
       await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
       await handle.cancel();
@@ -156,4 +110,3 @@ describe('live control of a batch (time skipping)', () => {
   });
 });
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -1,0 +1,90 @@
+/**
+ * Stand-in activities for workflow tests: a virtual source whose item i sits at byte offset
+ * 10 * i, slices that can fail every n-th item, hit a quota once, or run until released or
+ * cancelled, and a finalize that records what it was asked. No ledger, no files: the workflow's
+ * own logic is what these tests look at.
+ */
+import { Context } from '@temporalio/activity';
+import type { WaymarkActivities } from '../../src/activities';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/activities/contracts';
+import type { SliceBounds } from '../../src/sources/source';
+
+export interface FakeOptions {
+  /** Items whose index is a multiple of this fail. */
+  failEvery?: number;
+  /** The slice holding this item stops for quota once, with `quotaMs` to wait. */
+  quotaOnceAt?: number;
+  quotaMs?: number;
+  /** Slices from this item on run until `release()` (or cancellation). */
+  gateFrom?: number;
+}
+
+export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
+  const record = {
+    plans: [] as PlanWindowInput[],
+    slices: [] as SliceBounds[],
+    cancelled: [] as number[],
+    finals: [] as FinalizeInput[],
+  };
+  let released = false;
+  let quotaPending = opts.quotaOnceAt !== undefined;
+
+  const activities: WaymarkActivities = {
+    async planWindow(input) {
+      record.plans.push(input);
+      const end = Math.min(totalItems, input.from.index + input.maxItems);
+      const slices: SliceBounds[] = [];
+      for (let s = input.from.index; s < end; s += input.spec.sliceSize) {
+        const e = Math.min(end, s + input.spec.sliceSize);
+        slices.push({ start: s, count: e - s, startOffset: s * 10, endOffset: e * 10 });
+      }
+      return {
+        plan: { slices, next: { index: end, offset: end * 10 }, exhausted: end >= totalItems },
+        total: input.countTotal ? totalItems : undefined,
+      };
+    },
+    async processSlice({ slice }): Promise<ProcessSliceResult> {
+      record.slices.push(slice);
+      const end = slice.start + slice.count;
+      if (opts.gateFrom !== undefined && slice.start >= opts.gateFrom) {
+        const ctx = Context.current();
+        try {
+          while (!released) {
+            ctx.heartbeat();
+            await ctx.sleep(20);
+          }
+        } catch (err) {
+          record.cancelled.push(slice.start);
+          throw err;
+        }
+      }
+      if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
+        quotaPending = false;
+        const doneBefore = opts.quotaOnceAt! - slice.start;
+        return { outcome: 'quota', retryAfterMs: opts.quotaMs!, nextIndex: opts.quotaOnceAt!, tally: { succeeded: doneBefore, failed: 0, redone: 0 } };
+      }
+      let failed = 0;
+      if (opts.failEvery) for (let i = slice.start; i < end; i++) if (i % opts.failEvery === 0) failed++;
+      return {
+        outcome: 'done',
+        tally: { succeeded: slice.count - failed, failed, redone: 0, ...(failed ? { failedByType: { rejected: failed } } : {}) },
+      };
+    },
+    async finalize(input) {
+      record.finals.push(input);
+      return {
+        manifestPath: `/tmp/${input.batchId}.json`,
+        manifest: {
+          batchId: input.batchId, status: input.status, total: totalItems, succeeded: 0, failed: 0, pending: 0, pendingRanges: [],
+          redone: 0, runs: input.runs, startedAt: new Date(input.startedAt).toISOString(), finishedAt: new Date(input.finishedAt).toISOString(),
+          durationMs: input.finishedAt - input.startedAt, itemsPerSecond: 0, resumeCostBound: 0,
+          source: input.spec.source, processor: input.spec.processor.name, sliceSize: input.spec.sliceSize,
+          checkpointEvery: input.spec.checkpointEvery, concurrency: input.spec.concurrency, commitGroup: input.spec.commitGroup,
+        },
+      };
+    },
+  };
+  return { activities, record, release: () => (released = true) };
+}
+
+export const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
