@@ -139,7 +139,7 @@ export function formatReport(report: ChaosReport): string {
     `redone      ${redone} (waymark reported ${report.reportedRedone}); at most ${bound} per interruption, ` +
       `${report.interruptions.length * bound} for ${report.interruptions.length} interruptions; ${report.executions} executions in all`,
     `time        ${time}`,
-    `resume      from the signal until the ledger grows again after the killed process is back`,
+    `resume      from the signal until the batch starts a slice it had not started before`,
     ...report.warnings.map((w) => `warning     ${w}`),
     ...check.examples.map((e) => `example     ${e}`),
     ...report.problems.map((p) => `FAILED      ${p}`),

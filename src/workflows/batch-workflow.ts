@@ -301,7 +301,10 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     }
   };
   function spawnLanes(): void {
-    while (lanes < Math.min(spec.concurrency, queue.length)) {
+    // Counted up front: a lane may end before its first await (nothing left to do), and a loop
+    // on `lanes` would then never end.
+    const wanted = Math.min(spec.concurrency, queue.length) - lanes;
+    for (let i = 0; i < wanted; i++) {
       lanes++;
       void lane();
     }

@@ -86,13 +86,14 @@ describe('live control of a batch (time skipping)', () => {
         'invalid batch spec: checkpointEvery (50) is not a multiple of sliceSize (7); use e.g. 49',
       );
 
-      expect(await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 25 }] })).toEqual({ concurrency: 3, sliceSize: 25 });
+      // Both at once: more lanes are wanted while the window is being wound up for re-planning.
+      expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 4, sliceSize: 25 }] })).toEqual({ concurrency: 4, sliceSize: 25 });
       release();
       await handle.result();
     });
     // The first window was cut in slices of 10; the window after the change, in slices of 25.
     expect(state.plans.map((p) => p.spec.sliceSize)).toEqual([10, 25, 25]);
-    expect(state.plans.at(-1)!.spec.concurrency).toBe(3);
+    expect(state.plans.at(-1)!.spec.concurrency).toBe(4);
   });
 
   it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {

@@ -1,0 +1,81 @@
+/**
+ * The representative batches whose histories are kept as replay fixtures: one per workflow
+ * path that a running batch can be on when a new version of the workflow code is deployed.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { BatchSpecInput } from '../../src/spec/batch-spec';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../../src/workflows/definitions';
+import type { batchWorkflow } from '../../src/workflows/batch-workflow';
+import { fakeActivities, type FakeOptions } from '../helpers/fake-activities';
+import { waitFor } from '../helpers/wait-for';
+
+export interface Scenario {
+  name: string;
+  items: number;
+  fake: FakeOptions;
+  spec: Partial<BatchSpecInput>;
+  /** Steers the running batch (signals, updates, cancel) and waits for its end. */
+  drive(handle: WorkflowHandle<typeof batchWorkflow>, release: () => void, client: Client): Promise<unknown>;
+}
+
+const ends = (handle: WorkflowHandle<typeof batchWorkflow>) => handle.result().catch(() => undefined);
+const inFlight = (handle: WorkflowHandle<typeof batchWorkflow>, n: number) =>
+  waitFor(`${n} slices in flight`, async () => (await handle.query(progressQuery)).slicesInFlight === n);
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'continue-as-new', items: 237, fake: {}, spec: {}, drive: ends },
+  { name: 'failures', items: 120, fake: { failEvery: 7 }, spec: {}, drive: ends },
+  { name: 'failure-tolerance', items: 100, fake: { failEvery: 2 }, spec: { toleratedFailureCount: 12, concurrency: 1 }, drive: ends },
+  { name: 'quota-wait', items: 40, fake: { quotaOnceAt: 15, quotaMs: 3_600_000 }, spec: { concurrency: 1 }, drive: ends },
+  {
+    name: 'pause-resume',
+    items: 50,
+    fake: { gateFrom: 0 },
+    spec: {},
+    async drive(handle, release) {
+      await inFlight(handle, 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause', async () => (await handle.query(progressQuery)).state === 'paused');
+      release();
+      await handle.signal(resumeSignal);
+      return ends(handle);
+    },
+  },
+  {
+    name: 'configure',
+    items: 100,
+    fake: { gateFrom: 0 },
+    spec: { concurrency: 1 },
+    async drive(handle, release) {
+      await inFlight(handle, 1);
+      await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 3, sliceSize: 25 }] });
+      release();
+      return ends(handle);
+    },
+  },
+  {
+    name: 'cancel',
+    items: 50,
+    fake: { gateFrom: 0 },
+    spec: {},
+    async drive(handle) {
+      await inFlight(handle, 2);
+      await handle.cancel();
+      return ends(handle);
+    },
+  },
+];
+
+export function scenarioSpec(s: Scenario): BatchSpecInput {
+  return {
+    source: { kind: 'text', path: '/data/items.txt' },
+    processor: { name: 'noop' },
+    sliceSize: 10,
+    checkpointEvery: 50,
+    concurrency: 2,
+    heartbeatTimeoutMs: 1000,
+    ...s.spec,
+  };
+}
+
+export { fakeActivities };
