@@ -85,12 +85,34 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
   const sliceSignal = itemAbort.signal;
 
+  // Suspects (items once in flight when a worker died) run one at a time across the batch:
+  // should one crash the worker again, no other suspect is in flight to take the blame (I8).
+  const suspects = new Set(await ledger.interruptedIndexes(batchId, slice.start, end));
+  const suspectLeaseMs = spec.heartbeatTimeoutMs;
+  let holdingSuspectLease = false;
+  const takeSuspectLease = async () => {
+    while (!(await ledger.acquireSuspectLease(batchId, owner, suspectLeaseMs))) {
+      if (draining || sliceSignal.aborted) throw new SliceCancelledError();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    holdingSuspectLease = true;
+  };
+  const renewLease = setInterval(() => {
+    if (holdingSuspectLease) void ledger.renewSuspectLease(batchId, owner, suspectLeaseMs).catch(() => undefined);
+  }, Math.max(100, Math.floor(suspectLeaseMs / 3)));
+
   try {
     let marked = false;
     for await (const item of source.readSlice(slice)) {
       if (item.index < cursor || committed.has(item.index) || succeededBefore?.has(item.index)) continue;
       if (draining || sliceSignal.aborted) throw new SliceCancelledError();
-      if (!marked) {
+      const suspect = suspects.has(item.index);
+      if (suspect) {
+        // Alone in its commit group, and marked in flight only once it really runs.
+        await flush(null);
+        await takeSuspectLease();
+      }
+      if (!marked || suspect) {
         await ledger.markInFlight(batchId, slice.start, item.index, owner);
         marked = true;
       }
@@ -107,7 +129,13 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       }
       pending.push(run.outcome);
       const next = item.index + 1 < end ? item.index + 1 : null;
-      if (pending.length >= spec.commitGroup || next === null) await flush(next);
+      if (suspect || pending.length >= spec.commitGroup || next === null) {
+        await flush(next !== null && suspects.has(next) ? null : next);
+      }
+      if (suspect) {
+        await ledger.releaseSuspectLease(batchId, owner);
+        holdingSuspectLease = false;
+      }
     }
     await flush(null);
     return { outcome: 'done', tally: await ledger.tally(batchId, slice.start, end) };
@@ -122,6 +150,8 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     throw toApplicationFailure(err);
   } finally {
     clearInterval(beat);
+    clearInterval(renewLease);
+    if (holdingSuspectLease) await ledger.releaseSuspectLease(batchId, owner).catch(() => undefined);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
   }
 }

@@ -62,12 +62,22 @@ export interface Ledger {
   /** Records the item a slice attempt is about to start, before its first item. */
   markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void>;
   /**
-   * Makes `owner` (one slice attempt) the only one allowed to commit to the slice, and returns
-   * the item the previous attempt had in flight. An attempt the server gave up on may still be
+   * Makes `owner` (one slice attempt) the only one allowed to commit to the slice, clears the
+   * in-flight mark and returns the item the previous attempt had in flight. An attempt the server gave up on may still be
    * running (a worker cut off from the server); from here on its commits and marks, which
    * name its own owner, fail with LeaseLostError and change nothing.
    */
   claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null>;
+  /** Items in [from, to) that were in flight when a worker died at least once: the suspects. */
+  interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]>;
+  /**
+   * The batch-wide lease under which a suspect item runs alone among suspects, so that a crash
+   * is charged to the item that caused it and not to a healthy suspect beside it. Expires
+   * `ttlMs` after it was taken or renewed, so a holder that died releases it.
+   */
+  acquireSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<boolean>;
+  renewSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<void>;
+  releaseSuspectLease(batchId: string, owner: string): Promise<void>;
   /** The in-flight item a slice's previous attempt left behind, or null. */
   inFlight(batchId: string, sliceStart: number): Promise<number | null>;
   /**

@@ -29,6 +29,11 @@ CREATE TABLE IF NOT EXISTS interruptions (
   count    INTEGER NOT NULL,
   PRIMARY KEY (batch_id, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS suspect_lease (
+  batch_id   TEXT    PRIMARY KEY,
+  owner      TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS batches (
   batch_id TEXT PRIMARY KEY,
   spec     TEXT NOT NULL,
@@ -92,7 +97,7 @@ export class SqliteLedger implements Ledger {
     );
     this.upsertOwner = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight, owner) VALUES (?, ?, NULL, ?)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner`,
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL`,
     );
     this.selectInFlight = this.db.prepare('SELECT in_flight FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
     this.bumpInterruption = this.db.prepare(
@@ -158,6 +163,34 @@ export class SqliteLedger implements Ledger {
 
   async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null> {
     return this.claimTx(batchId, sliceStart, owner);
+  }
+
+  async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
+    return (
+      this.db.prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx').all(batchId, from, to) as {
+        idx: number;
+      }[]
+    ).map((r) => r.idx);
+  }
+
+  async acquireSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const taken = this.db
+      .prepare(
+        `INSERT INTO suspect_lease (batch_id, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (batch_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE suspect_lease.owner = excluded.owner OR suspect_lease.expires_at < ?`,
+      )
+      .run(batchId, owner, now + ttlMs, now);
+    return taken.changes === 1;
+  }
+
+  async renewSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<void> {
+    this.db.prepare('UPDATE suspect_lease SET expires_at = ? WHERE batch_id = ? AND owner = ?').run(Date.now() + ttlMs, batchId, owner);
+  }
+
+  async releaseSuspectLease(batchId: string, owner: string): Promise<void> {
+    this.db.prepare('DELETE FROM suspect_lease WHERE batch_id = ? AND owner = ?').run(batchId, owner);
   }
 
   async inFlight(batchId: string, sliceStart: number): Promise<number | null> {

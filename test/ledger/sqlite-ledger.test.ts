@@ -91,6 +91,27 @@ describe('SqliteLedger', () => {
     ]);
   });
 
+  it('lets one slice at a time hold the suspect lease, until it releases it or lets it expire', async () => {
+    expect(await ledger.acquireSuspectLease('b', 'slice-0', 60_000)).toBe(true);
+    expect(await ledger.acquireSuspectLease('b', 'slice-1', 60_000)).toBe(false);
+    expect(await ledger.acquireSuspectLease('other-batch', 'slice-1', 60_000)).toBe(true);
+    await ledger.releaseSuspectLease('b', 'slice-0');
+    expect(await ledger.acquireSuspectLease('b', 'slice-1', 1)).toBe(true);
+    // A holder that died stops renewing: its lease runs out and another slice takes it.
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await ledger.acquireSuspectLease('b', 'slice-2', 60_000)).toBe(true);
+  });
+
+  it('clears the in-flight mark when a new attempt claims the slice', async () => {
+    await ledger.claimSlice('b', 0, 'attempt-1');
+    await ledger.markInFlight('b', 0, 4, 'attempt-1');
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(4);
+    // Attempt 2 died before starting any item: attempt 3 must not blame item 4 a second time.
+    expect(await ledger.claimSlice('b', 0, 'attempt-3')).toBeNull();
+    await ledger.recordInterruption('b', 4);
+    expect(await ledger.interruptedIndexes('b', 0, 10)).toEqual([4]);
+  });
+
   it('does not count the last interruption of a dead-lettered item as redone', async () => {
     for (let i = 0; i < 3; i++) await ledger.recordInterruption('b', 7);
     await ledger.recordInterruption('b', 8);

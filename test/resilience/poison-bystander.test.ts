@@ -1,12 +1,8 @@
 /**
  * I8, the other side: a healthy item that happens to be in flight, in another slice of the
  * same worker process, each time a poison item crashes it must not be dead-lettered with it.
- *
- * KNOWN BUG (reported, not fixed in src): processSlice charges a crash to whatever item its own
- * slice had in flight, so this healthy item reaches itemCrashLimit together with the poison one
- * and lands in the compensating record as `crashed-worker`. `it.failing` keeps the suite green
- * while the bug stands; once it is fixed jest reports this test as passing unexpectedly, and
- * `.failing` must be removed.
+ * Once both are suspects they run one at a time (the suspect lease), so only the poison item
+ * keeps being in flight when the worker dies.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
@@ -28,7 +24,7 @@ describe('a healthy item beside a poison item', () => {
     removeTempDirs();
   });
 
-  it.failing('is redone and succeeds, while only the poison item is dead-lettered', async () => {
+  it('is redone and succeeds, while only the poison item is dead-lettered', async () => {
     const items = 40;
     const poison = 15;
     const bystander = 0;
