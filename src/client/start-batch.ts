@@ -103,7 +103,8 @@ function staticDetails(spec: BatchSpec): string {
     `| processor | ${spec.processor.name} |`,
     `| slice size (S) | ${spec.sliceSize} |`,
     `| items per run (N) | ${spec.checkpointEvery} |`,
-    `| slices in flight (C) | ${spec.concurrency} |`,
+    // Escaped: the Web UI's markdown renderer turns a bare (C) into ©.
+    `| slices in flight \\(C\\) | ${spec.concurrency} |`,
     `| commit group (k) | ${spec.commitGroup} |`,
     `| resume-cost bound | ${resumeCostBound(spec)} items per interruption |`,
     ...(spec.redriveOf ? [`| redrive of | ${spec.redriveOf} |`] : []),
