@@ -1,7 +1,7 @@
 /** The `waymark` command line. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../spec/batch-spec';
 import { loadConfiguredProcessors } from '../processors/configured';
@@ -11,10 +11,23 @@ import { BATCH_WORKFLOW_TYPE, configureUpdate, pauseSignal, progressQuery, resum
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError, connectClient } from './connect';
-import { startBatch, validateSpecForStart } from './start-batch';
+import { readSpecFile, startBatch, validateSpecForStart } from './start-batch';
 import { rootMessage, watchBatch } from './watch-batch';
 import { describeState } from '../workflows/details';
-import { exportBatch } from './export-batch';
+import { EXPORT_FORMATS, exportBatch, type ExportFormat } from './export-batch';
+import {
+  OVERLAP_POLICIES,
+  batchSchedules,
+  createSchedule,
+  describeLines,
+  describeTiming,
+  existingSchedule,
+  overlapText,
+  parseEvery,
+  summaryLine,
+  type OverlapName,
+  type ScheduleTiming,
+} from './schedules';
 import { planRedrive, redriveBatchId } from './redrive-batch';
 import { runWorker } from '../workers/run-worker';
 import { runDevServer } from '../dev/dev-server';
@@ -65,7 +78,7 @@ interface StartFlags {
   wait?: boolean;
 }
 
-function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): BatchSpecInput {
+function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
   if (flags.spec) {
     const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout'].filter(
       (k) => flags[k as keyof StartFlags] !== undefined,
@@ -73,19 +86,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     if (input || conflicting.length || command.length) {
       throw new CliError('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec');
     }
-    let text: string;
-    try {
-      text = fs.readFileSync(flags.spec, 'utf8');
-    } catch {
-      throw new CliError(`spec file not found or unreadable: ${path.resolve(flags.spec)}; check the path given to --spec`);
-    }
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw new CliError(
-        `spec file ${flags.spec} is not valid JSON (${(err as Error).message}); fix it: it must hold one JSON object such as {"source": {"kind": "jsonl", "path": "items.jsonl"}, "processor": {"name": "sha256"}}`,
-      );
-    }
+    return readSpecFile(flags.spec);
   }
   if (!input) throw new CliError('say what to process: `waymark start FILE --processor NAME`, or `waymark start --spec spec.json`');
   if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
@@ -96,7 +97,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     }
     options.command = command;
   }
-  return {
+  const spec: BatchSpecInput = {
     source: { kind: flags.sourceKind ?? inferKind(input), path: input },
     processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
     sliceSize: flags.slice,
@@ -106,6 +107,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
   };
+  return spec;
 }
 
 function printProgress(batchId: string, p: BatchProgress): void {
@@ -337,20 +339,123 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write results.jsonl, failures.jsonl and manifest.json of a finished batch')
+    .description('write results, failures and pending items of a finished batch, and manifest.json listing them')
     .argument('<batch>', 'batch id')
     .requiredOption('--out <dir>', 'folder to write into')
-    .action(async (batchId: string, o: { out: string }) => {
+    .addOption(new Option('--format <format>', 'jsonl: results.jsonl, failures.jsonl, pending.jsonl; csv: the same as .csv').choices(EXPORT_FORMATS).default('jsonl'))
+    .action(async (batchId: string, o: { out: string; format: ExportFormat }) => {
       const ledger = openLedger();
       try {
-        const r = await exportBatch(ledger, batchId, path.resolve(o.out));
-        console.log(`wrote ${r.results} results, ${r.failures} failures and manifest.json to ${r.dir}`);
+        const r = await exportBatch(ledger, batchId, path.resolve(o.out), o.format);
+        const pending = r.pending > 0 ? `, ${r.pending} pending` : '';
+        console.log(`wrote ${r.results} results, ${r.failures} failures${pending} and manifest.json to ${r.dir}`);
       } finally {
         await ledger.close();
       }
     });
 
+  addScheduleCommands(program);
+
   return program;
+}
+
+function addScheduleCommands(program: Command): void {
+  const schedule = program
+    .command('schedule')
+    .description('start batches on a cron expression or an interval, with a Temporal Schedule');
+
+  schedule
+    .command('create')
+    .description('create a schedule; each run is a batch of its own, id ID-<scheduled time>')
+    .requiredOption('--id <id>', 'schedule id; the prefix of the batch ids it starts')
+    .option('--cron <expr>', 'when to start a batch, e.g. "0 2 * * *" (02:00 UTC every day)')
+    .option('--every <duration>', 'start a batch at this interval, e.g. 30m, 1h, 1d')
+    .requiredOption('--spec <file>', 'the batch spec as JSON (as for `waymark start --spec`)')
+    .addOption(
+      new Option('--overlap <policy>', 'what happens when a batch is due while the previous one runs').choices(Object.keys(OVERLAP_POLICIES)).default('skip'),
+    )
+    .action(async (o: { id: string; cron?: string; every?: string; spec: string; overlap: OverlapName }) => {
+      if ((o.cron === undefined) === (o.every === undefined)) {
+        throw new CliError('say when, with exactly one of --cron EXPR (e.g. "0 2 * * *") or --every DURATION (e.g. 1h)');
+      }
+      const timing: ScheduleTiming = o.cron !== undefined ? { cron: o.cron } : { every: o.every! };
+      if ('every' in timing) parseEvery(timing.every);
+      loadConfiguredProcessors();
+      const spec = validateSpecForStart(readSpecFile(o.spec));
+      const client = await connectClient();
+      await createSchedule(client, { scheduleId: o.id, timing, spec, overlap: o.overlap });
+      console.log(`created schedule ${o.id}: ${describeTiming(timing)}; each run is a batch ${o.id}-<scheduled time>`);
+      console.log(`overlap ${overlapText(OVERLAP_POLICIES[o.overlap])}`);
+      console.log(`see it with \`waymark schedule describe ${o.id}\``);
+    });
+
+  schedule
+    .command('list')
+    .description('schedules that start batches, with state, timing, next run and last batch')
+    .action(async () => {
+      const client = await connectClient();
+      let n = 0;
+      for await (const s of batchSchedules(client)) {
+        console.log(summaryLine(s));
+        n++;
+      }
+      if (n === 0) console.log(`no batch schedules on ${temporalAddress()}`);
+    });
+
+  schedule
+    .command('describe')
+    .description('timing, state, overlap policy, the batch it starts, and its recent and running batches')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const { description } = await existingSchedule(await connectClient(), id);
+      for (const line of describeLines(description)) console.log(line);
+    });
+
+  schedule
+    .command('pause')
+    .description('start no batches until unpaused; batches already running go on')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const { handle } = await existingSchedule(await connectClient(), id);
+      await handle.pause('paused with `waymark schedule pause`');
+      console.log(`paused schedule ${id}; batches it started go on; \`waymark schedule unpause ${id}\` resumes it`);
+    });
+
+  schedule
+    .command('unpause')
+    .description('start batches on time again')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const { handle } = await existingSchedule(await connectClient(), id);
+      await handle.unpause('unpaused with `waymark schedule unpause`');
+      console.log(`unpaused schedule ${id}`);
+    });
+
+  schedule
+    .command('trigger')
+    .description("start a batch now, under the schedule's overlap policy")
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const { handle, description } = await existingSchedule(await connectClient(), id);
+      // The client's default for a trigger is ALLOW_ALL; the schedule's own policy keeps its promise.
+      await handle.trigger(description.policies.overlap);
+      const running = description.info.runningActions.map((a) => a.workflow.workflowId);
+      if (description.policies.overlap === 'SKIP' && running.length > 0) {
+        console.log(`triggered schedule ${id}, but batch ${running.join(', ')} from it still runs: under overlap SKIP no batch starts now`);
+      } else {
+        console.log(`triggered schedule ${id}: a batch ${id}-<now> starts; see it with \`waymark schedule describe ${id}\``);
+      }
+    });
+
+  schedule
+    .command('delete')
+    .description('delete a schedule; batches it started go on')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string) => {
+      const { handle } = await existingSchedule(await connectClient(), id);
+      await handle.delete();
+      console.log(`deleted schedule ${id}; batches it started go on (see \`waymark list\`)`);
+    });
 }
 
 function printSummary(s: import('../workflows/definitions').BatchSummary): void {

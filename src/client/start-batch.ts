@@ -62,24 +62,13 @@ export async function startBatch(
   batchId = defaultBatchId(spec),
   taskQueue = TASK_QUEUE,
 ): Promise<WorkflowHandle<typeof batchWorkflow>> {
-  const withSearchAttributes = await hasWaymarkSearchAttributes(client);
+  const metadata = await batchStartMetadata(client, spec);
   try {
     return await client.workflow.start<typeof batchWorkflow>(BATCH_WORKFLOW_TYPE, {
       workflowId: batchId,
       taskQueue,
       args: [spec],
-      staticSummary: `waymark: ${spec.processor.name} over ${spec.source.kind} ${path.basename(spec.source.path)}`,
-      staticDetails: staticDetails(spec),
-      // The workflow keeps these up to date only when it starts with them (see batch-workflow.ts).
-      ...(withSearchAttributes
-        ? {
-            typedSearchAttributes: [
-              { key: WAYMARK_STATUS, value: 'planning' },
-              { key: WAYMARK_SUCCEEDED, value: 0 },
-              { key: WAYMARK_FAILED, value: 0 },
-            ],
-          }
-        : {}),
+      ...metadata,
       // A batch id names one batch forever: its ledger rows are keyed by it.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
@@ -91,6 +80,45 @@ export async function startBatch(
       );
     }
     throw err;
+  }
+}
+
+/**
+ * What every batch starts with, from `waymark start` and from a schedule alike: the Web UI's
+ * static summary and details, and waymark's search attributes when the server has them (the
+ * workflow keeps them up to date only when it starts with them, see batch-workflow.ts).
+ */
+export async function batchStartMetadata(client: Client, spec: BatchSpec, summarySuffix = '') {
+  const withSearchAttributes = await hasWaymarkSearchAttributes(client);
+  return {
+    staticSummary: `waymark: ${spec.processor.name} over ${spec.source.kind} ${path.basename(spec.source.path)}${summarySuffix}`,
+    staticDetails: staticDetails(spec),
+    ...(withSearchAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: WAYMARK_STATUS, value: 'planning' },
+            { key: WAYMARK_SUCCEEDED, value: 0 },
+            { key: WAYMARK_FAILED, value: 0 },
+          ],
+        }
+      : {}),
+  };
+}
+
+/** Reads a JSON spec file (`--spec`); it is then checked by validateSpecForStart. */
+export function readSpecFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError(`spec file not found or unreadable: ${path.resolve(file)}; check the path given to --spec`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(
+      `spec file ${file} is not valid JSON (${(err as Error).message}); fix it: it must hold one JSON object such as {"source": {"kind": "jsonl", "path": "items.jsonl"}, "processor": {"name": "sha256"}}`,
+    );
   }
 }
 
