@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { startDevServerInBackground, type BackgroundDevServer } from '../dev/dev-server';
+import { DEFAULT_IP, startDevServerInBackground, type BackgroundDevServer } from '../dev/dev-server';
 import { findFreePort } from './free-port';
 import { startWorkerProcess, type ExitInfo, type WorkerProcess } from './worker-process';
 
@@ -44,7 +44,10 @@ export class ChaosCluster {
   }
 
   static async start(options: ClusterOptions): Promise<ChaosCluster> {
-    const cluster = new ChaosCluster(options, await findFreePort(), await findFreePort());
+    const port = await findFreePort();
+    let uiPort = await findFreePort();
+    while (uiPort === port) uiPort = await findFreePort();
+    const cluster = new ChaosCluster(options, port, uiPort);
     try {
       await cluster.startServer();
       await Promise.all(cluster.workers.map((_, i) => cluster.startWorker(i)));
@@ -56,7 +59,7 @@ export class ChaosCluster {
   }
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${DEFAULT_IP}:${this.port}`;
   }
 
   /** Throws if a worker that died unplanned could not be restarted. */
@@ -93,6 +96,12 @@ export class ChaosCluster {
       { ...this.options.workerEnv, TEMPORAL_ADDRESS: this.address },
       path.join(this.options.dataDir, `worker-${slot}.log`),
     );
+    if (this.stopping) {
+      // A restart after an unplanned exit that finished while the cluster stopped: nobody would stop this one.
+      worker.kill('SIGKILL');
+      await worker.exited;
+      throw new Error(`worker ${slot} started while the cluster was stopping`);
+    }
     this.workers[slot] = worker;
     void worker.exited.then((exit) => this.onExit(slot, worker, exit));
     return worker.pid;

@@ -3,6 +3,8 @@
  * a worker SIGTERM), then checked item by item. Prints a table; exits 1 when anything was lost,
  * had two outcomes, or an interruption cost more than the bound waymark reported.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultChaosOptions, type ChaosOptions } from './chaos-options';
 import { formatReport } from './chaos-report';
@@ -75,7 +77,11 @@ async function main(): Promise<void> {
     log: (line) => console.error(line),
   };
   const report = await runChaos(options);
+  // Every interruption with its redone indexes, for a closer look than the table gives.
+  const reportFile = path.join(report.dataDir, `${report.batchId}-report.json`);
+  fs.writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(formatReport(report));
+  console.log(`details     ${reportFile}`);
   process.exitCode = report.problems.length === 0 ? 0 : 1;
 }
 
