@@ -1,5 +1,6 @@
 /** Settings shared by the CLI, the worker and the demo, read from the environment once. */
 import path from 'node:path';
+import { loadConnectionSettings } from './client/connect';
 
 /** The task queue every waymark worker polls; `temporal workflow start` must name it too. */
 export const TASK_QUEUE = process.env.WAYMARK_TASK_QUEUE || 'waymark';
@@ -17,10 +18,11 @@ export function manifestFile(batchId: string, dir = dataDir()): string {
   return path.join(dir, 'manifests', `${encodeURIComponent(batchId)}.json`);
 }
 
+/** The server every command talks to, from Temporal's environment configuration (profiles, TEMPORAL_* variables). */
 export function temporalAddress(): string {
-  return process.env.TEMPORAL_ADDRESS || 'localhost:7233';
+  return loadConnectionSettings().address;
 }
 
 export function temporalNamespace(): string {
-  return process.env.TEMPORAL_NAMESPACE || 'default';
+  return loadConnectionSettings().namespace;
 }

@@ -12,6 +12,7 @@ import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
 import { runItem, SliceCancelledError } from './run-item';
 import { toApplicationFailure } from './failures';
+import { SliceMetrics } from '../telemetry/batch-metrics';
 
 export interface SliceDeps {
   ledger: Ledger;
@@ -23,6 +24,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const { batchId, spec, slice } = input;
   const ctx = Context.current();
   const end = slice.start + slice.count;
+  const metrics = new SliceMetrics(ctx.metricMeter, spec.processor.name);
 
   let processor;
   let source;
@@ -47,6 +49,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     const crashes = await ledger.recordInterruption(batchId, interrupted);
     if (crashes >= spec.itemCrashLimit) {
       await ledger.commit(batchId, slice.start, [crashedWorkerOutcome(interrupted, crashes)], null, owner);
+      metrics.itemsCommitted([crashedWorkerOutcome(interrupted, crashes)]);
       committed.add(interrupted);
       ctx.log.warn('item dead-lettered after crashing its worker', { batchId, index: interrupted, crashes });
     }
@@ -71,6 +74,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const flush = async (nextInFlight: number | null) => {
     if (pending.length === 0) return;
     await ledger.commit(batchId, slice.start, pending, nextInFlight, owner);
+    metrics.itemsCommitted(pending);
     cursor = pending[pending.length - 1].index + 1;
     pending.length = 0;
   };
@@ -120,6 +124,8 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       if (run.kind === 'quota') {
         await flush(null);
         await ledger.markInFlight(batchId, slice.start, null, owner);
+        metrics.quotaWait();
+        metrics.sliceReturned('quota');
         return {
           outcome: 'quota',
           retryAfterMs: run.retryAfterMs,
@@ -138,6 +144,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       }
     }
     await flush(null);
+    metrics.sliceReturned('done');
     return { outcome: 'done', tally: await ledger.tally(batchId, slice.start, end) };
   } catch (err) {
     if (err instanceof SliceCancelledError) {

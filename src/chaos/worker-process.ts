@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../client/connect';
 
 /** What `waymark worker` prints once it polls its task queue (after bundling the workflows). */
 const READY_LINE = 'waymark worker:';
@@ -40,7 +41,7 @@ process.once('exit', () => {
 export async function startWorkerProcess(cli: string, env: Record<string, string>, logFile: string): Promise<WorkerProcess> {
   const fd = fs.openSync(logFile, 'a');
   const from = fs.fstatSync(fd).size;
-  const child = spawn(process.execPath, [cli, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [cli, 'worker'], { env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   live.add(child);
   let exit: ExitInfo | undefined;

@@ -11,6 +11,8 @@ import { BATCH_WORKFLOW_TYPE, configureUpdate, pauseSignal, progressQuery, resum
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError, connectClient } from './connect';
+import { PayloadDecryptionError } from '../codec/aes-gcm-codec';
+import { LedgerUnavailableError } from '../ledger/postgres-ledger';
 import { readSpecFile, startBatch, validateSpecForStart } from './start-batch';
 import { rootMessage, watchBatch } from './watch-batch';
 import { describeState } from '../workflows/details';
@@ -153,8 +155,9 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a worker: executes batches from the task queue until SIGINT/SIGTERM')
-    .action(async () => {
-      await runWorker();
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port or host:port (default WAYMARK_METRICS_PORT)')
+    .action(async (o: { metricsPort?: string }) => {
+      await runWorker({ metricsPort: o.metricsPort });
     });
 
   program
@@ -470,7 +473,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof CliError || err instanceof PayloadDecryptionError || err instanceof LedgerUnavailableError) {
       console.error(`waymark: ${err.message}`);
       process.exitCode = 1;
       return;

@@ -10,7 +10,7 @@
 import { Client, Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ClientConnectConfig } from '@temporalio/envconfig';
 import { waymarkDataConverter } from '../codec/data-converter';
 import { EncryptionKeyError } from '../codec/encryption-keys';
 
@@ -24,7 +24,7 @@ export interface TemporalConnectionSettings {
   tls: TLSConfig | boolean;
   apiKey?: string;
   /** gRPC headers sent with every call (TEMPORAL_GRPC_META_* or a profile's grpc_meta). */
-  metadata?: Record<string, string>;
+  metadata?: NativeConnectionOptions['metadata'];
   /** The config file profile the settings came from, when one was named; for messages. */
   profile?: string;
 }
@@ -43,7 +43,7 @@ export function loadConnectionSettings(env: NodeJS.ProcessEnv = process.env): Te
     const missing = tlsSource.clientCert ? 'key (TEMPORAL_TLS_CLIENT_KEY_PATH or client_key_path)' : 'certificate (TEMPORAL_TLS_CLIENT_CERT_PATH or client_cert_path)';
     throw new CliError(`mTLS needs a client certificate and its key together: the client ${missing} is missing`);
   }
-  let connect: ReturnType<typeof toClientOptions>;
+  let connect: ClientConnectConfig;
   try {
     connect = toClientOptions(profile);
   } catch (err) {
@@ -54,8 +54,8 @@ export function loadConnectionSettings(env: NodeJS.ProcessEnv = process.env): Te
     address: address || DEFAULT_ADDRESS,
     namespace: connect.namespace || DEFAULT_NAMESPACE,
     tls: tls ?? false,
-    ...(apiKey ? { apiKey: apiKey as string } : {}),
-    ...(metadata && Object.keys(metadata).length ? { metadata: { ...metadata } as Record<string, string> } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(metadata && Object.keys(metadata).length ? { metadata: { ...metadata } } : {}),
     ...(vars.TEMPORAL_PROFILE ? { profile: vars.TEMPORAL_PROFILE } : {}),
   };
 }
@@ -173,3 +173,13 @@ function configFileName(vars: Record<string, string>): string {
 function firstLine(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0] : String(err);
 }
+
+/**
+ * Environment for a child process that must talk to a local server this process started, not
+ * to whatever a developer's Temporal profile points at (a Cloud API key must not leak into it).
+ */
+export const LOCAL_ONLY_TEMPORAL_ENV: Readonly<Record<string, string>> = {
+  TEMPORAL_CONFIG_FILE: '/nonexistent/waymark-local-only.toml',
+  TEMPORAL_PROFILE: '',
+  TEMPORAL_API_KEY: '',
+};

@@ -4,15 +4,23 @@
  * the CMU Pronouncing Dictionary, on a Temporal dev server with a SQLite file and a SQLite ledger.
  * Words the dictionary cannot pronounce land in the compensating record.
  */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createWaymarkWorker } from '../workers/create-worker';
+import { connectWorkerConnection, createWaymarkWorker } from '../workers/create-worker';
 import { openLedger } from '../ledger/open-ledger';
-import { dataDir, temporalAddress, temporalNamespace } from '../settings';
+import { dataDir } from '../settings';
 import { registerProcessor } from '../processors/registry';
-import { CliError, connectClient } from '../client/connect';
+import {
+  CliError,
+  configuredDataConverter,
+  connectClient,
+  connectionHint,
+  isSecured,
+  loadConnectionSettings,
+  localConnectionSettings,
+  serverAnswers,
+} from '../client/connect';
+import { installWaymarkRuntime, telemetrySettingsFromEnv } from '../telemetry/runtime';
 import { startBatch, validateSpecForStart } from '../client/start-batch';
 import { watchBatch } from '../client/watch-batch';
-import { isServerListening } from '../dev/server-probe';
 import { startDevServerInBackground } from '../dev/dev-server';
 import { pronounce } from './pronounce';
 
@@ -20,30 +28,34 @@ const WORDS_FILE: string = require('word-list').default;
 
 async function main(): Promise<void> {
   // The progress bar is the demo's output; the SDK's INFO lines would tear it apart.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installWaymarkRuntime(telemetrySettingsFromEnv(process.env, { defaultLogLevel: 'WARN' }));
   registerProcessor('pronounce', pronounce);
   const dir = dataDir();
-  let address = temporalAddress();
+  let settings = loadConnectionSettings();
   let uiUrl = process.env.WAYMARK_UI_URL || 'http://localhost:8233';
-  if (await isServerListening(address)) {
-    console.log(`using the Temporal server at ${address}`);
+  if (await serverAnswers(settings)) {
+    console.log(`using the Temporal server at ${settings.address}`);
+  } else if (isSecured(settings)) {
+    // A configured remote cluster that does not answer is a mistake to report, not a reason to start a local server.
+    throw new CliError(connectionHint(settings.address, new Error('no answer'), settings));
   } else {
-    console.log(`no Temporal server at ${address}: starting the dev server (state in ${dir})`);
+    console.log(`no Temporal server at ${settings.address}: starting the dev server (state in ${dir})`);
     const server = await startDevServerInBackground({ dataDir: dir, detached: true });
-    address = server.address;
+    settings = localConnectionSettings(server.address);
     uiUrl = server.uiUrl;
     console.log(`dev server running in the background (pid ${server.pid}, log ${server.logFile}); it keeps your batches and the Web UI after this demo ends: stop it with \`kill ${server.pid}\``);
   }
+  const dataConverter = configuredDataConverter();
 
   const spec = validateSpecForStart({
     source: { kind: 'text', path: WORDS_FILE },
     processor: { name: 'pronounce' },
   });
   const ledger = openLedger(dir);
-  const connection = await NativeConnection.connect({ address });
-  const client = await connectClient(address);
+  const connection = await connectWorkerConnection(settings);
+  const client = await connectClient(settings, dataConverter);
   try {
-    const worker = await createWaymarkWorker({ connection, namespace: temporalNamespace(), ledger, dataDir: dir });
+    const worker = await createWaymarkWorker({ connection, namespace: settings.namespace, ledger, dataDir: dir, dataConverter });
     const summary = await worker.runUntil(async () => {
       const handle = await startBatch(client, spec, `demo-words-${Date.now()}`);
       console.log(`batch ${handle.workflowId}: ${WORDS_FILE}`);
@@ -55,7 +67,7 @@ async function main(): Promise<void> {
     console.log(`manifest:  ${summary.manifestPath}`);
     console.log(`failures:  npx waymark failures ${summary.batchId}`);
     console.log(`export:    npx waymark export ${summary.batchId} --out ./export`);
-    console.log(`Web UI:    ${uiUrl}/namespaces/${temporalNamespace()}/workflows/${encodeURIComponent(summary.batchId)}`);
+    console.log(`Web UI:    ${uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(summary.batchId)}`);
   } finally {
     await client.connection.close();
     await connection.close();

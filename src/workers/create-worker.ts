@@ -3,9 +3,11 @@
  * with activities bound to this machine's ledger and data dir.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities } from '../activities';
 import type { Ledger } from '../ledger/ledger';
 import { TASK_QUEUE } from '../settings';
+import { CliError, connectionHint, workerConnectionOptions, type TemporalConnectionSettings } from '../client/connect';
 
 export interface WaymarkWorkerOptions {
   connection: NativeConnection;
@@ -16,10 +18,12 @@ export interface WaymarkWorkerOptions {
   /** A prebuilt workflow bundle (tests build it once); by default the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Payload codecs (encryption); must match the clients' (see waymarkDataConverter). */
+  dataConverter?: DataConverter;
 }
 
 export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promise<Worker> {
-  const { connection, namespace, ledger, dataDir, workflowBundle, identity } = options;
+  const { connection, namespace, ledger, dataDir, workflowBundle, identity, dataConverter } = options;
   return Worker.create({
     connection,
     namespace,
@@ -27,9 +31,22 @@ export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promis
     activities: createActivities({ ledger, dataDir }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     ...(identity ? { identity } : {}),
+    ...(dataConverter ? { dataConverter } : {}),
     // Cancel in-flight slices as soon as shutdown starts: they finish the current item, commit it
     // and hand the rest of the slice back, instead of running on until a force kill.
     shutdownGraceTime: 0,
     shutdownForceTime: '30 seconds',
+    // A killed worker leaves its cached workflows' next tasks on its own sticky queue; the
+    // default 10 s before they move to another worker was most of a SIGKILL's cost in the chaos run.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
   });
+}
+
+/** The worker's connection to the server the settings name (TLS and API key included). */
+export async function connectWorkerConnection(settings: TemporalConnectionSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(workerConnectionOptions(settings));
+  } catch (err) {
+    throw new CliError(connectionHint(settings.address, err, settings));
+  }
 }

@@ -1,28 +1,49 @@
 /** `waymark worker`: runs one worker process until SIGINT/SIGTERM. */
-import { NativeConnection } from '@temporalio/worker';
-import { openLedger } from '../ledger/open-ledger';
-import { dataDir, temporalAddress, temporalNamespace } from '../settings';
+import { describeLedger, openLedger } from '../ledger/open-ledger';
+import { dataDir } from '../settings';
 import { loadConfiguredProcessors } from '../processors/configured';
-import { createWaymarkWorker } from './create-worker';
-import { CliError, connectionHint } from '../client/connect';
+import { connectWorkerConnection, createWaymarkWorker } from './create-worker';
+import { configuredDataConverter, loadConnectionSettings } from '../client/connect';
+import { installWaymarkRuntime, telemetrySettingsFromEnv, type TelemetryOverrides } from '../telemetry/runtime';
 
-export async function runWorker(): Promise<void> {
+export interface RunWorkerOptions {
+  /** `--metrics-port`; WAYMARK_METRICS_PORT otherwise. */
+  metricsPort?: TelemetryOverrides['metricsPort'];
+}
+
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  // Everything that can be wrong in the environment is refused before anything starts.
+  const telemetry = telemetrySettingsFromEnv(process.env, { metricsPort: options.metricsPort });
+  const settings = loadConnectionSettings();
+  const dataConverter = configuredDataConverter();
   loadConfiguredProcessors();
+  const runtime = installWaymarkRuntime(telemetry);
   const dir = dataDir();
   const ledger = openLedger(dir);
-  const address = temporalAddress();
-  let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address });
-  } catch (err) {
-    throw new CliError(connectionHint(address, err));
-  }
-  try {
-    const worker = await createWaymarkWorker({ connection, namespace: temporalNamespace(), ledger, dataDir: dir });
-    console.error(`waymark worker: task queue ${worker.options.taskQueue} on ${address}, ledger in ${dir}`);
-    await worker.run();
+    const connection = await connectWorkerConnection(settings);
+    try {
+      const worker = await createWaymarkWorker({ connection, namespace: settings.namespace, ledger, dataDir: dir, dataConverter });
+      const ready = {
+        taskQueue: worker.options.taskQueue,
+        address: settings.address,
+        namespace: settings.namespace,
+        ledger: dir,
+        ...(telemetry.metricsBindAddress ? { metrics: `http://${telemetry.metricsBindAddress}/metrics` } : {}),
+        encryption: dataConverter ? 'on' : 'off',
+      };
+      const line =
+        `waymark worker: task queue ${ready.taskQueue} on ${ready.address} (namespace ${ready.namespace}), ${describeLedger(dir)}` +
+        (ready.metrics ? `, metrics at ${ready.metrics}` : '') +
+        (dataConverter ? ', payload encryption on' : '');
+      // The ready line is what scripts and tests wait for; in JSON mode it is a log record like any other.
+      if (telemetry.logFormat === 'json') runtime.logger.info(line, ready);
+      else console.error(line);
+      await worker.run();
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
     await ledger.close();
   }
 }

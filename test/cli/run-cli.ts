@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
 
 const BIN = path.resolve(__dirname, '../../bin/waymark.js');
 
@@ -26,7 +27,7 @@ export interface CliOptions {
 
 export function runCli(args: string[], { env, cwd, timeoutMs = 60_000 }: CliOptions): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
 
 const CLI = path.resolve(__dirname, '../../dist/client/cli.js');
 
@@ -15,7 +16,7 @@ export interface WorkerProcess {
 
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [CLI, 'worker'], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

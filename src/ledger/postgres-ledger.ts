@@ -1,0 +1,466 @@
+import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
+import { LeaseLostError, type BatchRecord, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+
+/**
+ * The schema, one migration per version; a ledger applies the ones its database lacks when it
+ * starts. Never edit a released migration: add the next one. Same tables and meaning as the
+ * SQLite ledger's; times (epoch ms) and item indexes are BIGINT.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE items (
+     batch_id      TEXT    NOT NULL,
+     idx           BIGINT  NOT NULL,
+     status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+     result        TEXT,
+     error_type    TEXT,
+     error_message TEXT,
+     attempts      INTEGER NOT NULL,
+     started_at    BIGINT  NOT NULL,
+     finished_at   BIGINT  NOT NULL,
+     PRIMARY KEY (batch_id, idx)
+   );
+   CREATE TABLE slice_progress (
+     batch_id    TEXT   NOT NULL,
+     slice_start BIGINT NOT NULL,
+     in_flight   BIGINT,
+     owner       TEXT,
+     PRIMARY KEY (batch_id, slice_start)
+   );
+   CREATE TABLE interruptions (
+     batch_id TEXT    NOT NULL,
+     idx      BIGINT  NOT NULL,
+     count    INTEGER NOT NULL,
+     PRIMARY KEY (batch_id, idx)
+   );
+   CREATE TABLE suspect_lease (
+     batch_id   TEXT   PRIMARY KEY,
+     owner      TEXT   NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE TABLE batches (
+     batch_id TEXT PRIMARY KEY,
+     spec     TEXT NOT NULL,
+     manifest TEXT
+   );`,
+];
+
+/**
+ * Key of the advisory lock that serialises migrations: workers that start together would
+ * otherwise race on CREATE TABLE. Any constant works as long as every waymark uses the same.
+ */
+const MIGRATION_LOCK = 0x7761796d; // "waym"
+
+/** Rows per page of `outcomes()`: an export of millions of items holds one page at a time. */
+const OUTCOME_PAGE = 5000;
+
+/** The server's clock in epoch ms: workers on several machines share the suspect lease, so one clock decides. */
+const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+/**
+ * A commit group's rows, from one array per column ($4 to $11), in index order: two groups that
+ * share items then take their row locks in the same order and cannot deadlock.
+ */
+const GROUP_ROWS = `
+  SELECT $1, o.* FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[], $10::bigint[], $11::bigint[])
+    AS o (idx, status, result, error_type, error_message, attempts, started_at, finished_at)`;
+
+const INSERT_GROUP = 'INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)';
+
+/**
+ * A commit is one statement, so one round trip and atomic by itself. With an owner, the fence
+ * runs first: it locks the slice's row, so a newer attempt's claim waits for this commit, or
+ * this commit (after waiting for the claim) sees the new owner, updates nothing and inserts nothing.
+ */
+const COMMIT_OWNED = `
+  WITH fence AS (
+    UPDATE slice_progress SET in_flight = $3 WHERE batch_id = $1 AND slice_start = $2 AND owner = $12 RETURNING 1
+  ), committed AS (
+    ${INSERT_GROUP} ${GROUP_ROWS}
+    WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
+    ON CONFLICT (batch_id, idx) DO NOTHING
+  )
+  SELECT count(*)::integer AS held FROM fence`;
+
+const COMMIT_UNOWNED = `
+  WITH progress AS (
+    INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
+    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight
+    RETURNING 1
+  )
+  ${INSERT_GROUP} ${GROUP_ROWS}
+  WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
+  ON CONFLICT (batch_id, idx) DO NOTHING`;
+
+/**
+ * The ledger cannot be used as configured: a bad URL, a server that does not answer or refuses
+ * the login, a schema from a newer waymark. Its message is for a person: it names the server
+ * (password masked) and says what to do.
+ */
+export class LedgerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerUnavailableError';
+  }
+}
+
+interface ItemRow {
+  batch_id: string;
+  idx: number;
+  status: ItemStatus;
+  result: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  attempts: number;
+  started_at: number;
+  finished_at: number;
+}
+
+/**
+ * The ledger on a PostgreSQL server, for many workers on many machines: `WAYMARK_LEDGER_URL=postgres://...`.
+ *
+ * Each commit is one statement (one transaction, one round trip) and returns once the server has
+ * made it durable: with the server's default synchronous_commit=on it survives even a crash of the
+ * server, where the SQLite ledger's synchronous=NORMAL survives the death of any process. Tables live
+ * in the URL's database and the connection's search_path: `?options=-c%20search_path%3Dname`
+ * puts several ledgers in one database.
+ *
+ * The constructor only checks the URL; the first call connects and creates or migrates the
+ * schema. `PostgresLedger.connect` does both at once, for callers that want to fail early.
+ */
+export class PostgresLedger implements Ledger {
+  private readonly pool: Pool;
+  private schemaReady: Promise<void> | undefined;
+
+  /** The URL holds the password: never show it unmasked. */
+  constructor(private readonly url: string) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} is not a valid URL; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE`);
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} is not a postgres:// or postgresql:// URL`);
+    }
+    // BIGINT arrives as a string by default; waymark's times and indexes are far below 2^53.
+    const int8AsNumber = new TypeOverrides();
+    int8AsNumber.setTypeParser(types.builtins.INT8, Number);
+    this.pool = new Pool({ connectionString: url, types: int8AsNumber, connectionTimeoutMillis: 10_000 });
+    // An idle connection that the server closed (a restart, an idle timeout) is dropped by the
+    // pool, and the next query opens a new one; without a listener the event would kill the process.
+    this.pool.on('error', () => {});
+  }
+
+  /** A ledger whose server answered and whose schema is in place. */
+  static async connect(url: string): Promise<PostgresLedger> {
+    const ledger = new PostgresLedger(url);
+    try {
+      await ledger.ready();
+    } catch (err) {
+      await ledger.close();
+      throw err;
+    }
+    return ledger;
+  }
+
+  /** Connects and migrates once; a failure is not remembered, so a later call tries again. */
+  private ready(): Promise<void> {
+    this.schemaReady ??= this.migrate().catch((err: unknown) => {
+      this.schemaReady = undefined;
+      throw err;
+    });
+    return this.schemaReady;
+  }
+
+  private async migrate(): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw new LedgerUnavailableError(unreachableMessage(this.url, err));
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)');
+      const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM ledger_schema_version');
+      const current = rows[0].version ?? 0;
+      if (current > MIGRATIONS.length) {
+        throw new LedgerUnavailableError(
+          `the PostgreSQL ledger at ${maskPassword(this.url)} has schema version ${current}, newer than this waymark knows (${MIGRATIONS.length}); upgrade waymark`,
+        );
+      }
+      for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+        await client.query(MIGRATIONS[version - 1]);
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES ($1)', [version]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      if (err instanceof LedgerUnavailableError) throw err;
+      throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskPassword(this.url)} could not create its tables: ${errorText(err)}`);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection; any error rolls it back. */
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    await this.ready();
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A connection that cannot even roll back is dropped rather than handed to the next caller.
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async query<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+    await this.ready();
+    return (await this.pool.query<R>(sql, params)).rows;
+  }
+
+  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
+    const params = [
+      batchId,
+      sliceStart,
+      nextInFlight,
+      outcomes.map((o) => o.index),
+      outcomes.map((o) => o.status),
+      outcomes.map((o) => o.resultJson ?? null),
+      outcomes.map((o) => storableText(o.errorType)),
+      outcomes.map((o) => storableText(o.errorMessage)),
+      outcomes.map((o) => o.attempts),
+      outcomes.map((o) => o.startedAt),
+      outcomes.map((o) => o.finishedAt),
+    ];
+    if (owner === undefined) {
+      await this.query(COMMIT_UNOWNED, params);
+    } else if ((await this.query<{ held: number }>(COMMIT_OWNED, [...params, owner]))[0].held === 0) {
+      throw new LeaseLostError(batchId, sliceStart);
+    }
+  }
+
+  async markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void> {
+    await this.ready();
+    if (owner === undefined) {
+      await this.pool.query(
+        `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
+         ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight`,
+        [batchId, sliceStart, index],
+      );
+    } else {
+      const fenced = await this.pool.query('UPDATE slice_progress SET in_flight = $3 WHERE batch_id = $1 AND slice_start = $2 AND owner = $4', [
+        batchId,
+        sliceStart,
+        index,
+        owner,
+      ]);
+      if (fenced.rowCount === 0) throw new LeaseLostError(batchId, sliceStart);
+    }
+  }
+
+  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null> {
+    return this.transaction(async (client) => {
+      // Make sure the row exists, then lock it: two claims of a new slice queue up like any others.
+      await client.query('INSERT INTO slice_progress (batch_id, slice_start) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, sliceStart]);
+      const { rows } = await client.query<{ in_flight: number | null }>(
+        'SELECT in_flight FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
+        [batchId, sliceStart],
+      );
+      await client.query('UPDATE slice_progress SET owner = $3, in_flight = NULL WHERE batch_id = $1 AND slice_start = $2', [batchId, sliceStart, owner]);
+      return rows[0].in_flight;
+    });
+  }
+
+  async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
+    const rows = await this.query<{ idx: number }>('SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx', [
+      batchId,
+      from,
+      to,
+    ]);
+    return rows.map((r) => r.idx);
+  }
+
+  async acquireSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<boolean> {
+    await this.ready();
+    const taken = await this.pool.query(
+      `INSERT INTO suspect_lease (batch_id, owner, expires_at) VALUES ($1, $2, ${NOW_MS} + $3)
+       ON CONFLICT (batch_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE suspect_lease.owner = excluded.owner OR suspect_lease.expires_at < ${NOW_MS}`,
+      [batchId, owner, ttlMs],
+    );
+    return taken.rowCount === 1;
+  }
+
+  async renewSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<void> {
+    await this.query(`UPDATE suspect_lease SET expires_at = ${NOW_MS} + $3 WHERE batch_id = $1 AND owner = $2`, [batchId, owner, ttlMs]);
+  }
+
+  async releaseSuspectLease(batchId: string, owner: string): Promise<void> {
+    await this.query('DELETE FROM suspect_lease WHERE batch_id = $1 AND owner = $2', [batchId, owner]);
+  }
+
+  async inFlight(batchId: string, sliceStart: number): Promise<number | null> {
+    const rows = await this.query<{ in_flight: number | null }>('SELECT in_flight FROM slice_progress WHERE batch_id = $1 AND slice_start = $2', [
+      batchId,
+      sliceStart,
+    ]);
+    return rows[0]?.in_flight ?? null;
+  }
+
+  async recordInterruption(batchId: string, index: number): Promise<number> {
+    const rows = await this.query<{ count: number }>(
+      `INSERT INTO interruptions (batch_id, idx, count) VALUES ($1, $2, 1)
+       ON CONFLICT (batch_id, idx) DO UPDATE SET count = interruptions.count + 1 RETURNING count`,
+      [batchId, index],
+    );
+    return rows[0].count;
+  }
+
+  async committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]> {
+    const rows = await this.query<{ idx: number }>(
+      'SELECT idx FROM items WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND ($4::text IS NULL OR status = $4) ORDER BY idx',
+      [batchId, from, to, status ?? null],
+    );
+    return rows.map((r) => r.idx);
+  }
+
+  async mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void> {
+    await this.query(
+      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
+       SELECT $1, idx, status, result, error_type, error_message, attempts, started_at, finished_at
+       FROM items WHERE batch_id = $2 ORDER BY idx
+       ON CONFLICT (batch_id, idx) DO UPDATE SET
+         status = excluded.status, result = excluded.result, error_type = excluded.error_type,
+         error_message = excluded.error_message, attempts = excluded.attempts,
+         started_at = excluded.started_at, finished_at = excluded.finished_at
+       WHERE items.status = 'failed'`,
+      [intoBatchId, redriveBatchId],
+    );
+  }
+
+  async tally(batchId: string, from: number, to: number): Promise<SliceTally> {
+    const [counts, interruptions] = await Promise.all([
+      this.query<{ status: ItemStatus; type: string | null; n: number }>(
+        'SELECT status, error_type AS type, count(*) AS n FROM items WHERE batch_id = $1 AND idx >= $2 AND idx < $3 GROUP BY status, error_type',
+        [batchId, from, to],
+      ),
+      this.query<{ n: number }>('SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3', [
+        batchId,
+        from,
+        to,
+      ]),
+    ]);
+    const tally: SliceTally = { succeeded: 0, failed: 0, redone: 0 };
+    const failedByType: Record<string, number> = {};
+    // A dead-lettered item's last interruption was not followed by a redo.
+    let deadLettered = 0;
+    for (const row of counts) {
+      tally[row.status] += row.n;
+      if (row.status === 'failed') failedByType[row.type ?? 'unknown'] = (failedByType[row.type ?? 'unknown'] ?? 0) + row.n;
+      if (row.type === 'crashed-worker') deadLettered += row.n;
+    }
+    tally.redone = interruptions[0].n - deadLettered;
+    if (tally.failed > 0) tally.failedByType = failedByType;
+    return tally;
+  }
+
+  async totals(batchId: string): Promise<SliceTally> {
+    return this.tally(batchId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {
+    // Keyset pages: each page starts after the last index of the one before, so no cursor or
+    // transaction stays open while the caller works through the rows.
+    let after = -1;
+    for (;;) {
+      const rows = await this.query<ItemRow>(
+        `SELECT * FROM items WHERE batch_id = $1 AND idx > $2 AND ($3::text IS NULL OR status = $3) ORDER BY idx LIMIT ${OUTCOME_PAGE}`,
+        [batchId, after, status ?? null],
+      );
+      for (const row of rows) yield toOutcome(row);
+      if (rows.length < OUTCOME_PAGE) return;
+      after = rows[rows.length - 1].idx;
+    }
+  }
+
+  async saveBatch(record: BatchRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO batches (batch_id, spec, manifest) VALUES ($1, $2, $3)
+       ON CONFLICT (batch_id) DO UPDATE SET spec = excluded.spec, manifest = coalesce(excluded.manifest, batches.manifest)`,
+      [record.batchId, JSON.stringify(record.spec), record.manifest === undefined ? null : JSON.stringify(record.manifest)],
+    );
+  }
+
+  async batch(batchId: string): Promise<BatchRecord | undefined> {
+    const rows = await this.query<{ spec: string; manifest: string | null }>('SELECT spec, manifest FROM batches WHERE batch_id = $1', [batchId]);
+    if (rows.length === 0) return undefined;
+    return { batchId, spec: JSON.parse(rows[0].spec), manifest: rows[0].manifest === null ? undefined : JSON.parse(rows[0].manifest) };
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+}
+
+function toOutcome(row: ItemRow): StoredOutcome {
+  return {
+    batchId: row.batch_id,
+    index: row.idx,
+    status: row.status,
+    result: row.result === null ? undefined : JSON.parse(row.result),
+    errorType: row.error_type ?? undefined,
+    errorMessage: row.error_message ?? undefined,
+    attempts: row.attempts,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/**
+ * PostgreSQL text cannot hold NUL, and an error message (a process's stderr, say) can: the
+ * commit would fail and the item could never be recorded. Results are JSON, where NUL is escaped.
+ */
+function storableText(text: string | undefined): string | null {
+  return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
+}
+
+/** The URL as it may be shown: the password replaced by ***. */
+export function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@');
+  }
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // A refused connection to a name with several addresses (localhost) is an AggregateError with no message.
+  return err.message || (err as NodeJS.ErrnoException).code || err.name;
+}
+
+/** Says which server did not answer, why, and what to do about it. */
+function unreachableMessage(url: string, err: unknown): string {
+  const code = (err as { code?: string }).code;
+  let hint = 'start the server (on a developer machine: scripts/postgres.sh start) or fix the URL in WAYMARK_LEDGER_URL';
+  if (code === '28P01' || code === '28000' || /password|SASL/i.test(errorText(err))) {
+    hint = 'check the user and password in WAYMARK_LEDGER_URL';
+  } else if (code === '3D000') {
+    hint = 'create the database (createdb NAME) or fix its name in WAYMARK_LEDGER_URL';
+  }
+  return `cannot reach the PostgreSQL ledger at ${maskPassword(url)} (${errorText(err)}); ${hint}`;
+}

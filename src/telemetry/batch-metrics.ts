@@ -1,0 +1,66 @@
+/**
+ * waymark's own metrics, recorded through the activity's metric meter so they leave by the same
+ * exporter as the Temporal SDK's (the worker's Prometheus endpoint, see runtime.ts). With no
+ * exporter configured they cost next to nothing.
+ *
+ *   waymark_items_succeeded  counter    items committed as succeeded
+ *   waymark_items_failed     counter    items committed as failed; `type` is the error type
+ *   waymark_item_latency     histogram  ms from an item's first attempt to its outcome
+ *   waymark_slice_latency    histogram  ms of a slice attempt that returned; `outcome` done|quota
+ *   waymark_quota_waits      counter    slices stopped by a quota (each one a batch-wide wait)
+ *
+ * Every metric carries `processor` besides the SDK's activity tags (namespace, task_queue, ...).
+ */
+import type { MetricMeter } from '@temporalio/common';
+
+export const ITEM_LATENCY = 'waymark_item_latency';
+export const SLICE_LATENCY = 'waymark_slice_latency';
+
+/** Bucket bounds in ms: items from a hash (sub-ms) to an LLM call; slices up to hours. */
+export const HISTOGRAM_BUCKETS: Record<string, number[]> = {
+  [ITEM_LATENCY]: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000],
+  [SLICE_LATENCY]: [100, 500, 1000, 5000, 10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000],
+};
+
+/** What an outcome needs to be counted: the ledger's OutcomeToCommit has these fields. */
+export interface CountedOutcome {
+  status: 'succeeded' | 'failed';
+  errorType?: string;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export class SliceMetrics {
+  private readonly startedAt = Date.now();
+  private readonly succeeded;
+  private readonly failed;
+  private readonly itemLatency;
+  private readonly sliceLatency;
+  private readonly quotaWaits;
+
+  constructor(meter: MetricMeter, processor: string) {
+    const tagged = meter.withTags({ processor });
+    this.succeeded = tagged.createCounter('waymark_items_succeeded', 'items', 'items committed as succeeded');
+    this.failed = tagged.createCounter('waymark_items_failed', 'items', 'items committed as failed, by error type');
+    this.itemLatency = tagged.createHistogram(ITEM_LATENCY, 'int', 'ms', 'time from an item\'s first attempt to its outcome');
+    this.sliceLatency = tagged.createHistogram(SLICE_LATENCY, 'int', 'ms', 'time of a slice attempt that returned (done or stopped for quota)');
+    this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
+  }
+
+  /** Call once the outcomes are durable in the ledger, so the counters match its counts. */
+  itemsCommitted(outcomes: readonly CountedOutcome[]): void {
+    for (const o of outcomes) {
+      if (o.status === 'succeeded') this.succeeded.add(1);
+      else this.failed.add(1, { type: o.errorType ?? 'unknown' });
+      this.itemLatency.record(Math.max(0, Math.round(o.finishedAt - o.startedAt)), { status: o.status });
+    }
+  }
+
+  quotaWait(): void {
+    this.quotaWaits.add(1);
+  }
+
+  sliceReturned(outcome: 'done' | 'quota'): void {
+    this.sliceLatency.record(Math.max(0, Date.now() - this.startedAt), { outcome });
+  }
+}

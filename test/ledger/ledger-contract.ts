@@ -1,0 +1,210 @@
+/**
+ * What every ledger must do, whatever stands behind it: each backend's test file runs this suite
+ * against its own store (sqlite-ledger.test.ts, postgres-ledger.test.ts).
+ */
+import { LeaseLostError } from '../../src/ledger/ledger';
+import type { Ledger, OutcomeToCommit, StoredOutcome } from '../../src/ledger/ledger';
+
+/** One empty store for one test: `open` may be called again after a close, to reopen it. */
+export interface LedgerStore {
+  open(): Promise<Ledger>;
+  dispose(): Promise<void>;
+}
+
+export const ok = (index: number, result: unknown = index * 2): OutcomeToCommit => ({
+  index,
+  status: 'succeeded',
+  resultJson: JSON.stringify(result),
+  attempts: 1,
+  startedAt: 1000,
+  finishedAt: 1001,
+});
+
+export const bad = (index: number): OutcomeToCommit => ({
+  index,
+  status: 'failed',
+  errorType: 'parse',
+  errorMessage: `line ${index + 1} is empty`,
+  attempts: 0,
+  startedAt: 1000,
+  finishedAt: 1000,
+});
+
+export async function allOutcomes(ledger: Ledger, batchId: string, status?: 'succeeded' | 'failed'): Promise<StoredOutcome[]> {
+  const rows: StoredOutcome[] = [];
+  for await (const o of ledger.outcomes(batchId, status)) rows.push(o);
+  return rows;
+}
+
+export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
+  let store: LedgerStore;
+  let ledger: Ledger;
+  beforeEach(async () => {
+    store = await newStore();
+    ledger = await store.open();
+  });
+  afterEach(async () => {
+    await ledger.close();
+    await store.dispose();
+  });
+
+  it('keeps the first outcome of an item: a second commit of the same index changes nothing (I3)', async () => {
+    await ledger.commit('b', 0, [ok(0, 'first')], 1);
+    await ledger.commit('b', 0, [{ ...ok(0, 'second'), attempts: 3 }, ok(1)], null);
+    const rows = await allOutcomes(ledger, 'b');
+    expect(rows.map((r) => [r.index, r.result, r.attempts])).toEqual([
+      [0, 'first', 1],
+      [1, 2, 1],
+    ]);
+    expect(await ledger.totals('b')).toEqual({ succeeded: 2, failed: 0, redone: 0 });
+  });
+
+  it('stores every field of an outcome as it came', async () => {
+    const started = Date.UTC(2030, 0, 1);
+    await ledger.commit('b', 0, [{ ...ok(5, { nested: [1, 'two', null], unicode: 'é ✓ \u0000' }), attempts: 2, startedAt: started, finishedAt: started + 1234 }, bad(6)], null);
+    expect(await allOutcomes(ledger, 'b')).toEqual([
+      { batchId: 'b', index: 5, status: 'succeeded', result: { nested: [1, 'two', null], unicode: 'é ✓ \u0000' }, errorType: undefined, errorMessage: undefined, attempts: 2, startedAt: started, finishedAt: started + 1234 },
+      { batchId: 'b', index: 6, status: 'failed', result: undefined, errorType: 'parse', errorMessage: 'line 7 is empty', attempts: 0, startedAt: 1000, finishedAt: 1000 },
+    ]);
+  });
+
+  it('tallies outcomes per slice range and keeps batches apart', async () => {
+    await ledger.commit('b', 0, [ok(0), bad(1), ok(2)], null);
+    await ledger.commit('b', 3, [ok(3), bad(4)], null);
+    await ledger.commit('other', 0, [ok(0)], null);
+    expect(await ledger.tally('b', 0, 3)).toEqual({ succeeded: 2, failed: 1, redone: 0, failedByType: { parse: 1 } });
+    expect(await ledger.tally('b', 3, 6)).toEqual({ succeeded: 1, failed: 1, redone: 0, failedByType: { parse: 1 } });
+    expect(await ledger.committedIndexes('b', 1, 4)).toEqual([1, 2, 3]);
+    expect(await ledger.committedIndexes('b', 0, 10, 'failed')).toEqual([1, 4]);
+    expect(await ledger.committedIndexes('b', 0, 10, 'succeeded')).toEqual([0, 2, 3]);
+    const failures = (await allOutcomes(ledger, 'b', 'failed')).map((f) => [f.index, f.errorType, f.errorMessage]);
+    expect(failures).toEqual([
+      [1, 'parse', 'line 2 is empty'],
+      [4, 'parse', 'line 5 is empty'],
+    ]);
+    expect(await ledger.totals('b')).toEqual({ succeeded: 3, failed: 2, redone: 0, failedByType: { parse: 2 } });
+    expect(await ledger.totals('nothing-here')).toEqual({ succeeded: 0, failed: 0, redone: 0 });
+  });
+
+  it('counts failures by error type', async () => {
+    await ledger.commit('b', 0, [bad(0), { ...bad(1), errorType: 'timeout' }, { ...bad(2), errorType: 'timeout' }, ok(3)], null);
+    expect(await ledger.tally('b', 0, 4)).toEqual({ succeeded: 1, failed: 3, redone: 0, failedByType: { parse: 1, timeout: 2 } });
+  });
+
+  it('remembers the in-flight item of a slice and counts its interruptions', async () => {
+    await ledger.markInFlight('b', 100, 100);
+    await ledger.commit('b', 100, [ok(100)], 101);
+    expect(await ledger.inFlight('b', 100)).toBe(101);
+    expect(await ledger.inFlight('b', 200)).toBeNull();
+    expect(await ledger.recordInterruption('b', 101)).toBe(1);
+    expect(await ledger.recordInterruption('b', 101)).toBe(2);
+    expect((await ledger.tally('b', 100, 200)).redone).toBe(2);
+    await ledger.markInFlight('b', 100, null);
+    expect(await ledger.inFlight('b', 100)).toBeNull();
+  });
+
+  it('fences out an older attempt of a slice once a newer one claims it', async () => {
+    expect(await ledger.claimSlice('b', 0, 'attempt-1')).toBeNull();
+    await ledger.markInFlight('b', 0, 0, 'attempt-1');
+    await ledger.commit('b', 0, [ok(0)], 1, 'attempt-1');
+    // The server gave up on attempt 1 (its worker lost the server); attempt 2 takes over and
+    // learns which item attempt 1 had in flight.
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(1);
+    await expect(ledger.commit('b', 0, [ok(1, 'from the zombie')], 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    await expect(ledger.markInFlight('b', 0, 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    await ledger.commit('b', 0, [ok(1, 'from attempt 2')], null, 'attempt-2');
+    expect((await allOutcomes(ledger, 'b')).map((o) => [o.index, o.result])).toEqual([
+      [0, 0],
+      [1, 'from attempt 2'],
+    ]);
+  });
+
+  it('lets one slice at a time hold the suspect lease, until it releases it or lets it expire', async () => {
+    expect(await ledger.acquireSuspectLease('b', 'slice-0', 60_000)).toBe(true);
+    expect(await ledger.acquireSuspectLease('b', 'slice-1', 60_000)).toBe(false);
+    // The holder may take it again (a retry of its own acquire) and renew it.
+    expect(await ledger.acquireSuspectLease('b', 'slice-0', 60_000)).toBe(true);
+    await ledger.renewSuspectLease('b', 'slice-0', 60_000);
+    expect(await ledger.acquireSuspectLease('other-batch', 'slice-1', 60_000)).toBe(true);
+    // Only the holder can release it.
+    await ledger.releaseSuspectLease('b', 'slice-1');
+    expect(await ledger.acquireSuspectLease('b', 'slice-1', 60_000)).toBe(false);
+    await ledger.releaseSuspectLease('b', 'slice-0');
+    expect(await ledger.acquireSuspectLease('b', 'slice-1', 1)).toBe(true);
+    // A holder that died stops renewing: its lease runs out and another slice takes it.
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await ledger.acquireSuspectLease('b', 'slice-2', 60_000)).toBe(true);
+  });
+
+  it('clears the in-flight mark when a new attempt claims the slice', async () => {
+    await ledger.claimSlice('b', 0, 'attempt-1');
+    await ledger.markInFlight('b', 0, 4, 'attempt-1');
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(4);
+    // Attempt 2 died before starting any item: attempt 3 must not blame item 4 a second time.
+    expect(await ledger.claimSlice('b', 0, 'attempt-3')).toBeNull();
+    await ledger.recordInterruption('b', 4);
+    expect(await ledger.interruptedIndexes('b', 0, 10)).toEqual([4]);
+    expect(await ledger.interruptedIndexes('b', 5, 10)).toEqual([]);
+  });
+
+  it('does not count the last interruption of a dead-lettered item as redone', async () => {
+    for (let i = 0; i < 3; i++) await ledger.recordInterruption('b', 7);
+    await ledger.recordInterruption('b', 8);
+    await ledger.commit('b', 0, [{ ...bad(7), errorType: 'crashed-worker' }, ok(8)], null);
+    // Item 7 was redone twice, then dead-lettered on its third crash; item 8 was redone once.
+    expect(await ledger.tally('b', 0, 10)).toEqual({ succeeded: 1, failed: 1, redone: 3, failedByType: { 'crashed-worker': 1 } });
+  });
+
+  it('is atomic per commit group: a group that fails leaves no row behind', async () => {
+    await ledger.claimSlice('b', 0, 'newer-attempt');
+    await expect(ledger.commit('b', 0, [ok(0), ok(1), ok(2)], 3, 'older-attempt')).rejects.toThrow(LeaseLostError);
+    expect(await ledger.committedIndexes('b', 0, 10)).toEqual([]);
+    expect(await ledger.inFlight('b', 0)).toBeNull();
+  });
+
+  it('folds a redrive into its batch: failures and pending items take the new outcome, successes stay', async () => {
+    await ledger.commit('b', 0, [ok(0, 'original'), bad(1), bad(2)], null);
+    // The redrive re-ran items 0 (it should not have: its success must stay), 1, 2 and 3 (pending in b).
+    await ledger.commit('b-redrive', 0, [ok(0, 'redriven'), ok(1, 'fixed'), bad(2), ok(3, 'filled')], null);
+    await ledger.mergeRedrive('b-redrive', 'b');
+    expect((await allOutcomes(ledger, 'b')).map((o) => [o.index, o.status, o.result ?? o.errorMessage])).toEqual([
+      [0, 'succeeded', 'original'],
+      [1, 'succeeded', 'fixed'],
+      [2, 'failed', 'line 3 is empty'],
+      [3, 'succeeded', 'filled'],
+    ]);
+    expect(await ledger.totals('b')).toEqual({ succeeded: 3, failed: 1, redone: 0, failedByType: { parse: 1 } });
+    expect(await ledger.totals('b-redrive')).toEqual({ succeeded: 3, failed: 1, redone: 0, failedByType: { parse: 1 } });
+  });
+
+  it('streams every outcome of a large batch in index order', async () => {
+    const count = 12_345;
+    for (let start = 0; start < count; start += 1000) {
+      const group = [];
+      for (let i = start; i < Math.min(start + 1000, count); i++) group.push(i % 7 === 0 ? bad(i) : ok(i));
+      // Out of order within the group, as a ledger must not rely on its callers' order.
+      await ledger.commit('big', start, group.reverse(), null);
+    }
+    let expected = 0;
+    for await (const o of ledger.outcomes('big')) {
+      expect(o.index).toBe(expected++);
+    }
+    expect(expected).toBe(count);
+    const failed = await allOutcomes(ledger, 'big', 'failed');
+    expect(failed.length).toBe(Math.ceil(count / 7));
+    expect(failed.every((o, i) => o.index === i * 7)).toBe(true);
+  });
+
+  it('survives reopening: outcomes, batch record and manifest are on disk', async () => {
+    await ledger.commit('b', 0, [ok(0)], null);
+    await ledger.saveBatch({ batchId: 'b', spec: { source: { kind: 'text', path: '/x' } } });
+    await ledger.saveBatch({ batchId: 'b', spec: { source: { kind: 'text', path: '/x' } }, manifest: { total: 1 } });
+    // Saving the spec again keeps the manifest.
+    await ledger.saveBatch({ batchId: 'b', spec: { source: { kind: 'text', path: '/x' } } });
+    await ledger.close();
+    ledger = await store.open();
+    expect(await ledger.totals('b')).toEqual({ succeeded: 1, failed: 0, redone: 0 });
+    expect(await ledger.batch('b')).toEqual({ batchId: 'b', spec: { source: { kind: 'text', path: '/x' } }, manifest: { total: 1 } });
+    expect(await ledger.batch('missing')).toBeUndefined();
+  });
+}
