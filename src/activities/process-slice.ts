@@ -43,15 +43,18 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const succeededBefore = spec.redriveOf
     ? new Set(await ledger.committedIndexes(spec.redriveOf, slice.start, end, 'succeeded'))
     : undefined;
-  if (interrupted !== null && !committed.has(interrupted) && !succeededBefore?.has(interrupted)) {
-    // The previous attempt died with this item in flight: it is redone now, unless it keeps
-    // taking its worker down with it, in which case it is dead-lettered and the slice goes on.
-    const crashes = await ledger.recordInterruption(batchId, interrupted);
-    if (crashes >= spec.itemCrashLimit) {
-      await ledger.commit(batchId, slice.start, [crashedWorkerOutcome(interrupted, crashes)], null, owner);
-      metrics.itemsCommitted([crashedWorkerOutcome(interrupted, crashes)]);
-      committed.add(interrupted);
-      ctx.log.warn('item dead-lettered after crashing its worker', { batchId, index: interrupted, crashes });
+  if (interrupted && !committed.has(interrupted.index) && !succeededBefore?.has(interrupted.index)) {
+    // The previous attempt stopped with this item in flight: it is redone now. A crash also
+    // counts against the item: one that keeps taking its worker down with it is dead-lettered
+    // and the slice goes on.
+    const { index, cause } = interrupted;
+    const crashes = await ledger.recordInterruption(batchId, index, cause);
+    if (cause === 'crash' && crashes >= spec.itemCrashLimit) {
+      const deadLetter = crashedWorkerOutcome(index, crashes);
+      await ledger.commit(batchId, slice.start, [deadLetter], null, owner);
+      metrics.itemsCommitted([deadLetter]);
+      committed.add(index);
+      ctx.log.warn('item dead-lettered after crashing its worker', { batchId, index, crashes });
     }
   }
 
@@ -105,6 +108,8 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     if (holdingSuspectLease) void ledger.renewSuspectLease(batchId, owner, suspectLeaseMs).catch(() => undefined);
   }, Math.max(100, Math.floor(suspectLeaseMs / 3)));
 
+  // The item being processed right now, if a cancellation cuts it short.
+  let cutShort: number | null = null;
   try {
     let marked = false;
     for await (const item of source.readSlice(slice)) {
@@ -120,7 +125,9 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
         await ledger.markInFlight(batchId, slice.start, item.index, owner);
         marked = true;
       }
+      cutShort = item.index;
       const run = await runItem(item, { batchId, spec, processor, log: ctx.log, sliceSignal });
+      cutShort = null;
       if (run.kind === 'quota') {
         await flush(null);
         await ledger.markInFlight(batchId, slice.start, null, owner);
@@ -148,9 +155,11 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     return { outcome: 'done', tally: await ledger.tally(batchId, slice.start, end) };
   } catch (err) {
     if (err instanceof SliceCancelledError) {
-      // Stop at an item boundary: what finished is committed, the item cut short is not.
+      // Stop at an item boundary: what finished is committed, the item cut short is not, and is
+      // left marked so the attempt that resumes the slice counts it as redone.
       await flush(null);
-      await ledger.markInFlight(batchId, slice.start, null, owner);
+      if (cutShort === null) await ledger.markInFlight(batchId, slice.start, null, owner);
+      else await ledger.markCutShort(batchId, slice.start, cutShort, owner);
       throw new CancelledFailure(`slice ${slice.start}-${end - 1} cancelled at item ${cursor}`);
     }
     if (err instanceof ApplicationFailure || err instanceof LeaseLostError) throw err;

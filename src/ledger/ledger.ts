@@ -44,6 +44,13 @@ export interface BatchRecord {
   manifest?: unknown;
 }
 
+/** The item a slice's previous attempt left in flight, and why it did not finish. */
+export interface InterruptedItem {
+  index: number;
+  /** `crash`: the attempt died with it; `cut-short`: a cancellation stopped it midway. */
+  cause: 'crash' | 'cut-short';
+}
+
 /** A newer attempt of the slice has claimed it: this attempt must stop. */
 export class LeaseLostError extends Error {
   constructor(batchId: string, sliceStart: number) {
@@ -67,7 +74,12 @@ export interface Ledger {
    * running (a worker cut off from the server); from here on its commits and marks, which
    * name its own owner, fail with LeaseLostError and change nothing.
    */
-  claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null>;
+  claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null>;
+  /**
+   * Records that this attempt stopped with `index` cut short by a cancellation (pause, a lost
+   * slice, a stop): the next attempt redoes it, which counts as redone but not as a crash.
+   */
+  markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void>;
   /** Items in [from, to) that were in flight when a worker died at least once: the suspects. */
   interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]>;
   /**
@@ -81,10 +93,11 @@ export interface Ledger {
   /** The in-flight item a slice's previous attempt left behind, or null. */
   inFlight(batchId: string, sliceStart: number): Promise<number | null>;
   /**
-   * Counts one interruption of `index` (it was in flight when its slice died) and returns
-   * how many times that has happened; used for redone items and poison detection.
+   * Counts one interruption of `index`, which is about to be redone: a crash (it was in flight
+   * when its worker died) or a cut-short item. Returns how many crashes the item has caused so
+   * far, for poison detection; both kinds count as redone.
    */
-  recordInterruption(batchId: string, index: number): Promise<number>;
+  recordInterruption(batchId: string, index: number, cause?: InterruptedItem['cause']): Promise<number>;
   /** Indexes in [from, to) that already have an outcome (of `status`, if given), ascending. */
   committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]>;
   /**

@@ -1,5 +1,5 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
-import { LeaseLostError, type BatchRecord, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
 
 /**
  * The schema, one migration per version; a ledger applies the ones its database lacks when it
@@ -42,6 +42,10 @@ const MIGRATIONS: readonly string[] = [
      spec     TEXT NOT NULL,
      manifest TEXT
    );`,
+  // Cut-short items (a cancellation stopped them midway) are redone but are not crashes.
+  `ALTER TABLE slice_progress ADD COLUMN cut_short BOOLEAN NOT NULL DEFAULT false;
+   ALTER TABLE interruptions ALTER COLUMN count SET DEFAULT 0;
+   ALTER TABLE interruptions ADD COLUMN redos INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
@@ -73,7 +77,7 @@ const INSERT_GROUP = 'INSERT INTO items (batch_id, idx, status, result, error_ty
  */
 const COMMIT_OWNED = `
   WITH fence AS (
-    UPDATE slice_progress SET in_flight = $3 WHERE batch_id = $1 AND slice_start = $2 AND owner = $12 RETURNING 1
+    UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $12 RETURNING 1
   ), committed AS (
     ${INSERT_GROUP} ${GROUP_ROWS}
     WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
@@ -84,7 +88,7 @@ const COMMIT_OWNED = `
 const COMMIT_UNOWNED = `
   WITH progress AS (
     INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
-    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight
+    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false
     RETURNING 1
   )
   ${INSERT_GROUP} ${GROUP_ROWS}
@@ -256,35 +260,48 @@ export class PostgresLedger implements Ledger {
     if (owner === undefined) {
       await this.pool.query(
         `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
-         ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight`,
+         ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false`,
         [batchId, sliceStart, index],
       );
     } else {
-      const fenced = await this.pool.query('UPDATE slice_progress SET in_flight = $3 WHERE batch_id = $1 AND slice_start = $2 AND owner = $4', [
-        batchId,
-        sliceStart,
-        index,
-        owner,
-      ]);
-      if (fenced.rowCount === 0) throw new LeaseLostError(batchId, sliceStart);
+      await this.setOwnedInFlight(batchId, sliceStart, index, owner, false);
     }
   }
 
-  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null> {
+  async markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void> {
+    await this.ready();
+    await this.setOwnedInFlight(batchId, sliceStart, index, owner, true);
+  }
+
+  private async setOwnedInFlight(batchId: string, sliceStart: number, index: number | null, owner: string, cutShort: boolean): Promise<void> {
+    const fenced = await this.pool.query(
+      'UPDATE slice_progress SET in_flight = $3, cut_short = $5 WHERE batch_id = $1 AND slice_start = $2 AND owner = $4',
+      [batchId, sliceStart, index, owner, cutShort],
+    );
+    if (fenced.rowCount === 0) throw new LeaseLostError(batchId, sliceStart);
+  }
+
+  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null> {
     return this.transaction(async (client) => {
       // Make sure the row exists, then lock it: two claims of a new slice queue up like any others.
       await client.query('INSERT INTO slice_progress (batch_id, slice_start) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, sliceStart]);
-      const { rows } = await client.query<{ in_flight: number | null }>(
-        'SELECT in_flight FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
+      const { rows } = await client.query<{ in_flight: number | null; cut_short: boolean }>(
+        'SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
         [batchId, sliceStart],
       );
-      await client.query('UPDATE slice_progress SET owner = $3, in_flight = NULL WHERE batch_id = $1 AND slice_start = $2', [batchId, sliceStart, owner]);
-      return rows[0].in_flight;
+      await client.query('UPDATE slice_progress SET owner = $3, in_flight = NULL, cut_short = false WHERE batch_id = $1 AND slice_start = $2', [
+        batchId,
+        sliceStart,
+        owner,
+      ]);
+      const previous = rows[0];
+      if (previous.in_flight === null) return null;
+      return { index: previous.in_flight, cause: previous.cut_short ? 'cut-short' : 'crash' };
     });
   }
 
   async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
-    const rows = await this.query<{ idx: number }>('SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx', [
+    const rows = await this.query<{ idx: number }>('SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND count > 0 ORDER BY idx', [
       batchId,
       from,
       to,
@@ -319,10 +336,13 @@ export class PostgresLedger implements Ledger {
     return rows[0]?.in_flight ?? null;
   }
 
-  async recordInterruption(batchId: string, index: number): Promise<number> {
+  async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {
     const rows = await this.query<{ count: number }>(
-      `INSERT INTO interruptions (batch_id, idx, count) VALUES ($1, $2, 1)
-       ON CONFLICT (batch_id, idx) DO UPDATE SET count = interruptions.count + 1 RETURNING count`,
+      cause === 'crash'
+        ? `INSERT INTO interruptions (batch_id, idx, count) VALUES ($1, $2, 1)
+           ON CONFLICT (batch_id, idx) DO UPDATE SET count = interruptions.count + 1 RETURNING count`
+        : `INSERT INTO interruptions (batch_id, idx, redos) VALUES ($1, $2, 1)
+           ON CONFLICT (batch_id, idx) DO UPDATE SET redos = interruptions.redos + 1 RETURNING count`,
       [batchId, index],
     );
     return rows[0].count;
@@ -356,7 +376,7 @@ export class PostgresLedger implements Ledger {
         'SELECT status, error_type AS type, count(*) AS n FROM items WHERE batch_id = $1 AND idx >= $2 AND idx < $3 GROUP BY status, error_type',
         [batchId, from, to],
       ),
-      this.query<{ n: number }>('SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3', [
+      this.query<{ n: number }>('SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3', [
         batchId,
         from,
         to,

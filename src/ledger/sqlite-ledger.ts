@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LeaseLostError, type BatchRecord, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -20,13 +20,15 @@ CREATE TABLE IF NOT EXISTS slice_progress (
   batch_id    TEXT    NOT NULL,
   slice_start INTEGER NOT NULL,
   in_flight   INTEGER,
+  cut_short   INTEGER NOT NULL DEFAULT 0,
   owner       TEXT,
   PRIMARY KEY (batch_id, slice_start)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interruptions (
   batch_id TEXT    NOT NULL,
   idx      INTEGER NOT NULL,
-  count    INTEGER NOT NULL,
+  count    INTEGER NOT NULL DEFAULT 0,
+  redos    INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (batch_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suspect_lease (
@@ -65,15 +67,16 @@ export class SqliteLedger implements Ledger {
   private readonly upsertInFlight: Database.Statement;
   private readonly updateOwnedInFlight: Database.Statement;
   private readonly upsertOwner: Database.Statement;
-  private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null }>;
-  private readonly bumpInterruption: Database.Statement<[string, number], { count: number }>;
+  private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null; cut_short: number }>;
+  private readonly bumpCrash: Database.Statement<[string, number], { count: number }>;
+  private readonly bumpRedo: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
   private readonly selectCommittedWithStatus: Database.Statement<[string, number, number, string], { idx: number }>;
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
   private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
-  private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => number | null;
+  private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -83,6 +86,9 @@ export class SqliteLedger implements Ledger {
     // Several worker processes and the CLI share the file; wait for the writer instead of failing.
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    // Ledger files written before cut-short items were told apart from crashes.
+    addColumnIfMissing(this.db, 'slice_progress', 'cut_short', 'INTEGER NOT NULL DEFAULT 0');
+    addColumnIfMissing(this.db, 'interruptions', 'redos', 'INTEGER NOT NULL DEFAULT 0');
 
     this.insertItem = this.db.prepare(
       `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
@@ -90,19 +96,23 @@ export class SqliteLedger implements Ledger {
     );
     this.upsertInFlight = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight`,
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = 0`,
     );
     this.updateOwnedInFlight = this.db.prepare(
-      'UPDATE slice_progress SET in_flight = ? WHERE batch_id = ? AND slice_start = ? AND owner = ?',
+      'UPDATE slice_progress SET in_flight = ?, cut_short = ? WHERE batch_id = ? AND slice_start = ? AND owner = ?',
     );
     this.upsertOwner = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight, owner) VALUES (?, ?, NULL, ?)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL`,
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL, cut_short = 0`,
     );
-    this.selectInFlight = this.db.prepare('SELECT in_flight FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
-    this.bumpInterruption = this.db.prepare(
+    this.selectInFlight = this.db.prepare('SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
+    this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
+    );
+    this.bumpRedo = this.db.prepare(
+      `INSERT INTO interruptions (batch_id, idx, redos) VALUES (?, ?, 1)
+       ON CONFLICT (batch_id, idx) DO UPDATE SET redos = redos + 1 RETURNING count`,
     );
     this.selectCommitted = this.db.prepare(
       'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx',
@@ -119,7 +129,7 @@ export class SqliteLedger implements Ledger {
        WHERE batch_id = ? AND idx >= ? AND idx < ? AND status = 'failed' GROUP BY error_type`,
     );
     this.sumInterruptions = this.db.prepare(
-      'SELECT coalesce(sum(count), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
+      'SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
     );
     this.commitTx = this.db.transaction((batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
       for (const o of outcomes) {
@@ -138,9 +148,10 @@ export class SqliteLedger implements Ledger {
       this.setInFlight(batchId, sliceStart, next, owner);
     });
     this.claimTx = this.db.transaction((batchId: string, sliceStart: number, owner: string) => {
-      const previous = this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
+      const previous = this.selectInFlight.get(batchId, sliceStart);
       this.upsertOwner.run(batchId, sliceStart, owner);
-      return previous;
+      if (!previous || previous.in_flight === null) return null;
+      return { index: previous.in_flight, cause: previous.cut_short ? ('cut-short' as const) : ('crash' as const) };
     });
   }
 
@@ -148,7 +159,13 @@ export class SqliteLedger implements Ledger {
   private setInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): void {
     if (owner === undefined) {
       this.upsertInFlight.run(batchId, sliceStart, index);
-    } else if (this.updateOwnedInFlight.run(index, batchId, sliceStart, owner).changes === 0) {
+    } else if (this.updateOwnedInFlight.run(index, 0, batchId, sliceStart, owner).changes === 0) {
+      throw new LeaseLostError(batchId, sliceStart);
+    }
+  }
+
+  async markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void> {
+    if (this.updateOwnedInFlight.run(index, 1, batchId, sliceStart, owner).changes === 0) {
       throw new LeaseLostError(batchId, sliceStart);
     }
   }
@@ -161,13 +178,13 @@ export class SqliteLedger implements Ledger {
     this.setInFlight(batchId, sliceStart, index, owner);
   }
 
-  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<number | null> {
+  async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null> {
     return this.claimTx(batchId, sliceStart, owner);
   }
 
   async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
     return (
-      this.db.prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx').all(batchId, from, to) as {
+      this.db.prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? AND count > 0 ORDER BY idx').all(batchId, from, to) as {
         idx: number;
       }[]
     ).map((r) => r.idx);
@@ -197,8 +214,8 @@ export class SqliteLedger implements Ledger {
     return this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
   }
 
-  async recordInterruption(batchId: string, index: number): Promise<number> {
-    return this.bumpInterruption.get(batchId, index)!.count;
+  async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {
+    return (cause === 'crash' ? this.bumpCrash : this.bumpRedo).get(batchId, index)!.count;
   }
 
   async committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]> {
@@ -282,4 +299,9 @@ function toOutcome(row: ItemRow): StoredOutcome {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };
+}
+
+function addColumnIfMissing(db: Database.Database, table: string, column: string, declaration: string): void {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
 }

@@ -414,15 +414,17 @@ describe('processSlice: cancellation', () => {
       expect(row).toMatchObject({ status: 'succeeded', result: `ITEM-${row.index}`, attempts: 1 });
       expect(row.finishedAt).toBeGreaterThanOrEqual(row.startedAt);
     }
-    expect(await ledger.inFlight(batchId, slice.start)).toBeNull();
+    // The item cut short stays marked, so the run that resumes the slice counts its redo.
+    expect(await ledger.inFlight(batchId, slice.start)).toBe(blockAt);
 
     // A later run (a new activity attempt: the cancelled context stays cancelled) picks up at
-    // the item cut short and counts nothing as redone, since the cancel was a clean stop.
+    // the item cut short, redoes it (one redone item), and does not count it as a crash.
     blockAt = undefined;
     proc.calls.length = 0;
     const later = await startSlice(batchId, spec, slice).result;
-    expect(later).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
+    expect(later).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     expect(proc.indexes()).toEqual(range(slice.start + 4, end));
+    expect(await ledger.interruptedIndexes(batchId, slice.start, end)).toEqual([]);
   });
 
   it('does not turn the item it cut short into a failure row, whatever error the processor rejects with', async () => {

@@ -109,7 +109,7 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     await ledger.commit('b', 0, [ok(0)], 1, 'attempt-1');
     // The server gave up on attempt 1 (its worker lost the server); attempt 2 takes over and
     // learns which item attempt 1 had in flight.
-    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(1);
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toEqual({ index: 1, cause: 'crash' });
     await expect(ledger.commit('b', 0, [ok(1, 'from the zombie')], 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
     await expect(ledger.markInFlight('b', 0, 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
     await ledger.commit('b', 0, [ok(1, 'from attempt 2')], null, 'attempt-2');
@@ -139,12 +139,27 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
   it('clears the in-flight mark when a new attempt claims the slice', async () => {
     await ledger.claimSlice('b', 0, 'attempt-1');
     await ledger.markInFlight('b', 0, 4, 'attempt-1');
-    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toBe(4);
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toEqual({ index: 4, cause: 'crash' });
     // Attempt 2 died before starting any item: attempt 3 must not blame item 4 a second time.
     expect(await ledger.claimSlice('b', 0, 'attempt-3')).toBeNull();
     await ledger.recordInterruption('b', 4);
     expect(await ledger.interruptedIndexes('b', 0, 10)).toEqual([4]);
     expect(await ledger.interruptedIndexes('b', 5, 10)).toEqual([]);
+  });
+
+  it('tells an item cut short by a cancellation from a crash: redone, but never a suspect', async () => {
+    await ledger.claimSlice('b', 0, 'attempt-1');
+    await ledger.markCutShort('b', 0, 6, 'attempt-1');
+    expect(await ledger.claimSlice('b', 0, 'attempt-2')).toEqual({ index: 6, cause: 'cut-short' });
+    expect(await ledger.recordInterruption('b', 6, 'cut-short')).toBe(0);
+    expect(await ledger.interruptedIndexes('b', 0, 10)).toEqual([]);
+    expect((await ledger.tally('b', 0, 10)).redone).toBe(1);
+    // A fenced-out attempt cannot leave a mark either.
+    await expect(ledger.markCutShort('b', 0, 7, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    // The next commit of the slice clears the mark back to an ordinary in-flight item.
+    await ledger.markCutShort('b', 0, 7, 'attempt-2');
+    await ledger.commit('b', 0, [ok(7)], 8, 'attempt-2');
+    expect(await ledger.claimSlice('b', 0, 'attempt-3')).toEqual({ index: 8, cause: 'crash' });
   });
 
   it('does not count the last interruption of a dead-lettered item as redone', async () => {

@@ -113,7 +113,7 @@ if (!TEST_PG_URL && PG_REQUIRED) {
         await a.markInFlight('b', 0, 0, 'attempt-1');
         const [claim, commit] = await queuedBehindRowLock([() => b.claimSlice('b', 0, 'attempt-2'), () => a.commit('b', 0, [ok(0)], 1, 'attempt-1')]);
         // The claim went first: it learned that item 0 was in flight, and the old attempt's commit changed nothing.
-        expect(claim).toEqual({ status: 'fulfilled', value: 0 });
+        expect(claim).toEqual({ status: 'fulfilled', value: { index: 0, cause: 'crash' } });
         expect(commit.status === 'rejected' && commit.reason).toBeInstanceOf(LeaseLostError);
         expect(await b.committedIndexes('b', 0, 10)).toEqual([]);
         await b.commit('b', 0, [ok(0, 'attempt 2')], null, 'attempt-2');
@@ -125,7 +125,7 @@ if (!TEST_PG_URL && PG_REQUIRED) {
         await a.markInFlight('b', 0, 0, 'attempt-1');
         const [commit, claim] = await queuedBehindRowLock([() => a.commit('b', 0, [ok(0)], 1, 'attempt-1'), () => b.claimSlice('b', 0, 'attempt-2')]);
         expect(commit.status).toBe('fulfilled');
-        expect(claim).toEqual({ status: 'fulfilled', value: 1 });
+        expect(claim).toEqual({ status: 'fulfilled', value: { index: 1, cause: 'crash' } });
         expect(await b.committedIndexes('b', 0, 10)).toEqual([0]);
         await expect(a.markInFlight('b', 0, 2, 'attempt-1')).rejects.toThrow(LeaseLostError);
       });
@@ -148,7 +148,8 @@ if (!TEST_PG_URL && PG_REQUIRED) {
         await Promise.all(ledgers.map((l) => l.close()));
         const client = await PostgresTestDb.client(url);
         try {
-          expect((await client.query('SELECT version FROM ledger_schema_version')).rows).toEqual([{ version: 1 }]);
+          // Each migration applied exactly once, in order.
+          expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
         } finally {
           await client.end();
           await db.dropSchemas();
@@ -160,8 +161,8 @@ if (!TEST_PG_URL && PG_REQUIRED) {
         await (await PostgresLedger.connect(url)).close();
         const client = await PostgresTestDb.client(url);
         try {
-          await client.query('INSERT INTO ledger_schema_version (version) VALUES (2)');
-          await expect(PostgresLedger.connect(url)).rejects.toThrow(/has schema version 2, newer than this waymark knows \(1\); upgrade waymark/);
+          await client.query('INSERT INTO ledger_schema_version (version) VALUES (3)');
+          await expect(PostgresLedger.connect(url)).rejects.toThrow(/has schema version 3, newer than this waymark knows \(2\); upgrade waymark/);
         } finally {
           await client.end();
           await db.dropSchemas();
