@@ -1,5 +1,6 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { toOutcome, type ItemRow } from './item-row';
 
 /**
  * The schema, one migration per version; a ledger applies the ones its database lacks when it
@@ -105,18 +106,6 @@ export class LedgerUnavailableError extends Error {
     super(message);
     this.name = 'LedgerUnavailableError';
   }
-}
-
-interface ItemRow {
-  batch_id: string;
-  idx: number;
-  status: ItemStatus;
-  result: string | null;
-  error_type: string | null;
-  error_message: string | null;
-  attempts: number;
-  started_at: number;
-  finished_at: number;
 }
 
 /**
@@ -432,20 +421,6 @@ export class PostgresLedger implements Ledger {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
-}
-
-function toOutcome(row: ItemRow): StoredOutcome {
-  return {
-    batchId: row.batch_id,
-    index: row.idx,
-    status: row.status,
-    result: row.result === null ? undefined : JSON.parse(row.result),
-    errorType: row.error_type ?? undefined,
-    errorMessage: row.error_message ?? undefined,
-    attempts: row.attempts,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
 }
 
 /**

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { toOutcome, type ItemRow } from './item-row';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -42,18 +43,6 @@ CREATE TABLE IF NOT EXISTS batches (
   manifest TEXT
 );
 `;
-
-interface ItemRow {
-  batch_id: string;
-  idx: number;
-  status: ItemStatus;
-  result: string | null;
-  error_type: string | null;
-  error_message: string | null;
-  attempts: number;
-  started_at: number;
-  finished_at: number;
-}
 
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
@@ -285,20 +274,6 @@ export class SqliteLedger implements Ledger {
   async close(): Promise<void> {
     this.db.close();
   }
-}
-
-function toOutcome(row: ItemRow): StoredOutcome {
-  return {
-    batchId: row.batch_id,
-    index: row.idx,
-    status: row.status,
-    result: row.result === null ? undefined : JSON.parse(row.result),
-    errorType: row.error_type ?? undefined,
-    errorMessage: row.error_message ?? undefined,
-    attempts: row.attempts,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
 }
 
 function addColumnIfMissing(db: Database.Database, table: string, column: string, declaration: string): void {

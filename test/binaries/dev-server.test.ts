@@ -9,7 +9,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { requireTemporalCli } from '../../src/binaries/resolve';
 import { runDevServer, startDevServerInBackground, type BackgroundDevServer } from '../../src/dev/dev-server';
-import { isServerListening } from '../../src/dev/server-probe';
+import { localConnectionSettings, serverAnswers } from '../../src/client/connect';
+
+/** Whether a plaintext local Temporal frontend answers at `address`. */
+const isServerListening = (address: string, timeoutMs?: number) => serverAnswers(localConnectionSettings(address), timeoutMs);
 import { findFreePort } from '../helpers/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
