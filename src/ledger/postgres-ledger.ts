@@ -330,7 +330,7 @@ export class PostgresLedger implements Ledger {
       cause === 'crash'
         ? `INSERT INTO interruptions (batch_id, idx, count) VALUES ($1, $2, 1)
            ON CONFLICT (batch_id, idx) DO UPDATE SET count = interruptions.count + 1 RETURNING count`
-        : `INSERT INTO interruptions (batch_id, idx, redos) VALUES ($1, $2, 1)
+        : `INSERT INTO interruptions (batch_id, idx, count, redos) VALUES ($1, $2, 0, 1)
            ON CONFLICT (batch_id, idx) DO UPDATE SET redos = interruptions.redos + 1 RETURNING count`,
       [batchId, index],
     );

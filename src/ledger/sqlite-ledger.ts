@@ -75,7 +75,9 @@ export class SqliteLedger implements Ledger {
     // Several worker processes and the CLI share the file; wait for the writer instead of failing.
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
-    // Ledger files written before cut-short items were told apart from crashes.
+    // Ledger files written by earlier versions: before slice leases, and before cut-short items
+    // were told apart from crashes.
+    addColumnIfMissing(this.db, 'slice_progress', 'owner', 'TEXT');
     addColumnIfMissing(this.db, 'slice_progress', 'cut_short', 'INTEGER NOT NULL DEFAULT 0');
     addColumnIfMissing(this.db, 'interruptions', 'redos', 'INTEGER NOT NULL DEFAULT 0');
 
@@ -100,7 +102,7 @@ export class SqliteLedger implements Ledger {
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
     );
     this.bumpRedo = this.db.prepare(
-      `INSERT INTO interruptions (batch_id, idx, redos) VALUES (?, ?, 1)
+      `INSERT INTO interruptions (batch_id, idx, count, redos) VALUES (?, ?, 0, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET redos = redos + 1 RETURNING count`,
     );
     this.selectCommitted = this.db.prepare(
