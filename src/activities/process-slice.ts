@@ -112,8 +112,15 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   let cutShort: number | null = null;
   try {
     let marked = false;
+    let lastYield = performance.now();
     for await (const item of source.readSlice(slice)) {
       if (item.index < cursor || committed.has(item.index) || succeededBefore?.has(item.index)) continue;
+      // A processor that never waits on real I/O would run the whole slice in one go of the
+      // microtask queue, starving the heartbeat timer until the server gives the slice away.
+      if (performance.now() - lastYield >= 10) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       if (draining || sliceSignal.aborted) throw new SliceCancelledError();
       const suspect = suspects.has(item.index);
       if (suspect) {

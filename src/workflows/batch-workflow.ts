@@ -47,6 +47,8 @@ import { toleranceExceeded } from './tolerance';
  */
 export const EVENTS_PER_RUN_BUDGET = 2000;
 const EVENTS_PER_SLICE = 6;
+/** Room left in the budget for what a run does besides slices: signals, updates, upserts, finalize. */
+const EVENTS_RESERVE = 100;
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
@@ -258,7 +260,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
 
   const overBudget = () =>
     workflowInfo().continueAsNewSuggested ||
-    workflowInfo().historyLength + (inFlight + 1) * EVENTS_PER_SLICE >= EVENTS_PER_RUN_BUDGET;
+    workflowInfo().historyLength + (inFlight + 1) * EVENTS_PER_SLICE + EVENTS_RESERVE >= EVENTS_PER_RUN_BUDGET;
 
   queue = slices.map((_, i) => i);
   const lane = async (): Promise<void> => {

@@ -1,0 +1,49 @@
+/**
+ * How much of everything to run. The full plan took 12 minutes on a loaded 2-core machine (the
+ * issue allows 25; its 1,000,000-item batch is fixed by the issue); the smoke plan takes seconds
+ * and only checks that every part works and that no workflow run outgrows its event budget.
+ */
+import type { BatchSpecInput } from '../src/spec/batch-spec';
+
+export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
+
+export interface BenchPlan {
+  mode: 'full' | 'smoke';
+  /** Rounds of each side-by-side comparison; the report gives the median. */
+  rounds: number;
+  /** waymark's spec in (a) and (b): the defaults in the full run. */
+  spec: SpecOverrides;
+  limit: { noopItems: number; sleepItems: number; cpuItems: number };
+  perItem: { items: number; pageSize: number; rounds: number };
+  scale: { items: number; sampleAt: number[]; timelineEverySeconds: number; spec: SpecOverrides };
+  /** A window of many tiny slices, far more events than the budget allows in one run. */
+  budgetProbe: { items: number; spec: SpecOverrides };
+  tradeOff?: { items: number; slices: number[]; groups: number[]; rounds: number; concurrencyItems: number; concurrencies: number[] };
+  tuning?: { ledgerItems: number; runItems: number; rounds: number; heartbeatProbeCalls: number; starvationItems: number; checkpointEvery: number[] };
+  timePerItem?: { items: number };
+}
+
+export const FULL_PLAN: BenchPlan = {
+  mode: 'full',
+  rounds: 3,
+  spec: {},
+  // Item counts are multiples of S x C (4,000), so no lane idles through a last, partial round.
+  limit: { noopItems: 100_000, sleepItems: 20_000, cpuItems: 12_000 },
+  perItem: { items: 1_000, pageSize: 100, rounds: 2 },
+  scale: { items: 1_000_000, sampleAt: [10_000, 100_000, 1_000_000], timelineEverySeconds: 10, spec: {} },
+  budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
+  tradeOff: { items: 40_000, slices: [100, 1_000, 5_000], groups: [1, 10, 100], rounds: 2, concurrencyItems: 16_000, concurrencies: [1, 2, 4, 8, 16] },
+  tuning: { ledgerItems: 30_000, runItems: 100_000, rounds: 2, heartbeatProbeCalls: 200_000, starvationItems: 8_000, checkpointEvery: [10_000, 100_000] },
+  timePerItem: { items: 100_000 },
+};
+
+export const SMOKE_PLAN: BenchPlan = {
+  mode: 'smoke',
+  rounds: 1,
+  // Small slices and windows, so even a few thousand items take several runs.
+  spec: { sliceSize: 100, checkpointEvery: 1_000 },
+  limit: { noopItems: 4_000, sleepItems: 800, cpuItems: 400 },
+  perItem: { items: 200, pageSize: 100, rounds: 1 },
+  scale: { items: 3_000, sampleAt: [500, 1_000, 3_000], timelineEverySeconds: 1, spec: { sliceSize: 100, checkpointEvery: 1_000 } },
+  budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
+};

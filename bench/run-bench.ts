@@ -1,0 +1,156 @@
+/**
+ * `npm run bench`: every measurement of BENCHMARKS.md in one run, against one embedded dev
+ * server, and the report written from it. `npm run bench:smoke` (`--smoke`): the same parts on a
+ * few thousand items, in seconds, exiting non-zero if any part fails or any workflow run of any
+ * batch has more events than the budget (EVENTS_PER_RUN_BUDGET). Timings are reported, never asserted.
+ *
+ *   node dist-bench/bench/run-bench.js [--smoke] [--out FILE]
+ *   node dist-bench/bench/run-bench.js --from dist-bench/results-full.json   (render again, e.g. after editing bench/notes.md)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EVENTS_PER_RUN_BUDGET } from '../src/workflows/batch-workflow';
+import { findPackageRoot } from '../src/binaries/install-dir';
+import { startBenchEnv } from './bench-env';
+import { calibrateIterations, CPU_PROCESSOR, registerCpuProcessor } from './cpu-processor';
+import { itemsFile } from './items-file';
+import { log } from './log';
+import { machineInfo } from './machine-info';
+import { FULL_PLAN, SMOKE_PLAN, type BenchPlan } from './plan';
+import { renderReport, type BenchResults } from './report';
+import { runWaymarkBatch } from './run-waymark';
+import { runScaleBatch } from './scale-batch';
+import { measurePerItem } from './sections/per-item';
+import { measurePhysicalLimit } from './sections/physical-limit';
+import { measureTimePerItem } from './sections/time-per-item';
+import { measureTradeOff } from './sections/trade-off';
+import { measureTuning } from './sections/tuning';
+
+function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
+  const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--smoke') args.smoke = true;
+    else if (argv[i] === '--out') args.out = argv[++i];
+    else if (argv[i] === '--from') args.from = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}; usage: run-bench [--smoke] [--out FILE] [--from RESULTS.json]`);
+  }
+  return args;
+}
+
+async function measure(plan: BenchPlan): Promise<BenchResults> {
+  const started = Date.now();
+  const machine = machineInfo();
+  log(`${plan.mode} bench on ${machine.cpu} x${machine.cores}, load ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+  registerCpuProcessor();
+  const env = await startBenchEnv();
+  log(`dev server ${machine.temporalCli.split('\n')[0]} on ${env.server.address}, data in ${env.dir}`);
+  try {
+    const cpuIterations = calibrateIterations(1);
+    log(`bench-cpu: ${cpuIterations} iterations ~ 1 ms`);
+
+    log('(a) against the physical limit');
+    const limit = await measurePhysicalLimit(
+      env,
+      [
+        { label: 'noop', processor: 'noop', items: plan.limit.noopItems, ledger: true },
+        { label: 'sleep 1 ms', processor: 'sleep', options: { ms: 1 }, items: plan.limit.sleepItems, ledger: false },
+        { label: '1 ms CPU', processor: CPU_PROCESSOR, options: { iterations: cpuIterations }, items: plan.limit.cpuItems, ledger: false },
+      ],
+      plan.rounds,
+      plan.spec,
+    );
+
+    log('(b) against the per-item pattern');
+    const perItem = await measurePerItem(env, { ...plan.perItem, spec: plan.spec });
+
+    log(`(c) ${plan.scale.items.toLocaleString('en-US')} noop items on a worker process`);
+    const scale = await runScaleBatch(env, plan.scale);
+    log(`  ${scale.itemsPerSecond.toFixed(0)}/s, ${scale.runs} runs, at most ${Math.max(...scale.eventsPerRun)} events per run`);
+    const budgetProbe = await runWaymarkBatch(env, {
+      file: itemsFile(env.dir, plan.budgetProbe.items),
+      items: plan.budgetProbe.items,
+      processor: 'noop',
+      spec: plan.budgetProbe.spec,
+    });
+    log(`  budget probe: ${budgetProbe.runs} runs, at most ${Math.max(...budgetProbe.eventsPerRun)} events per run`);
+
+    let tradeOff;
+    if (plan.tradeOff) {
+      log('(d) trade-off: S, k and C');
+      tradeOff = await measureTradeOff(env, plan.tradeOff);
+    }
+    let tuning;
+    if (plan.tuning) {
+      log('tuning');
+      tuning = await measureTuning(env, { ...plan.tuning, cpuIterations });
+    }
+    let timePerItem;
+    if (plan.timePerItem) {
+      log('where a noop item\'s time goes');
+      timePerItem = await measureTimePerItem(env, plan.timePerItem.items, path.resolve(__dirname, '..', 'noop.cpuprofile'));
+    }
+    return {
+      plan,
+      machine,
+      loadAverageAtEnd: os.loadavg(),
+      durationSeconds: (Date.now() - started) / 1000,
+      cpuIterations,
+      eventsPerRunBudget: EVENTS_PER_RUN_BUDGET,
+      limit,
+      perItem,
+      scale,
+      budgetProbe,
+      tradeOff,
+      tuning,
+      timePerItem,
+    };
+  } finally {
+    await env.close();
+  }
+}
+
+/** Every workflow run of every waymark batch measured, against the budget: the smoke run's check. */
+function budgetViolations(results: BenchResults): string[] {
+  const batches: Array<[string, number[]]> = [
+    ...results.limit.flatMap((l) => l.rounds.map((r, i): [string, number[]] => [`(a) ${l.label} round ${i + 1}`, r.waymark.eventsPerRun])),
+    ...results.perItem.rounds.map((r, i): [string, number[]] => [`(b) round ${i + 1}`, r.waymark.eventsPerRun]),
+    [`(c) ${results.scale.items} items`, results.scale.eventsPerRun],
+    ['budget probe', results.budgetProbe.eventsPerRun],
+    ...(results.tradeOff?.grid ?? []).flatMap((c) => c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun])),
+  ];
+  return batches
+    .filter(([, runs]) => runs.some((n) => n > results.eventsPerRunBudget))
+    .map(([name, runs]) => `${name}: a run has ${Math.max(...runs)} events (budget ${results.eventsPerRunBudget})`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = args.smoke ? SMOKE_PLAN : FULL_PLAN;
+  const root = findPackageRoot(__dirname);
+  const out = args.out ?? (args.smoke ? path.join(os.tmpdir(), 'waymark-bench-smoke.md') : path.join(root, 'BENCHMARKS.md'));
+  const notes = path.join(root, 'bench', 'notes.md');
+  const render = (results: BenchResults) => renderReport(results, fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : undefined);
+  if (args.from) {
+    fs.writeFileSync(out, render(JSON.parse(fs.readFileSync(args.from, 'utf8')) as BenchResults));
+    log(`report written to ${out} from ${args.from}`);
+    return;
+  }
+  const results = await measure(plan);
+  fs.mkdirSync(path.join(root, 'dist-bench'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'dist-bench', `results-${plan.mode}.json`), JSON.stringify(results, null, 2));
+  fs.writeFileSync(out, render(results));
+  log(`report written to ${out} (${results.durationSeconds.toFixed(0)} s)`);
+
+  const violations = budgetViolations(results);
+  for (const v of violations) console.error(`events budget exceeded: ${v}`);
+  if (args.smoke) {
+    if (violations.length > 0) process.exitCode = 1;
+    else console.error(`bench smoke: every part ran; no workflow run had more than ${results.eventsPerRunBudget} events`);
+  }
+}
+
+main().then(() => process.exit(process.exitCode ?? 0), (err) => {
+  console.error(err);
+  process.exit(1);
+});

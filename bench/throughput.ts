@@ -1,0 +1,12 @@
+/** What every measured run reports. */
+export interface Throughput {
+  items: number;
+  seconds: number;
+  itemsPerSecond: number;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
