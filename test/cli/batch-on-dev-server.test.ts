@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
 const ITEMS = 100;
@@ -52,11 +52,7 @@ describe('waymark CLI against a dev server', () => {
   });
 
   afterAll(async () => {
-    if (worker) {
-      worker.child.kill('SIGTERM');
-      const exit = await worker.exited;
-      if (exit.code !== 0) console.error(`worker exited with ${JSON.stringify(exit)}:\n${worker.output()}`);
-    }
+    await stopWorkerProcess(worker);
     await env?.teardown();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

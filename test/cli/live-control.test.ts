@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
@@ -26,10 +26,7 @@ describe('waymark pause, resume, configure, cancel and list', () => {
     fs.writeFileSync(path.join(dir, 'words.txt'), Array.from({ length: 400 }, (_, i) => `word-${i}`).join('\n'));
   });
   afterAll(async () => {
-    if (worker) {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    await stopWorkerProcess(worker);
     await env?.teardown();
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BatchSummary } from '../../src/workflows/definitions';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
@@ -51,11 +51,7 @@ describe('waymark schedule against a dev server', () => {
   });
 
   afterAll(async () => {
-    if (worker) {
-      worker.child.kill('SIGTERM');
-      const exit = await worker.exited;
-      if (exit.code !== 0) console.error(`worker exited with ${JSON.stringify(exit)}:\n${worker.output()}`);
-    }
+    await stopWorkerProcess(worker);
     await env?.teardown();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

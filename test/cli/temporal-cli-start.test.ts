@@ -13,7 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { requireTemporalCli } from '../../src/binaries/resolve';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -53,11 +53,7 @@ describe('temporal workflow start --input-file starts a batch', () => {
   });
 
   afterAll(async () => {
-    if (worker) {
-      worker.child.kill('SIGTERM');
-      const exit = await worker.exited;
-      if (exit.code !== 0) console.error(`worker exited with ${JSON.stringify(exit)}:\n${worker.output()}`);
-    }
+    await stopWorkerProcess(worker);
     await env?.teardown();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

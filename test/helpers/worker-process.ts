@@ -34,3 +34,11 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   }
   return { child, output: () => output, exited };
 }
+
+/** Stops a worker as an operator would (SIGTERM) and shows its output if it did not exit cleanly. */
+export async function stopWorkerProcess(worker: WorkerProcess | undefined): Promise<void> {
+  if (!worker) return;
+  worker.child.kill('SIGTERM');
+  const exit = await worker.exited;
+  if (exit.code !== 0) console.error(`worker exited with ${JSON.stringify(exit)}:\n${worker.output()}`);
+}
