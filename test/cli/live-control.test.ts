@@ -56,9 +56,9 @@ describe('waymark pause, resume, configure, cancel and list', () => {
     await waitFor('the batch to complete', async () => (await status('steered')).status === 'COMPLETED', 60_000);
     expect(await status('steered')).toMatchObject({ state: 'completed', succeeded: 400, failed: 0, concurrency: 3, resumeCostBound: 3 });
 
-    const listed = await waymark('list', '--query', "WaymarkStatus = 'completed'");
-    expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^steered\tCOMPLETED\tcompleted\tsucceeded 400, failed 0\t/m);
+    // Visibility is eventually consistent: the last upsert may reach the list a moment after the result.
+    const line = /^steered\tCOMPLETED\tcompleted\tsucceeded 400, failed 0\t/m;
+    await waitFor('the list to show the completed batch', async () => line.test((await waymark('list', '--query', "WaymarkStatus = 'completed'")).stdout));
   });
 
   it('cancels gracefully: the batch ends cancelled with its manifest, and a second cancel is refused', async () => {
