@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -19,6 +19,7 @@ import { exportBatch } from '../../src/client/export-batch';
 import { EVENTS_PER_RUN_BUDGET } from '../../src/workflows/batch-workflow';
 import type { StoredOutcome } from '../../src/ledger/ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'dev-server-batch';
 
@@ -36,7 +37,7 @@ describe('a batch on the dev server', () => {
 
   beforeAll(async () => {
     env = await createDevServerEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+    workflowBundle = await bundleWaymarkWorkflows();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-e2e-'));
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
   });
@@ -171,4 +172,3 @@ describe('a batch on the dev server', () => {
   });
 });
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
@@ -18,6 +18,7 @@ import { planRedrive } from '../../src/client/redrive-batch';
 import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
 import type { BatchManifest } from '../../src/activities/contracts';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'redrive';
 /** Items the downstream system rejects until it is fixed; the test fixes it between runs. */
@@ -44,7 +45,7 @@ describe('waymark redrive', () => {
 
   beforeAll(async () => {
     env = await createDevServerEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+    workflowBundle = await bundleWaymarkWorkflows();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-redrive-'));
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
     file = path.join(dir, 'items.jsonl');
@@ -119,4 +120,3 @@ describe('waymark redrive', () => {
   });
 });
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

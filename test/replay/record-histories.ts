@@ -6,17 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
-import { quietLogger } from '../helpers/fake-activities';
 import { SCENARIOS, fakeActivities, scenarioSpec } from './scenarios';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const OUT = path.join(__dirname, 'histories');
 
 it('records one history per workflow run of every scenario', async () => {
   const env = await createTimeSkippingEnv();
   try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    const workflowBundle = await bundleWaymarkWorkflows();
     for (const scenario of SCENARIOS) {
       const { activities, release } = fakeActivities(scenario.items, scenario.fake);
       const taskQueue = `record-${scenario.name}`;

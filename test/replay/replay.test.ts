@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { quietLogger } from '../helpers/fake-activities';
 import { SCENARIOS } from './scenarios';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const DIR = path.join(__dirname, 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -18,7 +19,7 @@ const load = (file: string) => ({ workflowId: file.replace(/\.json$/, ''), histo
 describe('replay of recorded batch histories', () => {
   let current: WorkflowBundleWithSourceMap;
   beforeAll(async () => {
-    current = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    current = await bundleWaymarkWorkflows();
   });
 
   it('has a fixture for every scenario, including the runs after continue-as-new', () => {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
@@ -16,6 +16,7 @@ import { defineProcessor } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'hanging-item';
 const ITEMS = 40;
@@ -46,7 +47,7 @@ describe('an item that hangs', () => {
 
   beforeAll(async () => {
     env = await createDevServerEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+    workflowBundle = await bundleWaymarkWorkflows();
     dir = makeTempDir('waymark-hang-');
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
   });
@@ -114,4 +115,3 @@ describe('an item that hangs', () => {
   });
 });
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
@@ -20,6 +20,7 @@ import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { progressQuery } from '../../src/workflows/definitions';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'quota';
 const HOUR = 60 * 60 * 1000;
@@ -67,7 +68,7 @@ describe('a batch that runs out of quota', () => {
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet });
+    workflowBundle = await bundleWaymarkWorkflows();
     dir = makeTempDir('waymark-quota-');
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
   });
@@ -163,4 +164,3 @@ describe('a batch that runs out of quota', () => {
   });
 });
 
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { startDevServerInBackground, type BackgroundDevServer } from '../../src/dev/dev-server';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
@@ -25,7 +25,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { BatchSummary } from '../../src/workflows/definitions';
 import { findFreePort } from '../helpers/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { quietLogger } from '../helpers/fake-activities';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Without the background-networking flags Chromium dials out at start, which a closed network refuses. */
@@ -100,7 +100,7 @@ if (!haveChromium && !IN_CI) {
     nativeConnection = await NativeConnection.connect({ address: server.address });
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    const workflowBundle = await bundleWaymarkWorkflows();
     const worker = await createWaymarkWorker({ connection: nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
 
     await worker.runUntil(async () => {

@@ -3,7 +3,7 @@
  * run until the test releases them: pause and resume, configure, and graceful cancel.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WaymarkActivities } from '../../src/activities';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
@@ -11,7 +11,8 @@ import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchPr
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { waitFor } from '../helpers/wait-for';
-import { fakeActivities, quietLogger } from '../helpers/fake-activities';
+import { fakeActivities } from '../helpers/fake-activities';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'workflow-control';
 
@@ -31,7 +32,7 @@ describe('live control of a batch (time skipping)', () => {
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    workflowBundle = await bundleWaymarkWorkflows();
   });
   afterAll(async () => {
     await env?.teardown();

@@ -3,14 +3,15 @@
  * item i sits at byte offset 10 * i: slicing, continue-as-new at N with exact cursor
  * continuity, counters, quota waits on durable timers, and bad specs.
  */
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WaymarkActivities } from '../../src/activities';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
 import { progressQuery } from '../../src/workflows/definitions';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
-import { fakeActivities, quietLogger } from '../helpers/fake-activities';
+import { fakeActivities } from '../helpers/fake-activities';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'workflow-logic';
 
@@ -29,7 +30,7 @@ describe('batchWorkflow (time skipping)', () => {
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+    workflowBundle = await bundleWaymarkWorkflows();
   });
   afterAll(async () => {
     await env?.teardown();
