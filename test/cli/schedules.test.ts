@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BatchSummary } from '../../src/workflows/definitions';
 import { createDevServerEnv } from '../helpers/temporal-env';
@@ -118,7 +119,12 @@ describe('waymark schedule against a dev server', () => {
     await waymark('schedule', 'pause', ID);
     // Under SKIP a trigger while a batch from the schedule runs starts nothing: let them finish.
     await waitFor('no batch from the schedule running', async () => (await describeSchedule()).info.runningActions.length === 0, 20_000);
-    const before = (await describeSchedule()).info.recentActions.map((a) => a.action.workflow.workflowId);
+    const recent = (await describeSchedule()).info.recentActions;
+    const before = recent.map((a) => a.action.workflow.firstExecutionRunId);
+    // Batch ids carry the action's time to the second: a trigger in the same second as the last
+    // scheduled action would reuse that batch's id, so trigger in a later second.
+    const lastTaken = Math.max(0, ...recent.map((a) => a.takenAt.getTime()));
+    await sleep(Math.max(0, Math.floor(lastTaken / 1000) * 1000 + 1000 - Date.now()));
 
     expect(await waymark('schedule', 'trigger', ID)).toEqual({
       code: 0,
@@ -127,10 +133,12 @@ describe('waymark schedule against a dev server', () => {
     });
     let triggered: string | undefined;
     await waitFor('the triggered batch', async () => {
-      triggered = (await describeSchedule()).info.recentActions.map((a) => a.action.workflow.workflowId).find((id) => !before.includes(id));
+      const action = (await describeSchedule()).info.recentActions.find((a) => !before.includes(a.action.workflow.firstExecutionRunId));
+      triggered = action?.action.workflow.workflowId;
       return triggered !== undefined;
     });
     expect(triggered).toMatch(BATCH_ID);
+    expect(recent.map((a) => a.action.workflow.workflowId)).not.toContain(triggered);
     expect(await batchResult(triggered!)).toMatchObject({ status: 'completed', succeeded: 20 });
   });
 
