@@ -22,6 +22,11 @@ export interface ChaosOptions {
   seed: number;
   /** Where the server's SQLite file, the ledger, the source and the logs go; default a new temp dir. */
   dataDir?: string;
+  /**
+   * The PostgreSQL ledger every worker and the run's own checks share (postgres://...); without it,
+   * the SQLite ledger in the data dir.
+   */
+  ledgerUrl?: string;
   /** Skip the uninterrupted run of the same batch that the report compares against. */
   skipBaseline: boolean;
   /** The whole run, baseline included, fails past this. */

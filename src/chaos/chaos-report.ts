@@ -25,6 +25,8 @@ export interface ChaosReport {
   seed: number;
   items: number;
   workers: number;
+  /** Which ledger the workers shared, password masked. */
+  ledger: string;
   itemMs: number;
   concurrency: number;
   sliceSize: number;
@@ -130,7 +132,7 @@ export function formatReport(report: ChaosReport): string {
   const lines = [
     `waymark chaos run: ${report.items} items, ${report.workers} worker process(es), C=${report.concurrency} S=${report.sliceSize} ` +
       `N=${report.checkpointEvery} k=${report.commitGroup}, ${report.itemMs} ms per item, heartbeat timeout ${seconds(report.heartbeatTimeoutMs)}, seed ${report.seed}`,
-    `batch ${report.batchId} in ${report.dataDir}`,
+    `batch ${report.batchId} in ${report.dataDir}, ${report.ledger}`,
     '',
     table,
     '',

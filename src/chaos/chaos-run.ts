@@ -9,7 +9,10 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../client/connect';
 import { startBatch, validateSpecForStart } from '../client/start-batch';
-import { openLedger } from '../ledger/open-ledger';
+import type { Ledger } from '../ledger/ledger';
+import { PostgresLedger, maskPassword } from '../ledger/postgres-ledger';
+import { SqliteLedger } from '../ledger/sqlite-ledger';
+import { ledgerFile } from '../settings';
 import { loadProcessorModule } from '../processors/registry';
 import type { BatchSpec } from '../spec/batch-spec';
 import { ChaosCluster } from './chaos-cluster';
@@ -52,28 +55,33 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     concurrency: options.concurrency,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
   });
+  // Connected before anything starts, so a wrong ledger URL costs no server start.
+  const ledger = await openChaosLedger(options.ledgerUrl, dataDir);
   const plan = planInterruptions(options, seededRandom(options.seed));
   // Unique per run, so workers of another run on the same server never take this run's tasks.
   const runId = `${Date.now().toString(36)}-${options.seed}`;
   const taskQueue = `waymark-chaos-${runId}`;
   const batchId = `chaos-${runId}`;
 
-  log(`data dir ${dataDir}; starting the dev server and ${options.workers} worker process(es)`);
-  const cluster = await ChaosCluster.start({
-    dataDir,
-    workers: options.workers,
-    cli: BUILT_CLI,
-    workerEnv: {
-      WAYMARK_DATA_DIR: dataDir,
-      WAYMARK_TASK_QUEUE: taskQueue,
-      WAYMARK_PROCESSORS: BUILT_PROCESSOR,
-      [CHAOS_LOG_ENV]: executionLog,
-    },
-    log,
-  });
-  const ledger = openLedger(dataDir);
+  log(`data dir ${dataDir}; ${describeChaosLedger(options.ledgerUrl, dataDir)}; starting the dev server and ${options.workers} worker process(es)`);
+  let cluster: ChaosCluster | undefined;
   let client: Client | undefined;
   try {
+    cluster = await ChaosCluster.start({
+      dataDir,
+      workers: options.workers,
+      cli: BUILT_CLI,
+      workerEnv: {
+        WAYMARK_DATA_DIR: dataDir,
+        // Set either way: an empty value keeps a WAYMARK_LEDGER_URL of this shell from the workers
+        // when the run itself uses the SQLite ledger.
+        WAYMARK_LEDGER_URL: options.ledgerUrl ?? '',
+        WAYMARK_TASK_QUEUE: taskQueue,
+        WAYMARK_PROCESSORS: BUILT_PROCESSOR,
+        [CHAOS_LOG_ENV]: executionLog,
+      },
+      log,
+    });
     client = await connectClient(cluster.address);
     const run = await runInterruptedBatch({ client, cluster, ledger, spec, batchId, taskQueue, plan, executionLog, deadline, log });
 
@@ -94,6 +102,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       seed: options.seed,
       items: options.items,
       workers: options.workers,
+      ledger: describeChaosLedger(options.ledgerUrl, dataDir),
       itemMs: options.itemMs,
       concurrency: spec.concurrency,
       sliceSize: spec.sliceSize,
@@ -121,9 +130,18 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     });
   } finally {
     await client?.connection.close();
-    await cluster.stop();
+    await cluster?.stop();
     await ledger.close();
   }
+}
+
+/** The ledger the workers share: PostgreSQL when the run was given a URL, else SQLite in the data dir. */
+async function openChaosLedger(url: string | undefined, dataDir: string): Promise<Ledger> {
+  return url ? PostgresLedger.connect(url) : new SqliteLedger(ledgerFile(dataDir));
+}
+
+function describeChaosLedger(url: string | undefined, dataDir: string): string {
+  return url ? `PostgreSQL ledger ${maskPassword(url)}` : `SQLite ledger ${ledgerFile(dataDir)}`;
 }
 
 /** A text source of `items` distinct lines, one item each. */

@@ -36,6 +36,10 @@ function buildProgram(): Command {
     .option('--heartbeat-timeout-ms <ms>', 'how soon a killed slice is retried', wholeNumber('--heartbeat-timeout-ms', 1000), d.heartbeatTimeoutMs)
     .option('--seed <n>', 'seed of the interruption moments (default random; the report prints it)', wholeNumber('--seed', 0))
     .option('--data-dir <dir>', 'where the server, ledger, source and logs go (default a new temp dir)')
+    .option(
+      '--ledger-url <url>',
+      'a PostgreSQL ledger (postgres://USER:PASSWORD@HOST:PORT/DB) shared by every worker (default WAYMARK_LEDGER_URL, else the SQLite ledger in the data dir)',
+    )
     .option('--skip-baseline', 'do not time the same batch uninterrupted')
     .option('--timeout-s <s>', 'fail the run after this long', wholeNumber('--timeout-s', 1), d.timeoutMs / 1000);
 }
@@ -53,6 +57,7 @@ interface Flags {
   heartbeatTimeoutMs: number;
   seed?: number;
   dataDir?: string;
+  ledgerUrl?: string;
   skipBaseline?: boolean;
   timeoutS: number;
 }
@@ -72,6 +77,8 @@ async function main(): Promise<void> {
     heartbeatTimeoutMs: flags.heartbeatTimeoutMs,
     seed: flags.seed,
     dataDir: flags.dataDir,
+    // Not a commander default: --help would print it, password and all.
+    ledgerUrl: flags.ledgerUrl ?? (process.env.WAYMARK_LEDGER_URL || undefined),
     skipBaseline: flags.skipBaseline ?? false,
     timeoutMs: flags.timeoutS * 1000,
     log: (line) => console.error(line),

@@ -57,6 +57,12 @@ function keyValue(raw: string, into: Record<string, unknown> = {}): Record<strin
   return { ...into, [raw.slice(0, eq)]: parsed };
 }
 
+function columnList(raw: string): string[] {
+  const columns = raw.split(',').map((c) => c.trim());
+  if (columns.some((c) => c === '')) throw new InvalidArgumentError(`--columns takes column names separated by commas, e.g. id,email,total, got "${raw}"`);
+  return columns;
+}
+
 function inferKind(input: string): SourceKind {
   if (fs.existsSync(input) && fs.statSync(input).isDirectory()) return 'folder';
   const ext = path.extname(input).toLowerCase();
@@ -76,13 +82,19 @@ interface StartFlags {
   commitGroup?: number;
   attempts?: number;
   itemTimeout?: number;
+  keyColumn?: string;
+  columns?: string[];
+  urlEnv?: string;
   batchId?: string;
   wait?: boolean;
 }
 
+/** Flags that describe a postgres-table source, by their spec field. */
+const TABLE_FLAGS = { keyColumn: '--key-column', columns: '--columns', urlEnv: '--url-env' } as const;
+
 function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
   if (flags.spec) {
-    const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout'].filter(
+    const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout', ...Object.keys(TABLE_FLAGS)].filter(
       (k) => flags[k as keyof StartFlags] !== undefined,
     );
     if (input || conflicting.length || command.length) {
@@ -99,8 +111,18 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     }
     options.command = command;
   }
+  const kind = flags.sourceKind ?? inferKind(input);
+  const tableFlags = (Object.keys(TABLE_FLAGS) as (keyof typeof TABLE_FLAGS)[]).filter((k) => flags[k] !== undefined);
+  if (kind !== 'postgres-table' && tableFlags.length) {
+    throw new CliError(
+      `${tableFlags.map((k) => TABLE_FLAGS[k]).join(', ')} describe a PostgreSQL table; add --source-kind postgres-table and give the table as the input, or drop them`,
+    );
+  }
+  if (kind === 'postgres-table' && flags.keyColumn === undefined) {
+    throw new CliError('--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order');
+  }
   const spec: BatchSpecInput = {
-    source: { kind: flags.sourceKind ?? inferKind(input), path: input },
+    source: { kind, path: input, keyColumn: flags.keyColumn, columns: flags.columns, urlEnv: flags.urlEnv },
     processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
     sliceSize: flags.slice,
     checkpointEvery: flags.checkpointEvery,
@@ -162,8 +184,8 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description('start a batch over a file or folder (or from --spec FILE)')
-    .argument('[input]', 'JSONL, text or CSV file, or a folder of files')
+    .description('start a batch over a file, a folder or a PostgreSQL table (or from --spec FILE)')
+    .argument('[input]', 'JSONL, text or CSV file, a folder of files, or a table (table or schema.table) with --source-kind postgres-table')
     .argument('[command...]', 'for --processor exec: the command to run per item, after --')
     .option('--spec <file>', 'the batch spec as JSON (the same document `temporal workflow start --input-file` takes)')
     .option('--source-kind <kind>', `how to read the input: ${SOURCE_KINDS.join(', ')} (default: from the file name)`)
@@ -175,6 +197,9 @@ export function buildProgram(): Command {
     .option('--commit-group <n>', 'k: items per ledger transaction', wholeNumber('--commit-group', 1))
     .option('--attempts <n>', 'attempts per item', wholeNumber('--attempts', 1))
     .option('--item-timeout <ms>', 'per-item timeout in milliseconds', wholeNumber('--item-timeout', 1))
+    .option('--key-column <column>', 'postgres-table: the integer key column (NOT NULL, unique) whose order is the item order')
+    .option('--columns <list>', 'postgres-table: the columns each item holds, comma-separated (default all)', columnList)
+    .option('--url-env <variable>', 'postgres-table: the variable on every worker that holds the database URL (default WAYMARK_SOURCE_URL)')
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
     .action(async (input: string | undefined, command: string[], flags: StartFlags) => {

@@ -35,6 +35,8 @@ export function validateSpecForStart(input: unknown): BatchSpec {
     }
     throw new CliError((err as Error).message);
   }
+  // A table lives in the database the workers reach through source.urlEnv; they check it when planning.
+  if (spec.source.kind === 'postgres-table') return spec;
   const sourcePath = path.resolve(spec.source.path);
   let stat: fs.Stats;
   try {

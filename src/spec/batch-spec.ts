@@ -6,8 +6,12 @@
  */
 import { z } from 'zod';
 
-export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder'] as const;
+export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder', 'postgres-table'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+/** Fields that only some kinds of source take; any other kind refuses them. */
+const FILE_ONLY_FIELDS = ['requireObject', 'maxItemBytes'] as const;
+const TABLE_ONLY_FIELDS = ['keyColumn', 'columns', 'urlEnv'] as const;
 
 /** Processor options travel through workflow history; this cap keeps item data out of it (I1). */
 export const MAX_PROCESSOR_OPTIONS_BYTES = 16 * 1024;
@@ -25,6 +29,39 @@ export const sourceSchema = z.strictObject({
   requireObject: z.boolean().optional(),
   /** Longest item accepted, in bytes; a longer line becomes a `parse` failure row. */
   maxItemBytes: positiveInt('bytes').optional(),
+  /**
+   * postgres-table only (there `path` names the table, `table` or `schema.table`): the integer
+   * column, NOT NULL and unique, whose order is the item order and whose values bound the slices.
+   */
+  keyColumn: z.string({ error: 'must name an integer column of the table' }).min(1, { error: 'must not be empty' }).optional(),
+  /** postgres-table only: the columns each item holds; default all of them. */
+  columns: z
+    .array(z.string({ error: 'must be column names' }).min(1, { error: 'must not hold an empty name' }), { error: 'must be a list of column names' })
+    .min(1, { error: 'must name at least one column (leave it out for all columns)' })
+    .optional(),
+  /**
+   * postgres-table only: the environment variable, set on every worker, that holds the database's
+   * postgres:// URL (default WAYMARK_SOURCE_URL). The URL itself, password and all, never enters
+   * workflow history.
+   */
+  urlEnv: z
+    .string({ error: 'must name an environment variable' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _), not a URL' })
+    .optional(),
+}).superRefine((source, ctx) => {
+  const table = source.kind === 'postgres-table';
+  for (const field of table ? FILE_ONLY_FIELDS : TABLE_ONLY_FIELDS) {
+    if (source[field] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `applies to ${table ? 'file' : 'postgres-table'} sources only; remove it` });
+    }
+  }
+  if (!table) return;
+  if (source.keyColumn === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['keyColumn'], message: 'is required for a postgres-table source: name its integer key column (NOT NULL, unique), whose order is the item order' });
+  }
+  if (!/^[^.]+(\.[^.]+)?$/.test(source.path)) {
+    ctx.addIssue({ code: 'custom', path: ['path'], message: `("${source.path}") must name the table as table or schema.table for a postgres-table source` });
+  }
 });
 
 export const processorSchema = z.strictObject({
@@ -133,7 +170,7 @@ export function parseBatchSpec(input: unknown): BatchSpec {
     const where = issue.path.length ? `${issue.path.join('.')}.` : '';
     return fail(
       `${where}${issue.keys[0]}`,
-      `is not a known field; remove it (known fields: ${knownFields(issue.path).join(', ')})`,
+      `is not a known field; remove it (known fields: ${knownFields(issue.path, input).join(', ')})`,
     );
   }
   const field = issue.path.length ? issue.path.join('.') : 'spec';
@@ -147,9 +184,14 @@ function fail(field: string, problem: string): never {
   throw new SpecError(field, problem);
 }
 
-function knownFields(path: PropertyKey[]): string[] {
+function knownFields(path: PropertyKey[], input: unknown): string[] {
   const first = path[0];
-  if (first === 'source') return Object.keys(sourceSchema.shape);
+  if (first === 'source') {
+    // The fields of the source's own kind: a file source is not told about keyColumn, nor a table about maxItemBytes.
+    const kind = (input as { source?: { kind?: unknown } } | null)?.source?.kind;
+    const foreign: readonly string[] = kind === 'postgres-table' ? FILE_ONLY_FIELDS : SOURCE_KINDS.includes(kind as SourceKind) ? TABLE_ONLY_FIELDS : [];
+    return Object.keys(sourceSchema.shape).filter((field) => !foreign.includes(field));
+  }
   if (first === 'processor') return Object.keys(processorSchema.shape);
   return Object.keys(specShape.shape);
 }

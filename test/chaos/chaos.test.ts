@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runChaos } from '../../src/chaos/chaos-run';
 import { formatReport } from '../../src/chaos/chaos-report';
+import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 
 describe('the chaos run', () => {
   let dataDir: string;
@@ -43,5 +44,39 @@ describe('the chaos run', () => {
     for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
     expect(report.unexplainedRedone).toEqual([]);
     expect(report.problems).toEqual([]);
+  }, 180_000);
+
+  // The topology of many machines: three workers sharing a PostgreSQL ledger, kills landing on any of them.
+  (TEST_PG_URL || PG_REQUIRED ? it : it.skip)('on three workers sharing a PostgreSQL ledger: loses and duplicates nothing, redoes at most the bound', async () => {
+    if (!TEST_PG_URL) throw new Error(MISSING_PG_MESSAGE);
+    const db = new PostgresTestDb(TEST_PG_URL);
+    try {
+      const report = await runChaos({
+        items: 6000,
+        workers: 3,
+        ledgerUrl: await db.freshSchema(),
+        workerKills: 4,
+        serverKills: 1,
+        workerTerms: 1,
+        // Slower items than above: the two live workers keep the batch going through each kill.
+        itemMs: 15,
+        concurrency: 6,
+        sliceSize: 50,
+        heartbeatTimeoutMs: 2000,
+        skipBaseline: true,
+        dataDir: path.join(dataDir, 'three-workers'),
+        timeoutMs: 150_000,
+      });
+      console.log(formatReport(report));
+
+      expect(report.check).toMatchObject({ total: 6000, rows: 6000, lost: 0, duplicated: 0, unexpected: 0, failed: 0, wrongResults: 0, withoutSideEffect: 0 });
+      expect(report.interruptions).toHaveLength(6);
+      expect(report.bound).toBe(6);
+      for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
+      expect(report.unexplainedRedone).toEqual([]);
+      expect(report.problems).toEqual([]);
+    } finally {
+      await db.close();
+    }
   }, 180_000);
 });
