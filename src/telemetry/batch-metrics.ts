@@ -34,6 +34,7 @@ export class SliceMetrics {
   private readonly startedAt = Date.now();
   private readonly succeeded;
   private readonly failed;
+  /** One histogram per status, tagged once here: a record per item then resolves no tags of its own. */
   private readonly itemLatency;
   private readonly sliceLatency;
   private readonly quotaWaits;
@@ -42,18 +43,31 @@ export class SliceMetrics {
     const tagged = meter.withTags({ processor });
     this.succeeded = tagged.createCounter('waymark_items_succeeded', 'items', 'items committed as succeeded');
     this.failed = tagged.createCounter('waymark_items_failed', 'items', 'items committed as failed, by error type');
-    this.itemLatency = tagged.createHistogram(ITEM_LATENCY, 'int', 'ms', 'time from an item\'s first attempt to its outcome');
+    const latency = (status: CountedOutcome['status']) =>
+      tagged.withTags({ status }).createHistogram(ITEM_LATENCY, 'int', 'ms', 'time from an item\'s first attempt to its outcome');
+    this.itemLatency = { succeeded: latency('succeeded'), failed: latency('failed') };
     this.sliceLatency = tagged.createHistogram(SLICE_LATENCY, 'int', 'ms', 'time of a slice attempt that returned (done or stopped for quota)');
     this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
   }
 
-  /** Call once the outcomes are durable in the ledger, so the counters match its counts. */
+  /**
+   * Call once the outcomes are durable in the ledger, so the counters match its counts. Counters
+   * move once per commit group, not per item: each call crosses into the SDK's native runtime.
+   */
   itemsCommitted(outcomes: readonly CountedOutcome[]): void {
+    let succeeded = 0;
+    let failedByType: Map<string, number> | undefined;
     for (const o of outcomes) {
-      if (o.status === 'succeeded') this.succeeded.add(1);
-      else this.failed.add(1, { type: o.errorType ?? 'unknown' });
-      this.itemLatency.record(Math.max(0, Math.round(o.finishedAt - o.startedAt)), { status: o.status });
+      if (o.status === 'succeeded') succeeded++;
+      else {
+        failedByType ??= new Map();
+        const type = o.errorType ?? 'unknown';
+        failedByType.set(type, (failedByType.get(type) ?? 0) + 1);
+      }
+      this.itemLatency[o.status].record(Math.max(0, Math.round(o.finishedAt - o.startedAt)));
     }
+    if (succeeded) this.succeeded.add(succeeded);
+    for (const [type, count] of failedByType ?? []) this.failed.add(count, { type });
   }
 
   quotaWait(): void {

@@ -87,6 +87,7 @@ describe('worker metrics and logs', () => {
     expect(sample(text, 'waymark_items_failed', { type: 'parse' })).toBe(1);
     expect(sample(text, 'waymark_quota_waits')).toBe(1);
     expect(sample(text, 'waymark_item_latency_count')).toBe(60);
+    expect(sample(text, 'waymark_item_latency_count', { status: 'failed' })).toBe(summary.failed);
     expect(sample(text, 'waymark_item_latency_bucket', { le: '+Inf' })).toBe(60);
     // Every slice returned once as done, and the one with the quota item once more before it.
     expect(sample(text, 'waymark_slice_latency_count', { outcome: 'done' })).toBe(6);
