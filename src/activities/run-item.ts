@@ -74,19 +74,20 @@ export async function runItem(item: SourceItem, opts: RunItemOptions): Promise<I
 
 async function attemptOnce(item: SourceItem, attempt: number, opts: RunItemOptions): Promise<unknown> {
   const { batchId, spec, processor, sliceSignal, log } = opts;
-  const controller = new AbortController();
+  // The item's AbortSignal is made only if the processor reads it: an AbortController per item
+  // is a measurable share of a fast item's time, and many processors never look.
+  let controller: AbortController | undefined;
+  let stopReason: Error | undefined;
   let rejectStop!: (err: Error) => void;
   // A processor that ignores its signal must not hold the slice: the race moves on without it.
   const stopped = new Promise<never>((_, reject) => (rejectStop = reject));
-  const timer = setTimeout(() => {
-    const err = new ItemTimeoutError(spec.itemTimeoutMs);
-    controller.abort(err);
+  const stop = (err: Error) => {
+    stopReason = err;
+    controller?.abort(err);
     rejectStop(err);
-  }, spec.itemTimeoutMs);
-  const onSliceAbort = () => {
-    controller.abort(new SliceCancelledError());
-    rejectStop(new SliceCancelledError());
   };
+  const timer = setTimeout(() => stop(new ItemTimeoutError(spec.itemTimeoutMs)), spec.itemTimeoutMs);
+  const onSliceAbort = () => stop(new SliceCancelledError());
   sliceSignal.addEventListener('abort', onSliceAbort, { once: true });
   try {
     const work = processor.process(item.value, {
@@ -95,7 +96,13 @@ async function attemptOnce(item: SourceItem, attempt: number, opts: RunItemOptio
       attempt,
       // A redrive keeps the key of the batch it redrives: downstream dedup sees the same item.
       idempotencyKey: `${spec.redriveOf ?? batchId}:${item.index}`,
-      signal: controller.signal,
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (stopReason) controller.abort(stopReason);
+        }
+        return controller.signal;
+      },
       log,
       file: item.file,
       options: spec.processor.options ?? {},

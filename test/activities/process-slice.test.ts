@@ -26,6 +26,7 @@ import { openSource } from '../../src/sources/open-source';
 import type { SliceBounds } from '../../src/sources/source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/spec/batch-spec';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { waitFor } from '../helpers/wait-for';
 
 let dir: string;
 let ledger: SqliteLedger;
@@ -343,6 +344,23 @@ describe('processSlice: failed items go to the compensating record and the slice
     expect(beatsWhileHanging.length).toBeGreaterThanOrEqual(2);
     expect(beatsWhileHanging).toEqual(beatsWhileHanging.map(() => ({ cursor: hanging })));
   }, 5_000);
+
+  it('gives a processor that looks at its signal only after the timeout an already aborted signal with the timeout as reason', async () => {
+    let seen: { aborted: boolean; reason: unknown } | undefined;
+    const proc = recordingProcessor(async (item, ctx) => {
+      // Busy elsewhere past the timeout, then asks whether to stop: the answer must be yes.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
+      return item;
+    });
+    const spec = makeSpec(textSource(1), proc.name, { sliceSize: 1, checkpointEvery: 1, itemTimeoutMs: 50, itemAttempts: 1 });
+    const result = await startSlice('late-signal', spec, await sliceOf(spec, 0)).result;
+
+    expect(result.tally).toMatchObject({ succeeded: 0, failed: 1, failedByType: { timeout: 1 } });
+    await waitFor('the processor to look at its signal', async () => seen !== undefined, 2000);
+    expect(seen!.aborted).toBe(true);
+    expect((seen!.reason as Error).message).toContain('item did not finish within 50 ms');
+  });
 });
 
 describe('processSlice: quota', () => {
