@@ -66,6 +66,9 @@ export class SqliteLedger implements Ledger {
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
   private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
+  private readonly groupTx: (commits: QueuedCommit[]) => void;
+  /** Commits waiting for this turn of the event loop to end; see commit(). */
+  private queued: QueuedCommit[] = [];
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -138,6 +141,17 @@ export class SqliteLedger implements Ledger {
       }
       this.setInFlight(batchId, sliceStart, next, owner);
     });
+    // Each commit is a savepoint inside the group's transaction (better-sqlite3 nests a transaction
+    // function that way): one that lost its lease rolls back alone, and only its caller hears of it.
+    this.groupTx = this.db.transaction((commits: QueuedCommit[]) => {
+      for (const c of commits) {
+        try {
+          this.commitTx(c.batchId, c.sliceStart, c.outcomes, c.next, c.owner);
+        } catch (err) {
+          c.error = err;
+        }
+      }
+    });
     this.claimTx = this.db.transaction((batchId: string, sliceStart: number, owner: string) => {
       const previous = this.selectInFlight.get(batchId, sliceStart);
       this.upsertOwner.run(batchId, sliceStart, owner);
@@ -161,8 +175,33 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
-    this.commitTx(batchId, sliceStart, outcomes, nextInFlight, owner);
+  /**
+   * Group commit: the commits of every slice that become due in one turn of the event loop share
+   * one transaction, written when the turn ends (setImmediate), so C slices in flight pay for
+   * about one WAL append instead of C. Each caller's promise settles only once its outcomes are
+   * durable, so nothing is acknowledged earlier than with a transaction of its own.
+   */
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const commit = { batchId, sliceStart, outcomes, next: nextInFlight, owner, resolve, reject };
+      if (this.queued.push(commit) === 1) setImmediate(() => this.writeQueued());
+    });
+  }
+
+  private writeQueued(): void {
+    const commits = this.queued;
+    if (commits.length === 0) return;
+    this.queued = [];
+    try {
+      this.groupTx(commits);
+    } catch (err) {
+      for (const c of commits) c.reject(err);
+      return;
+    }
+    for (const c of commits) {
+      if (c.error === undefined) c.resolve();
+      else c.reject(c.error);
+    }
   }
 
   async markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void> {
@@ -274,8 +313,21 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
+    this.writeQueued();
     this.db.close();
   }
+}
+
+interface QueuedCommit {
+  batchId: string;
+  sliceStart: number;
+  outcomes: OutcomeToCommit[];
+  next: number | null;
+  owner?: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  /** Set when this commit's savepoint rolled back (its slice has another owner). */
+  error?: unknown;
 }
 
 function addColumnIfMissing(db: Database.Database, table: string, column: string, declaration: string): void {

@@ -177,6 +177,23 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     expect(await ledger.inFlight('b', 0)).toBeNull();
   });
 
+  it('commits slices that commit at the same moment each on its own: a fenced-out one fails alone and writes nothing', async () => {
+    await ledger.claimSlice('b', 0, 'slice-0');
+    await ledger.claimSlice('b', 10, 'slice-10');
+    await ledger.claimSlice('b', 20, 'old-slice-20');
+    await ledger.claimSlice('b', 20, 'new-slice-20');
+    // Issued together, as C lanes of one worker do when their items finish in the same tick.
+    const results = await Promise.allSettled([
+      ledger.commit('b', 0, [ok(0), ok(1)], 2, 'slice-0'),
+      ledger.commit('b', 20, [ok(20, 'from the zombie')], 21, 'old-slice-20'),
+      ledger.commit('b', 10, [bad(10)], 11, 'slice-10'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+    expect(await ledger.committedIndexes('b', 0, 30)).toEqual([0, 1, 10]);
+    expect([await ledger.inFlight('b', 0), await ledger.inFlight('b', 10), await ledger.inFlight('b', 20)]).toEqual([2, 11, null]);
+  });
+
   it('folds a redrive into its batch: failures and pending items take the new outcome, successes stay', async () => {
     await ledger.commit('b', 0, [ok(0, 'original'), bad(1), bad(2)], null);
     // The redrive re-ran items 0 (it should not have: its success must stay), 1, 2 and 3 (pending in b).
