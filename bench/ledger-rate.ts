@@ -1,5 +1,5 @@
 /**
- * The storage limit for noop items: SqliteLedger.commit alone, with no Temporal, no source and
+ * The storage limit for noop items: a ledger's commits alone, with no Temporal, no source and
  * no processor, writing the rows waymark writes in the shapes it writes them: C lanes, each
  * claiming a slice of S items and committing k outcomes per transaction with the slice's next
  * item in flight and its owner, exactly as processSlice does.
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
-import type { OutcomeToCommit } from '../src/ledger/ledger';
+import type { Ledger, OutcomeToCommit } from '../src/ledger/ledger';
 import type { Throughput } from './throughput';
 
 export interface LedgerShape {
@@ -17,38 +17,46 @@ export interface LedgerShape {
   concurrency: number;
 }
 
-export async function ledgerCommitRate(dir: string, shape: LedgerShape): Promise<Throughput & { commits: number }> {
-  const file = path.join(dir, `ledger-rate-${process.hrtime.bigint()}.sqlite`);
-  const ledger = new SqliteLedger(file);
+export type LedgerRate = Throughput & { commits: number };
+
+/** The commit rate of `ledger`, which the caller opens, empties and closes. */
+export async function commitRateOf(ledger: Ledger, shape: LedgerShape): Promise<LedgerRate> {
   const batchId = 'ledger-rate';
   const { items, sliceSize, commitGroup, concurrency } = shape;
   let commits = 0;
   let nextSlice = 0;
-  try {
-    const t0 = performance.now();
-    const lane = async () => {
-      for (let start = nextSlice; start < items; start = nextSlice) {
-        nextSlice += sliceSize;
-        const end = Math.min(items, start + sliceSize);
-        const owner = `lane/${start}`;
-        await ledger.claimSlice(batchId, start, owner);
-        await ledger.markInFlight(batchId, start, start, owner);
-        const pending: OutcomeToCommit[] = [];
-        for (let index = start; index < end; index++) {
-          const now = Date.now();
-          pending.push({ index, status: 'succeeded', resultJson: 'null', attempts: 1, startedAt: now, finishedAt: now });
-          const next = index + 1 < end ? index + 1 : null;
-          if (pending.length >= commitGroup || next === null) {
-            await ledger.commit(batchId, start, pending, next, owner);
-            commits++;
-            pending.length = 0;
-          }
+  const t0 = performance.now();
+  const lane = async () => {
+    for (let start = nextSlice; start < items; start = nextSlice) {
+      nextSlice += sliceSize;
+      const end = Math.min(items, start + sliceSize);
+      const owner = `lane/${start}`;
+      await ledger.claimSlice(batchId, start, owner);
+      await ledger.markInFlight(batchId, start, start, owner);
+      const pending: OutcomeToCommit[] = [];
+      for (let index = start; index < end; index++) {
+        const now = Date.now();
+        pending.push({ index, status: 'succeeded', resultJson: 'null', attempts: 1, startedAt: now, finishedAt: now });
+        const next = index + 1 < end ? index + 1 : null;
+        if (pending.length >= commitGroup || next === null) {
+          await ledger.commit(batchId, start, pending, next, owner);
+          commits++;
+          pending.length = 0;
         }
       }
-    };
-    await Promise.all(Array.from({ length: concurrency }, lane));
-    const seconds = (performance.now() - t0) / 1000;
-    return { items, seconds, itemsPerSecond: items / seconds, commits };
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const seconds = (performance.now() - t0) / 1000;
+  return { items, seconds, itemsPerSecond: items / seconds, commits };
+}
+
+/** The commit rate of a new SQLite ledger file in `dir`, removed afterwards. */
+export async function ledgerCommitRate(dir: string, shape: LedgerShape): Promise<LedgerRate> {
+  const file = path.join(dir, `ledger-rate-${process.hrtime.bigint()}.sqlite`);
+  const ledger = new SqliteLedger(file);
+  try {
+    return await commitRateOf(ledger, shape);
   } finally {
     await ledger.close();
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });

@@ -28,7 +28,16 @@ export function readMemory(pid: number): Memory {
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
-export async function startWorkerProcess(opts: { address: string; dataDir: string; taskQueue: string; logFile: string }): Promise<BenchWorkerProcess> {
+export interface WorkerProcessOptions {
+  address: string;
+  dataDir: string;
+  taskQueue: string;
+  logFile: string;
+  /** More environment for the worker, over the bench's own settings (e.g. WAYMARK_LEDGER_URL). */
+  env?: Record<string, string>;
+}
+
+export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<BenchWorkerProcess> {
   const fd = fs.openSync(opts.logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, [CLI, 'worker'], {
     env: {
@@ -41,6 +50,9 @@ export async function startWorkerProcess(opts: { address: string; dataDir: strin
       TEMPORAL_API_KEY: '',
       WAYMARK_DATA_DIR: opts.dataDir,
       WAYMARK_TASK_QUEUE: opts.taskQueue,
+      // The SQLite ledger in the data dir unless the caller says otherwise, whatever the shell exports.
+      WAYMARK_LEDGER_URL: '',
+      ...opts.env,
     },
     stdio: ['ignore', fd, fd],
   });
