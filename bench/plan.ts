@@ -1,6 +1,7 @@
 /**
- * How much of everything to run. The full plan took 12 minutes on a loaded 2-core machine (the
- * issue allows 25; its 1,000,000-item batch is fixed by the issue); the smoke plan takes seconds
+ * How much of everything to run. The full plan took 12 minutes on a loaded 2-core machine before
+ * section (e), which should add about 9 more (estimated from the smoke run's rates; the issue
+ * allows 25; its 1,000,000-item batch is fixed by the issue); the smoke plan takes a minute or two
  * and only checks that every part works and that no workflow run outgrows its event budget.
  */
 import type { BatchSpecInput } from '../src/spec/batch-spec';
@@ -21,7 +22,15 @@ export interface BenchPlan {
   tradeOff?: { items: number; slices: number[]; groups: number[]; rounds: number; concurrencyItems: number; concurrencies: number[] };
   tuning?: { ledgerItems: number; runItems: number; rounds: number; heartbeatProbeCalls: number; starvationItems: number; checkpointEvery: number[] };
   timePerItem?: { items: number };
+  /**
+   * (e) One batch on each number of worker processes, best of `runs`, with C, S and N fixed so
+   * only the process count changes; then the ledger's commit rate on `ledgerItems` at k = 1 (ten
+   * times as many at k = 100, which commits a hundred to a statement).
+   */
+  scaling?: { items: number; workerCounts: number[]; runs: number; ledgerItems: number; spec: ScalingSpec };
 }
+
+export type ScalingSpec = Required<Pick<SpecOverrides, 'concurrency' | 'sliceSize' | 'checkpointEvery'>>;
 
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
@@ -35,6 +44,7 @@ export const FULL_PLAN: BenchPlan = {
   tradeOff: { items: 40_000, slices: [100, 1_000, 5_000], groups: [1, 10, 100], rounds: 2, concurrencyItems: 16_000, concurrencies: [1, 2, 4, 8, 16] },
   tuning: { ledgerItems: 30_000, runItems: 100_000, rounds: 2, heartbeatProbeCalls: 200_000, starvationItems: 8_000, checkpointEvery: [10_000, 100_000] },
   timePerItem: { items: 100_000 },
+  scaling: { items: 30_000, workerCounts: [1, 2, 3], runs: 2, ledgerItems: 20_000, spec: { concurrency: 8, sliceSize: 1_000, checkpointEvery: 10_000 } },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -46,4 +56,6 @@ export const SMOKE_PLAN: BenchPlan = {
   perItem: { items: 200, pageSize: 100, rounds: 1 },
   scale: { items: 3_000, sampleAt: [500, 1_000, 3_000], timelineEverySeconds: 1, spec: { sliceSize: 100, checkpointEvery: 1_000 } },
   budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
+  // Worker processes take seconds to start (each bundles the workflows), so few batches of few items.
+  scaling: { items: 1_000, workerCounts: [1, 2], runs: 1, ledgerItems: 1_000, spec: { concurrency: 8, sliceSize: 100, checkpointEvery: 500 } },
 };

@@ -5,6 +5,7 @@ import type { WaymarkRun } from './run-waymark';
 import type { ScaleResult } from './scale-batch';
 import type { LimitResult } from './sections/physical-limit';
 import type { PerItemResult } from './sections/per-item';
+import type { ScalingResult, ScalingRun } from './sections/scaling';
 import type { TimePerItemResult } from './sections/time-per-item';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
@@ -25,6 +26,8 @@ export interface BenchResults {
   tradeOff?: TradeOffResult;
   tuning?: TuningResult;
   timePerItem?: TimePerItemResult;
+  /** Absent from results saved before section (e) existed. */
+  scaling?: ScalingResult;
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -264,6 +267,50 @@ function tradeOffSection(t: TradeOffResult): string {
   ].join('\n');
 }
 
+function scalingSection(s: ScalingResult, cores: number): string {
+  const best = (runs: ScalingRun[]) => runs.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
+  const baseCount = s.workerCounts[0];
+  const rows = s.cases.flatMap((c) => {
+    const byCount = s.workerCounts.map((workers) => c.runs.filter((run) => run.workers === workers));
+    const base = best(byCount[0]);
+    return byCount.map((runs) => {
+      const b = best(runs);
+      return [
+        c.label,
+        c.commitGroup,
+        b.workers,
+        runs.length > 1 ? `${rate(b.itemsPerSecond)} (${runs.map((run) => rate(run.itemsPerSecond)).join(', ')})` : rate(b.itemsPerSecond),
+        `${b.seconds.toFixed(1)} s`,
+        x(b.itemsPerSecond / base.itemsPerSecond),
+        `${Math.round(b.cpuBusy * 100)} %`,
+      ];
+    });
+  });
+  const { concurrency: c, sliceSize: sl, checkpointEvery: n } = s.spec;
+  const retried = s.cases.reduce((sum, sc) => sum + sc.runs.reduce((runSum, run) => runSum + run.retriedSlices, 0), 0);
+  return [
+    `One batch of ${int(s.items)} items on ${s.workerCounts.slice(0, -1).join(', ')}${s.workerCounts.length > 1 ? ' and ' : ''}${s.workerCounts.at(-1)} \`waymark worker\` processes (the CLI, each with a data dir of its own) serving one task queue ` +
+      `and sharing a PostgreSQL ledger (a fresh schema per batch), against this run's dev server. Every batch has C = ${c}, S = ${int(sl)}, N = ${int(n)}, ` +
+      `and k as in the table, so only the number of processes changes. Throughput is items over the time from starting the workflow to its result, ` +
+      (s.runsPerCount > 1 ? `best of ${s.runsPerCount} runs (every run in brackets); ` : 'one run each; ') +
+      `CPU busy is the share of the time of all ${cores} cores that any process kept busy during the batch: the workers, the dev server, PostgreSQL, the bench and whatever else ran on the machine.`,
+    '',
+    table(['processor', 'k', 'workers', 'items/s', 'time', `vs ${baseCount} worker${baseCount === 1 ? '' : 's'}`, `CPU busy (all ${cores} cores)`], rows),
+    '',
+    ...(retried > 0 ? [`**${retried} slices needed more than one attempt** across these batches (an attempt timed out or failed), which slowed the runs they fell in.`, ''] : []),
+    `This machine has ${cores} cores, shared by the worker processes, the dev server and PostgreSQL, so extra worker processes on one machine add little once those cores are busy. ` +
+      'They pay off across machines, each bringing cores of its own; what the workers then share is the server and the ledger, whose commit rate follows.',
+    '',
+    `The ledger's own commit rate: the commits processSlice makes (claim, in-flight mark, k outcomes per statement) from ${s.ledgerShape.concurrency} lanes ` +
+      `of slices of ${int(s.ledgerShape.sliceSize)} items, with no Temporal, source or processor; PostgreSQL gets a fresh schema per measurement.`,
+    '',
+    table(
+      ['ledger', 'k', 'items', 'commits/s', 'items/s'],
+      s.ledger.map((l) => [l.ledger, l.commitGroup, int(l.rate.items), rate(l.rate.commits / l.rate.seconds), rate(l.rate.itemsPerSecond)]),
+    ),
+  ].join('\n');
+}
+
 function timePerItemSection(t: TimePerItemResult): string {
   const pieces = table(
     ['piece', 'items/s', 'us per item', 'what runs'],
@@ -364,9 +411,10 @@ export function renderReport(r: BenchResults, notes?: string): string {
       'see the load averages below. Absolute rates moved by up to 3x between identical runs while writing this bench; ratios measured side by side in one round are steadier than rates, ' +
       'and the noop and ledger numbers are the noisiest because they are bound by disk writes.',
     '',
-    'How to run: `npm run bench` (12 minutes on the machine below, more under load; writes this file and `dist-bench/results-full.json`), `npm run bench:smoke` (seconds; checks that every part works ' +
+    'How to run: `npm run bench` (its duration on the machine below is in the table there; writes this file and `dist-bench/results-full.json`), `npm run bench:smoke` (a minute or two; checks that every part works ' +
       'and that no workflow run has more events than the budget, exit code 1 otherwise). Both compile src and bench with `tsc -p bench/tsconfig.json` into `dist-bench/` and run ' +
-      '`node dist-bench/bench/run-bench.js [--smoke] [--out FILE]`; `--from dist-bench/results-full.json` renders this file again from saved results.',
+      '`node dist-bench/bench/run-bench.js [--smoke] [--out FILE]`; `--from dist-bench/results-full.json` renders this file again from saved results. ' +
+      'Section (e) needs a PostgreSQL server: `WAYMARK_BENCH_PG_URL`, else `WAYMARK_TEST_PG_URL`, else the bench runs `scripts/postgres.sh start`.',
     '',
     ...(smoke ? ['> **Smoke run**: a few thousand items with small slices; numbers and targets below are not meaningful at this scale.', ''] : []),
     '## Machine',
@@ -400,6 +448,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     '',
   ];
   if (r.tradeOff) parts.push('## (d) Trade-off: slice size, commit group, concurrency', '', tradeOffSection(r.tradeOff), '');
+  if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');
   if (notes) parts.push(notes.trim(), '');

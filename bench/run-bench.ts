@@ -3,6 +3,8 @@
  * server, and the report written from it. `npm run bench:smoke` (`--smoke`): the same parts on a
  * few thousand items, in seconds, exiting non-zero if any part fails or any workflow run of any
  * batch has more events than the budget (EVENTS_PER_RUN_BUDGET). Timings are reported, never asserted.
+ * Section (e) shares a PostgreSQL ledger between worker processes; where its server comes from is
+ * in bench/bench-postgres.ts.
  *
  *   node dist-bench/bench/run-bench.js [--smoke] [--out FILE]
  *   node dist-bench/bench/run-bench.js --from dist-bench/results-full.json   (render again, e.g. after editing bench/notes.md)
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { EVENTS_PER_RUN_BUDGET } from '../src/workflows/batch-workflow';
 import { findPackageRoot } from '../src/binaries/install-dir';
 import { startBenchEnv } from './bench-env';
+import { BenchPostgres, benchPostgresUrl } from './bench-postgres';
 import { calibrateIterations, CPU_PROCESSOR, registerCpuProcessor } from './cpu-processor';
 import { itemsFile } from './items-file';
 import { log } from './log';
@@ -23,6 +26,7 @@ import { runWaymarkBatch } from './run-waymark';
 import { runScaleBatch } from './scale-batch';
 import { measurePerItem } from './sections/per-item';
 import { measurePhysicalLimit } from './sections/physical-limit';
+import { measureScaling } from './sections/scaling';
 import { measureTimePerItem } from './sections/time-per-item';
 import { measureTradeOff } from './sections/trade-off';
 import { measureTuning } from './sections/tuning';
@@ -38,10 +42,12 @@ function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: strin
   return args;
 }
 
-async function measure(plan: BenchPlan): Promise<BenchResults> {
+async function measure(plan: BenchPlan, root: string): Promise<BenchResults> {
   const started = Date.now();
   const machine = machineInfo();
   log(`${plan.mode} bench on ${machine.cpu} x${machine.cores}, load ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+  // Found first: a bench without its PostgreSQL server fails now, not after the sections before (e).
+  const pg = plan.scaling ? await BenchPostgres.connect(await benchPostgresUrl(root)) : undefined;
   registerCpuProcessor();
   const env = await startBenchEnv();
   log(`dev server ${machine.temporalCli.split('\n')[0]} on ${env.server.address}, data in ${env.dir}`);
@@ -90,6 +96,11 @@ async function measure(plan: BenchPlan): Promise<BenchResults> {
       log('where a noop item\'s time goes');
       timePerItem = await measureTimePerItem(env, plan.timePerItem.items, path.resolve(__dirname, '..', 'noop.cpuprofile'));
     }
+    let scaling;
+    if (plan.scaling && pg) {
+      log('(e) scaling: worker processes and the ledger');
+      scaling = await measureScaling(env, pg, plan.scaling);
+    }
     return {
       plan,
       machine,
@@ -104,9 +115,11 @@ async function measure(plan: BenchPlan): Promise<BenchResults> {
       tradeOff,
       tuning,
       timePerItem,
+      scaling,
     };
   } finally {
     await env.close();
+    await pg?.close();
   }
 }
 
@@ -118,6 +131,7 @@ function budgetViolations(results: BenchResults): string[] {
     [`(c) ${results.scale.items} items`, results.scale.eventsPerRun],
     ['budget probe', results.budgetProbe.eventsPerRun],
     ...(results.tradeOff?.grid ?? []).flatMap((c) => c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun])),
+    ...(results.scaling?.cases ?? []).flatMap((c) => c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun])),
   ];
   return batches
     .filter(([, runs]) => runs.some((n) => n > results.eventsPerRunBudget))
@@ -136,7 +150,7 @@ async function main(): Promise<void> {
     log(`report written to ${out} from ${args.from}`);
     return;
   }
-  const results = await measure(plan);
+  const results = await measure(plan, root);
   fs.mkdirSync(path.join(root, 'dist-bench'), { recursive: true });
   fs.writeFileSync(path.join(root, 'dist-bench', `results-${plan.mode}.json`), JSON.stringify(results, null, 2));
   fs.writeFileSync(out, render(results));
