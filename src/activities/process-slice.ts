@@ -49,6 +49,13 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     // and the slice goes on.
     const { index, cause } = interrupted;
     const crashes = await ledger.recordInterruption(batchId, index, cause);
+    if (cause === 'crash') {
+      // The mark moves once per commit group: a dead attempt may have run every item of its open
+      // group, not only the first. They are all redone now; count them so, erring on the safe side.
+      for (let i = index + 1; i < Math.min(index + spec.commitGroup, end); i++) {
+        if (!committed.has(i) && !succeededBefore?.has(i)) await ledger.recordInterruption(batchId, i, 'cut-short');
+      }
+    }
     if (cause === 'crash' && crashes >= spec.itemCrashLimit) {
       const deadLetter = crashedWorkerOutcome(index, crashes);
       await ledger.commit(batchId, slice.start, [deadLetter], null, owner);

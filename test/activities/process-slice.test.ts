@@ -613,4 +613,23 @@ describe('processSlice: commit groups', () => {
     expect((await rows(batchId)).map((r) => r.index)).toEqual(range(s, end));
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
   });
+
+  it('counts every item of the open commit group a dead attempt left as redone, since it may have run them all', async () => {
+    const proc = recordingProcessor();
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, commitGroup: 5 });
+    const slice = await sliceOf(spec, 1);
+    const end = endOf(slice);
+    const batchId = 'groups-interrupted';
+    const s = slice.start;
+    // Two groups committed, the third open (marked from its first item) when the worker died.
+    await ledger.claimSlice(batchId, s, 'dead-attempt');
+    await ledger.commit(batchId, s, range(s, s + 10).map((i) => succeeded(i, i)), s + 10, 'dead-attempt');
+
+    const result = await startSlice(batchId, spec, slice).result;
+
+    expect(proc.indexes()).toEqual(range(s + 10, end));
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 5 } });
+    // Only the first item of the group takes the blame for the crash.
+    expect(await ledger.interruptedIndexes(batchId, s, end)).toEqual([s + 10]);
+  });
 });
