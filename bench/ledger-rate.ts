@@ -19,8 +19,11 @@ export interface LedgerShape {
 
 export type LedgerRate = Throughput & { commits: number };
 
+/** The ledger calls processSlice makes per slice and per commit group. */
+export type LedgerWritePath = Pick<Ledger, 'claimSlice' | 'markInFlight' | 'commit'>;
+
 /** The commit rate of `ledger`, which the caller opens, empties and closes. */
-export async function commitRateOf(ledger: Ledger, shape: LedgerShape): Promise<LedgerRate> {
+export async function commitRateOf(ledger: LedgerWritePath, shape: LedgerShape): Promise<LedgerRate> {
   const batchId = 'ledger-rate';
   const { items, sliceSize, commitGroup, concurrency } = shape;
   let commits = 0;

@@ -60,7 +60,7 @@ export async function measureTuning(env: BenchEnv, plan: TuningPlan): Promise<Tu
 
   // The ledger's write path, k = 1, rounds interleaved across variants.
   const ledger: NamedRates[] = [
-    { name: 'SqliteLedger.commit', note: 'the ledger as shipped (temp dir on disk)', rates: [] },
+    { name: 'SqliteLedger.commit', note: 'the ledger as shipped: group commit, the commits due in one turn of the event loop in one transaction (temp dir on disk)', rates: [] },
     ...LEDGER_VARIANTS.map((v) => ({ name: v.name, note: v.note, rates: [] as Throughput[] })),
   ];
   const tmpfs = fs.existsSync(TMPFS) ? fs.mkdtempSync(path.join(TMPFS, 'waymark-bench-')) : undefined;
