@@ -100,7 +100,7 @@ function boundsOfMisses(r: BenchResults, missed: Target[]): string[] {
       const alone = l.activityAlone.itemsPerSecond;
       lines.push(
         `- **${t.what}** (${t.measured}): processSlice alone, with no Temporal at all, reaches ${x(alone / bare)} of the bare loop, and the batch ${x(wm / alone)} of that. ` +
-          'The first factor is the per-item work around the processor (a synchronous ledger commit per item that blocks every lane while it writes, the item timer and abort wiring, reading the source); ' +
+          'The first factor is the work between one item\'s end and the next one\'s start, which every lane does on the worker\'s one main thread: the commit of the outcome (k = 1: one synchronous SQLite transaction, shared by the lanes whose items ended in the same turn of the event loop), the item timer, reading the source. At k = 1 it lies on every item\'s path, and a lane whose item ends waits for the others\' work in that turn too; ' +
           'the second is Temporal: the round trip between one slice and the next (activity completion, workflow task, new activity task), planning, finalize, and the CPU the server and the workflow thread take on this 2-core machine.',
       );
     } else if (t.what.startsWith('noop vs the ledger')) {
