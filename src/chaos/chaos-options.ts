@@ -12,10 +12,11 @@ export interface ChaosOptions {
   workers: number;
   /** Time the processor takes per item. */
   itemMs: number;
-  /** C, S and N of the batch spec. */
+  /** C, S, N and k of the batch spec. */
   concurrency: number;
   sliceSize: number;
   checkpointEvery: number;
+  commitGroup: number;
   /** Short, so a slice whose worker was killed is retried within seconds, not the default 30. */
   heartbeatTimeoutMs: number;
   /** Seeds the interruption moments and targets; the report names it so a run can be repeated. */
@@ -47,6 +48,7 @@ export function defaultChaosOptions(): ChaosOptions {
     sliceSize: DEFAULTS.sliceSize,
     // Ten workflow runs per batch by default, so continue-as-new happens under fire too.
     checkpointEvery: 10 * DEFAULTS.sliceSize,
+    commitGroup: DEFAULTS.commitGroup,
     heartbeatTimeoutMs: 3000,
     seed: Math.floor(Math.random() * 2 ** 31),
     skipBaseline: false,

@@ -53,6 +53,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     sliceSize: options.sliceSize,
     checkpointEvery: options.checkpointEvery,
     concurrency: options.concurrency,
+    commitGroup: options.commitGroup,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
   });
   // Connected before anything starts, so a wrong ledger URL costs no server start.

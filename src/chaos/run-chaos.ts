@@ -33,6 +33,7 @@ function buildProgram(): Command {
     .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1), d.concurrency)
     .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1), d.sliceSize)
     .option('--checkpoint-every <n>', 'N: items per workflow run (default 10 x slice)', wholeNumber('--checkpoint-every', 1))
+    .option('--commit-group <n>', 'k: items per ledger transaction; the bound is C x k', wholeNumber('--commit-group', 1), d.commitGroup)
     .option('--heartbeat-timeout-ms <ms>', 'how soon a killed slice is retried', wholeNumber('--heartbeat-timeout-ms', 1000), d.heartbeatTimeoutMs)
     .option('--seed <n>', 'seed of the interruption moments (default random; the report prints it)', wholeNumber('--seed', 0))
     .option('--data-dir <dir>', 'where the server, ledger, source and logs go (default a new temp dir)')
@@ -54,6 +55,7 @@ interface Flags {
   concurrency: number;
   slice: number;
   checkpointEvery?: number;
+  commitGroup: number;
   heartbeatTimeoutMs: number;
   seed?: number;
   dataDir?: string;
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     concurrency: flags.concurrency,
     sliceSize: flags.slice,
     checkpointEvery: flags.checkpointEvery,
+    commitGroup: flags.commitGroup,
     heartbeatTimeoutMs: flags.heartbeatTimeoutMs,
     seed: flags.seed,
     dataDir: flags.dataDir,
