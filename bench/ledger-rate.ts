@@ -54,14 +54,19 @@ export async function commitRateOf(ledger: LedgerWritePath, shape: LedgerShape):
   return { items, seconds, itemsPerSecond: items / seconds, commits };
 }
 
-/** The commit rate of a new SQLite ledger file in `dir`, removed afterwards. */
-export async function ledgerCommitRate(dir: string, shape: LedgerShape): Promise<LedgerRate> {
-  const file = path.join(dir, `ledger-rate-${process.hrtime.bigint()}.sqlite`);
+/** Runs `work` on a new SQLite ledger file in `dir`, removed afterwards. */
+export async function withTempLedger<T>(dir: string, work: (ledger: SqliteLedger) => Promise<T>): Promise<T> {
+  const file = path.join(dir, `ledger-${process.hrtime.bigint()}.sqlite`);
   const ledger = new SqliteLedger(file);
   try {
-    return await commitRateOf(ledger, shape);
+    return await work(ledger);
   } finally {
     await ledger.close();
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
   }
+}
+
+/** The commit rate of a new SQLite ledger file in `dir`. */
+export function ledgerCommitRate(dir: string, shape: LedgerShape): Promise<LedgerRate> {
+  return withTempLedger(dir, (ledger) => commitRateOf(ledger, shape));
 }

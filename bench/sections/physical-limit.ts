@@ -6,7 +6,7 @@
 import type { BenchEnv } from '../bench-env';
 import { bareLoop } from '../bare-loop';
 import { itemsFile } from '../items-file';
-import { ledgerCommitRate } from '../ledger-rate';
+import { ledgerCommitRate, withTempLedger } from '../ledger-rate';
 import { benchSpec, processSliceRate } from '../item-path';
 import { runWaymarkBatch, type WaymarkRun } from '../run-waymark';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
@@ -35,6 +35,8 @@ export interface LimitResult {
   rounds: LimitRound[];
   /** processSlice over the same slices with no Temporal (mocked activity context): what the activity code alone allows. */
   activityAlone: Throughput;
+  /** The bare loop committing every k outcomes to a SqliteLedger: what durability alone costs. */
+  bareWithCommits?: Throughput;
 }
 
 export async function measurePhysicalLimit(
@@ -74,7 +76,11 @@ export async function measurePhysicalLimit(
     }
     const activityAlone = await processSliceRate(benchSpec(file, c.processor, c.options, spec), env.dir);
     log(`  ${c.label}: processSlice without Temporal ${activityAlone.itemsPerSecond.toFixed(0)}/s`);
-    results.push({ label: c.label, items: c.items, rounds, activityAlone });
+    const bareWithCommits = await withTempLedger(env.dir, (ledger) =>
+      bareLoop(file, c.processor, c.options ?? {}, concurrency, { ledger, commitGroup: spec.commitGroup ?? DEFAULTS.commitGroup }),
+    );
+    log(`  ${c.label}: bare loop with a commit per k items ${bareWithCommits.itemsPerSecond.toFixed(0)}/s`);
+    results.push({ label: c.label, items: c.items, rounds, activityAlone, bareWithCommits });
   }
   return results;
 }
