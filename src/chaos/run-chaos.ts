@@ -45,45 +45,19 @@ function buildProgram(): Command {
     .option('--timeout-s <s>', 'fail the run after this long', wholeNumber('--timeout-s', 1), d.timeoutMs / 1000);
 }
 
-interface Flags {
-  items: number;
-  workerKills: number;
-  serverKills: number;
-  workerTerms: number;
-  workers: number;
-  itemMs: number;
-  concurrency: number;
-  slice: number;
-  checkpointEvery?: number;
-  commitGroup: number;
-  heartbeatTimeoutMs: number;
-  seed?: number;
-  dataDir?: string;
-  ledgerUrl?: string;
-  skipBaseline?: boolean;
-  timeoutS: number;
-}
+/** The flags as commander hands them over: ChaosOptions' own names, but for --slice and --timeout-s; seed and N only when given. */
+type Flags = Omit<ChaosOptions, 'sliceSize' | 'timeoutMs' | 'skipBaseline' | 'log' | 'seed' | 'checkpointEvery'> &
+  Partial<Pick<ChaosOptions, 'seed' | 'checkpointEvery' | 'skipBaseline'>> & { slice: number; timeoutS: number };
 
 async function main(): Promise<void> {
-  const flags = buildProgram().parse().opts<Flags>();
+  const { slice, timeoutS, skipBaseline, ledgerUrl, ...rest } = buildProgram().parse().opts<Flags>();
   const options: Partial<ChaosOptions> = {
-    items: flags.items,
-    workerKills: flags.workerKills,
-    serverKills: flags.serverKills,
-    workerTerms: flags.workerTerms,
-    workers: flags.workers,
-    itemMs: flags.itemMs,
-    concurrency: flags.concurrency,
-    sliceSize: flags.slice,
-    checkpointEvery: flags.checkpointEvery,
-    commitGroup: flags.commitGroup,
-    heartbeatTimeoutMs: flags.heartbeatTimeoutMs,
-    seed: flags.seed,
-    dataDir: flags.dataDir,
+    ...rest,
+    sliceSize: slice,
     // Not a commander default: --help would print it, password and all.
-    ledgerUrl: flags.ledgerUrl ?? (process.env.WAYMARK_LEDGER_URL || undefined),
-    skipBaseline: flags.skipBaseline ?? false,
-    timeoutMs: flags.timeoutS * 1000,
+    ledgerUrl: ledgerUrl ?? (process.env.WAYMARK_LEDGER_URL || undefined),
+    skipBaseline: skipBaseline ?? false,
+    timeoutMs: timeoutS * 1000,
     log: (line) => console.error(line),
   };
   const report = await runChaos(options);
