@@ -144,7 +144,7 @@ async function interrupt(planned: PlannedInterruption, cluster: ChaosCluster): P
  * at or after `time` (or not started at all): no attempt from before then can still be running.
  * False while the server cannot answer.
  */
-async function noSliceAttemptStartedBefore(client: Client, batchId: string, time: number): Promise<boolean> {
+export async function noSliceAttemptStartedBefore(client: Client, batchId: string, time: number): Promise<boolean> {
   let pending;
   try {
     pending = (await client.workflow.getHandle(batchId).describe()).raw.pendingActivities ?? [];

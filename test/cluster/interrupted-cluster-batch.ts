@@ -6,9 +6,9 @@
  * item can be charged to the interruption that caused it (src/chaos/verify.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceError, type Client } from '@temporalio/client';
-import type { WaymarkActivities } from '../../src/activities';
+import type { Client } from '@temporalio/client';
 import { ExecutionLogTail } from '../../src/chaos/execution-log';
+import { noSliceAttemptStartedBefore } from '../../src/chaos/interrupted-batch';
 import { ProgressMonitor } from '../../src/chaos/progress-monitor';
 import type { LocalCluster } from '../../src/cluster/local-cluster';
 import type { Ledger } from '../../src/ledger/ledger';
@@ -63,7 +63,6 @@ export interface InterruptedClusterBatchInput {
 const POLL_MS = 50;
 /** An execution older than this without an outcome is an item cut short, not one being committed. */
 const COMMIT_LATENCY_MS = 250;
-const PROCESS_SLICE: keyof WaymarkActivities = 'processSlice';
 
 export async function runInterruptedClusterBatch(input: InterruptedClusterBatchInput): Promise<InterruptedClusterBatch> {
   const { client, cluster, workers, ledger, batchId, plan, log } = input;
@@ -143,24 +142,4 @@ async function interrupt(kind: ClusterInterruptionKind, slot: number, cluster: L
   const { pid, at } = await cluster.killService(service);
   const replacement = await cluster.startService(service);
   return { at, target: `${service} service pid ${pid}, restarted as pid ${replacement}`, backAt: Date.now() };
-}
-
-/**
- * True when every pending processSlice activity of the batch's current run is on an attempt
- * started at or after `time` (or not started): no attempt from before then can still be running.
- * False while the cluster cannot answer.
- */
-async function noSliceAttemptStartedBefore(client: Client, batchId: string, time: number): Promise<boolean> {
-  let pending;
-  try {
-    pending = (await client.workflow.getHandle(batchId).describe()).raw.pendingActivities ?? [];
-  } catch (err) {
-    if (err instanceof ServiceError) return false;
-    throw err;
-  }
-  return pending.every((activity) => {
-    if (activity.activityType?.name !== PROCESS_SLICE) return true;
-    const started = activity.lastStartedTime?.seconds ? Number(activity.lastStartedTime.seconds.toString()) * 1000 + Math.floor((activity.lastStartedTime.nanos ?? 0) / 1e6) : undefined;
-    return started === undefined || started >= time;
-  });
 }
