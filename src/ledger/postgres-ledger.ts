@@ -126,14 +126,10 @@ export class PostgresLedger implements Ledger {
 
   /** The URL holds the password: never show it unmasked. */
   constructor(private readonly url: string) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} is not a valid URL; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE`);
-    }
-    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} is not a postgres:// or postgresql:// URL`);
+    const problem = postgresUrlProblem(url);
+    if (problem) {
+      const howToWrite = problem === NOT_A_URL ? '; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE' : '';
+      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} ${problem}${howToWrite}`);
     }
     // BIGINT arrives as a string by default; waymark's times and indexes are far below 2^53.
     const int8AsNumber = new TypeOverrides();
@@ -429,6 +425,19 @@ export class PostgresLedger implements Ledger {
  */
 function storableText(text: string | undefined): string | null {
   return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
+}
+
+const NOT_A_URL = 'is not a valid URL';
+
+/** What is wrong with a PostgreSQL connection URL, as the end of a sentence about it; undefined when nothing is. */
+export function postgresUrlProblem(url: string): string | undefined {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    return NOT_A_URL;
+  }
+  return protocol === 'postgres:' || protocol === 'postgresql:' ? undefined : 'is not a postgres:// or postgresql:// URL';
 }
 
 /** The URL as it may be shown: the password replaced by ***. */

@@ -21,7 +21,7 @@ import { escapeIdentifier, Pool } from 'pg';
 import type { SourceSpec } from '../spec/batch-spec';
 import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
 import { SourceUnavailableError } from './source';
-import { maskPassword } from '../ledger/postgres-ledger';
+import { maskPassword, postgresUrlProblem } from '../ledger/postgres-ledger';
 
 /** Where the worker finds the source database's URL when the spec names no other variable. */
 export const DEFAULT_SOURCE_URL_ENV = 'WAYMARK_SOURCE_URL';
@@ -70,15 +70,8 @@ export function openPostgresTableSource(spec: SourceSpec): PostgresTableSource {
       `the postgres-table source reads its database URL from ${variable}${spec.urlEnv ? ' (source.urlEnv)' : ''}, which is not set on this worker; ${setIt}`,
     );
   }
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    throw new SourceUnavailableError(`${variable}=${maskPassword(url)} is not a valid URL; ${setIt}`);
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    throw new SourceUnavailableError(`${variable}=${maskPassword(url)} is not a postgres:// or postgresql:// URL; ${setIt}`);
-  }
+  const problem = postgresUrlProblem(url);
+  if (problem) throw new SourceUnavailableError(`${variable}=${maskPassword(url)} ${problem}; ${setIt}`);
   return new PostgresTableSource(poolFor(url), maskPassword(url), spec.path, spec.keyColumn, spec.columns);
 }
 
