@@ -27,6 +27,7 @@ import type { SliceBounds } from '../../src/sources/source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/spec/batch-spec';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 let dir: string;
 let ledger: SqliteLedger;
@@ -114,10 +115,8 @@ function endOf(slice: SliceBounds): number {
   return slice.start + slice.count;
 }
 
-async function rows(batchId: string): Promise<StoredOutcome[]> {
-  const out: StoredOutcome[] = [];
-  for await (const row of ledger.outcomes(batchId)) out.push(row);
-  return out;
+function rows(batchId: string): Promise<StoredOutcome[]> {
+  return allOutcomes(ledger, batchId);
 }
 
 function deferred<T = void>() {

@@ -43,6 +43,7 @@ import {
 } from './batch-rig';
 import { describeWithCluster } from './cluster-prerequisites';
 import { runInterruptedClusterBatch, type FiredClusterInterruption } from './interrupted-cluster-batch';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ITEMS = 20_000;
@@ -261,8 +262,7 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
       failed: source.malformed.length,
       withoutSideEffect: source.malformed.length,
     });
-    const failures = [];
-    for await (const row of ledger.outcomes(interruptedBatchId, 'failed')) failures.push(row);
+    const failures = await allOutcomes(ledger, interruptedBatchId, 'failed');
     expect(failures.map((row) => row.index)).toEqual(source.malformed);
     expect(new Set(failures.map((row) => row.errorType))).toEqual(new Set(['parse']));
     expect(bound).toBe(SPEC.concurrency);

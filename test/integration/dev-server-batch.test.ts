@@ -17,17 +17,11 @@ import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { exportBatch } from '../../src/client/export-batch';
 import { EVENTS_PER_RUN_BUDGET } from '../../src/workflows/batch-workflow';
-import type { StoredOutcome } from '../../src/ledger/ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const TASK_QUEUE = 'dev-server-batch';
-
-async function allOutcomes(ledger: SqliteLedger, batchId: string): Promise<StoredOutcome[]> {
-  const rows: StoredOutcome[] = [];
-  for await (const row of ledger.outcomes(batchId)) rows.push(row);
-  return rows;
-}
 
 describe('a batch on the dev server', () => {
   let env: TestWorkflowEnvironment;

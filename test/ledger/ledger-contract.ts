@@ -3,7 +3,8 @@
  * against its own store (sqlite-ledger.test.ts, postgres-ledger.test.ts).
  */
 import { LeaseLostError } from '../../src/ledger/ledger';
-import type { Ledger, OutcomeToCommit, StoredOutcome } from '../../src/ledger/ledger';
+import type { Ledger, OutcomeToCommit } from '../../src/ledger/ledger';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 /** One empty store for one test: `open` may be called again after a close, to reopen it. */
 export interface LedgerStore {
@@ -29,12 +30,6 @@ export const bad = (index: number): OutcomeToCommit => ({
   startedAt: 1000,
   finishedAt: 1000,
 });
-
-export async function allOutcomes(ledger: Ledger, batchId: string, status?: 'succeeded' | 'failed'): Promise<StoredOutcome[]> {
-  const rows: StoredOutcome[] = [];
-  for await (const o of ledger.outcomes(batchId, status)) rows.push(o);
-  return rows;
-}
 
 export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
   let store: LedgerStore;

@@ -1,7 +1,8 @@
 import type { Client } from 'pg';
 import { LedgerUnavailableError, PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { LeaseLostError } from '../../src/ledger/ledger';
-import { allOutcomes, ledgerContract, ok } from './ledger-contract';
+import { ledgerContract, ok } from './ledger-contract';
+import { allOutcomes } from '../helpers/ledger-rows';
 import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

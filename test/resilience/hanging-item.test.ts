@@ -11,12 +11,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import type { StoredOutcome } from '../../src/ledger/ledger';
 import { defineProcessor } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const TASK_QUEUE = 'hanging-item';
 const ITEMS = 40;
@@ -82,8 +82,7 @@ describe('an item that hangs', () => {
     const summary = await handle.result();
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS - 1, failed: 1, redone: 0 });
 
-    const rows: StoredOutcome[] = [];
-    for await (const row of ledger.outcomes('hanging-item')) rows.push(row);
+    const rows = await allOutcomes(ledger, 'hanging-item');
     expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
     const hung = rows[HANGING];
     expect(hung).toMatchObject({

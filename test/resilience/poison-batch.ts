@@ -12,6 +12,7 @@ import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import type { BatchSpecInput } from '../../src/spec/batch-spec';
 import type { BatchSummary } from '../../src/workflows/definitions';
 import { WorkerSupervisor } from './worker-supervisor';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 /** Load it with loadProcessorModule in the test process too: `waymark start` checks processor names. */
 export const CRASHING_PROCESSOR_MODULE = path.resolve(__dirname, '../fixtures/crashing-processor.js');
@@ -50,8 +51,7 @@ export async function runPoisonBatch(
     const handle = await startBatch(env.client, validateSpecForStart({ source: { kind: 'text', path: file }, ...spec }), batchId, batchId);
     const summary = await handle.result();
     if (supervisor.restartError) throw supervisor.restartError;
-    const rows: StoredOutcome[] = [];
-    for await (const row of ledger.outcomes(batchId)) rows.push(row);
+    const rows = await allOutcomes(ledger, batchId);
     const executions = new Map<number, string[]>();
     for (const line of fs.readFileSync(executionLog, 'utf8').split('\n').filter(Boolean)) {
       const [index, pid] = line.split(' ');

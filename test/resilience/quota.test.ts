@@ -21,6 +21,7 @@ import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { progressQuery } from '../../src/workflows/definitions';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const TASK_QUEUE = 'quota';
 const HOUR = 60 * 60 * 1000;
@@ -79,9 +80,7 @@ describe('a batch that runs out of quota', () => {
   });
 
   async function committed(): Promise<StoredOutcome[]> {
-    const rows: StoredOutcome[] = [];
-    for await (const row of ledger.outcomes('quota')) rows.push(row);
-    return rows;
+    return allOutcomes(ledger, 'quota');
   }
 
   it('waits for the refill (twice) without spending attempts, stopping every slice at an item boundary', async () => {

@@ -11,9 +11,9 @@ import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import type { StoredOutcome } from '../../src/ledger/ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, '../fixtures/paced-processor.js');
 const ITEMS = 40;
@@ -116,8 +116,7 @@ describe('a worker stopped with SIGTERM mid-item', () => {
     const summary = await handle.result();
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0, redone: 0 });
 
-    const rows: StoredOutcome[] = [];
-    for await (const row of ledger.outcomes('sigterm')) rows.push(row);
+    const rows = await allOutcomes(ledger, 'sigterm');
     expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
     expect(rows.filter((r) => r.status !== 'succeeded' || r.attempts !== 1)).toEqual([]);
 

@@ -18,11 +18,11 @@ import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
-import type { StoredOutcome } from '../../src/ledger/ledger';
 import { startBatch } from '../../src/client/start-batch';
 import { parseBatchSpec, resumeCostBound } from '../../src/spec/batch-spec';
 import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME, chaosResult } from '../../src/chaos/chaos-processor';
 import { readExecutionLog, type Execution } from '../../src/chaos/execution-log';
+import { allOutcomes } from '../helpers/ledger-rows';
 
 const CHAOS_PROCESSOR = path.resolve(__dirname, '../../dist/chaos/chaos-processor.js');
 const TASK_QUEUE = 'three-workers';
@@ -141,8 +141,7 @@ if (!TEST_PG_URL && PG_REQUIRED) {
       const executions = readExecutionLog(executionLog);
 
       // Every item exactly once in the ledger, with the processor's result.
-      const rows: StoredOutcome[] = [];
-      for await (const row of ledger.outcomes(BATCH_ID)) rows.push(row);
+      const rows = await allOutcomes(ledger, BATCH_ID);
       expect(rows.map((r) => r.index)).toEqual(expected.map((_, i) => i));
       expect(rows.filter((r) => r.status !== 'succeeded' || r.result !== expected[r.index])).toEqual([]);
       expect(summary).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0, resumeCostBound: bound });
