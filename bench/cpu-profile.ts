@@ -23,7 +23,7 @@ export interface ProfileShare {
 const PARTS: [string, RegExp][] = [
   ['ledger (SqliteLedger + better-sqlite3 + SQLite)', /sqlite-ledger|better-sqlite3/],
   ['source read (LineSource, line scanner, JSON.parse)', /line-source|line-scanner|source-file/],
-  ['runItem (timeout timer, abort wiring, race)', /run-item/],
+  ['item runner (timeout, abort wiring, attempts)', /run-item/],
   ['processSlice loop', /process-slice/],
   ['processor', /processors\//],
   ['Temporal SDK (activity dispatch, heartbeats, payloads, native bridge)', /@temporalio/],

@@ -1,6 +1,6 @@
 /**
  * The per-item path of processSlice taken apart, each piece timed on its own with no Temporal:
- * reading the source, runItem around the processor, and the whole activity (source, runItem,
+ * reading the source, the item runner around the processor, and the whole activity (source, item runner,
  * ledger, heartbeat timer) under a mocked activity context. Set next to the ledger's raw commit
  * rate and the full batch, the differences say where an item's time goes.
  */
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { processSlice } from '../src/activities/process-slice';
 import type { ProcessSliceResult } from '../src/activities/contracts';
-import { runItem } from '../src/activities/run-item';
+import { ItemRunner } from '../src/activities/run-item';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
 import { getProcessor } from '../src/processors/registry';
 import { openSource } from '../src/sources/open-source';
@@ -78,7 +78,7 @@ export async function planWindowSeconds(spec: BatchSpec, dataDir: string): Promi
   return (performance.now() - t0) / 1000;
 }
 
-/** runItem (timeout timer, abort wiring, the race, JSON of the result) around the processor, items from memory. */
+/** ItemRunner.run (timeout, abort wiring, JSON of the result) around the processor, items from memory. */
 export async function runItemRate(spec: BatchSpec, items: number): Promise<Throughput> {
   const processor = getProcessor(spec.processor.name);
   const sliceSignal = new AbortController().signal;
@@ -88,9 +88,14 @@ export async function runItemRate(spec: BatchSpec, items: number): Promise<Throu
   for (let start = 0; start < items; start += spec.sliceSize) slices.push({ start, count: Math.min(spec.sliceSize, items - start), startOffset: 0, endOffset: 0 });
   const t0 = performance.now();
   await inLanes(slices, spec.concurrency, async (slice) => {
-    for (let index = slice.start; index < slice.start + slice.count; index++) {
-      const item: SourceItem = { index, value };
-      await runItem(item, { batchId: 'run-item', spec, processor, log, sliceSignal });
+    const runner = new ItemRunner({ batchId: 'run-item', spec, processor, log, sliceSignal });
+    try {
+      for (let index = slice.start; index < slice.start + slice.count; index++) {
+        const item: SourceItem = { index, value };
+        await runner.run(item);
+      }
+    } finally {
+      runner.close();
     }
   });
   return timed(items, t0);

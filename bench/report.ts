@@ -123,7 +123,7 @@ function boundsOfMisses(r: BenchResults, missed: Target[]): string[] {
           (tp && ledger && alone
             ? `in the time-per-item breakdown below the ledger alone commits ${rate(ledger.rate.itemsPerSecond)} items/s, processSlice without Temporal ${rate(alone.rate.itemsPerSecond)} (${x(alone.rate.itemsPerSecond / ledger.rate.itemsPerSecond)}), ` +
               `the batch ${rate(tp.pieces[tp.pieces.length - 1].rate.itemsPerSecond)}. The profile of the batch's main thread: ledger ${share('ledger')} %, idle ${share('idle')} % (lanes waiting for Temporal between slices), ` +
-              `Node internals ${share('Node internals')} % (timers, promises, AbortSignal events), runItem ${share('runItem')} %, source ${share('source')} %, Temporal SDK ${share('Temporal SDK')} %, GC ${share('garbage')} %.`
+              `Node internals ${share('Node internals')} % (timers, promises, AbortSignal events), item runner ${share('item runner')} %, source ${share('source')} %, Temporal SDK ${share('Temporal SDK')} %, GC ${share('garbage')} %.`
             : 'see the time-per-item breakdown of a full run.') +
           grouped,
       );

@@ -25,7 +25,7 @@ export async function measureTimePerItem(env: BenchEnv, items: number, profileFi
   const spec = benchSpec(file, 'noop', undefined);
   const pieces: TimePerItemResult['pieces'] = [];
   pieces.push({ name: 'source read', what: 'LineSource.readSlice over every slice (open, scan, decode, JSON.parse)', rate: await sourceReadRate(spec, env.dir) });
-  pieces.push({ name: 'runItem', what: 'runItem around the noop processor, items from memory (timer, AbortController, race)', rate: await runItemRate(spec, items) });
+  pieces.push({ name: 'item runner', what: 'ItemRunner.run around the noop processor, items from memory (timeout, abort wiring, attempts)', rate: await runItemRate(spec, items) });
   pieces.push({
     name: 'ledger commit',
     what: 'SqliteLedger.commit alone, same rows and shapes (k = 1, C lanes)',

@@ -10,7 +10,7 @@ import { LeaseLostError } from '../ledger/ledger';
 import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from './contracts';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
-import { runItem, SliceCancelledError } from './run-item';
+import { ItemRunner, SliceCancelledError } from './run-item';
 import { toApplicationFailure } from './failures';
 import { SliceMetrics } from '../telemetry/batch-metrics';
 
@@ -117,6 +117,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
 
   // The item being processed right now, if a cancellation cuts it short.
   let cutShort: number | null = null;
+  const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal });
   try {
     let marked = false;
     let lastYield = performance.now();
@@ -140,7 +141,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
         marked = true;
       }
       cutShort = item.index;
-      const run = await runItem(item, { batchId, spec, processor, log: ctx.log, sliceSignal });
+      const run = await runner.run(item);
       cutShort = null;
       if (run.kind === 'quota') {
         await flush(null);
@@ -179,6 +180,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     if (err instanceof ApplicationFailure || err instanceof LeaseLostError) throw err;
     throw toApplicationFailure(err);
   } finally {
+    runner.close();
     clearInterval(beat);
     clearInterval(renewLease);
     if (holdingSuspectLease) await ledger.releaseSuspectLease(batchId, owner).catch(() => undefined);

@@ -38,79 +38,120 @@ export interface RunItemOptions {
   sliceSignal: AbortSignal;
 }
 
-export async function runItem(item: SourceItem, opts: RunItemOptions): Promise<ItemRun> {
-  const startedAt = Date.now();
-  if (item.parseError !== undefined) {
-    return failed(item.index, 'parse', item.parseError, 0, startedAt);
-  }
-  const { spec, sliceSignal } = opts;
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
-    if (sliceSignal.aborted) throw new SliceCancelledError();
-    try {
-      const result = await attemptOnce(item, attempt, opts);
-      let resultJson: string | undefined;
-      try {
-        resultJson = result === undefined ? undefined : JSON.stringify(result);
-      } catch (err) {
-        return failed(item.index, 'result-not-json', `the processor returned a result that is not JSON: ${messageOf(err)}`, attempt, startedAt);
-      }
-      return {
-        kind: 'outcome',
-        outcome: { index: item.index, status: 'succeeded', resultJson, attempts: attempt, startedAt, finishedAt: Date.now() },
-      };
-    } catch (err) {
-      // A processor may answer the abort with an error of its own, and that may win the race:
-      // once the slice is cancelled no error is the item's, or it would become a failure row.
-      if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
-      if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
-      if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
-      lastError = err;
-      if (attempt < spec.itemAttempts) await backoff(attempt, spec, sliceSignal);
-    }
-  }
-  return failed(item.index, errorType(lastError), messageOf(lastError), spec.itemAttempts, startedAt);
+/** The attempt running now: what a timeout or the slice's cancellation stops. */
+interface Attempt {
+  deadline: number;
+  /** Made only if the processor reads `ctx.signal`. */
+  controller?: AbortController;
+  stopReason?: Error;
+  /** Settles the attempt with this error, whether or not the processor heeds its signal. */
+  reject(err: Error): void;
 }
 
-async function attemptOnce(item: SourceItem, attempt: number, opts: RunItemOptions): Promise<unknown> {
-  const { batchId, spec, processor, sliceSignal, log } = opts;
-  // The item's AbortSignal is made only if the processor reads it: an AbortController per item
-  // is a measurable share of a fast item's time, and many processors never look.
-  let controller: AbortController | undefined;
-  let stopReason: Error | undefined;
-  let rejectStop!: (err: Error) => void;
-  // A processor that ignores its signal must not hold the slice: the race moves on without it.
-  const stopped = new Promise<never>((_, reject) => (rejectStop = reject));
-  const stop = (err: Error) => {
-    stopReason = err;
-    controller?.abort(err);
-    rejectStop(err);
+/**
+ * Runs one slice's items, one at a time. Everything that does not change from item to item is
+ * set up once per slice, not per item: one listener on the slice's signal, one timeout timer that
+ * re-arms itself for the running attempt's deadline. For a fast item, a timer, a listener and a
+ * race of its own were a measurable share of its time (bench/notes.md).
+ */
+export class ItemRunner {
+  private current: Attempt | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onSliceAbort = () => this.stop(new SliceCancelledError());
+  private readonly onTimer = () => {
+    this.timer = undefined;
+    const attempt = this.current;
+    if (!attempt) return;
+    const left = attempt.deadline - performance.now();
+    if (left <= 0) this.stop(new ItemTimeoutError(this.opts.spec.itemTimeoutMs));
+    else this.timer = setTimeout(this.onTimer, Math.ceil(left));
   };
-  const timer = setTimeout(() => stop(new ItemTimeoutError(spec.itemTimeoutMs)), spec.itemTimeoutMs);
-  const onSliceAbort = () => stop(new SliceCancelledError());
-  sliceSignal.addEventListener('abort', onSliceAbort, { once: true });
-  try {
-    const work = processor.process(item.value, {
-      batchId,
-      index: item.index,
-      attempt,
-      // A redrive keeps the key of the batch it redrives: downstream dedup sees the same item.
-      idempotencyKey: `${spec.redriveOf ?? batchId}:${item.index}`,
-      get signal() {
-        if (!controller) {
-          controller = new AbortController();
-          if (stopReason) controller.abort(stopReason);
+
+  constructor(private readonly opts: RunItemOptions) {
+    opts.sliceSignal.addEventListener('abort', this.onSliceAbort, { once: true });
+  }
+
+  /** Stops listening and clears the timer: call once, when the slice is done with items. */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.opts.sliceSignal.removeEventListener('abort', this.onSliceAbort);
+  }
+
+  async run(item: SourceItem): Promise<ItemRun> {
+    const startedAt = Date.now();
+    if (item.parseError !== undefined) {
+      return failed(item.index, 'parse', item.parseError, 0, startedAt);
+    }
+    const { spec, sliceSignal } = this.opts;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
+      if (sliceSignal.aborted) throw new SliceCancelledError();
+      try {
+        const result = await this.attemptOnce(item, attempt);
+        this.current = undefined;
+        let resultJson: string | undefined;
+        try {
+          resultJson = result === undefined ? undefined : JSON.stringify(result);
+        } catch (err) {
+          return failed(item.index, 'result-not-json', `the processor returned a result that is not JSON: ${messageOf(err)}`, attempt, startedAt);
         }
-        return controller.signal;
-      },
-      log,
-      file: item.file,
-      options: spec.processor.options ?? {},
+        return {
+          kind: 'outcome',
+          outcome: { index: item.index, status: 'succeeded', resultJson, attempts: attempt, startedAt, finishedAt: Date.now() },
+        };
+      } catch (err) {
+        this.current = undefined;
+        // A processor may answer the abort with an error of its own, and that may win the race:
+        // once the slice is cancelled no error is the item's, or it would become a failure row.
+        if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
+        if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
+        if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
+        lastError = err;
+        if (attempt < spec.itemAttempts) await backoff(attempt, spec, sliceSignal);
+      }
+    }
+    return failed(item.index, errorType(lastError), messageOf(lastError), spec.itemAttempts, startedAt);
+  }
+
+  private stop(err: Error): void {
+    const attempt = this.current;
+    if (!attempt || attempt.stopReason) return;
+    attempt.stopReason = err;
+    attempt.controller?.abort(err);
+    attempt.reject(err);
+  }
+
+  private attemptOnce(item: SourceItem, attempt: number): Promise<unknown> {
+    const { batchId, spec, processor, log } = this.opts;
+    return new Promise((resolve, reject) => {
+      const running: Attempt = { deadline: performance.now() + spec.itemTimeoutMs, reject };
+      this.current = running;
+      // Armed for an earlier attempt's deadline, the timer re-arms itself for this one when it fires.
+      this.timer ??= setTimeout(this.onTimer, spec.itemTimeoutMs);
+      // A processor that ignores its signal must not hold the slice: a stop settles the attempt without it.
+      Promise.resolve(
+        processor.process(item.value, {
+          batchId,
+          index: item.index,
+          attempt,
+          // A redrive keeps the key of the batch it redrives: downstream dedup sees the same item.
+          idempotencyKey: `${spec.redriveOf ?? batchId}:${item.index}`,
+          // The item's AbortSignal is made only if the processor reads it: an AbortController per
+          // item is a measurable share of a fast item's time, and many processors never look.
+          get signal() {
+            if (!running.controller) {
+              running.controller = new AbortController();
+              if (running.stopReason) running.controller.abort(running.stopReason);
+            }
+            return running.controller.signal;
+          },
+          log,
+          file: item.file,
+          options: spec.processor.options ?? {},
+        }),
+      ).then(resolve, reject);
     });
-    return await Promise.race([work, stopped]);
-  } finally {
-    clearTimeout(timer);
-    sliceSignal.removeEventListener('abort', onSliceAbort);
   }
 }
 

@@ -344,6 +344,20 @@ describe('processSlice: failed items go to the compensating record and the slice
     expect(beatsWhileHanging).toEqual(beatsWhileHanging.map(() => ({ cursor: hanging })));
   }, 5_000);
 
+  it('times each item from its own start: items that each take most of the timeout all succeed', async () => {
+    // One timer serves the whole slice; were it to fire on an earlier item's deadline, the second
+    // item would be cut off 80 ms into its 120.
+    const proc = recordingProcessor(async (item) => {
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      return item;
+    });
+    const spec = makeSpec(textSource(4), proc.name, { sliceSize: 4, checkpointEvery: 4, itemTimeoutMs: 200, itemAttempts: 1 });
+    const result = await startSlice('own-deadline', spec, await sliceOf(spec, 0)).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 4, failed: 0, redone: 0 } });
+    expect(proc.indexes()).toEqual([0, 1, 2, 3]);
+  });
+
   it('gives a processor that looks at its signal only after the timeout an already aborted signal with the timeout as reason', async () => {
     let seen: { aborted: boolean; reason: unknown } | undefined;
     const proc = recordingProcessor(async (item, ctx) => {
