@@ -14,6 +14,21 @@ export const MISSING_PG_MESSAGE =
   'WAYMARK_TEST_PG_URL is not set, so the ledger suite cannot run against PostgreSQL; ' +
   'run `eval "$(scripts/postgres.sh start)"` (it starts a local server and prints the variable), then the tests again';
 
+/**
+ * `describe` when WAYMARK_TEST_PG_URL is set. Without it: in CI, one failing test naming the fix;
+ * elsewhere, `describe.skip` saying why.
+ */
+export function describeWithPostgres(title: string, body: () => void): void {
+  if (TEST_PG_URL) describe(title, body);
+  else if (PG_REQUIRED) {
+    describe(title, () => {
+      it('runs against a PostgreSQL server in CI', () => {
+        throw new Error(MISSING_PG_MESSAGE);
+      });
+    });
+  } else describe.skip(`${title} (skipped: WAYMARK_TEST_PG_URL is not set; scripts/postgres.sh start prints it)`, body);
+}
+
 /** `url` with its connections' search_path set to `schema`. */
 export function urlWithSchema(url: string, schema: string): string {
   const u = new URL(url);

@@ -10,6 +10,7 @@ import {
   type ProcessorContext,
 } from '../../src/processors/processor';
 import { abortAfter, abortedSignal, makeContext } from './context';
+import { rejectionOf } from '../helpers/rejection';
 
 function run(item: unknown, options: Record<string, unknown>, ctx: Partial<ProcessorContext> = {}): Promise<string> {
   return execProcessor.process(item, makeContext({ options, ...ctx }));
@@ -18,14 +19,7 @@ function run(item: unknown, options: Record<string, unknown>, ctx: Partial<Proce
 /** Runs a /bin/sh script as the command; item data never reaches that shell's parser. */
 const sh = (script: string) => ['sh', '-c', script, 'sh'];
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the processor to fail, but it succeeded');
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, 'the processor to fail');
 
 describe('exec', () => {
   let dir: string;

@@ -16,7 +16,7 @@ import { createDevServerEnv } from '../helpers/temporal-env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
-import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
+import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { startBatch } from '../../src/client/start-batch';
 import { parseBatchSpec, resumeCostBound } from '../../src/spec/batch-spec';
@@ -47,145 +47,137 @@ function groupBy<T, K>(list: T[], key: (t: T) => K): Map<K, T[]> {
   return groups;
 }
 
-if (!TEST_PG_URL && PG_REQUIRED) {
-  describe('three workers on one PostgreSQL ledger', () => {
-    it('runs against a PostgreSQL server in CI', () => {
-      throw new Error(MISSING_PG_MESSAGE);
-    });
+describeWithPostgres('three workers on one PostgreSQL ledger', () => {
+  let env: TestWorkflowEnvironment;
+  let db: PostgresTestDb;
+  let ledger: PostgresLedger;
+  let sourceDb: Pool;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    db = new PostgresTestDb(TEST_PG_URL!);
   });
-} else {
-  (TEST_PG_URL ? describe : describe.skip)(`three workers on one PostgreSQL ledger${TEST_PG_URL ? '' : ' (skipped: WAYMARK_TEST_PG_URL is not set; scripts/postgres.sh start prints it)'}`, () => {
-    let env: TestWorkflowEnvironment;
-    let db: PostgresTestDb;
-    let ledger: PostgresLedger;
-    let sourceDb: Pool;
-    const workers: WorkerProcess[] = [];
-
-    beforeAll(async () => {
-      env = await createDevServerEnv();
-      db = new PostgresTestDb(TEST_PG_URL!);
-    });
-    afterAll(async () => {
-      for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-      await Promise.all(workers.map((w) => w.exited));
-      await ledger?.close();
-      await sourceDb?.end();
-      await db?.close();
-      await env?.teardown();
-      removeTempDirs();
-    });
-
-    it('share one batch slice by slice; when one is SIGKILLed the others finish its slices, nothing lost or duplicated, redone <= the bound', async () => {
-      // The ledger and the source table each in a schema of their own (both have tables named by waymark's or the user's choice).
-      const ledgerUrl = await db.freshSchema();
-      const sourceUrl = await db.freshSchema();
-      ledger = await PostgresLedger.connect(ledgerUrl);
-      sourceDb = new Pool({ connectionString: sourceUrl, max: 1 });
-      await sourceDb.query('CREATE TABLE words (id bigint PRIMARY KEY, word text NOT NULL)');
-      await sourceDb.query(`INSERT INTO words SELECT 10 * i + 7, 'word-' || i FROM generate_series(0, $1::int - 1) i`, [ITEMS]);
-      const expected = Array.from({ length: ITEMS }, (_, i) => chaosResult(i, { id: 10 * i + 7, word: `word-${i}` }));
-
-      // Each worker a data dir of its own, as on separate machines: only the databases are shared.
-      const executionLog = path.join(makeTempDir('waymark-scale-'), 'executions.log');
-      fs.writeFileSync(executionLog, '');
-      const workerEnv = () => ({
-        TEMPORAL_ADDRESS: env.address,
-        WAYMARK_DATA_DIR: makeTempDir('waymark-scale-worker-'),
-        WAYMARK_TASK_QUEUE: TASK_QUEUE,
-        WAYMARK_LEDGER_URL: ledgerUrl,
-        WAYMARK_SOURCE_URL: sourceUrl,
-        WAYMARK_PROCESSORS: CHAOS_PROCESSOR,
-        [CHAOS_LOG_ENV]: executionLog,
-      });
-      workers.push(...(await Promise.all([workerEnv(), workerEnv(), workerEnv()].map((e) => startWorkerProcess(e)))));
-      const pids = workers.map((w) => w.child.pid!);
-
-      const spec = parseBatchSpec({
-        source: { kind: 'postgres-table', path: 'words', keyColumn: 'id' },
-        processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 5 } },
-        sliceSize: SLICE,
-        checkpointEvery: 1000,
-        concurrency: 6,
-        heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
-      });
-      const bound = resumeCostBound(spec);
-      const handle = await startBatch(env.client, spec, BATCH_ID, TASK_QUEUE);
-
-      // Kill once every worker has run items and about a third of the batch is committed. The
-      // victim is the worker that started an item last, in the first part of a slice: it is
-      // surely mid-slice, with items left for another worker to finish.
-      let chosen: WorkerProcess | undefined;
-      await waitFor('all three workers to run items, a third of the batch committed, and a worker mid-slice', async () => {
-        const log = readExecutionLog(executionLog);
-        const ran = new Set(log.map((e) => e.pid));
-        if (!pids.every((pid) => ran.has(pid)) || (await ledger.totals(BATCH_ID)).succeeded < ITEMS / 3) return false;
-        const last = log[log.length - 1];
-        chosen = last.index % SLICE < SLICE / 2 && Date.now() - last.at < 50 ? workers.find((w) => w.child.pid === last.pid) : undefined;
-        return chosen !== undefined;
-      }, 90_000);
-      const victim = chosen!;
-      const killedAt = Date.now();
-      victim.child.kill('SIGKILL');
-      await victim.exited;
-      // Nothing of the dead worker's can commit any more, and its slices are not retried before
-      // the heartbeat timeout: what it ran without an outcome now is what it had in flight. That
-      // may be nothing, when the kill caught it between an item's commit and the next item.
-      const victimRan = readExecutionLog(executionLog).filter((e) => e.pid === victim.child.pid);
-      const uncommitted = new Set(
-        (await Promise.all([...new Set(victimRan.map((e) => e.index))].map(async (i) => ((await ledger.committedIndexes(BATCH_ID, i, i + 1)).length ? [] : [i])))).flat(),
-      );
-      const inFlightAtKill = [...uncommitted].sort((a, b) => a - b);
-      expect(inFlightAtKill.length).toBeLessThanOrEqual(bound);
-
-      const summary = await handle.result();
-      const executions = readExecutionLog(executionLog);
-
-      // Every item exactly once in the ledger, with the processor's result.
-      const rows = await allOutcomes(ledger, BATCH_ID);
-      expect(rows.map((r) => r.index)).toEqual(expected.map((_, i) => i));
-      expect(rows.filter((r) => r.status !== 'succeeded' || r.result !== expected[r.index])).toEqual([]);
-      expect(summary).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0, resumeCostBound: bound });
-
-      // Each worker ran slices of its own; a slice ran on one worker, or on the killed one and then a survivor.
-      const survivors = pids.filter((pid) => pid !== victim.child.pid);
-      const bySlice = groupBy(executions, (e) => Math.floor(e.index / SLICE));
-      expect(bySlice.size).toBe(ITEMS / SLICE);
-      const slicesOf = new Map(pids.map((pid) => [pid, 0]));
-      const takenOver: { slice: number; firstAfterKill: Execution }[] = [];
-      for (const [slice, list] of bySlice) {
-        const ran = [...new Set(list.map((e) => e.pid))];
-        for (const pid of ran) slicesOf.set(pid, slicesOf.get(pid)! + 1);
-        if (ran.length === 1) continue;
-        expect(ran).toHaveLength(2);
-        expect(ran).toContain(victim.child.pid);
-        const after = list.filter((e) => e.pid !== victim.child.pid).sort((a, b) => a.at - b.at);
-        expect(survivors).toContain(after[0].pid);
-        takenOver.push({ slice, firstAfterKill: after[0] });
-      }
-      for (const pid of pids) expect(slicesOf.get(pid)).toBeGreaterThan(0);
-      // The victim was mid-slice, so at least that slice was taken over; every slice it had an item
-      // in flight in was taken over by a survivor, not before the heartbeat timeout.
-      expect(takenOver.length).toBeGreaterThan(0);
-      const cutShort = new Set(inFlightAtKill.map((i) => Math.floor(i / SLICE)));
-      expect(takenOver.filter((t) => cutShort.has(t.slice))).toHaveLength(cutShort.size);
-      for (const { firstAfterKill } of takenOver) {
-        expect(firstAfterKill.at).toBeGreaterThanOrEqual(killedAt + EARLIEST_TAKEOVER_MS - 100);
-        expect(firstAfterKill.at).toBeLessThan(killedAt + 30_000);
-      }
-
-      // Re-executed: only items in flight at the kill, at most the bound; waymark's count covers them.
-      const runs = groupBy(executions, (e) => e.index);
-      const redone = [...runs].filter(([, list]) => list.length > 1).map(([index]) => index).sort((a, b) => a - b);
-      expect([...runs.values()].every((list) => list.length <= 2)).toBe(true);
-      expect(redone.every((index) => inFlightAtKill.includes(index))).toBe(true);
-      expect(redone.length).toBeLessThanOrEqual(bound);
-      expect(summary.redone).toBeGreaterThanOrEqual(redone.length);
-      expect(summary.redone).toBeLessThanOrEqual(bound);
-      console.log(
-        `three workers: slices per worker ${pids.map((pid) => `${pid}${pid === victim.child.pid ? ' (killed)' : ''}: ${slicesOf.get(pid)}`).join(', ')}; ` +
-          `in flight at the kill [${inFlightAtKill.join(', ')}], slices taken over after ${takenOver.map((t) => `${((t.firstAfterKill.at - killedAt) / 1000).toFixed(1)} s`).join(', ')}, ` +
-          `re-executed [${redone.join(', ')}], reported redone ${summary.redone}, bound ${bound}`,
-      );
-    }, 240_000);
+  afterAll(async () => {
+    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+    await ledger?.close();
+    await sourceDb?.end();
+    await db?.close();
+    await env?.teardown();
+    removeTempDirs();
   });
-}
+
+  it('share one batch slice by slice; when one is SIGKILLed the others finish its slices, nothing lost or duplicated, redone <= the bound', async () => {
+    // The ledger and the source table each in a schema of their own (both have tables named by waymark's or the user's choice).
+    const ledgerUrl = await db.freshSchema();
+    const sourceUrl = await db.freshSchema();
+    ledger = await PostgresLedger.connect(ledgerUrl);
+    sourceDb = new Pool({ connectionString: sourceUrl, max: 1 });
+    await sourceDb.query('CREATE TABLE words (id bigint PRIMARY KEY, word text NOT NULL)');
+    await sourceDb.query(`INSERT INTO words SELECT 10 * i + 7, 'word-' || i FROM generate_series(0, $1::int - 1) i`, [ITEMS]);
+    const expected = Array.from({ length: ITEMS }, (_, i) => chaosResult(i, { id: 10 * i + 7, word: `word-${i}` }));
+
+    // Each worker a data dir of its own, as on separate machines: only the databases are shared.
+    const executionLog = path.join(makeTempDir('waymark-scale-'), 'executions.log');
+    fs.writeFileSync(executionLog, '');
+    const workerEnv = () => ({
+      TEMPORAL_ADDRESS: env.address,
+      WAYMARK_DATA_DIR: makeTempDir('waymark-scale-worker-'),
+      WAYMARK_TASK_QUEUE: TASK_QUEUE,
+      WAYMARK_LEDGER_URL: ledgerUrl,
+      WAYMARK_SOURCE_URL: sourceUrl,
+      WAYMARK_PROCESSORS: CHAOS_PROCESSOR,
+      [CHAOS_LOG_ENV]: executionLog,
+    });
+    workers.push(...(await Promise.all([workerEnv(), workerEnv(), workerEnv()].map((e) => startWorkerProcess(e)))));
+    const pids = workers.map((w) => w.child.pid!);
+
+    const spec = parseBatchSpec({
+      source: { kind: 'postgres-table', path: 'words', keyColumn: 'id' },
+      processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 5 } },
+      sliceSize: SLICE,
+      checkpointEvery: 1000,
+      concurrency: 6,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+    });
+    const bound = resumeCostBound(spec);
+    const handle = await startBatch(env.client, spec, BATCH_ID, TASK_QUEUE);
+
+    // Kill once every worker has run items and about a third of the batch is committed. The
+    // victim is the worker that started an item last, in the first part of a slice: it is
+    // surely mid-slice, with items left for another worker to finish.
+    let chosen: WorkerProcess | undefined;
+    await waitFor('all three workers to run items, a third of the batch committed, and a worker mid-slice', async () => {
+      const log = readExecutionLog(executionLog);
+      const ran = new Set(log.map((e) => e.pid));
+      if (!pids.every((pid) => ran.has(pid)) || (await ledger.totals(BATCH_ID)).succeeded < ITEMS / 3) return false;
+      const last = log[log.length - 1];
+      chosen = last.index % SLICE < SLICE / 2 && Date.now() - last.at < 50 ? workers.find((w) => w.child.pid === last.pid) : undefined;
+      return chosen !== undefined;
+    }, 90_000);
+    const victim = chosen!;
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    // Nothing of the dead worker's can commit any more, and its slices are not retried before
+    // the heartbeat timeout: what it ran without an outcome now is what it had in flight. That
+    // may be nothing, when the kill caught it between an item's commit and the next item.
+    const victimRan = readExecutionLog(executionLog).filter((e) => e.pid === victim.child.pid);
+    const uncommitted = new Set(
+      (await Promise.all([...new Set(victimRan.map((e) => e.index))].map(async (i) => ((await ledger.committedIndexes(BATCH_ID, i, i + 1)).length ? [] : [i])))).flat(),
+    );
+    const inFlightAtKill = [...uncommitted].sort((a, b) => a - b);
+    expect(inFlightAtKill.length).toBeLessThanOrEqual(bound);
+
+    const summary = await handle.result();
+    const executions = readExecutionLog(executionLog);
+
+    // Every item exactly once in the ledger, with the processor's result.
+    const rows = await allOutcomes(ledger, BATCH_ID);
+    expect(rows.map((r) => r.index)).toEqual(expected.map((_, i) => i));
+    expect(rows.filter((r) => r.status !== 'succeeded' || r.result !== expected[r.index])).toEqual([]);
+    expect(summary).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0, resumeCostBound: bound });
+
+    // Each worker ran slices of its own; a slice ran on one worker, or on the killed one and then a survivor.
+    const survivors = pids.filter((pid) => pid !== victim.child.pid);
+    const bySlice = groupBy(executions, (e) => Math.floor(e.index / SLICE));
+    expect(bySlice.size).toBe(ITEMS / SLICE);
+    const slicesOf = new Map(pids.map((pid) => [pid, 0]));
+    const takenOver: { slice: number; firstAfterKill: Execution }[] = [];
+    for (const [slice, list] of bySlice) {
+      const ran = [...new Set(list.map((e) => e.pid))];
+      for (const pid of ran) slicesOf.set(pid, slicesOf.get(pid)! + 1);
+      if (ran.length === 1) continue;
+      expect(ran).toHaveLength(2);
+      expect(ran).toContain(victim.child.pid);
+      const after = list.filter((e) => e.pid !== victim.child.pid).sort((a, b) => a.at - b.at);
+      expect(survivors).toContain(after[0].pid);
+      takenOver.push({ slice, firstAfterKill: after[0] });
+    }
+    for (const pid of pids) expect(slicesOf.get(pid)).toBeGreaterThan(0);
+    // The victim was mid-slice, so at least that slice was taken over; every slice it had an item
+    // in flight in was taken over by a survivor, not before the heartbeat timeout.
+    expect(takenOver.length).toBeGreaterThan(0);
+    const cutShort = new Set(inFlightAtKill.map((i) => Math.floor(i / SLICE)));
+    expect(takenOver.filter((t) => cutShort.has(t.slice))).toHaveLength(cutShort.size);
+    for (const { firstAfterKill } of takenOver) {
+      expect(firstAfterKill.at).toBeGreaterThanOrEqual(killedAt + EARLIEST_TAKEOVER_MS - 100);
+      expect(firstAfterKill.at).toBeLessThan(killedAt + 30_000);
+    }
+
+    // Re-executed: only items in flight at the kill, at most the bound; waymark's count covers them.
+    const runs = groupBy(executions, (e) => e.index);
+    const redone = [...runs].filter(([, list]) => list.length > 1).map(([index]) => index).sort((a, b) => a - b);
+    expect([...runs.values()].every((list) => list.length <= 2)).toBe(true);
+    expect(redone.every((index) => inFlightAtKill.includes(index))).toBe(true);
+    expect(redone.length).toBeLessThanOrEqual(bound);
+    expect(summary.redone).toBeGreaterThanOrEqual(redone.length);
+    expect(summary.redone).toBeLessThanOrEqual(bound);
+    console.log(
+      `three workers: slices per worker ${pids.map((pid) => `${pid}${pid === victim.child.pid ? ' (killed)' : ''}: ${slicesOf.get(pid)}`).join(', ')}; ` +
+        `in flight at the kill [${inFlightAtKill.join(', ')}], slices taken over after ${takenOver.map((t) => `${((t.firstAfterKill.at - killedAt) / 1000).toFixed(1)} s`).join(', ')}, ` +
+        `re-executed [${redone.join(', ')}], reported redone ${summary.redone}, bound ${bound}`,
+    );
+  }, 240_000);
+});
