@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { processSlice } from '../src/activities/process-slice';
-import type { ProcessSliceResult } from '../src/activities/contracts';
+import type { ProcessSliceResult } from '../src/contract/activity-io';
 import { ItemRunner } from '../src/activities/run-item';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
 import { getProcessor } from '../src/processors/registry';
 import { openSource } from '../src/sources/open-source';
 import type { SliceBounds, SourceItem } from '../src/sources/source';
-import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../src/spec/batch-spec';
+import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../src/contract/batch-spec';
 import type { Throughput } from './throughput';
 
 export function benchSpec(

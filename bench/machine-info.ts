@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import Database from 'better-sqlite3';
-import { requireTemporalCli } from '../src/binaries/resolve';
+import { requireTemporalCli } from '../src/server/resolve-binaries';
 
 export interface MachineInfo {
   date: string;

@@ -4,7 +4,7 @@
  * takes a minute or two and only checks that every part works and that no workflow run outgrows
  * its event budget.
  */
-import type { BatchSpecInput } from '../src/spec/batch-spec';
+import type { BatchSpecInput } from '../src/contract/batch-spec';
 
 export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
 

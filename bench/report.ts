@@ -10,7 +10,7 @@ import type { TimePerItemResult } from './sections/time-per-item';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
-import { DEFAULTS } from '../src/spec/batch-spec';
+import { DEFAULTS } from '../src/contract/batch-spec';
 
 export interface BenchResults {
   plan: BenchPlan;

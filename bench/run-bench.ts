@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EVENTS_PER_RUN_BUDGET } from '../src/workflows/batch-workflow';
-import { findPackageRoot } from '../src/binaries/install-dir';
+import { findPackageRoot } from '../src/server/install-dir';
 import { startBenchEnv } from './bench-env';
 import { BenchPostgres, benchPostgresUrl } from './bench-postgres';
 import { calibrateIterations, CPU_PROCESSOR, registerCpuProcessor } from './cpu-processor';

@@ -6,7 +6,7 @@ import type { BenchEnv } from '../bench-env';
 import { itemsFile } from '../items-file';
 import { runPerItemBatch, type PerItemRun } from '../per-item/run-per-item';
 import { runWaymarkBatch, type WaymarkRun } from '../run-waymark';
-import type { BatchSpecInput } from '../../src/spec/batch-spec';
+import type { BatchSpecInput } from '../../src/contract/batch-spec';
 import { log } from '../log';
 
 export interface PerItemRound {

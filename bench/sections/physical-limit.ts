@@ -9,8 +9,8 @@ import { itemsFile } from '../items-file';
 import { ledgerCommitRate, withTempLedger } from '../ledger-rate';
 import { benchSpec, processSliceRate } from '../item-path';
 import { runWaymarkBatch, type WaymarkRun } from '../run-waymark';
-import type { BatchSpecInput } from '../../src/spec/batch-spec';
-import { DEFAULTS } from '../../src/spec/batch-spec';
+import type { BatchSpecInput } from '../../src/contract/batch-spec';
+import { DEFAULTS } from '../../src/contract/batch-spec';
 import type { Throughput } from '../throughput';
 import { log } from '../log';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
-import { DEFAULTS } from '../../src/spec/batch-spec';
+import { DEFAULTS } from '../../src/contract/batch-spec';
 import type { BenchEnv } from '../bench-env';
 import type { BenchPostgres } from '../bench-postgres';
 import { historyStats } from '../history';

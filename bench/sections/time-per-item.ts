@@ -9,7 +9,7 @@ import { itemsFile } from '../items-file';
 import { benchSpec, processSliceRate, runItemRate, sourceReadRate } from '../item-path';
 import { ledgerCommitRate } from '../ledger-rate';
 import { runWaymarkBatch, type WaymarkRun } from '../run-waymark';
-import { DEFAULTS } from '../../src/spec/batch-spec';
+import { DEFAULTS } from '../../src/contract/batch-spec';
 import type { Throughput } from '../throughput';
 import { log } from '../log';
 

@@ -8,7 +8,7 @@ import { bareLoop } from '../bare-loop';
 import { itemsFile } from '../items-file';
 import { ledgerCommitRate } from '../ledger-rate';
 import { runWaymarkBatch, type WaymarkRun } from '../run-waymark';
-import { DEFAULTS, resumeCostBound } from '../../src/spec/batch-spec';
+import { DEFAULTS, resumeCostBound } from '../../src/contract/batch-spec';
 import { median, type Throughput } from '../throughput';
 import { log } from '../log';
 

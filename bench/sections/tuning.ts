@@ -13,7 +13,7 @@ import { LEDGER_VARIANTS, ledgerVariantRate } from '../ledger-variants';
 import { heartbeatCallMicros } from '../per-item/run-per-item';
 import { runWaymarkBatch, type WaymarkRun, type WaymarkRunOptions } from '../run-waymark';
 import { CPU_PROCESSOR } from '../cpu-processor';
-import { DEFAULTS } from '../../src/spec/batch-spec';
+import { DEFAULTS } from '../../src/contract/batch-spec';
 import type { Throughput } from '../throughput';
 import { log } from '../log';
 

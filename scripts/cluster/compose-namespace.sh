@@ -1,7 +1,7 @@
 #!/bin/sh
 # temporal-compose.yml's setup job (temporalio/admin-tools image): waits for the frontend, creates
 # the namespace and registers waymark's search attributes in it, as `npm run cluster` does
-# (src/cluster/cluster-namespace.ts). Whatever exists already is left alone.
+# (tools/cluster/cluster-namespace.ts). Whatever exists already is left alone.
 #
 # TEMPORAL_ADDRESS (read by the temporal CLI), NAMESPACE, RETENTION (e.g. 72h), and
 # WAYMARK_SEARCH_ATTRIBUTES: space-separated Name=Type pairs.

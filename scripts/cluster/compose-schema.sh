@@ -1,6 +1,6 @@
 #!/bin/sh
 # temporal-compose.yml's schema job (temporalio/admin-tools image): creates and migrates Temporal's
-# databases with temporal-sql-tool, as `npm run cluster` does (src/cluster/cluster-schema.ts), and
+# databases with temporal-sql-tool, as `npm run cluster` does (tools/cluster/cluster-schema.ts), and
 # creates the ledger's database. Every step leaves a database that has it alone, so the job runs
 # on every `docker compose up`.
 #

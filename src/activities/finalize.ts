@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ledger } from '../ledger/ledger';
-import type { BatchManifest, FinalizeInput, FinalizeResult } from './contracts';
-import { resumeCostBound } from '../spec/batch-spec';
+import type { BatchManifest, FinalizeInput, FinalizeResult } from '../contract/activity-io';
+import { resumeCostBound } from '../contract/batch-spec';
 import { manifestFile } from '../settings';
 
 export interface FinalizeDeps {

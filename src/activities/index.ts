@@ -3,7 +3,7 @@
  * Workflow code imports only `typeof` this (see src/workflows).
  */
 import type { Ledger } from '../ledger/ledger';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceInput } from './contracts';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceInput } from '../contract/activity-io';
 import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';

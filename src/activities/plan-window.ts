@@ -1,5 +1,5 @@
 import type { Ledger } from '../ledger/ledger';
-import type { PlanWindowInput, PlanWindowResult } from './contracts';
+import type { PlanWindowInput, PlanWindowResult } from '../contract/activity-io';
 import type { SliceBounds } from '../sources/source';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';

@@ -2,7 +2,7 @@
  * One item through its processor: per-item timeout, attempts with exponential backoff, and the
  * sorting of errors into outcome, quota wait or slice cancellation.
  */
-import type { BatchSpec } from '../spec/batch-spec';
+import type { BatchSpec } from '../contract/batch-spec';
 import type { OutcomeToCommit } from '../ledger/ledger';
 import type { SourceItem } from '../sources/source';
 import { NonRetryableItemError, QuotaExhaustedError, type ItemLogger, type Processor } from '../processors/processor';

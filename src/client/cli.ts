@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../spec/batch-spec';
+import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../contract/batch-spec';
 import { loadConfiguredProcessors } from '../processors/configured';
 import { openLedger } from '../ledger/open-ledger';
 import { dataDir, temporalAddress } from '../settings';
-import { BATCH_WORKFLOW_TYPE, configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../workflows/definitions';
-import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
+import { BATCH_WORKFLOW_TYPE, configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../contract/messages';
+import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError, connectClient } from './connect';
 import { PayloadDecryptionError } from '../codec/aes-gcm-codec';
@@ -32,7 +32,7 @@ import {
 } from './schedules';
 import { planRedrive, redriveBatchId } from './redrive-batch';
 import { runWorker } from '../workers/run-worker';
-import { runDevServer } from '../dev/dev-server';
+import { runDevServer } from '../server/dev-server';
 
 function wholeNumber(flag: string, min: number) {
   return (raw: string): number => {
@@ -486,7 +486,7 @@ function addScheduleCommands(program: Command): void {
     });
 }
 
-function printSummary(s: import('../workflows/definitions').BatchSummary): void {
+function printSummary(s: import('../contract/messages').BatchSummary): void {
   console.log(
     `batch ${s.batchId} completed: ${s.total} items (succeeded ${s.succeeded}, failed ${s.failed}) in ${(s.durationMs / 1000).toFixed(1)} s, ` +
       `${s.itemsPerSecond} items/s, ${s.runs} workflow run(s), redone ${s.redone} (bound ${s.resumeCostBound} per interruption)`,

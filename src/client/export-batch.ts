@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Ledger, StoredOutcome } from '../ledger/ledger';
-import type { BatchManifest } from '../activities/contracts';
+import type { BatchManifest } from '../contract/activity-io';
 import { CliError } from './connect';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;

@@ -1,7 +1,7 @@
 /** `waymark redrive`: a linked batch that re-runs only the failed and pending items of a finished batch. */
 import type { Ledger } from '../ledger/ledger';
-import type { BatchManifest } from '../activities/contracts';
-import { parseBatchSpec, type BatchSpec } from '../spec/batch-spec';
+import type { BatchManifest } from '../contract/activity-io';
+import { parseBatchSpec, type BatchSpec } from '../contract/batch-spec';
 import { CliError } from './connect';
 
 export interface RedrivePlan {

@@ -16,8 +16,8 @@ import {
   type ScheduleSpecDescription,
   type ScheduleSummary,
 } from '@temporalio/client';
-import type { BatchSpec } from '../spec/batch-spec';
-import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions';
+import type { BatchSpec } from '../contract/batch-spec';
+import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import { TASK_QUEUE, temporalAddress } from '../settings';
 import { CliError } from './connect';
 import { batchStartMetadata } from './start-batch';

@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
-import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../spec/batch-spec';
-import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
+import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
+import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import { getProcessor, processorNames, UnknownProcessorError } from '../processors/registry';
-import { BATCH_WORKFLOW_TYPE } from '../workflows/definitions';
+import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { TASK_QUEUE } from '../settings';
 import { CliError } from './connect';

@@ -1,7 +1,7 @@
 /** `--wait` and `status --watch`: a live progress bar from the workflow's progress query. */
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { progressQuery, type BatchProgress, type BatchSummary } from '../workflows/definitions';
+import { progressQuery, type BatchProgress, type BatchSummary } from '../contract/messages';
 import { describeState } from '../workflows/details';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError } from './connect';

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import type { ProcessorSpec } from '../spec/batch-spec';
+import type { ProcessorSpec } from '../contract/batch-spec';
 import type { Processor } from './processor';
 import { execProcessor } from './exec';
 import { noopProcessor } from './noop';

@@ -15,7 +15,7 @@ import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from
 import { SourceUnavailableError } from './source';
 import { unavailable } from './source-file';
 import { LineSource, type LineParser } from './line-source';
-import { DEFAULTS } from '../spec/batch-spec';
+import { DEFAULTS } from '../contract/batch-spec';
 
 const SLASH = Buffer.from('/');
 const utf8 = new TextDecoder('utf-8', { fatal: true });

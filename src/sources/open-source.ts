@@ -1,6 +1,6 @@
 /** The one way in: a source spec becomes a Source. */
 import * as path from 'node:path';
-import { DEFAULTS, type SourceSpec } from '../spec/batch-spec';
+import { DEFAULTS, type SourceSpec } from '../contract/batch-spec';
 import type { Source } from './source';
 import { checkSourcePath } from './source-file';
 import { jsonLineParser, LineSource, parseTextLine } from './line-source';

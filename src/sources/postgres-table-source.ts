@@ -18,7 +18,7 @@
  * WAYMARK_SOURCE_URL), so its password never enters workflow history.
  */
 import { escapeIdentifier, Pool } from 'pg';
-import type { SourceSpec } from '../spec/batch-spec';
+import type { SourceSpec } from '../contract/batch-spec';
 import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
 import { SourceUnavailableError } from './source';
 import { maskPassword, postgresUrlProblem } from '../ledger/postgres-ledger';

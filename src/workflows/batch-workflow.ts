@@ -21,11 +21,11 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
-import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../activities/contracts';
+import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
 import type { SliceTally } from '../ledger/ledger';
 import type { SliceBounds } from '../sources/source';
-import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../spec/batch-spec';
-import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../dev/search-attributes';
+import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
+import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import {
   configureUpdate,
   pauseSignal,
@@ -36,7 +36,7 @@ import {
   type BatchState,
   type BatchSummary,
   type Checkpoint,
-} from './definitions';
+} from '../contract/messages';
 import { currentDetails } from './details';
 import { toleranceExceeded } from './tolerance';
 

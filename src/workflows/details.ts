@@ -2,7 +2,7 @@
  * The batch as the Temporal Web UI shows it: a markdown "current details" block refreshed as
  * slices finish. Pure, so the workflow can call it on every replay.
  */
-import type { BatchProgress } from './definitions';
+import type { BatchProgress } from '../contract/messages';
 
 export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil'>): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {

@@ -1,4 +1,4 @@
-import type { BatchSpec } from '../spec/batch-spec';
+import type { BatchSpec } from '../contract/batch-spec';
 
 /**
  * Why the batch must stop (I6), or undefined while its failures are within tolerance.

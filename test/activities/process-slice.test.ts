@@ -11,7 +11,7 @@ import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/commo
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { processSlice, type SliceDeps } from '../../src/activities/process-slice';
-import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from '../../src/activities/contracts';
+import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from '../../src/contract/activity-io';
 import { LeaseLostError, type Ledger, type OutcomeToCommit, type StoredOutcome } from '../../src/ledger/ledger';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import {
@@ -24,7 +24,7 @@ import {
 import { registerProcessor } from '../../src/processors/registry';
 import { openSource } from '../../src/sources/open-source';
 import type { SliceBounds } from '../../src/sources/source';
-import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/spec/batch-spec';
+import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { allOutcomes } from '../helpers/ledger-rows';

@@ -7,8 +7,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { requireTemporalCli } from '../../src/binaries/resolve';
-import { runDevServer, startDevServerInBackground, type BackgroundDevServer } from '../../src/dev/dev-server';
+import { requireTemporalCli } from '../../src/server/resolve-binaries';
+import { runDevServer, startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
 import { localConnectionSettings, serverAnswers } from '../../src/client/connect';
 
 /** Whether a plaintext local Temporal frontend answers at `address`. */

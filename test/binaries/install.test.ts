@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { installTemporalBinaries, staleReason } from '../../src/binaries/install';
+import { installTemporalBinaries, staleReason } from '../../tools/binaries/install';
 import { makeTempDir, removeTempDirs, writeExecutable } from '../helpers/temp-dir';
 
 afterEach(removeTempDirs);

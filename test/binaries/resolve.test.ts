@@ -7,8 +7,8 @@ import {
   resolveTemporalTestServer,
   testServerExecutableOption,
   type ResolveOptions,
-} from '../../src/binaries/resolve';
-import { defaultInstallDir, findPackageRoot } from '../../src/binaries/install-dir';
+} from '../../src/server/resolve-binaries';
+import { defaultInstallDir, findPackageRoot } from '../../src/server/install-dir';
 import { makeTempDir, removeTempDirs, writeExecutable } from '../helpers/temp-dir';
 
 afterEach(removeTempDirs);

@@ -1,6 +1,6 @@
 /** Where a chaos run's interruptions land: random, repeatable by seed, spread over the whole run. */
-import { planInterruptions } from '../../src/chaos/chaos-plan';
-import { seededRandom } from '../../src/chaos/random';
+import { planInterruptions } from '../../tools/chaos/chaos-plan';
+import { seededRandom } from '../../tools/chaos/random';
 
 describe('planInterruptions', () => {
   it('spreads the interruptions over the run, one per stratum, the same for the same seed', () => {

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runChaos } from '../../src/chaos/chaos-run';
-import { formatReport } from '../../src/chaos/chaos-report';
+import { runChaos } from '../../tools/chaos/chaos-run';
+import { formatReport } from '../../tools/chaos/chaos-report';
 import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 
 describe('the chaos run', () => {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { OutcomeToCommit } from '../../src/ledger/ledger';
-import { chaosResult } from '../../src/chaos/chaos-processor';
-import { attributeRedone, checkItems } from '../../src/chaos/verify';
+import { chaosResult } from '../../tools/chaos/chaos-processor';
+import { attributeRedone, checkItems } from '../../tools/chaos/verify';
 
 const SOURCE = ['a', 'b', 'c', 'd'];
 const ok = (index: number, result: unknown = chaosResult(index, SOURCE[index])): OutcomeToCommit => ({

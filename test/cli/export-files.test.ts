@@ -9,10 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { finalize } from '../../src/activities/finalize';
-import type { BatchManifest } from '../../src/activities/contracts';
+import type { BatchManifest } from '../../src/contract/activity-io';
 import type { OutcomeToCommit } from '../../src/ledger/ledger';
 import { openLedger } from '../../src/ledger/open-ledger';
-import { parseBatchSpec } from '../../src/spec/batch-spec';
+import { parseBatchSpec } from '../../src/contract/batch-spec';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
 const NO_SERVER = '127.0.0.1:1';

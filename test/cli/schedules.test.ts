@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { BatchSummary } from '../../src/workflows/definitions';
+import type { BatchSummary } from '../../src/contract/messages';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { requireTemporalCli } from '../../src/binaries/resolve';
+import { requireTemporalCli } from '../../src/server/resolve-binaries';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';

@@ -9,14 +9,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceError, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { requireTemporalCli } from '../../src/binaries/resolve';
-import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME } from '../../src/chaos/chaos-processor';
-import { startWorkerProcess, type WorkerProcess } from '../../src/chaos/worker-process';
-import type { BatchSummary } from '../../src/workflows/definitions';
+import { requireTemporalCli } from '../../src/server/resolve-binaries';
+import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME } from '../../tools/chaos/chaos-processor';
+import { startWorkerProcess, type WorkerProcess } from '../../tools/chaos/worker-process';
+import type { BatchSummary } from '../../src/contract/messages';
 
 const ROOT = path.resolve(__dirname, '../..');
-export const BUILT_CLI = path.join(ROOT, 'dist/client/cli.js');
-export const BUILT_PROCESSOR = path.join(ROOT, 'dist/chaos/chaos-processor.js');
+export const BUILT_CLI = path.join(ROOT, 'dist/src/client/cli.js');
+export const BUILT_PROCESSOR = path.join(ROOT, 'dist/tools/chaos/chaos-processor.js');
 const WORKER_STOP_GRACE_MS = 15_000;
 
 export interface JsonlSource {
@@ -98,7 +98,7 @@ export function startWithTemporalCli(address: string, batchId: string, taskQueue
   });
 }
 
-/** Worker processes (`node dist/client/cli.js worker`), each logging to `worker-<slot>.log` in `logDir`. */
+/** Worker processes (`node dist/src/client/cli.js worker`), each logging to `worker-<slot>.log` in `logDir`. */
 export class WorkerPool {
   private readonly workers: WorkerProcess[] = [];
 

@@ -3,8 +3,8 @@
  * machine without either they are skipped, saying why; in CI a missing toolchain is a failure.
  */
 import { spawnSync } from 'node:child_process';
-import { defaultServerBinDir } from '../../src/cluster/cluster-layout';
-import { builtServerBinaries } from '../../src/cluster/server-binaries';
+import { defaultServerBinDir } from '../../tools/cluster/cluster-layout';
+import { builtServerBinaries } from '../../tools/cluster/server-binaries';
 
 export const CLUSTER_REQUIRED = Boolean(process.env.CI) && process.env.CI !== 'false';
 

@@ -9,13 +9,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { STATE_FILE_NAME } from '../../src/cluster/cluster-state';
+import { STATE_FILE_NAME } from '../../tools/cluster/cluster-state';
 import type { CliRun } from '../cli/run-cli';
 import { findFreePort } from '../helpers/free-port';
 import { describeWithCluster } from './cluster-prerequisites';
 import { makeTempDir, removeTempDirs, writeExecutable } from '../helpers/temp-dir';
 
-const SCRIPT = path.resolve(__dirname, '../../dist/cluster/run-cluster.js');
+const SCRIPT = path.resolve(__dirname, '../../dist/tools/cluster/run-cluster.js');
 
 function runCluster(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
   return new Promise((resolve, reject) => {

@@ -19,9 +19,9 @@ import {
   TEMPLATE_FILE,
   TEMPORAL_SERVER_VERSION,
   clusterPorts,
-} from '../../src/cluster/cluster-layout';
-import { renderTemplate, templateValues } from '../../src/cluster/server-config';
-import { WAYMARK_SEARCH_ATTRIBUTES } from '../../src/dev/search-attributes';
+} from '../../tools/cluster/cluster-layout';
+import { renderTemplate, templateValues } from '../../tools/cluster/server-config';
+import { WAYMARK_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 
 const ROOT = path.resolve(__dirname, '../..');
 const COMPOSE_FILE = path.join(ROOT, 'temporal-compose.yml');

@@ -1,18 +1,18 @@
 /**
  * A batch on the local cluster while its processes are killed one at a time, as the chaos run
- * does on the dev server (src/chaos/interrupted-batch.ts), with the cluster's own targets: a
+ * does on the dev server (tools/chaos/interrupted-batch.ts), with the cluster's own targets: a
  * worker, the history service, the matching service. Each interruption fires at a count of
  * committed items, and the next waits until the batch has recovered from it, so every redone
- * item can be charged to the interruption that caused it (src/chaos/verify.ts).
+ * item can be charged to the interruption that caused it (tools/chaos/verify.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { ExecutionLogTail } from '../../src/chaos/execution-log';
-import { noSliceAttemptStartedBefore } from '../../src/chaos/interrupted-batch';
-import { ProgressMonitor } from '../../src/chaos/progress-monitor';
-import type { LocalCluster } from '../../src/cluster/local-cluster';
+import { ExecutionLogTail } from '../../tools/chaos/execution-log';
+import { noSliceAttemptStartedBefore } from '../../tools/chaos/interrupted-batch';
+import { ProgressMonitor } from '../../tools/chaos/progress-monitor';
+import type { LocalCluster } from '../../tools/cluster/local-cluster';
 import type { Ledger } from '../../src/ledger/ledger';
-import type { BatchSummary } from '../../src/workflows/definitions';
+import type { BatchSummary } from '../../src/contract/messages';
 import { resultDespiteOutages, startWithTemporalCli, type WorkerPool } from './batch-rig';
 
 export type ClusterInterruptionKind = 'worker-kill' | 'history-kill' | 'matching-kill';

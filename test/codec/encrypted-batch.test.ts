@@ -27,7 +27,7 @@ import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, METADATA_KEY_ID } from '../../s
 import { encryptionKeysFromEnv } from '../../src/codec/encryption-keys';
 import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor } from '../../src/processors/processor';
-import type { BatchSpec } from '../../src/spec/batch-spec';
+import type { BatchSpec } from '../../src/contract/batch-spec';
 
 const TASK_QUEUE = 'encrypted-batch';
 const PROCESSOR = 'confidential-enricher';

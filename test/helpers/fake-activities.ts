@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/activities/contracts';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/sources/source';
 
 export interface FakeOptions {

@@ -10,8 +10,8 @@ import {
   type LocalTestWorkflowEnvironmentOptions,
   type TimeSkippingTestWorkflowEnvironmentOptions,
 } from '@temporalio/testing';
-import { cliExecutableOption, testServerExecutableOption } from '../../src/binaries/resolve';
-import { WAYMARK_SEARCH_ATTRIBUTES } from '../../src/dev/search-attributes';
+import { cliExecutableOption, testServerExecutableOption } from '../../src/server/resolve-binaries';
+import { WAYMARK_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 
 /** The time-skipping test server: durable timers fire at once. */
 export function createTimeSkippingEnv(

@@ -17,7 +17,7 @@ import { exportBatch } from '../../src/client/export-batch';
 import { planRedrive } from '../../src/client/redrive-batch';
 import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
-import type { BatchManifest } from '../../src/activities/contracts';
+import type { BatchManifest } from '../../src/contract/activity-io';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const TASK_QUEUE = 'redrive';

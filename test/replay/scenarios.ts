@@ -3,8 +3,8 @@
  * path that a running batch can be on when a new version of the workflow code is deployed.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { BatchSpecInput } from '../../src/spec/batch-spec';
-import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../../src/workflows/definitions';
+import type { BatchSpecInput } from '../../src/contract/batch-spec';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../../src/contract/messages';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { fakeActivities, type FakeOptions } from '../helpers/fake-activities';
 import { waitFor } from '../helpers/wait-for';

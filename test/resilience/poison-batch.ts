@@ -9,8 +9,8 @@ import { makeTempDir } from '../helpers/temp-dir';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { StoredOutcome } from '../../src/ledger/ledger';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
-import type { BatchSpecInput } from '../../src/spec/batch-spec';
-import type { BatchSummary } from '../../src/workflows/definitions';
+import type { BatchSpecInput } from '../../src/contract/batch-spec';
+import type { BatchSummary } from '../../src/contract/messages';
 import { WorkerSupervisor } from './worker-supervisor';
 import { allOutcomes } from '../helpers/ledger-rows';
 

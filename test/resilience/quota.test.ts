@@ -19,7 +19,7 @@ import { defineProcessor, QuotaExhaustedError } from '../../src/processors/proce
 import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
-import { progressQuery } from '../../src/workflows/definitions';
+import { progressQuery } from '../../src/contract/messages';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
 

@@ -19,12 +19,12 @@ import { waitFor } from '../helpers/wait-for';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { startBatch } from '../../src/client/start-batch';
-import { parseBatchSpec, resumeCostBound } from '../../src/spec/batch-spec';
-import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME, chaosResult } from '../../src/chaos/chaos-processor';
-import { readExecutionLog, type Execution } from '../../src/chaos/execution-log';
+import { parseBatchSpec, resumeCostBound } from '../../src/contract/batch-spec';
+import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME, chaosResult } from '../../tools/chaos/chaos-processor';
+import { readExecutionLog, type Execution } from '../../tools/chaos/execution-log';
 import { allOutcomes } from '../helpers/ledger-rows';
 
-const CHAOS_PROCESSOR = path.resolve(__dirname, '../../dist/chaos/chaos-processor.js');
+const CHAOS_PROCESSOR = path.resolve(__dirname, '../../dist/tools/chaos/chaos-processor.js');
 const TASK_QUEUE = 'three-workers';
 const BATCH_ID = 'three-workers';
 const ITEMS = 6000;

@@ -1,6 +1,6 @@
 import { openSource } from '../../src/sources/open-source';
 import { SourceUnavailableError } from '../../src/sources/source';
-import type { SourceSpec } from '../../src/spec/batch-spec';
+import type { SourceSpec } from '../../src/contract/batch-spec';
 import { planAndReadAll, readAll, removeTempDirs, tempDir, values, writeTemp } from './helpers';
 
 const ctx = { dataDir: tempDir(), batchId: 'csv-test' };

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { openSource } from '../../src/sources/open-source';
 import { CHUNK_BYTES, scanLines } from '../../src/sources/line-scanner';
 import { SourceUnavailableError } from '../../src/sources/source';
-import type { SourceSpec } from '../../src/spec/batch-spec';
+import type { SourceSpec } from '../../src/contract/batch-spec';
 import { planAndReadAll, readAll, removeTempDirs, tempDir, values, writeTemp } from './helpers';
 
 const dataDir = tempDir();

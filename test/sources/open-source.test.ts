@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openSource } from '../../src/sources/open-source';
 import { SourceUnavailableError } from '../../src/sources/source';
-import type { SourceKind } from '../../src/spec/batch-spec';
+import type { SourceKind } from '../../src/contract/batch-spec';
 import { readAll, removeTempDirs, tempDir, writeTemp } from './helpers';
 
 const ctx = { dataDir: tempDir(), batchId: 'open-test' };

@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { openSource } from '../../src/sources/open-source';
 import { closeTableSourcePools, DEFAULT_SOURCE_URL_ENV } from '../../src/sources/postgres-table-source';
 import { SourceUnavailableError, type Source } from '../../src/sources/source';
-import { parseBatchSpec, type BatchSpecInput, type SourceSpec } from '../../src/spec/batch-spec';
+import { parseBatchSpec, type BatchSpecInput, type SourceSpec } from '../../src/contract/batch-spec';
 import { rejectionOf } from '../helpers/rejection';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { planAndReadAll, readAll, values } from './helpers';

@@ -6,8 +6,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WaymarkActivities } from '../../src/activities';
-import type { BatchSpecInput } from '../../src/spec/batch-spec';
-import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../../src/workflows/definitions';
+import type { BatchSpecInput } from '../../src/contract/batch-spec';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchProgress } from '../../src/contract/messages';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { waitFor } from '../helpers/wait-for';

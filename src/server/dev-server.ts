@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { requireTemporalCli } from '../binaries/resolve';
+import { requireTemporalCli } from './resolve-binaries';
 import { dataDir as defaultDataDir } from '../settings';
 import { ensureSearchAttributes, SearchAttributeConflict, searchAttributeFlags } from './register-search-attributes';
 import { isPortOpen } from './server-probe';

@@ -5,12 +5,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { WaymarkActivities } from '../activities';
-import type { Ledger } from '../ledger/ledger';
-import type { BatchSpec } from '../spec/batch-spec';
-import type { BatchSummary } from '../workflows/definitions';
-import type { batchWorkflow } from '../workflows/batch-workflow';
-import { startBatch } from '../client/start-batch';
+import type { WaymarkActivities } from '../../src/activities';
+import type { Ledger } from '../../src/ledger/ledger';
+import type { BatchSpec } from '../../src/contract/batch-spec';
+import type { BatchSummary } from '../../src/contract/messages';
+import type { batchWorkflow } from '../../src/workflows/batch-workflow';
+import { startBatch } from '../../src/client/start-batch';
 import type { ChaosCluster } from './chaos-cluster';
 import { INTERRUPTION_LABELS, type PlannedInterruption } from './chaos-plan';
 import type { Deadline } from './deadline';

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isPortOpen } from '../dev/server-probe';
+import { isPortOpen } from '../../src/server/server-probe';
 import {
   NAMESPACE,
   SERVICES,

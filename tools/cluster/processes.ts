@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isPortOpen } from '../dev/server-probe';
+import { isPortOpen } from '../../src/server/server-probe';
 
 const STOP_GRACE_MS = 15_000;
 const LOG_TAIL_BYTES = 4000;

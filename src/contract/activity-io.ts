@@ -3,7 +3,7 @@
  * import them without pulling activity code into the workflow bundle.
  * Everything here travels through workflow history: cursors, offsets, counts, never item data (I1).
  */
-import type { BatchSpec } from '../spec/batch-spec';
+import type { BatchSpec } from './batch-spec';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../sources/source';
 import type { SliceTally } from '../ledger/ledger';
 

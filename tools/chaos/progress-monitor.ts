@@ -5,7 +5,7 @@
  * short; it stays so until the item is redone and committed. (Counting the ledger's rows instead
  * would cost a scan of the batch on every poll, on the same two cores the batch runs on.)
  */
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../../src/ledger/ledger';
 import type { ExecutionLogTail } from './execution-log';
 
 export class ProgressMonitor {

@@ -8,7 +8,7 @@
 import type { Connection } from '@temporalio/client';
 import { SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { WAYMARK_SEARCH_ATTRIBUTES } from './search-attributes';
+import { WAYMARK_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 /** `--search-attribute Name=Type` flags for `temporal server start-dev`. */
 export function searchAttributeFlags(): string[] {

@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../client/connect';
-import { startBatch, validateSpecForStart } from '../client/start-batch';
-import type { Ledger } from '../ledger/ledger';
-import { PostgresLedger, maskPassword } from '../ledger/postgres-ledger';
-import { SqliteLedger } from '../ledger/sqlite-ledger';
-import { ledgerFile } from '../settings';
-import { loadProcessorModule } from '../processors/registry';
-import type { BatchSpec } from '../spec/batch-spec';
+import { connectClient } from '../../src/client/connect';
+import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import type { Ledger } from '../../src/ledger/ledger';
+import { PostgresLedger, maskPassword } from '../../src/ledger/postgres-ledger';
+import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { ledgerFile } from '../../src/settings';
+import { loadProcessorModule } from '../../src/processors/registry';
+import type { BatchSpec } from '../../src/contract/batch-spec';
 import { ChaosCluster } from './chaos-cluster';
 import { resolveChaosOptions, type ChaosOptions } from './chaos-options';
 import { planInterruptions } from './chaos-plan';
@@ -23,14 +23,15 @@ import { judge, type ChaosReport } from './chaos-report';
 import { Deadline } from './deadline';
 import { readExecutionLog } from './execution-log';
 import { runInterruptedBatch } from './interrupted-batch';
+import { findPackageRoot } from '../../src/server/install-dir';
 import { seededRandom } from './random';
 import { attributeRedone, checkItems } from './verify';
 
-/** src/chaos and dist/chaos are both two levels below the project, so this works from either. */
-const PROJECT_ROOT = path.resolve(__dirname, '../..');
+/** tools/chaos under ts-jest, dist/tools/chaos when built: the package root is found either way. */
+const PROJECT_ROOT = findPackageRoot(__dirname);
 /** Workers run the built CLI and load the built processor, whichever copy of this file runs. */
-const BUILT_CLI = path.join(PROJECT_ROOT, 'dist/client/cli.js');
-const BUILT_PROCESSOR = path.join(PROJECT_ROOT, 'dist/chaos/chaos-processor.js');
+const BUILT_CLI = path.join(PROJECT_ROOT, 'dist/src/client/cli.js');
+const BUILT_PROCESSOR = path.join(PROJECT_ROOT, 'dist/tools/chaos/chaos-processor.js');
 
 export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<ChaosReport> {
   const options = resolveChaosOptions(input);

@@ -5,7 +5,7 @@
  * same cluster; test/cluster/compose-file.test.ts keeps the three in step.
  */
 import path from 'node:path';
-import { findPackageRoot } from '../binaries/install-dir';
+import { findPackageRoot } from '../../src/server/install-dir';
 
 /** The Temporal server built from source for the cluster; temporal-compose.yml uses the images of the same version. */
 export const TEMPORAL_SERVER_VERSION = '1.32.2';

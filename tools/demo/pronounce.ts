@@ -4,7 +4,7 @@
  * regular inflection of a word it has, fail by nature of the data: they land in the
  * compensating record, which is what the demo shows.
  */
-import { defineProcessor, NonRetryableItemError } from '../processors/processor';
+import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
 
 const IPA: Record<string, string> = {
   AA: 'ɑ', AE: 'æ', AH: 'ʌ', AO: 'ɔ', AW: 'aʊ', AY: 'aɪ', B: 'b', CH: 'tʃ', D: 'd', DH: 'ð',

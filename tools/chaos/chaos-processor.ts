@@ -2,12 +2,12 @@
  * The chaos run's processor: it takes real time per item and leaves a side effect outside the
  * ledger, one line per execution in the file named by WAYMARK_CHAOS_LOG, so an item executed twice
  * shows up twice even when the ledger kept only one outcome. Workers load it through
- * WAYMARK_PROCESSORS=dist/chaos/chaos-processor.js; the chaos run loads it too, to validate the spec.
+ * WAYMARK_PROCESSORS=dist/tools/chaos/chaos-processor.js; the chaos run loads it too, to validate the spec.
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineProcessor, NonRetryableItemError } from '../processors/processor';
-import { integerOption, rejectUnknownOptions } from '../processors/options';
+import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
+import { integerOption, rejectUnknownOptions } from '../../src/processors/options';
 
 export const CHAOS_LOG_ENV = 'WAYMARK_CHAOS_LOG';
 export const CHAOS_PROCESSOR_NAME = 'chaos';

@@ -10,8 +10,8 @@ export const INSTALL_DIR_NAME = '.temporal-bin';
 
 /**
  * The package root is found by walking up to package.json rather than by a fixed `../..`,
- * because this file runs from src/binaries under ts-jest, from dist/binaries after the
- * build, and from node_modules/waymark/dist/binaries when waymark is a dependency.
+ * because this file runs from src/server under ts-jest, from dist/src/server after the
+ * build, and from node_modules/waymark/dist/src/server when waymark is a dependency.
  */
 export function findPackageRoot(fromDir: string = __dirname): string {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { DEFAULT_IP, startDevServerInBackground, type BackgroundDevServer } from '../dev/dev-server';
+import { DEFAULT_IP, startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
 import { findFreePort } from './free-port';
 import { startWorkerProcess, type ExitInfo, type WorkerProcess } from './worker-process';
 
@@ -15,7 +15,7 @@ const STOP_GRACE_MS = 15_000;
 export interface ClusterOptions {
   dataDir: string;
   workers: number;
-  /** `dist/client/cli.js`. */
+  /** `dist/src/client/cli.js`. */
   cli: string;
   /** Environment of every worker besides TEMPORAL_ADDRESS. */
   workerEnv: Record<string, string>;

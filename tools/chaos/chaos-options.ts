@@ -1,5 +1,5 @@
 /** What a chaos run can be told, with the defaults of `npm run chaos`. */
-import { DEFAULTS } from '../spec/batch-spec';
+import { DEFAULTS } from '../../src/contract/batch-spec';
 import { MIN_ITEMS_PER_INTERRUPTION } from './chaos-plan';
 
 export interface ChaosOptions {

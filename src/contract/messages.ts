@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SourcePosition } from '../sources/source';
-import type { BatchManifest } from '../activities/contracts';
+import type { BatchManifest } from './activity-io';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 

@@ -2,7 +2,7 @@
  * The chaos run's verdict, item by item: the ledger against the source, the side-effect log against
  * the ledger, and every re-execution charged to the interruption that caused it.
  */
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger } from '../../src/ledger/ledger';
 import { chaosResult } from './chaos-processor';
 import type { Execution } from './execution-log';
 

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ensureSearchAttributes } from '../dev/register-search-attributes';
+import { ensureSearchAttributes } from '../../src/server/register-search-attributes';
 import { RETENTION_DAYS } from './cluster-layout';
 
 /** gRPC status codes. */

@@ -4,10 +4,10 @@
  * the CMU Pronouncing Dictionary, on a Temporal dev server with a SQLite file and a SQLite ledger.
  * Words the dictionary cannot pronounce land in the compensating record.
  */
-import { connectWorkerConnection, createWaymarkWorker } from '../workers/create-worker';
-import { openLedger } from '../ledger/open-ledger';
-import { dataDir } from '../settings';
-import { registerProcessor } from '../processors/registry';
+import { connectWorkerConnection, createWaymarkWorker } from '../../src/workers/create-worker';
+import { openLedger } from '../../src/ledger/open-ledger';
+import { dataDir } from '../../src/settings';
+import { registerProcessor } from '../../src/processors/registry';
 import {
   CliError,
   configuredDataConverter,
@@ -17,11 +17,11 @@ import {
   loadConnectionSettings,
   localConnectionSettings,
   serverAnswers,
-} from '../client/connect';
-import { installWaymarkRuntime, telemetrySettingsFromEnv } from '../telemetry/runtime';
-import { startBatch, validateSpecForStart } from '../client/start-batch';
-import { watchBatch } from '../client/watch-batch';
-import { startDevServerInBackground } from '../dev/dev-server';
+} from '../../src/client/connect';
+import { installWaymarkRuntime, telemetrySettingsFromEnv } from '../../src/telemetry/runtime';
+import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { watchBatch } from '../../src/client/watch-batch';
+import { startDevServerInBackground } from '../../src/server/dev-server';
 import { pronounce } from './pronounce';
 
 const WORDS_FILE: string = require('word-list').default;
