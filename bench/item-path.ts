@@ -13,9 +13,10 @@ import { ItemRunner } from '../src/activities/run-item';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
 import { getProcessor } from '../src/processors/registry';
 import { openSource } from '../src/sources/open-source';
-import type { SliceBounds, SourceItem } from '../src/sources/source';
+import type { SourceItem } from '../src/sources/source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../src/contract/batch-spec';
 import type { Throughput } from './throughput';
+import type { SliceBounds } from '../src/contract/slices';
 
 export function benchSpec(
   file: string,

@@ -1,9 +1,9 @@
 import type { Ledger } from '../ledger/ledger';
 import type { PlanWindowInput, PlanWindowResult } from '../contract/activity-io';
-import type { SliceBounds } from '../sources/source';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
 import { toApplicationFailure } from './failures';
+import type { SliceBounds } from '../contract/slices';
 
 export interface PlanDeps {
   ledger: Ledger;

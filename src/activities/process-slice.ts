@@ -7,12 +7,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Ledger, OutcomeToCommit } from '../ledger/ledger';
 import { LeaseLostError } from '../ledger/ledger';
-import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from '../contract/activity-io';
+import type { ProcessSliceInput, ProcessSliceResult } from '../contract/activity-io';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
 import { ItemRunner, SliceCancelledError } from './run-item';
 import { toApplicationFailure } from './failures';
 import { SliceMetrics } from '../telemetry/batch-metrics';
+import type { SliceHeartbeat } from '../contract/slices';
 
 export interface SliceDeps {
   ledger: Ledger;

@@ -4,8 +4,7 @@
  * Everything here travels through workflow history: cursors, offsets, counts, never item data (I1).
  */
 import type { BatchSpec } from './batch-spec';
-import type { SliceBounds, SourcePosition, WindowPlan } from '../sources/source';
-import type { SliceTally } from '../ledger/ledger';
+import type { SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -31,11 +30,6 @@ export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
   /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
   | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number };
-
-/** What `processSlice` heartbeats: the first index of the slice not yet committed. */
-export interface SliceHeartbeat {
-  cursor: number;
-}
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 

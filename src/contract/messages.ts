@@ -1,9 +1,8 @@
 /**
- * The workflow's public surface: its name, query and the shapes a client reads.
+ * The workflow's messages: its type name, query, signals and update, and the shapes a client reads.
  * Safe to import from client code (no workflow-only APIs run at import time).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { SourcePosition } from '../sources/source';
 import type { BatchManifest } from './activity-io';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
@@ -18,22 +17,6 @@ export type BatchState =
   | 'completed'
   | 'failed-tolerance'
   | 'cancelled';
-
-/** What one workflow run hands the next at continue-as-new: cursor and counters, never items. */
-export interface Checkpoint {
-  cursor: SourcePosition;
-  succeeded: number;
-  failed: number;
-  redone: number;
-  failedByType?: Record<string, number>;
-  /** Workflow runs finished before this one. */
-  runs: number;
-  /** Epoch milliseconds of the first run's start. */
-  startedAt: number;
-  total?: number;
-  /** A batch paused when its run ended stays paused in the next run. */
-  paused?: boolean;
-}
 
 export interface BatchProgress {
   state: BatchState;

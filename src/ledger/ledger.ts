@@ -3,6 +3,7 @@
  * It is the source of truth for what is done; workflow counters and cursors only follow it.
  * Activities see this interface only, so another store (PostgreSQL) can stand behind it.
  */
+import type { SliceTally } from '../contract/slices';
 
 export type ItemStatus = 'succeeded' | 'failed';
 
@@ -27,15 +28,6 @@ export interface StoredOutcome extends ItemOutcome {
 /** An outcome on its way in: the result already serialised once, by the code that checked it is JSON. */
 export interface OutcomeToCommit extends Omit<ItemOutcome, 'result'> {
   resultJson?: string;
-}
-
-export interface SliceTally {
-  succeeded: number;
-  failed: number;
-  /** Re-executions of items that an interruption caught in flight, within the slice. */
-  redone: number;
-  /** Failed items by error type. */
-  failedByType?: Record<string, number>;
 }
 
 export interface BatchRecord {

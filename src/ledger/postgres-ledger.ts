@@ -1,6 +1,7 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
-import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
+import type { SliceTally } from '../contract/slices';
 
 /**
  * The schema, one migration per version; a ledger applies the ones its database lacks when it

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type SliceTally, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
+import type { SliceTally } from '../contract/slices';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (

@@ -11,11 +11,12 @@
  */
 import { parse, CsvError, type Parser } from 'csv-parse';
 import type { FileHandle } from 'node:fs/promises';
-import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
+import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { checkSliceFits, openSourceFile, sourceChanged, withSourceFile } from './source-file';
 import { CHUNK_BYTES } from './line-scanner';
 import { planFromItemEnds } from './window-planner';
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /**
  * A field this long is not a long row but a runaway quote swallowing the rest of the file. The

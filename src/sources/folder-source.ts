@@ -11,11 +11,12 @@ import { randomUUID, createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
+import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { unavailable } from './source-file';
 import { LineSource, type LineParser } from './line-source';
 import { DEFAULTS } from '../contract/batch-spec';
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 const SLASH = Buffer.from('/');
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -3,10 +3,11 @@
  * (0-based); a final "\n" does not start another item, and "\r\n" ends a line like "\n".
  * Slices are byte ranges of whole lines, so a slice reads only its own bytes.
  */
-import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
+import type { Source, SourceItem } from './source';
 import { checkSliceFits, openSourceFile, sourceChanged, withSourceFile } from './source-file';
 import { countLines, scanLines, type ScannedLine } from './line-scanner';
 import { planFromItemEnds } from './window-planner';
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /** What a line's text means: a value, or the reason it is not one. `lineNumber` counts from 1. */
 export type LineParser = (text: string, lineNumber: number) => Omit<SourceItem, 'index'>;

@@ -19,9 +19,10 @@
  */
 import { escapeIdentifier, Pool } from 'pg';
 import type { SourceSpec } from '../contract/batch-spec';
-import type { SliceBounds, Source, SourceItem, SourcePosition, WindowPlan } from './source';
+import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { maskPassword, postgresUrlProblem } from '../ledger/postgres-ledger';
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /** Where the worker finds the source database's URL when the spec names no other variable. */
 export const DEFAULT_SOURCE_URL_ENV = 'WAYMARK_SOURCE_URL';

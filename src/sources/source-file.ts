@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import type { SliceBounds } from './source';
 import { SourceUnavailableError } from './source';
+import type { SliceBounds } from '../contract/slices';
 
 export type SourceShape = 'file' | 'folder';
 

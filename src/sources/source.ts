@@ -2,28 +2,7 @@
  * A source turns a file or folder into items addressed by index, and splits it into slices
  * whose boundaries are cheap to seek to (byte offsets), so no slice ever re-reads what came before.
  */
-
-/** Where the next window starts: the index of its first item and that item's byte offset. */
-export interface SourcePosition {
-  index: number;
-  offset: number;
-}
-
-/** One slice of consecutive items: [start, start + count), bytes [startOffset, endOffset). */
-export interface SliceBounds {
-  start: number;
-  count: number;
-  startOffset: number;
-  endOffset: number;
-}
-
-export interface WindowPlan {
-  slices: SliceBounds[];
-  /** Position right after the last planned item. */
-  next: SourcePosition;
-  /** True when the source has no items past `next`. */
-  exhausted: boolean;
-}
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /**
  * One item as read from the source. Exactly one of `value` and `parseError` is set:

@@ -1,8 +1,8 @@
+import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 /**
  * Cutting a window into slices, shared by every source: each source only supplies where each of
  * its items ends, in bytes, and the slice boundaries fall out of those ends.
  */
-import type { SliceBounds, SourcePosition, WindowPlan } from './source';
 
 /**
  * Plans up to `maxItems` items from `from`, whose first item starts at byte `firstOffset`.

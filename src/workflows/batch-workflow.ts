@@ -22,23 +22,13 @@ import {
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
 import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
-import type { SliceTally } from '../ledger/ledger';
-import type { SliceBounds } from '../sources/source';
 import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
-import {
-  configureUpdate,
-  pauseSignal,
-  progressQuery,
-  resumeSignal,
-  type BatchConfigChange,
-  type BatchProgress,
-  type BatchState,
-  type BatchSummary,
-  type Checkpoint,
-} from '../contract/messages';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchConfigChange, type BatchProgress, type BatchState, type BatchSummary } from '../contract/messages';
 import { currentDetails } from './details';
 import { toleranceExceeded } from './tolerance';
+import type { SliceBounds, SliceTally } from '../contract/slices';
+import type { Checkpoint } from '../contract/checkpoint';
 
 /**
  * Events one run may grow to before it continues-as-new, whatever N says: well under the

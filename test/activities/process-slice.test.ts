@@ -11,7 +11,7 @@ import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/commo
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { processSlice, type SliceDeps } from '../../src/activities/process-slice';
-import type { ProcessSliceInput, ProcessSliceResult, SliceHeartbeat } from '../../src/contract/activity-io';
+import type { ProcessSliceInput, ProcessSliceResult } from '../../src/contract/activity-io';
 import { LeaseLostError, type Ledger, type OutcomeToCommit, type StoredOutcome } from '../../src/ledger/ledger';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import {
@@ -23,11 +23,11 @@ import {
 } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { openSource } from '../../src/sources/open-source';
-import type { SliceBounds } from '../../src/sources/source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { allOutcomes } from '../helpers/ledger-rows';
+import type { SliceBounds, SliceHeartbeat } from '../../src/contract/slices';
 
 let dir: string;
 let ledger: SqliteLedger;

@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
 import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/contract/activity-io';
-import type { SliceBounds } from '../../src/sources/source';
+import type { SliceBounds } from '../../src/contract/slices';
 
 export interface FakeOptions {
   /** Items whose index is a multiple of this fail. */

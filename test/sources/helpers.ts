@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SliceBounds, Source, SourceItem, WindowPlan } from '../../src/sources/source';
+import type { Source, SourceItem } from '../../src/sources/source';
+import type { SliceBounds, WindowPlan } from '../../src/contract/slices';
 
 const made: string[] = [];
 

@@ -1,0 +1,21 @@
+/**
+ * The checkpoint: all that crosses a continue-as-new. Cursor, counters and settings only, never
+ * items (I1, see INVARIANTS.md), so a run's history stays bounded whatever the batch size (I2).
+ */
+import type { SourcePosition } from './slices';
+
+/** What one workflow run hands the next at continue-as-new: cursor and counters, never items. */
+export interface Checkpoint {
+  cursor: SourcePosition;
+  succeeded: number;
+  failed: number;
+  redone: number;
+  failedByType?: Record<string, number>;
+  /** Workflow runs finished before this one. */
+  runs: number;
+  /** Epoch milliseconds of the first run's start. */
+  startedAt: number;
+  total?: number;
+  /** A batch paused when its run ended stays paused in the next run. */
+  paused?: boolean;
+}

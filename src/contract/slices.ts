@@ -1,0 +1,40 @@
+/**
+ * Positions, slices and their tallies: the numbers that cross workflow history in place of
+ * items (I1, see INVARIANTS.md). Types only, so workflow code can import them.
+ */
+
+/** Where the next window starts: the index of its first item and that item's byte offset. */
+export interface SourcePosition {
+  index: number;
+  offset: number;
+}
+
+/** One slice of consecutive items: [start, start + count), bytes [startOffset, endOffset). */
+export interface SliceBounds {
+  start: number;
+  count: number;
+  startOffset: number;
+  endOffset: number;
+}
+
+export interface WindowPlan {
+  slices: SliceBounds[];
+  /** Position right after the last planned item. */
+  next: SourcePosition;
+  /** True when the source has no items past `next`. */
+  exhausted: boolean;
+}
+
+export interface SliceTally {
+  succeeded: number;
+  failed: number;
+  /** Re-executions of items that an interruption caught in flight, within the slice. */
+  redone: number;
+  /** Failed items by error type. */
+  failedByType?: Record<string, number>;
+}
+
+/** What `processSlice` heartbeats: the first index of the slice not yet committed. */
+export interface SliceHeartbeat {
+  cursor: number;
+}
