@@ -1,0 +1,85 @@
+/**
+ * I1 (INVARIANTS.md): item payloads, results and failure messages never enter Temporal history.
+ * A batch over items that each carry a marker runs to completion on the dev server across
+ * several workflow runs; no event of any run may contain a marker, decoded or not.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createDevServerEnv } from '../helpers/temporal-env';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { createWaymarkWorker } from '../../src/workers/create-worker';
+import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { allOutcomes } from '../helpers/ledger-rows';
+
+const TASK_QUEUE = 'items-stay-out-of-history';
+const MARKER = 'zq-item-payload-';
+
+/**
+ * Every string and byte field of the history, bytes decoded as UTF-8, so a marker inside a
+ * payload is found (JSON.stringify of protobuf messages would show payloads as base64).
+ */
+function historyText(value: unknown, seen = new Set<unknown>()): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (value === null || typeof value !== 'object' || seen.has(value)) return '';
+  seen.add(value);
+  return Object.values(value)
+    .map((v) => historyText(v, seen))
+    .join('\n');
+}
+
+describe('I1: item data stays out of workflow history', () => {
+  let env: TestWorkflowEnvironment;
+  let workflowBundle: WorkflowBundleWithSourceMap;
+  let dir: string;
+  let ledger: SqliteLedger;
+
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    workflowBundle = await bundleWaymarkWorkflows();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-i1-'));
+    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
+  });
+  afterAll(async () => {
+    await ledger?.close();
+    await env?.teardown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps items, results and failure messages in the ledger only, across every run', async () => {
+    const file = path.join(dir, 'items.jsonl');
+    const lines = Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? `{"broken": "${MARKER}${i}` : JSON.stringify({ text: `${MARKER}${i}` })));
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const spec = validateSpecForStart({
+      source: { kind: 'jsonl', path: file },
+      // exec echoes the item back, so each result holds its marker too.
+      processor: { name: 'exec', options: { command: ['cat'] } },
+      sliceSize: 20,
+      checkpointEvery: 100,
+      concurrency: 3,
+    });
+    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const summary = await worker.runUntil(async () => (await startBatch(env.client, spec, 'i1-batch', TASK_QUEUE)).result());
+    expect(summary).toMatchObject({ total: 300, succeeded: 294, failed: 6, runs: 3 });
+
+    // The ledger has the markers: the check below would see them if they leaked.
+    const rows = await allOutcomes(ledger, 'i1-batch');
+    expect(JSON.stringify(rows.filter((r) => r.status === 'succeeded')[0].result)).toContain(MARKER);
+    expect(rows.find((r) => r.status === 'failed')?.errorMessage).toBeDefined();
+
+    let runId: string | undefined;
+    let runs = 0;
+    do {
+      const history = await env.client.workflow.getHandle('i1-batch', runId).fetchHistory();
+      runs++;
+      expect(historyText(history)).not.toContain(MARKER);
+      // From the latest run back to the first: each run's start names the run it continues.
+      runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    } while (runId);
+    expect(runs).toBe(3);
+  });
+});
