@@ -4,7 +4,6 @@
  * slices whose activities returned, i.e. whose outcomes are committed in the ledger (I4).
  */
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -18,7 +17,6 @@ import {
   sleep,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
 import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
@@ -29,16 +27,11 @@ import { currentDetails } from './details';
 import { toleranceExceeded } from './tolerance';
 import type { SliceBounds, SliceTally } from '../contract/slices';
 import type { Checkpoint } from '../contract/checkpoint';
+import { bookkeepingActivityOptions, sliceActivityOptions } from './activity-options';
+import { historyBudgetSpent } from './history-budget';
 
-/**
- * Events one run may grow to before it continues-as-new, whatever N says: well under the
- * 4,096 at which Temporal starts to suggest it (I2). A slice costs about 6 events
- * (activity scheduled/started/completed and a workflow task).
- */
-export const EVENTS_PER_RUN_BUDGET = 2000;
-const EVENTS_PER_SLICE = 6;
-/** Room left in the budget for what a run does besides slices: signals, updates, upserts, finalize. */
-const EVENTS_RESERVE = 100;
+export { EVENTS_PER_RUN_BUDGET } from './history-budget';
+
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
@@ -150,21 +143,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     },
   );
 
-  const { planWindow, finalize } = proxyActivities<WaymarkActivities>({
-    startToCloseTimeout: '10 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-  });
-  const sliceOptions = (slice: SliceBounds): ActivityOptions => ({
-    summary: `items ${slice.start}-${slice.start + slice.count - 1}`,
-    heartbeatTimeout: spec.heartbeatTimeoutMs,
-    // The heartbeat timeout is what notices a dead worker; this only bounds a slice that is
-    // alive but stuck, generously: every item may use all its attempts and backoffs.
-    startToCloseTimeout: spec.sliceSize * spec.itemAttempts * (spec.itemTimeoutMs + spec.itemBackoffMaxMs) + 10 * 60_000,
-    // A stopped or paused batch waits until its slices have really stopped at an item
-    // boundary, so the counts it then reports are final.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-  });
+  const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 
   const finish = async (status: BatchStatus, stopReason?: string): Promise<FinalizeResult> => {
     setState('finalizing');
@@ -230,7 +209,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
       sliceScopes.add(scope);
       let result: ProcessSliceResult;
       try {
-        const { processSlice } = proxyActivities<WaymarkActivities>(sliceOptions(slice));
+        const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(spec, slice));
         result = await scope.run(() => processSlice({ batchId, spec, slice }));
       } finally {
         sliceScopes.delete(scope);
@@ -248,10 +227,6 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
     }
   };
 
-  const overBudget = () =>
-    workflowInfo().continueAsNewSuggested ||
-    workflowInfo().historyLength + (inFlight + 1) * EVENTS_PER_SLICE + EVENTS_RESERVE >= EVENTS_PER_RUN_BUDGET;
-
   queue = slices.map((_, i) => i);
   const lane = async (): Promise<void> => {
     try {
@@ -261,7 +236,7 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
           await condition(() => !paused || stopReason !== undefined || replanRequested);
           continue;
         }
-        if (overBudget()) {
+        if (historyBudgetSpent(inFlight)) {
           stopEarly = true;
           return;
         }
