@@ -168,7 +168,10 @@ export class BatchRun {
     if (this.window.isEmpty) this.cursor = plan.next;
   }
 
-  /** Resolves when every lane has ended; not cancellable, so a cancelled batch still counts its slices. */
+  /**
+   * Resolves when every lane has ended. Not cancellable: a cancelled batch waits for its slices
+   * to stop at an item boundary, so the manifest it then writes has final counts.
+   */
   runWindow(): Promise<void> {
     this.spawnLanes();
     return CancellationScope.nonCancellable(() => condition(() => this.lanes === 0));
