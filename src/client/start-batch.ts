@@ -88,7 +88,7 @@ export async function startBatch(
 /**
  * What every batch starts with, from `waymark start` and from a schedule alike: the Web UI's
  * static summary and details, and waymark's search attributes when the server has them (the
- * workflow keeps them up to date only when it starts with them, see batch-workflow.ts).
+ * workflow keeps them up to date only when it starts with them, see BatchRun.publish in src/workflows/batch-run.ts).
  */
 export async function batchStartMetadata(client: Client, spec: BatchSpec, summarySuffix = '') {
   const withSearchAttributes = await hasWaymarkSearchAttributes(client);

@@ -1,0 +1,317 @@
+/**
+ * One workflow run of a batch: its state, counters and decisions; batchWorkflow wires its
+ * messages and drives it. It never sees item data (I1); its cursor only moves past slices
+ * whose activities returned, i.e. whose outcomes are committed in the ledger (I4).
+ */
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WaymarkActivities } from '../activities';
+import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
+import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
+import type { Checkpoint } from '../contract/checkpoint';
+import type { BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
+import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
+import type { SliceBounds, SourcePosition } from '../contract/slices';
+import { bookkeepingActivityOptions, sliceActivityOptions } from './activity-options';
+import { currentDetails } from './details';
+import { historyBudgetSpent } from './history-budget';
+import { Tallies } from './tallies';
+import { toleranceExceeded } from './tolerance';
+import { Window } from './window';
+
+/** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
+const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
+
+const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
+
+export class BatchRun {
+  /** configure may change it; each slice takes the spec as it stands when the slice starts. */
+  spec: BatchSpec;
+  readonly batchId: string;
+  private readonly startedAt: number;
+  private readonly runs: number;
+  private readonly rootScope = CancellationScope.current();
+
+  private state: BatchState = 'planning';
+  private paused: boolean;
+  private total: number | undefined;
+  private cursor: SourcePosition;
+  private quotaUntil: number | undefined;
+  private readonly tallies: Tallies;
+
+  private window: Window | undefined;
+  /** Lanes running, and the slices they have in flight. */
+  private lanes = 0;
+  private slicesInFlight = 0;
+  // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
+  // flight; a cancelled slice stops at an item boundary (its commits stay).
+  private readonly sliceScopes = new Set<CancellationScope>();
+
+  /** Why the run stops launching slices; each one ends the run its own way. */
+  stopReason: string | undefined;
+  failure: unknown;
+  private replanRequested = false;
+  private outOfHistoryBudget = false;
+
+  // Search attributes cost an event each, so they are only kept up to date when the batch was
+  // started with them (the server has them registered).
+  private readonly publishesSearchAttributes: boolean;
+  private lastPublished: { at: number; status: string } | undefined;
+
+  constructor(spec: BatchSpec, checkpoint?: Checkpoint) {
+    const info = workflowInfo();
+    this.spec = spec;
+    this.batchId = info.workflowId;
+    this.startedAt = checkpoint?.startedAt ?? info.runStartTime.getTime();
+    this.runs = (checkpoint?.runs ?? 0) + 1;
+    this.paused = checkpoint?.paused ?? false;
+    this.total = checkpoint?.total;
+    this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
+    this.tallies = new Tallies(checkpoint);
+    this.publishesSearchAttributes = info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined;
+  }
+
+  get cancelled(): boolean {
+    return this.rootScope.consideredCancelled;
+  }
+
+  progress(): BatchProgress {
+    return {
+      state: this.paused && this.state === 'running' ? 'paused' : this.state,
+      total: this.total,
+      ...this.tallies.committed(),
+      cursor: this.cursor.index,
+      runs: this.runs,
+      slicesInFlight: this.slicesInFlight,
+      resumeCostBound: resumeCostBound(this.spec),
+      quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
+      startedAt: this.startedAt,
+      concurrency: this.spec.concurrency,
+      sliceSize: this.spec.sliceSize,
+    };
+  }
+
+  /**
+   * The Web UI: current details on every change (no history cost); search attributes, which
+   * cost an event each, only on state changes and at a bounded rate.
+   */
+  private publish(force = false): void {
+    const p = this.progress();
+    setCurrentDetails(currentDetails(p, Date.now(), this.tallies.failedByType));
+    if (!this.publishesSearchAttributes) return;
+    const now = Date.now();
+    const last = this.lastPublished;
+    if (!force && last?.status === p.state && now - last.at < SEARCH_ATTRIBUTES_EVERY_MS) return;
+    upsertSearchAttributes([
+      { key: WAYMARK_STATUS, value: p.state },
+      { key: WAYMARK_SUCCEEDED, value: p.succeeded },
+      { key: WAYMARK_FAILED, value: p.failed },
+    ]);
+    this.lastPublished = { at: now, status: p.state };
+  }
+
+  private setState(next: BatchState): void {
+    this.state = next;
+    this.publish(true);
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.stopSlicesInFlight();
+    this.publish(true);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.publish(true);
+  }
+
+  validateConfigure(change: BatchConfigChange): void {
+    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize');
+    if (unknown.length) throw new Error(`configure takes concurrency and sliceSize only, not ${unknown.join(', ')}`);
+    parseBatchSpec({ ...this.spec, ...change });
+  }
+
+  configure(change: BatchConfigChange): Required<BatchConfigChange> {
+    const before = this.spec;
+    this.spec = parseBatchSpec({ ...this.spec, ...change });
+    // Slices of this window are already cut: a new slice size applies from the next window,
+    // which starts as soon as the slices in flight have finished.
+    if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
+    if (this.spec.concurrency > before.concurrency) this.spawnLanes();
+    this.publish(true);
+    return { concurrency: this.spec.concurrency, sliceSize: this.spec.sliceSize };
+  }
+
+  async plan(): Promise<void> {
+    this.publish(true);
+    const { plan, total } = await planWindow({
+      batchId: this.batchId,
+      spec: this.spec,
+      from: this.cursor,
+      maxItems: this.spec.checkpointEvery,
+      countTotal: this.total === undefined,
+    });
+    this.total ??= total;
+    this.setState('running');
+    this.window = new Window(plan);
+    if (this.window.isEmpty) this.cursor = plan.next;
+  }
+
+  /**
+   * Resolves when every lane has ended. Not cancellable: a cancelled batch waits for its slices
+   * to stop at an item boundary, so the manifest it then writes has final counts.
+   */
+  runWindow(): Promise<void> {
+    this.spawnLanes();
+    return CancellationScope.nonCancellable(() => condition(() => this.lanes === 0));
+  }
+
+  /** True when this run's window was the batch's last and all of it ran. */
+  finishesBatch(): boolean {
+    const window = this.window!;
+    return window.isLast && !this.outOfHistoryBudget && !this.replanRequested && window.unlaunched.length === 0;
+  }
+
+  async finish(status: BatchStatus, stopReason?: string): Promise<FinalizeResult> {
+    this.setState('finalizing');
+    // A cancelled batch still writes its manifest: the finalize call must not be cancelled too.
+    const result = await CancellationScope.nonCancellable(() =>
+      finalize({
+        batchId: this.batchId,
+        spec: this.spec,
+        runs: this.runs,
+        startedAt: this.startedAt,
+        finishedAt: Date.now(),
+        status,
+        stopReason,
+        total: this.total,
+      }),
+    );
+    this.setState(status);
+    return result;
+  }
+
+  /** Cursor and counters only, never items (I1). */
+  checkpoint(): Checkpoint {
+    const counts = this.tallies.finished;
+    return {
+      cursor: this.cursor,
+      succeeded: counts.succeeded,
+      failed: counts.failed,
+      redone: counts.redone,
+      failedByType: counts.failedByType,
+      runs: this.runs,
+      startedAt: this.startedAt,
+      total: this.total,
+      paused: this.paused,
+    };
+  }
+
+  private spawnLanes(): void {
+    const window = this.window;
+    // Before the window is planned there is nothing to run.
+    if (window === undefined) return;
+    // Counted up front: a lane may end before its first await (nothing left to do), and a loop
+    // on `lanes` would then never end.
+    const wanted = Math.min(this.spec.concurrency, window.unlaunched.length) - this.lanes;
+    for (let i = 0; i < wanted; i++) {
+      this.lanes++;
+      void this.runLane(window);
+    }
+  }
+
+  /** Launches the window's slices one after another until none is left or the run stops. */
+  private async runLane(window: Window): Promise<void> {
+    try {
+      while (window.unlaunched.length > 0 && this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
+        // configure lowered the concurrency: surplus lanes end as their slice finishes.
+        if (this.lanes > this.spec.concurrency) return;
+        if (this.paused) {
+          await condition(() => !this.paused || this.stopReason !== undefined || this.replanRequested);
+          continue;
+        }
+        if (historyBudgetSpent(this.slicesInFlight)) {
+          this.outOfHistoryBudget = true;
+          return;
+        }
+        const i = window.launchNext();
+        this.slicesInFlight++;
+        try {
+          await this.runSlice(window.slice(i));
+          this.cursor = window.markFinished(i);
+        } catch (err) {
+          // Paused: the slice stopped at an item boundary and runs again on resume.
+          if (isCancellation(err) && this.paused && !this.cancelled) {
+            window.relaunchLater(i);
+            continue;
+          }
+          throw err;
+        } finally {
+          this.slicesInFlight--;
+        }
+      }
+    } catch (err) {
+      const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
+      if (!stoppedByTheRun) {
+        this.failure ??= err;
+        this.stopSlicesInFlight();
+      }
+    } finally {
+      this.lanes--;
+    }
+  }
+
+  /** Runs one slice to its end, waiting out quota stops (I7) without spending attempts. */
+  private async runSlice(slice: SliceBounds): Promise<void> {
+    for (;;) {
+      if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
+        this.setState('waiting-for-quota');
+        await sleep(this.quotaUntil - Date.now());
+        this.setState('running');
+      }
+      const scope = new CancellationScope();
+      this.sliceScopes.add(scope);
+      let result: ProcessSliceResult;
+      try {
+        const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
+        result = await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice }));
+      } finally {
+        this.sliceScopes.delete(scope);
+      }
+      if (result.outcome === 'done') {
+        this.tallies.sliceFinished(slice.start, result.tally);
+        this.checkTolerance();
+        this.publish();
+        return;
+      }
+      this.tallies.sliceStoppedForQuota(slice.start, result.tally);
+      this.checkTolerance();
+      this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
+    }
+  }
+
+  /** Stops the batch once its failures exceed the tolerance (I6). */
+  private checkTolerance(): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = toleranceExceeded(this.spec, this.progress().failed, this.total);
+    if (this.stopReason !== undefined) {
+      this.setState('stopping');
+      this.stopSlicesInFlight();
+    }
+  }
+
+  private stopSlicesInFlight(): void {
+    for (const scope of this.sliceScopes) scope.cancel();
+  }
+}

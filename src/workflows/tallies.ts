@@ -1,0 +1,51 @@
+/**
+ * The batch's counters. A slice stopped by a quota wait has committed part of its items; they
+ * count now (I12) and are replaced, not added to, by the slice's tally when it finishes.
+ */
+import type { Checkpoint } from '../contract/checkpoint';
+import type { SliceTally } from '../contract/slices';
+
+type Counts = Pick<SliceTally, 'succeeded' | 'failed' | 'redone'>;
+
+export class Tallies {
+  /** Counters of finished slices, this run's and those of the runs before it. */
+  readonly finished: SliceTally;
+  /** By the first index of the slice. */
+  private readonly quotaStopped = new Map<number, SliceTally>();
+
+  constructor(checkpoint?: Checkpoint) {
+    this.finished = {
+      succeeded: checkpoint?.succeeded ?? 0,
+      failed: checkpoint?.failed ?? 0,
+      redone: checkpoint?.redone ?? 0,
+      failedByType: { ...checkpoint?.failedByType },
+    };
+  }
+
+  get failedByType(): Record<string, number> {
+    return this.finished.failedByType ?? {};
+  }
+
+  sliceFinished(sliceStart: number, tally: SliceTally): void {
+    this.quotaStopped.delete(sliceStart);
+    const into = this.finished;
+    into.succeeded += tally.succeeded;
+    into.failed += tally.failed;
+    into.redone += tally.redone;
+    for (const [type, n] of Object.entries(tally.failedByType ?? {})) into.failedByType![type] = (into.failedByType![type] ?? 0) + n;
+  }
+
+  sliceStoppedForQuota(sliceStart: number, tally: SliceTally): void {
+    this.quotaStopped.set(sliceStart, tally);
+  }
+
+  committed(): Counts {
+    const sum = { succeeded: this.finished.succeeded, failed: this.finished.failed, redone: this.finished.redone };
+    for (const t of this.quotaStopped.values()) {
+      sum.succeeded += t.succeeded;
+      sum.failed += t.failed;
+      sum.redone += t.redone;
+    }
+    return sum;
+  }
+}
