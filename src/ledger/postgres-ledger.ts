@@ -2,6 +2,8 @@ import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
+import { LedgerUnavailableError } from './ledger-unavailable-error';
+import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
 
 /**
  * The schema, one migration per version; a ledger applies the ones its database lacks when it
@@ -96,18 +98,6 @@ const COMMIT_UNOWNED = `
   ${INSERT_GROUP} ${GROUP_ROWS}
   WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
   ON CONFLICT (batch_id, idx) DO NOTHING`;
-
-/**
- * The ledger cannot be used as configured: a bad URL, a server that does not answer or refuses
- * the login, a schema from a newer waymark. Its message is for a person: it names the server
- * (password masked) and says what to do.
- */
-export class LedgerUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LedgerUnavailableError';
-  }
-}
 
 /**
  * The ledger on a PostgreSQL server, for many workers on many machines: `WAYMARK_LEDGER_URL=postgres://...`.
@@ -426,30 +416,6 @@ export class PostgresLedger implements Ledger {
  */
 function storableText(text: string | undefined): string | null {
   return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
-}
-
-const NOT_A_URL = 'is not a valid URL';
-
-/** What is wrong with a PostgreSQL connection URL, as the end of a sentence about it; undefined when nothing is. */
-export function postgresUrlProblem(url: string): string | undefined {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    return NOT_A_URL;
-  }
-  return protocol === 'postgres:' || protocol === 'postgresql:' ? undefined : 'is not a postgres:// or postgresql:// URL';
-}
-
-/** The URL as it may be shown: the password replaced by ***. */
-export function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@');
-  }
 }
 
 function errorText(err: unknown): string {
