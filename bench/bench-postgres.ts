@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { maskPassword } from '../src/ledger/postgres-ledger';
+import { maskPassword } from '../src/postgres/url';
 import { log } from './log';
 
 const WHAT_TO_DO =

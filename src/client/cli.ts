@@ -12,7 +12,7 @@ import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/s
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError, connectClient } from './connect';
 import { PayloadDecryptionError } from '../codec/aes-gcm-codec';
-import { LedgerUnavailableError } from '../ledger/postgres-ledger';
+import { LedgerUnavailableError } from '../ledger/ledger-unavailable-error';
 import { readSpecFile, startBatch, validateSpecForStart } from './start-batch';
 import { rootMessage, watchBatch } from './watch-batch';
 import { describeState } from '../workflows/details';

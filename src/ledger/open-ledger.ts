@@ -1,6 +1,8 @@
 import type { Ledger } from './ledger';
 import { SqliteLedger } from './sqlite-ledger';
-import { LedgerUnavailableError, PostgresLedger, maskPassword } from './postgres-ledger';
+import { PostgresLedger } from './postgres-ledger';
+import { LedgerUnavailableError } from './ledger-unavailable-error';
+import { maskPassword } from '../postgres/url';
 import { ledgerFile } from '../settings';
 
 /**

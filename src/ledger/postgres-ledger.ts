@@ -2,112 +2,14 @@ import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
-
-/**
- * The schema, one migration per version; a ledger applies the ones its database lacks when it
- * starts. Never edit a released migration: add the next one. Same tables and meaning as the
- * SQLite ledger's; times (epoch ms) and item indexes are BIGINT.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE items (
-     batch_id      TEXT    NOT NULL,
-     idx           BIGINT  NOT NULL,
-     status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
-     result        TEXT,
-     error_type    TEXT,
-     error_message TEXT,
-     attempts      INTEGER NOT NULL,
-     started_at    BIGINT  NOT NULL,
-     finished_at   BIGINT  NOT NULL,
-     PRIMARY KEY (batch_id, idx)
-   );
-   CREATE TABLE slice_progress (
-     batch_id    TEXT   NOT NULL,
-     slice_start BIGINT NOT NULL,
-     in_flight   BIGINT,
-     owner       TEXT,
-     PRIMARY KEY (batch_id, slice_start)
-   );
-   CREATE TABLE interruptions (
-     batch_id TEXT    NOT NULL,
-     idx      BIGINT  NOT NULL,
-     count    INTEGER NOT NULL,
-     PRIMARY KEY (batch_id, idx)
-   );
-   CREATE TABLE suspect_lease (
-     batch_id   TEXT   PRIMARY KEY,
-     owner      TEXT   NOT NULL,
-     expires_at BIGINT NOT NULL
-   );
-   CREATE TABLE batches (
-     batch_id TEXT PRIMARY KEY,
-     spec     TEXT NOT NULL,
-     manifest TEXT
-   );`,
-  // Cut-short items (a cancellation stopped them midway) are redone but are not crashes.
-  `ALTER TABLE slice_progress ADD COLUMN cut_short BOOLEAN NOT NULL DEFAULT false;
-   ALTER TABLE interruptions ALTER COLUMN count SET DEFAULT 0;
-   ALTER TABLE interruptions ADD COLUMN redos INTEGER NOT NULL DEFAULT 0;`,
-];
-
-/**
- * Key of the advisory lock that serialises migrations: workers that start together would
- * otherwise race on CREATE TABLE. Any constant works as long as every waymark uses the same.
- */
-const MIGRATION_LOCK = 0x7761796d; // "waym"
+import { LedgerUnavailableError } from './ledger-unavailable-error';
+import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
+import { migrate } from './postgres/migrations';
+import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
+import { errorText, unreachableMessage } from './postgres/server-errors';
 
 /** Rows per page of `outcomes()`: an export of millions of items holds one page at a time. */
 const OUTCOME_PAGE = 5000;
-
-/** The server's clock in epoch ms: workers on several machines share the suspect lease, so one clock decides. */
-const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
-
-/**
- * A commit group's rows, from one array per column ($4 to $11), in index order: two groups that
- * share items then take their row locks in the same order and cannot deadlock.
- */
-const GROUP_ROWS = `
-  SELECT $1, o.* FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[], $10::bigint[], $11::bigint[])
-    AS o (idx, status, result, error_type, error_message, attempts, started_at, finished_at)`;
-
-const INSERT_GROUP = 'INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)';
-
-/**
- * A commit is one statement, so one round trip and atomic by itself. With an owner, the fence
- * runs first: it locks the slice's row, so a newer attempt's claim waits for this commit, or
- * this commit (after waiting for the claim) sees the new owner, updates nothing and inserts nothing.
- */
-const COMMIT_OWNED = `
-  WITH fence AS (
-    UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $12 RETURNING 1
-  ), committed AS (
-    ${INSERT_GROUP} ${GROUP_ROWS}
-    WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
-    ON CONFLICT (batch_id, idx) DO NOTHING
-  )
-  SELECT count(*)::integer AS held FROM fence`;
-
-const COMMIT_UNOWNED = `
-  WITH progress AS (
-    INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
-    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false
-    RETURNING 1
-  )
-  ${INSERT_GROUP} ${GROUP_ROWS}
-  WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
-  ON CONFLICT (batch_id, idx) DO NOTHING`;
-
-/**
- * The ledger cannot be used as configured: a bad URL, a server that does not answer or refuses
- * the login, a schema from a newer waymark. Its message is for a person: it names the server
- * (password masked) and says what to do.
- */
-export class LedgerUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LedgerUnavailableError';
-  }
-}
 
 /**
  * The ledger on a PostgreSQL server, for many workers on many machines: `WAYMARK_LEDGER_URL=postgres://...`.
@@ -169,28 +71,18 @@ export class PostgresLedger implements Ledger {
     } catch (err) {
       throw new LedgerUnavailableError(unreachableMessage(this.url, err));
     }
+    let schema: { found: number; known: number };
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)');
-      const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM ledger_schema_version');
-      const current = rows[0].version ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new LedgerUnavailableError(
-          `the PostgreSQL ledger at ${maskPassword(this.url)} has schema version ${current}, newer than this waymark knows (${MIGRATIONS.length}); upgrade waymark`,
-        );
-      }
-      for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-        await client.query(MIGRATIONS[version - 1]);
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES ($1)', [version]);
-      }
-      await client.query('COMMIT');
+      schema = await migrate(client);
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (err instanceof LedgerUnavailableError) throw err;
       throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskPassword(this.url)} could not create its tables: ${errorText(err)}`);
     } finally {
       client.release();
+    }
+    if (schema.found > schema.known) {
+      throw new LedgerUnavailableError(
+        `the PostgreSQL ledger at ${maskPassword(this.url)} has schema version ${schema.found}, newer than this waymark knows (${schema.known}); upgrade waymark`,
+      );
     }
   }
 
@@ -221,19 +113,7 @@ export class PostgresLedger implements Ledger {
   }
 
   async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
-    const params = [
-      batchId,
-      sliceStart,
-      nextInFlight,
-      outcomes.map((o) => o.index),
-      outcomes.map((o) => o.status),
-      outcomes.map((o) => o.resultJson ?? null),
-      outcomes.map((o) => storableText(o.errorType)),
-      outcomes.map((o) => storableText(o.errorMessage)),
-      outcomes.map((o) => o.attempts),
-      outcomes.map((o) => o.startedAt),
-      outcomes.map((o) => o.finishedAt),
-    ];
+    const params = commitParams(batchId, sliceStart, nextInFlight, outcomes);
     if (owner === undefined) {
       await this.query(COMMIT_UNOWNED, params);
     } else if ((await this.query<{ held: number }>(COMMIT_OWNED, [...params, owner]))[0].held === 0) {
@@ -418,54 +298,4 @@ export class PostgresLedger implements Ledger {
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
-}
-
-/**
- * PostgreSQL text cannot hold NUL, and an error message (a process's stderr, say) can: the
- * commit would fail and the item could never be recorded. Results are JSON, where NUL is escaped.
- */
-function storableText(text: string | undefined): string | null {
-  return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
-}
-
-const NOT_A_URL = 'is not a valid URL';
-
-/** What is wrong with a PostgreSQL connection URL, as the end of a sentence about it; undefined when nothing is. */
-export function postgresUrlProblem(url: string): string | undefined {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    return NOT_A_URL;
-  }
-  return protocol === 'postgres:' || protocol === 'postgresql:' ? undefined : 'is not a postgres:// or postgresql:// URL';
-}
-
-/** The URL as it may be shown: the password replaced by ***. */
-export function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@');
-  }
-}
-
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  // A refused connection to a name with several addresses (localhost) is an AggregateError with no message.
-  return err.message || (err as NodeJS.ErrnoException).code || err.name;
-}
-
-/** Says which server did not answer, why, and what to do about it. */
-function unreachableMessage(url: string, err: unknown): string {
-  const code = (err as { code?: string }).code;
-  let hint = 'start the server (on a developer machine: scripts/postgres.sh start) or fix the URL in WAYMARK_LEDGER_URL';
-  if (code === '28P01' || code === '28000' || /password|SASL/i.test(errorText(err))) {
-    hint = 'check the user and password in WAYMARK_LEDGER_URL';
-  } else if (code === '3D000') {
-    hint = 'create the database (createdb NAME) or fix its name in WAYMARK_LEDGER_URL';
-  }
-  return `cannot reach the PostgreSQL ledger at ${maskPassword(url)} (${errorText(err)}); ${hint}`;
 }

@@ -4,46 +4,7 @@ import path from 'node:path';
 import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS items (
-  batch_id      TEXT    NOT NULL,
-  idx           INTEGER NOT NULL,
-  status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
-  result        TEXT,
-  error_type    TEXT,
-  error_message TEXT,
-  attempts      INTEGER NOT NULL,
-  started_at    INTEGER NOT NULL,
-  finished_at   INTEGER NOT NULL,
-  PRIMARY KEY (batch_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS slice_progress (
-  batch_id    TEXT    NOT NULL,
-  slice_start INTEGER NOT NULL,
-  in_flight   INTEGER,
-  cut_short   INTEGER NOT NULL DEFAULT 0,
-  owner       TEXT,
-  PRIMARY KEY (batch_id, slice_start)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS interruptions (
-  batch_id TEXT    NOT NULL,
-  idx      INTEGER NOT NULL,
-  count    INTEGER NOT NULL DEFAULT 0,
-  redos    INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (batch_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS suspect_lease (
-  batch_id   TEXT    PRIMARY KEY,
-  owner      TEXT    NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batches (
-  batch_id TEXT PRIMARY KEY,
-  spec     TEXT NOT NULL,
-  manifest TEXT
-);
-`;
+import { migrate } from './sqlite/migrations';
 
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
@@ -78,12 +39,7 @@ export class SqliteLedger implements Ledger {
     this.db.pragma('synchronous = NORMAL');
     // Several worker processes and the CLI share the file; wait for the writer instead of failing.
     this.db.pragma('busy_timeout = 10000');
-    this.db.exec(SCHEMA);
-    // Ledger files written by earlier versions: before slice leases, and before cut-short items
-    // were told apart from crashes.
-    addColumnIfMissing(this.db, 'slice_progress', 'owner', 'TEXT');
-    addColumnIfMissing(this.db, 'slice_progress', 'cut_short', 'INTEGER NOT NULL DEFAULT 0');
-    addColumnIfMissing(this.db, 'interruptions', 'redos', 'INTEGER NOT NULL DEFAULT 0');
+    migrate(this.db, file);
 
     this.insertItem = this.db.prepare(
       `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
@@ -329,9 +285,4 @@ interface QueuedCommit {
   reject: (err: unknown) => void;
   /** Set when this commit's savepoint rolled back (its slice has another owner). */
   error?: unknown;
-}
-
-function addColumnIfMissing(db: Database.Database, table: string, column: string, declaration: string): void {
-  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
 }

@@ -21,7 +21,7 @@ import { escapeIdentifier, Pool } from 'pg';
 import type { SourceSpec } from '../contract/batch-spec';
 import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
-import { maskPassword, postgresUrlProblem } from '../ledger/postgres-ledger';
+import { maskPassword, postgresUrlProblem } from '../postgres/url';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /** Where the worker finds the source database's URL when the spec names no other variable. */

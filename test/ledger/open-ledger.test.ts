@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { openLedger } from '../../src/ledger/open-ledger';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { LedgerUnavailableError, PostgresLedger } from '../../src/ledger/postgres-ledger';
+import { PostgresLedger } from '../../src/ledger/postgres-ledger';
+import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-error';
 
 describe('openLedger', () => {
   const saved = process.env.WAYMARK_LEDGER_URL;

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
-import { LedgerUnavailableError, PostgresLedger } from '../../src/ledger/postgres-ledger';
+import { PostgresLedger } from '../../src/ledger/postgres-ledger';
+import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-error';
 import { LeaseLostError } from '../../src/ledger/ledger';
 import { ledgerContract, ok } from './ledger-contract';
 import { allOutcomes } from '../helpers/ledger-rows';

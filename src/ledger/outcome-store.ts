@@ -1,0 +1,46 @@
+/**
+ * Outcomes: what became of each item, committed once (I3) and read back as indexes, counts and rows.
+ */
+import type { SliceTally } from '../contract/slices';
+
+export type ItemStatus = 'succeeded' | 'failed';
+
+export interface ItemOutcome {
+  index: number;
+  status: ItemStatus;
+  /** JSON-serialisable result of a succeeded item. */
+  result?: unknown;
+  /** Failure class, e.g. `parse`, `timeout`, `exec-data-error`, `Error`. */
+  errorType?: string;
+  errorMessage?: string;
+  attempts: number;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface StoredOutcome extends ItemOutcome {
+  batchId: string;
+}
+
+/** An outcome on its way in: the result already serialised once, by the code that checked it is JSON. */
+export interface OutcomeToCommit extends Omit<ItemOutcome, 'result'> {
+  resultJson?: string;
+}
+
+export interface OutcomeStore {
+  /**
+   * Commits outcomes in one transaction, together with the slice's next in-flight item
+   * (null when the slice has nothing left). An index that is already committed keeps its
+   * first outcome (I3): a second commit of it changes nothing.
+   */
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void>;
+  /** Indexes in [from, to) that already have an outcome (of `status`, if given), ascending. */
+  committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]>;
+  /** Outcome counts and redone items over [from, to). */
+  tally(batchId: string, from: number, to: number): Promise<SliceTally>;
+  /** Outcome counts over the whole batch. */
+  totals(batchId: string): Promise<SliceTally>;
+  /** Outcomes in index order, optionally only one status; streamed so exports stay small in memory. */
+  outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome>;
+}

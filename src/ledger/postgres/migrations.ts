@@ -1,0 +1,78 @@
+import type { PoolClient } from 'pg';
+
+/**
+ * The schema, one migration per version; a ledger applies the ones its database lacks when it
+ * starts. Never edit a released migration: add the next one. Same tables and meaning as the
+ * SQLite ledger's; times (epoch ms) and item indexes are BIGINT.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE items (
+     batch_id      TEXT    NOT NULL,
+     idx           BIGINT  NOT NULL,
+     status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+     result        TEXT,
+     error_type    TEXT,
+     error_message TEXT,
+     attempts      INTEGER NOT NULL,
+     started_at    BIGINT  NOT NULL,
+     finished_at   BIGINT  NOT NULL,
+     PRIMARY KEY (batch_id, idx)
+   );
+   CREATE TABLE slice_progress (
+     batch_id    TEXT   NOT NULL,
+     slice_start BIGINT NOT NULL,
+     in_flight   BIGINT,
+     owner       TEXT,
+     PRIMARY KEY (batch_id, slice_start)
+   );
+   CREATE TABLE interruptions (
+     batch_id TEXT    NOT NULL,
+     idx      BIGINT  NOT NULL,
+     count    INTEGER NOT NULL,
+     PRIMARY KEY (batch_id, idx)
+   );
+   CREATE TABLE suspect_lease (
+     batch_id   TEXT   PRIMARY KEY,
+     owner      TEXT   NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE TABLE batches (
+     batch_id TEXT PRIMARY KEY,
+     spec     TEXT NOT NULL,
+     manifest TEXT
+   );`,
+  // Cut-short items (a cancellation stopped them midway) are redone but are not crashes.
+  `ALTER TABLE slice_progress ADD COLUMN cut_short BOOLEAN NOT NULL DEFAULT false;
+   ALTER TABLE interruptions ALTER COLUMN count SET DEFAULT 0;
+   ALTER TABLE interruptions ADD COLUMN redos INTEGER NOT NULL DEFAULT 0;`,
+];
+
+/**
+ * Key of the advisory lock that serialises migrations: workers that start together would
+ * otherwise race on CREATE TABLE. Any constant works as long as every waymark uses the same.
+ */
+const MIGRATION_LOCK = 0x7761796d; // "waym"
+
+/**
+ * Brings the schema of the client's database (and search_path) to the last migration, in one
+ * transaction under the migration lock; each applied version is a row of ledger_schema_version.
+ * Returns the version the database had, for the caller's message when it is newer than this waymark.
+ */
+export async function migrate(client: PoolClient): Promise<{ found: number; known: number }> {
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)');
+    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM ledger_schema_version');
+    const found = rows[0].version ?? 0;
+    for (let version = found + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]);
+      await client.query('INSERT INTO ledger_schema_version (version) VALUES ($1)', [version]);
+    }
+    await client.query(found > MIGRATIONS.length ? 'ROLLBACK' : 'COMMIT');
+    return { found, known: MIGRATIONS.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}

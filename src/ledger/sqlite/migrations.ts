@@ -1,0 +1,120 @@
+import Database from 'better-sqlite3';
+import { LedgerUnavailableError } from '../ledger-unavailable-error';
+
+/**
+ * The schema, one migration per version, as in the PostgreSQL ledger: version N is the Nth entry,
+ * applied in one transaction together with its row in ledger_schema_version. Never edit a released
+ * migration: add the next one.
+ */
+const MIGRATIONS: readonly string[] = [
+  // The schema of release 0.1, which ran these statements at every start and recorded no version.
+  `CREATE TABLE IF NOT EXISTS items (
+     batch_id      TEXT    NOT NULL,
+     idx           INTEGER NOT NULL,
+     status        TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+     result        TEXT,
+     error_type    TEXT,
+     error_message TEXT,
+     attempts      INTEGER NOT NULL,
+     started_at    INTEGER NOT NULL,
+     finished_at   INTEGER NOT NULL,
+     PRIMARY KEY (batch_id, idx)
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS slice_progress (
+     batch_id    TEXT    NOT NULL,
+     slice_start INTEGER NOT NULL,
+     in_flight   INTEGER,
+     cut_short   INTEGER NOT NULL DEFAULT 0,
+     owner       TEXT,
+     PRIMARY KEY (batch_id, slice_start)
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS interruptions (
+     batch_id TEXT    NOT NULL,
+     idx      INTEGER NOT NULL,
+     count    INTEGER NOT NULL DEFAULT 0,
+     redos    INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (batch_id, idx)
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS suspect_lease (
+     batch_id   TEXT    PRIMARY KEY,
+     owner      TEXT    NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS batches (
+     batch_id TEXT PRIMARY KEY,
+     spec     TEXT NOT NULL,
+     manifest TEXT
+   );`,
+];
+
+/**
+ * Brings the file's schema to the last migration. BEGIN IMMEDIATE: worker processes that open the
+ * file together take turns (busy_timeout), and each finds the version the one before left.
+ */
+export function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)');
+    const found = (db.prepare('SELECT max(version) AS version FROM ledger_schema_version').get() as { version: number | null }).version ?? 0;
+    if (found > MIGRATIONS.length) {
+      throw new LedgerUnavailableError(`the ledger ${file} has schema version ${found}, newer than this waymark knows (${MIGRATIONS.length}); upgrade waymark`);
+    }
+    for (let version = found + 1; version <= MIGRATIONS.length; version++) {
+      if (version === 1) applyFirstMigration(db);
+      else db.exec(MIGRATIONS[version - 1]);
+      db.prepare('INSERT INTO ledger_schema_version (version) VALUES (?)').run(version);
+    }
+  }).immediate();
+}
+
+/**
+ * Migration 1 on a file without a version: a new file, or one written by release 0.1 or earlier.
+ * Earlier waymarks created tables that lack what came later (slice_progress.owner and .cut_short,
+ * interruptions.redos and the default of its count; no suspect_lease), and release 0.1 added the
+ * missing columns at the end of the table. Each table that differs from migration 1's in any way
+ * is set aside, created anew by the migration and refilled with every row it had; a column it
+ * lacked takes its default (no owner, not cut short, no redos), as release 0.1 gave it. A table
+ * that already matches, such as `items` in every release, is left as it is and not copied.
+ */
+function applyFirstMigration(db: Database.Database): void {
+  const wanted = firstMigrationTables();
+  const setAside: string[] = [];
+  for (const [table, columns] of wanted) {
+    const existing = columnsOf(db, table);
+    if (existing.length === 0 || JSON.stringify(existing) === JSON.stringify(columns)) continue;
+    db.exec(`ALTER TABLE ${table} RENAME TO ${table}_unversioned`);
+    setAside.push(table);
+  }
+  db.exec(MIGRATIONS[0]);
+  for (const table of setAside) {
+    const names = new Set(wanted.get(table)!.map((c) => c.name));
+    const kept = columnsOf(db, `${table}_unversioned`)
+      .map((c) => c.name)
+      .filter((name) => names.has(name))
+      .join(', ');
+    db.exec(`INSERT INTO ${table} (${kept}) SELECT ${kept} FROM ${table}_unversioned; DROP TABLE ${table}_unversioned`);
+  }
+}
+
+interface Column {
+  name: string;
+  type: string;
+  notnull: number;
+  dflt_value: string | null;
+  pk: number;
+}
+
+function columnsOf(db: Database.Database, table: string): Column[] {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as Column[]).map(({ name, type, notnull, dflt_value, pk }) => ({ name, type, notnull, dflt_value, pk }));
+}
+
+/** The tables migration 1 creates, and their columns, read from a database it ran on. */
+function firstMigrationTables(): Map<string, Column[]> {
+  const scratch = new Database(':memory:');
+  try {
+    scratch.exec(MIGRATIONS[0]);
+    const tables = scratch.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    return new Map(tables.map(({ name }) => [name, columnsOf(scratch, name)]));
+  } finally {
+    scratch.close();
+  }
+}
