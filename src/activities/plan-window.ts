@@ -2,8 +2,8 @@ import type { Ledger } from '../ledger/ledger';
 import type { PlanWindowInput, PlanWindowResult } from '../contract/activity-io';
 import { openSource } from '../sources/open-source';
 import { getProcessor } from '../processors/registry';
+import { slicesWithWorkLeft, sourceBatchId, succeededBeforeCount } from '../redrive/redriven-batch';
 import { toApplicationFailure } from './failures';
-import type { SliceBounds } from '../contract/slices';
 
 export interface PlanDeps {
   ledger: Ledger;
@@ -19,28 +19,18 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
   const { batchId, spec, from, maxItems, countTotal } = input;
   try {
     // A redrive reads the source of the batch it redrives, with that batch's folder snapshot.
-    const source = openSource(spec.source, { dataDir: deps.dataDir, batchId: spec.redriveOf ?? batchId });
+    const source = openSource(spec.source, { dataDir: deps.dataDir, batchId: sourceBatchId(batchId, spec) });
     let total: number | undefined;
     if (countTotal) {
       getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
       await deps.ledger.saveBatch({ batchId, spec });
       total = await source.countItems();
-      if (spec.redriveOf) total -= (await deps.ledger.totals(spec.redriveOf)).succeeded;
+      total -= await succeededBeforeCount(deps.ledger, spec);
     }
     const plan = await source.planWindow(from, maxItems, spec.sliceSize);
-    if (spec.redriveOf) plan.slices = await slicesWithWorkLeft(deps.ledger, spec.redriveOf, plan.slices);
+    plan.slices = await slicesWithWorkLeft(deps.ledger, spec, plan.slices);
     return { plan, total };
   } catch (err) {
     throw toApplicationFailure(err);
   }
-}
-
-/** A redrive skips the slices whose items all succeeded in the batch it redrives. */
-async function slicesWithWorkLeft(ledger: Ledger, redrivenBatchId: string, slices: SliceBounds[]): Promise<SliceBounds[]> {
-  const kept: SliceBounds[] = [];
-  for (const slice of slices) {
-    const { succeeded } = await ledger.tally(redrivenBatchId, slice.start, slice.start + slice.count);
-    if (succeeded < slice.count) kept.push(slice);
-  }
-  return kept;
 }

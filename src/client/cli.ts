@@ -30,7 +30,7 @@ import {
   type OverlapName,
   type ScheduleTiming,
 } from './schedules';
-import { planRedrive, redriveBatchId } from './redrive-batch';
+import { planRedrive, redriveBatchId } from '../redrive/plan-redrive';
 import { runWorker } from '../workers/run-worker';
 import { runDevServer } from '../server/dev-server';
 

@@ -14,7 +14,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import { exportBatch } from '../../src/client/export-batch';
-import { planRedrive } from '../../src/client/redrive-batch';
+import { planRedrive } from '../../src/redrive/plan-redrive';
 import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
 import type { BatchManifest } from '../../src/contract/activity-io';

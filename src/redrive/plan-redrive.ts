@@ -2,7 +2,7 @@
 import type { Ledger } from '../ledger/ledger';
 import type { BatchManifest } from '../contract/activity-io';
 import { parseBatchSpec, type BatchSpec } from '../contract/batch-spec';
-import { CliError } from './connect';
+import { CliError } from '../client/connect';
 
 export interface RedrivePlan {
   spec: BatchSpec;
