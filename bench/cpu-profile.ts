@@ -24,7 +24,7 @@ const PARTS: [string, RegExp][] = [
   ['ledger (SqliteLedger + better-sqlite3 + SQLite)', /sqlite-ledger|better-sqlite3/],
   ['source read (LineSource, line scanner, JSON.parse)', /line-source|line-scanner|source-file/],
   ['item runner (timeout, abort wiring, attempts)', /run-item/],
-  ['processSlice loop', /process-slice/],
+  ['processSlice (item loop, slice session, suspects)', /process-slice|slice-session|suspect-items/],
   ['processor', /processors\//],
   ['Temporal SDK (activity dispatch, heartbeats, payloads, native bridge)', /@temporalio/],
   ['Node internals (timers, promises, events, fs)', /^node:|^internal\//],

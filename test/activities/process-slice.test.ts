@@ -185,7 +185,7 @@ describe('processSlice: where a retried attempt resumes', () => {
   });
 
   it('redoes rather than skips items a heartbeat cursor claims but the ledger does not hold', async () => {
-    // The ledger is the truth (src/activities/process-slice.ts): a heartbeat cursor ahead of it
+    // The ledger is the truth (src/activities/slice-session.ts): a heartbeat cursor ahead of it
     // means the ledger lost its last commits, and skipping to the cursor would leave those
     // items with no outcome at all.
     const proc = recordingProcessor();
