@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
 const BIN = path.resolve(__dirname, '../../bin/waymark.js');
 

@@ -19,7 +19,7 @@ import { quietLogger } from '../helpers/fake-activities';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
-import { connectClient, localConnectionSettings } from '../../src/client/connect';
+import { connectClient, localConnectionSettings } from '../../src/connection/connect';
 import { ENCODED_FAILURES, waymarkDataConverter } from '../../src/codec/data-converter';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';

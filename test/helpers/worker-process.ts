@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
 const CLI = path.resolve(__dirname, '../../dist/src/client/cli.js');
 

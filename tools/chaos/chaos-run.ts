@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../../src/client/connect';
+import { connectClient } from '../../src/connection/connect';
 import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
 import type { Ledger } from '../../src/ledger/ledger';
 import { PostgresLedger, maskPassword } from '../../src/ledger/postgres-ledger';

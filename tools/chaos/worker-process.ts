@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
 /** What `waymark worker` prints once it polls its task queue (after bundling the workflows). */
 const READY_LINE = 'waymark worker:';
