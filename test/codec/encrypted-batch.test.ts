@@ -18,7 +18,7 @@ import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { quietLogger } from '../helpers/fake-activities';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { connectClient, localConnectionSettings } from '../../src/connection/connect';
 import { ENCODED_FAILURES, waymarkDataConverter } from '../../src/codec/data-converter';
 import { WorkflowFailedError } from '@temporalio/client';

@@ -13,7 +13,7 @@ import { connectClient, loadConnectionSettings } from '../../src/connection/conn
 import { CliError } from '../../src/user-error';
 import { connectWorkerConnection, createWaymarkWorker } from '../../src/workers/create-worker';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 
 const NAMESPACE = 'waymark-profile-ns';
 

@@ -1,5 +1,5 @@
 /**
- * One waymark worker as a child process (`node dist/src/client/cli.js worker`), which the chaos run
+ * One waymark worker as a child process (`node dist/src/cli/cli.js worker`), which the chaos run
  * can SIGKILL or SIGTERM like a crash, an OOM killer or a deploy would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

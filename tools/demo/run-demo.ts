@@ -19,8 +19,8 @@ import {
 } from '../../src/connection/connect';
 import { CliError } from '../../src/user-error';
 import { installWaymarkRuntime, telemetrySettingsFromEnv } from '../../src/telemetry/runtime';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
-import { watchBatch } from '../../src/client/watch-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
+import { watchBatch } from '../../src/cli/watch-batch';
 import { startDevServerInBackground } from '../../src/server/dev-server';
 import { pronounce } from './pronounce';
 

@@ -31,7 +31,7 @@ import {
   type OverlapName,
   type ScheduleTiming,
 } from './schedules';
-import { planRedrive, redriveBatchId } from './redrive-batch';
+import { planRedrive, redriveBatchId } from '../client/redrive-batch';
 import { runWorker } from '../workers/run-worker';
 import { runDevServer } from '../server/dev-server';
 
