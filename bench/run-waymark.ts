@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
-import { startBatch, validateSpecForStart } from '../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../src/cli/start-batch';
 import type { BatchSpecInput } from '../src/contract/batch-spec';
 import type { BenchEnv } from './bench-env';
 import { createBenchWorker, type WorkerTuning } from './bench-worker';

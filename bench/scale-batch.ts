@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBatch, validateSpecForStart } from '../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../src/cli/start-batch';
 import { progressQuery } from '../src/contract/messages';
 import type { BatchSpecInput } from '../src/contract/batch-spec';
 import type { BenchEnv } from './bench-env';

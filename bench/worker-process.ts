@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const CLI = path.resolve(__dirname, '../src/client/cli.js');
+const CLI = path.resolve(__dirname, '../src/cli/cli.js');
 const READY_LINE = 'waymark worker:';
 
 export interface BenchWorkerProcess {

@@ -1,6 +1,6 @@
 /** Settings shared by the CLI, the worker and the demo, read from the environment once. */
 import path from 'node:path';
-import { loadConnectionSettings } from './client/connect';
+import { loadConnectionSettings } from './connection/connect';
 
 /** The task queue every waymark worker polls; `temporal workflow start` must name it too. */
 export const TASK_QUEUE = process.env.WAYMARK_TASK_QUEUE || 'waymark';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { DEFAULTS } from '../../src/contract/batch-spec';
 import type { BenchEnv } from '../bench-env';

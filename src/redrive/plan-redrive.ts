@@ -2,7 +2,7 @@
 import type { Ledger } from '../ledger/ledger';
 import type { BatchManifest } from '../contract/activity-io';
 import { parseBatchSpec, type BatchSpec } from '../contract/batch-spec';
-import { CliError } from '../client/connect';
+import { CliError } from '../user-error';
 
 export interface RedrivePlan {
   spec: BatchSpec;

@@ -10,7 +10,7 @@
  */
 import { DefaultLogger, Runtime, type RuntimeOptions } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/common';
-import { CliError } from '../client/connect';
+import { CliError } from '../user-error';
 import { HISTOGRAM_BUCKETS } from './batch-metrics';
 import { jsonLogFunction } from './json-log';
 

@@ -7,7 +7,8 @@ import type { DataConverter } from '@temporalio/common';
 import { createActivities } from '../activities';
 import type { Ledger } from '../ledger/ledger';
 import { TASK_QUEUE } from '../settings';
-import { CliError, connectionHint, workerConnectionOptions, type TemporalConnectionSettings } from '../client/connect';
+import { connectionHint, workerConnectionOptions, type TemporalConnectionSettings } from '../connection/connect';
+import { CliError } from '../user-error';
 
 export interface WaymarkWorkerOptions {
   connection: NativeConnection;

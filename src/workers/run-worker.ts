@@ -3,7 +3,7 @@ import { describeLedger, openLedger } from '../ledger/open-ledger';
 import { dataDir } from '../settings';
 import { loadConfiguredProcessors } from '../processors/configured';
 import { connectWorkerConnection, createWaymarkWorker } from './create-worker';
-import { configuredDataConverter, loadConnectionSettings } from '../client/connect';
+import { configuredDataConverter, loadConnectionSettings } from '../connection/connect';
 import { installWaymarkRuntime, telemetrySettingsFromEnv, type TelemetryOverrides } from '../telemetry/runtime';
 
 export interface RunWorkerOptions {

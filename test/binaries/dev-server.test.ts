@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { requireTemporalCli } from '../../src/server/resolve-binaries';
 import { runDevServer, startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
-import { localConnectionSettings, serverAnswers } from '../../src/client/connect';
+import { localConnectionSettings, serverAnswers } from '../../src/connection/connect';
 
 /** Whether a plaintext local Temporal frontend answers at `address`. */
 const isServerListening = (address: string, timeoutMs?: number) => serverAnswers(localConnectionSettings(address), timeoutMs);

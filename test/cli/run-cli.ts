@@ -1,5 +1,5 @@
 /**
- * Runs the real `waymark` command (bin/waymark.js, which loads the built dist/src/client/cli.js) as a
+ * Runs the real `waymark` command (bin/waymark.js, which loads the built dist/src/cli/cli.js) as a
  * child process, the way a user's shell would. `npm test` builds first; when running jest alone,
  * run `npm run build` after changing src.
  */
@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
 const BIN = path.resolve(__dirname, '../../bin/waymark.js');
 

@@ -21,7 +21,7 @@ import type { Client } from '@temporalio/client';
 import { parse } from 'yaml';
 import { readExecutionLog } from '../../tools/chaos/execution-log';
 import { attributeRedone, checkItems } from '../../tools/chaos/verify';
-import { connectClient } from '../../src/client/connect';
+import { connectClient } from '../../src/connection/connect';
 import { PG_PASSWORD, PG_USER, SERVICES } from '../../tools/cluster/cluster-layout';
 import { readState } from '../../tools/cluster/cluster-state';
 import { LocalCluster } from '../../tools/cluster/local-cluster';

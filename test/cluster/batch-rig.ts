@@ -15,7 +15,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../tools/chaos/worker
 import type { BatchSummary } from '../../src/contract/messages';
 
 const ROOT = path.resolve(__dirname, '../..');
-export const BUILT_CLI = path.join(ROOT, 'dist/src/client/cli.js');
+export const BUILT_CLI = path.join(ROOT, 'dist/src/cli/cli.js');
 export const BUILT_PROCESSOR = path.join(ROOT, 'dist/tools/chaos/chaos-processor.js');
 const WORKER_STOP_GRACE_MS = 15_000;
 
@@ -98,7 +98,7 @@ export function startWithTemporalCli(address: string, batchId: string, taskQueue
   });
 }
 
-/** Worker processes (`node dist/src/client/cli.js worker`), each logging to `worker-<slot>.log` in `logDir`. */
+/** Worker processes (`node dist/src/cli/cli.js worker`), each logging to `worker-<slot>.log` in `logDir`. */
 export class WorkerPool {
   private readonly workers: WorkerProcess[] = [];
 

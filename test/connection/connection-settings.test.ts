@@ -7,12 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  CliError,
   clientConnectionOptions,
   connectionHint,
   loadConnectionSettings,
   workerConnectionOptions,
-} from '../../src/client/connect';
+} from '../../src/connection/connect';
+import { CliError } from '../../src/user-error';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 
 let dir: string;

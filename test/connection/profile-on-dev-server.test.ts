@@ -9,10 +9,11 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { CliError, connectClient, loadConnectionSettings } from '../../src/client/connect';
+import { connectClient, loadConnectionSettings } from '../../src/connection/connect';
+import { CliError } from '../../src/user-error';
 import { connectWorkerConnection, createWaymarkWorker } from '../../src/workers/create-worker';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 
 const NAMESPACE = 'waymark-profile-ns';
 

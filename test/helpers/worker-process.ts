@@ -1,12 +1,12 @@
 /**
- * A waymark worker in a child process (the built CLI, `node dist/src/client/cli.js worker`), so a
+ * A waymark worker in a child process (the built CLI, `node dist/src/cli/cli.js worker`), so a
  * test can SIGKILL it mid-slice the way a crash or an OOM killer would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
-const CLI = path.resolve(__dirname, '../../dist/src/client/cli.js');
+const CLI = path.resolve(__dirname, '../../dist/src/cli/cli.js');
 
 export interface WorkerProcess {
   child: ChildProcess;

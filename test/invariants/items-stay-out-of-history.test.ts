@@ -12,7 +12,7 @@ import { createDevServerEnv } from '../helpers/temporal-env';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { allOutcomes } from '../helpers/ledger-rows';
 
 const TASK_QUEUE = 'items-stay-out-of-history';

@@ -14,7 +14,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { defineProcessor } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
 

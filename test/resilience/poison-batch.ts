@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { makeTempDir } from '../helpers/temp-dir';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { StoredOutcome } from '../../src/ledger/ledger';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import type { BatchSpecInput } from '../../src/contract/batch-spec';
 import type { BatchSummary } from '../../src/contract/messages';
 import { WorkerSupervisor } from './worker-supervisor';

@@ -18,7 +18,7 @@ import type { StoredOutcome } from '../../src/ledger/ledger';
 import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { progressQuery } from '../../src/contract/messages';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';

@@ -12,7 +12,7 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 import { waitFor } from '../helpers/wait-for';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { allOutcomes } from '../helpers/ledger-rows';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, '../fixtures/paced-processor.js');

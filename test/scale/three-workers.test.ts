@@ -18,7 +18,7 @@ import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
-import { startBatch } from '../../src/client/start-batch';
+import { startBatch } from '../../src/cli/start-batch';
 import { parseBatchSpec, resumeCostBound } from '../../src/contract/batch-spec';
 import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME, chaosResult } from '../../tools/chaos/chaos-processor';
 import { readExecutionLog, type Execution } from '../../tools/chaos/execution-log';

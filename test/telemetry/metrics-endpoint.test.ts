@@ -14,7 +14,7 @@ import { findFreePort } from '../helpers/free-port';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
 import { loadProcessorModule } from '../../src/processors/registry';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, 'fixtures/metered-processor.js');
 const TASK_QUEUE = 'metrics-endpoint';

@@ -1,6 +1,6 @@
 /** The worker's telemetry settings and JSON log lines, without installing a Runtime. */
 import { DefaultLogger } from '@temporalio/worker';
-import { CliError } from '../../src/client/connect';
+import { CliError } from '../../src/user-error';
 import { metricsBindAddress, runtimeOptions, telemetrySettingsFromEnv } from '../../src/telemetry/runtime';
 import { formatJsonLogLine } from '../../src/telemetry/json-log';
 import { HISTOGRAM_BUCKETS } from '../../src/telemetry/batch-metrics';

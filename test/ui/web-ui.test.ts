@@ -20,7 +20,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
 import { findFreePort } from '../helpers/free-port';

@@ -15,7 +15,7 @@ const STOP_GRACE_MS = 15_000;
 export interface ClusterOptions {
   dataDir: string;
   workers: number;
-  /** `dist/src/client/cli.js`. */
+  /** `dist/src/cli/cli.js`. */
   cli: string;
   /** Environment of every worker besides TEMPORAL_ADDRESS. */
   workerEnv: Record<string, string>;

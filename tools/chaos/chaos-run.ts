@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../../src/client/connect';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
+import { connectClient } from '../../src/connection/connect';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import type { Ledger } from '../../src/ledger/ledger';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { maskPassword } from '../../src/postgres/url';
@@ -31,7 +31,7 @@ import { attributeRedone, checkItems } from './verify';
 /** tools/chaos under ts-jest, dist/tools/chaos when built: the package root is found either way. */
 const PROJECT_ROOT = findPackageRoot(__dirname);
 /** Workers run the built CLI and load the built processor, whichever copy of this file runs. */
-const BUILT_CLI = path.join(PROJECT_ROOT, 'dist/src/client/cli.js');
+const BUILT_CLI = path.join(PROJECT_ROOT, 'dist/src/cli/cli.js');
 const BUILT_PROCESSOR = path.join(PROJECT_ROOT, 'dist/tools/chaos/chaos-processor.js');
 
 export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<ChaosReport> {

@@ -10,7 +10,7 @@ import type { Ledger } from '../../src/ledger/ledger';
 import type { BatchSpec } from '../../src/contract/batch-spec';
 import type { BatchSummary } from '../../src/contract/messages';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
-import { startBatch } from '../../src/client/start-batch';
+import { startBatch } from '../../src/cli/start-batch';
 import type { ChaosCluster } from './chaos-cluster';
 import { INTERRUPTION_LABELS, type PlannedInterruption } from './chaos-plan';
 import type { Deadline } from './deadline';

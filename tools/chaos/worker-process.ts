@@ -1,11 +1,11 @@
 /**
- * One waymark worker as a child process (`node dist/src/client/cli.js worker`), which the chaos run
+ * One waymark worker as a child process (`node dist/src/cli/cli.js worker`), which the chaos run
  * can SIGKILL or SIGTERM like a crash, an OOM killer or a deploy would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/client/connect';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
 
 /** What `waymark worker` prints once it polls its task queue (after bundling the workflows). */
 const READY_LINE = 'waymark worker:';

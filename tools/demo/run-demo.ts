@@ -9,7 +9,6 @@ import { openLedger } from '../../src/ledger/open-ledger';
 import { dataDir } from '../../src/settings';
 import { registerProcessor } from '../../src/processors/registry';
 import {
-  CliError,
   configuredDataConverter,
   connectClient,
   connectionHint,
@@ -17,10 +16,11 @@ import {
   loadConnectionSettings,
   localConnectionSettings,
   serverAnswers,
-} from '../../src/client/connect';
+} from '../../src/connection/connect';
+import { CliError } from '../../src/user-error';
 import { installWaymarkRuntime, telemetrySettingsFromEnv } from '../../src/telemetry/runtime';
-import { startBatch, validateSpecForStart } from '../../src/client/start-batch';
-import { watchBatch } from '../../src/client/watch-batch';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
+import { watchBatch } from '../../src/cli/watch-batch';
 import { startDevServerInBackground } from '../../src/server/dev-server';
 import { pronounce } from './pronounce';
 

@@ -19,7 +19,7 @@ import {
 import type { BatchSpec } from '../contract/batch-spec';
 import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import { TASK_QUEUE, temporalAddress } from '../settings';
-import { CliError } from './connect';
+import { CliError } from '../user-error';
 import { batchStartMetadata } from './start-batch';
 
 /** The overlap policies a batch schedule may take, by their CLI names. TERMINATE_OTHER is left out: a terminated batch writes no manifest. */

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Ledger, StoredOutcome } from '../ledger/ledger';
 import type { BatchManifest } from '../contract/activity-io';
-import { CliError } from './connect';
+import { CliError } from '../user-error';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -4,7 +4,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type BatchProgress, type BatchSummary } from '../contract/messages';
 import { describeState } from '../workflows/details';
 import type { batchWorkflow } from '../workflows/batch-workflow';
-import { CliError } from './connect';
+import { CliError } from '../user-error';
 
 const POLL_MS = 500;
 

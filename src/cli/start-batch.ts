@@ -8,7 +8,7 @@ import { getProcessor, processorNames, UnknownProcessorError } from '../processo
 import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { TASK_QUEUE } from '../settings';
-import { CliError } from './connect';
+import { CliError } from '../user-error';
 
 /**
  * Everything that can be checked before any work: the spec's fields, the processor and its

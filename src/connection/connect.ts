@@ -13,6 +13,7 @@ import type { DataConverter } from '@temporalio/common';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ClientConnectConfig } from '@temporalio/envconfig';
 import { waymarkDataConverter } from '../codec/data-converter';
 import { EncryptionKeyError } from '../codec/encryption-keys';
+import { CliError } from '../user-error';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
 export const DEFAULT_NAMESPACE = 'default';
@@ -141,14 +142,6 @@ export async function serverAnswers(settings: TemporalConnectionSettings, timeou
     return false;
   } finally {
     await connection.close();
-  }
-}
-
-/** An error meant for a person at a terminal: printed as one line, no stack. */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
   }
 }
 

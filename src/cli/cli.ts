@@ -1,0 +1,52 @@
+/** The `waymark` command line: the program and its commands, one file each under commands/. */
+import { Command } from 'commander';
+import { PayloadDecryptionError } from '../codec/aes-gcm-codec';
+import { LedgerUnavailableError } from '../ledger/ledger-unavailable-error';
+import { CliError } from '../user-error';
+import { addDevCommand } from './commands/dev';
+import { addWorkerCommand } from './commands/worker';
+import { addStartCommand } from './commands/start';
+import { addStatusCommand } from './commands/status';
+import { addCancelCommand, addConfigureCommand, addPauseCommand, addResumeCommand } from './commands/control';
+import { addListCommand } from './commands/list';
+import { addRedriveCommand } from './commands/redrive';
+import { addFailuresCommand } from './commands/failures';
+import { addExportCommand } from './commands/export';
+import { addScheduleCommands } from './commands/schedule';
+
+export function buildProgram(): Command {
+  const program = new Command('waymark')
+    .description('Long batch jobs on Temporal where an interruption costs a small, chosen number of items')
+    .showHelpAfterError('(run `waymark help` for the commands)')
+    // Commander's own parse errors read like every other waymark error.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) });
+  addDevCommand(program);
+  addWorkerCommand(program);
+  addStartCommand(program);
+  addStatusCommand(program);
+  addPauseCommand(program);
+  addResumeCommand(program);
+  addCancelCommand(program);
+  addConfigureCommand(program);
+  addListCommand(program);
+  addRedriveCommand(program);
+  addFailuresCommand(program);
+  addExportCommand(program);
+  addScheduleCommands(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CliError || err instanceof PayloadDecryptionError || err instanceof LedgerUnavailableError) {
+      console.error(`waymark: ${err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,84 @@
+/** `waymark pause`, `resume`, `cancel` and `configure`: control of a running batch. */
+import type { Command } from 'commander';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { configureUpdate, pauseSignal, resumeSignal } from '../../contract/messages';
+import type { batchWorkflow } from '../../workflows/batch-workflow';
+import { temporalAddress } from '../../settings';
+import { connectClient } from '../../connection/connect';
+import { CliError } from '../../user-error';
+import { wholeNumber } from '../flag-values';
+import { rootMessage } from '../watch-batch';
+
+export function addPauseCommand(program: Command): void {
+  program
+    .command('pause')
+    .description('pause a batch: slices in flight stop at an item boundary, no new ones start')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.signal(pauseSignal);
+      console.log(`pause requested for ${batchId}; \`waymark resume ${batchId}\` goes on from where it stopped`);
+    });
+}
+
+export function addResumeCommand(program: Command): void {
+  program
+    .command('resume')
+    .description('resume a paused batch')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.signal(resumeSignal);
+      console.log(`resumed ${batchId}`);
+    });
+}
+
+export function addCancelCommand(program: Command): void {
+  program
+    .command('cancel')
+    .description('cancel a batch gracefully: slices stop at an item boundary, what is done is kept')
+    .argument('<batch>', 'batch id')
+    .action(async (batchId: string) => {
+      const handle = await runningBatch(batchId);
+      await handle.cancel();
+      console.log(`cancel requested for ${batchId}; its manifest will list the pending items`);
+    });
+}
+
+export function addConfigureCommand(program: Command): void {
+  program
+    .command('configure')
+    .description('change concurrency or slice size of a running batch (from the next slice on)')
+    .argument('<batch>', 'batch id')
+    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1))
+    .action(configure);
+}
+
+async function configure(batchId: string, o: { concurrency?: number; slice?: number }): Promise<void> {
+  if (o.concurrency === undefined && o.slice === undefined) throw new CliError('say what to change: --concurrency N and/or --slice N');
+  const handle = await runningBatch(batchId);
+  const change = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.slice !== undefined ? { sliceSize: o.slice } : {}) };
+  try {
+    const now = await handle.executeUpdate(configureUpdate, { args: [change] });
+    console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}`);
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
+    throw err;
+  }
+}
+
+/** A handle to a batch that exists and is still running, or one clear line why not. */
+async function runningBatch(batchId: string) {
+  const client = await connectClient();
+  const handle = client.workflow.getHandle<typeof batchWorkflow>(batchId);
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id with \`waymark list\``);
+    throw err;
+  }
+  if (status !== 'RUNNING') throw new CliError(`batch "${batchId}" is not running (${status}); see it with \`waymark status ${batchId}\``);
+  return handle;
+}

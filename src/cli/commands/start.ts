@@ -1,0 +1,129 @@
+/** `waymark start`: a batch from an input and flags, or from a spec file. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../../contract/batch-spec';
+import { loadConfiguredProcessors } from '../../processors/configured';
+import { connectClient } from '../../connection/connect';
+import { CliError } from '../../user-error';
+import { columnList, keyValue, wholeNumber } from '../flag-values';
+import { printSummary } from '../print-summary';
+import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
+import { watchBatch } from '../watch-batch';
+
+interface StartFlags {
+  spec?: string;
+  sourceKind?: SourceKind;
+  processor?: string;
+  option?: Record<string, unknown>;
+  slice?: number;
+  checkpointEvery?: number;
+  concurrency?: number;
+  commitGroup?: number;
+  attempts?: number;
+  itemTimeout?: number;
+  keyColumn?: string;
+  columns?: string[];
+  urlEnv?: string;
+  batchId?: string;
+  wait?: boolean;
+}
+
+/** Flags that describe a postgres-table source, by their spec field. */
+const TABLE_FLAGS = { keyColumn: '--key-column', columns: '--columns', urlEnv: '--url-env' } as const;
+
+export function addStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start a batch over a file, a folder or a PostgreSQL table (or from --spec FILE)')
+    .argument('[input]', 'JSONL, text or CSV file, a folder of files, or a table (table or schema.table) with --source-kind postgres-table')
+    .argument('[command...]', 'for --processor exec: the command to run per item, after --')
+    .option('--spec <file>', 'the batch spec as JSON (the same document `temporal workflow start --input-file` takes)')
+    .option('--source-kind <kind>', `how to read the input: ${SOURCE_KINDS.join(', ')} (default: from the file name)`)
+    .option('--processor <name>', 'processor: noop, sleep, sha256, exec, or one from WAYMARK_PROCESSORS')
+    .option('--option <key=value>', 'processor option, repeatable (value parsed as JSON when it is JSON)', keyValue)
+    .option('--slice <n>', 'S: items per slice (one activity)', wholeNumber('--slice', 1))
+    .option('--checkpoint-every <n>', 'N: items per workflow run before continue-as-new', wholeNumber('--checkpoint-every', 1))
+    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--commit-group <n>', 'k: items per ledger transaction', wholeNumber('--commit-group', 1))
+    .option('--attempts <n>', 'attempts per item', wholeNumber('--attempts', 1))
+    .option('--item-timeout <ms>', 'per-item timeout in milliseconds', wholeNumber('--item-timeout', 1))
+    .option('--key-column <column>', 'postgres-table: the integer key column (NOT NULL, unique) whose order is the item order')
+    .option('--columns <list>', 'postgres-table: the columns each item holds, comma-separated (default all)', columnList)
+    .option('--url-env <variable>', 'postgres-table: the variable on every worker that holds the database URL (default WAYMARK_SOURCE_URL)')
+    .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
+    .option('--wait', 'show a live progress bar and exit when the batch completes')
+    .action(start);
+}
+
+async function start(input: string | undefined, command: string[], flags: StartFlags): Promise<void> {
+  if (flags.sourceKind && !SOURCE_KINDS.includes(flags.sourceKind)) {
+    throw new CliError(`--source-kind must be one of ${SOURCE_KINDS.join(', ')}, got "${flags.sourceKind}"`);
+  }
+  loadConfiguredProcessors();
+  const spec = validateSpecForStart(specFromFlags(input, flags, command));
+  const client = await connectClient();
+  const handle = await startBatch(client, spec, flags.batchId);
+  console.log(`started batch ${handle.workflowId}`);
+  if (!flags.wait) {
+    console.log(`watch it with \`waymark status ${handle.workflowId} --watch\``);
+    return;
+  }
+  const summary = await watchBatch(handle);
+  printSummary(summary);
+}
+
+function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
+  if (flags.spec) {
+    const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout', ...Object.keys(TABLE_FLAGS)].filter(
+      (k) => flags[k as keyof StartFlags] !== undefined,
+    );
+    if (input || conflicting.length || command.length) {
+      throw new CliError('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec');
+    }
+    return readSpecFile(flags.spec);
+  }
+  if (!input) throw new CliError('say what to process: `waymark start FILE --processor NAME`, or `waymark start --spec spec.json`');
+  if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
+  const options: Record<string, unknown> = { ...flags.option };
+  if (command.length) {
+    if (flags.processor !== 'exec') {
+      throw new CliError(`a command after -- is only for --processor exec, not ${flags.processor}; drop the command, or use --processor exec`);
+    }
+    options.command = command;
+  }
+  const kind = flags.sourceKind ?? inferKind(input);
+  checkTableFlags(kind, flags);
+  const spec: BatchSpecInput = {
+    source: { kind, path: input, keyColumn: flags.keyColumn, columns: flags.columns, urlEnv: flags.urlEnv },
+    processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
+    sliceSize: flags.slice,
+    checkpointEvery: flags.checkpointEvery,
+    concurrency: flags.concurrency,
+    commitGroup: flags.commitGroup,
+    itemAttempts: flags.attempts,
+    itemTimeoutMs: flags.itemTimeout,
+  };
+  return spec;
+}
+
+/** The table flags belong to a postgres-table source, which needs its key column. */
+function checkTableFlags(kind: SourceKind, flags: StartFlags): void {
+  const tableFlags = (Object.keys(TABLE_FLAGS) as (keyof typeof TABLE_FLAGS)[]).filter((k) => flags[k] !== undefined);
+  if (kind !== 'postgres-table' && tableFlags.length) {
+    throw new CliError(
+      `${tableFlags.map((k) => TABLE_FLAGS[k]).join(', ')} describe a PostgreSQL table; add --source-kind postgres-table and give the table as the input, or drop them`,
+    );
+  }
+  if (kind === 'postgres-table' && flags.keyColumn === undefined) {
+    throw new CliError('--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order');
+  }
+}
+
+function inferKind(input: string): SourceKind {
+  if (fs.existsSync(input) && fs.statSync(input).isDirectory()) return 'folder';
+  const ext = path.extname(input).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.csv') return 'csv';
+  return 'text';
+}
