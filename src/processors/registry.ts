@@ -109,6 +109,8 @@ export function loadProcessorModule(path: string): string[] {
 
   let moduleExports: unknown;
   try {
+    // The user's processor module, named at run time: a static import cannot name it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     moduleExports = require(file);
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
@@ -149,7 +151,7 @@ function exportedEntries(moduleExports: unknown, fileName: string): Array<[strin
   for (const [name, value] of Object.entries(moduleExports)) {
     if (name !== 'default') entries.push([name, value]);
     else if (isProcessor(value)) entries.push([fileName, value]);
-    else if (typeof value === 'object' && value !== null) entries.push(...Object.entries(value));
+    else if (typeof value === 'object' && value !== null) entries.push(...Object.entries(value as Record<string, unknown>));
   }
   return entries;
 }

@@ -152,6 +152,7 @@ export async function startDevServerInBackground(options: BackgroundDevServerOpt
       throw new Error(
         `The Temporal dev server (${plan.cli}) ${describeExit(error.exit)} before accepting connections on ${plan.address}.` +
           outputTail(),
+        { cause: error },
       );
     }
     throw error;
@@ -251,11 +252,13 @@ async function untilReady(plan: DevServerPlan, exited: Promise<ExitInfo>, output
       throw new Error(
         `${error.message} The dev server keeps its namespaces in ${plan.dbFile}; ` +
           `give waymark a data folder of its own (WAYMARK_DATA_DIR) to avoid the clash.`,
+        { cause: error },
       );
     }
     throw new Error(
       `The Temporal dev server opened ${plan.address} but registering waymark's search attributes failed: ` +
         `${(error as Error).message}.${outputHint()} Start it again; if this repeats, the server's output says why.`,
+      { cause: error },
     );
   }
 }

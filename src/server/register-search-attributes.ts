@@ -35,7 +35,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace =
     const existing = customAttributes?.[name];
     if (existing === undefined || existing === null) {
       missing[name] = wanted;
-    } else if (existing !== wanted) {
+    } else if (Number(existing) !== wanted) {
       throw new SearchAttributeConflict(
         `Search attribute ${name} is registered in namespace "${namespace}" as ${typeName(existing)}, ` +
           `but waymark needs ${TypedSearchAttributes.toMetadataType(type)}. Use a namespace made for waymark, ` +
@@ -55,6 +55,6 @@ function indexedValueType(type: SearchAttributeType): number {
 }
 
 function typeName(wireType: number): string {
-  const type = Object.values(SearchAttributeType).find((t) => encodeSearchAttributeIndexedValueType(t) === wireType);
+  const type = Object.values(SearchAttributeType).find((t) => Number(encodeSearchAttributeIndexedValueType(t)) === wireType);
   return type === undefined ? `type #${wireType}` : TypedSearchAttributes.toMetadataType(type);
 }

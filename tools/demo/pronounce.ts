@@ -35,7 +35,8 @@ function undouble(base: string): string {
 
 let dictionary: Record<string, string> | undefined;
 function cmu(): Record<string, string> {
-  // Loaded on first use: 134,000 entries, once per worker process.
+  // Loaded on first use, synchronously: 134,000 entries, once per worker process.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   dictionary ??= (require('cmu-pronouncing-dictionary') as { dictionary: Record<string, string> }).dictionary;
   return dictionary;
 }

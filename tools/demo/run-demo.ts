@@ -24,7 +24,9 @@ import { watchBatch } from '../../src/cli/watch-batch';
 import { startDevServerInBackground } from '../../src/server/dev-server';
 import { pronounce } from './pronounce';
 
-const WORDS_FILE: string = require('word-list').default;
+// word-list ships no type declarations; it exports the path of its word file.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const WORDS_FILE = (require('word-list') as { default: string }).default;
 
 async function main(): Promise<void> {
   // The progress bar is the demo's output; the SDK's INFO lines would tear it apart.
