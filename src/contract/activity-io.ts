@@ -13,6 +13,11 @@ export interface PlanWindowInput {
   maxItems: number;
   /** Count the source's items (done once per batch, on the first window). */
   countTotal: boolean;
+  /**
+   * On the first window: the batch's identity, its workflow's firstExecutionRunId, which the
+   * ledger's batch record must hold or take (I11). Absent from workflows older than the patch.
+   */
+  identity?: string;
 }
 
 export interface PlanWindowResult {

@@ -7,6 +7,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -155,12 +156,17 @@ export class BatchRun {
 
   async plan(): Promise<void> {
     this.publish(true);
+    const firstWindow = this.total === undefined;
+    // Patched: histories recorded before the identity replay with the input they had. The
+    // identity is the same across continue-as-new, retries and resets, and only across them (I11).
+    const identity = firstWindow && patched('batch-identity') ? workflowInfo().firstExecutionRunId : undefined;
     const { plan, total } = await planWindow({
       batchId: this.batchId,
       spec: this.spec,
       from: this.cursor,
       maxItems: this.spec.checkpointEvery,
-      countTotal: this.total === undefined,
+      countTotal: firstWindow,
+      ...(identity !== undefined ? { identity } : {}),
     });
     this.total ??= total;
     this.setState('running');
