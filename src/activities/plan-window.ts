@@ -5,6 +5,7 @@ import { getProcessor } from '../processors/registry';
 import { slicesWithWorkLeft, sourceBatchId, succeededBeforeCount } from '../redrive/redriven-batch';
 import { toApplicationFailure } from './failures';
 import { claimBatchId } from './batch-identity';
+import { searchAttributesRegistered } from './search-attributes-registered';
 
 export interface PlanDeps {
   ledger: Ledger;
@@ -33,6 +34,7 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
     }
     const plan = await source.planWindow(from, maxItems, spec.sliceSize);
     plan.slices = await slicesWithWorkLeft(deps.ledger, spec, plan.slices);
+    if (input.askSearchAttributes) return { plan, total, searchAttributesRegistered: await searchAttributesRegistered() };
     return { plan, total };
   } catch (err) {
     throw toApplicationFailure(err);

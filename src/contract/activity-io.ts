@@ -18,11 +18,15 @@ export interface PlanWindowInput {
    * ledger's batch record must hold or take (I11). Absent from workflows older than the patch.
    */
   identity?: string;
+  /** Ask the server whether the namespace has waymark's search attributes. */
+  askSearchAttributes?: boolean;
 }
 
 export interface PlanWindowResult {
   plan: WindowPlan;
   total?: number;
+  /** The answer to askSearchAttributes. */
+  searchAttributesRegistered?: boolean;
 }
 
 export interface ProcessSliceInput {
