@@ -13,11 +13,20 @@ export interface PlanWindowInput {
   maxItems: number;
   /** Count the source's items (done once per batch, on the first window). */
   countTotal: boolean;
+  /**
+   * On the first window: the batch's identity, its workflow's firstExecutionRunId, which the
+   * ledger's batch record must hold or take (I11). Absent from workflows older than the patch.
+   */
+  identity?: string;
+  /** Ask the server whether the namespace has waymark's search attributes. */
+  askSearchAttributes?: boolean;
 }
 
 export interface PlanWindowResult {
   plan: WindowPlan;
   total?: number;
+  /** The answer to askSearchAttributes. */
+  searchAttributesRegistered?: boolean;
 }
 
 export interface ProcessSliceInput {

@@ -18,4 +18,6 @@ export interface Checkpoint {
   total?: number;
   /** A batch paused when its run ended stays paused in the next run. */
   paused?: boolean;
+  /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
+  searchAttributesRegistered?: boolean;
 }

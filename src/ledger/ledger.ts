@@ -16,7 +16,7 @@ export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeSt
 export { LeaseLostError, type InterruptedItem, type SliceOwnership } from './slice-ownership';
 export type { Interruptions } from './interruptions';
 export type { SuspectLease } from './suspect-lease';
-export type { BatchRecord, BatchRecords } from './batch-records';
+export type { BatchClaim, BatchRecord, BatchRecords } from './batch-records';
 export type { RedriveMerge } from './redrive-merge';
 
 export interface Ledger extends OutcomeStore, SliceOwnership, Interruptions, SuspectLease, BatchRecords, RedriveMerge {

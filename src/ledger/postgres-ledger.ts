@@ -1,10 +1,11 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
-import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchClaim, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
 import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
 import { migrate } from './postgres/migrations';
+import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
 import { errorText, unreachableMessage } from './postgres/server-errors';
 
@@ -290,9 +291,14 @@ export class PostgresLedger implements Ledger {
   }
 
   async batch(batchId: string): Promise<BatchRecord | undefined> {
-    const rows = await this.query<{ spec: string; manifest: string | null }>('SELECT spec, manifest FROM batches WHERE batch_id = $1', [batchId]);
-    if (rows.length === 0) return undefined;
-    return { batchId, spec: JSON.parse(rows[0].spec), manifest: rows[0].manifest === null ? undefined : JSON.parse(rows[0].manifest) };
+    const rows = await this.query<BatchRow>('SELECT spec, manifest, identity, claimed_at FROM batches WHERE batch_id = $1', [batchId]);
+    return rows.length === 0 ? undefined : toBatchRecord(batchId, rows[0]);
+  }
+
+  async claimBatch(batchId: string, identity: string, spec: unknown): Promise<BatchClaim> {
+    const claimed = await this.query(CLAIM_BATCH, [batchId, JSON.stringify(spec), identity, Date.now()]);
+    if (claimed.length > 0) return { claimed: true };
+    return { claimed: false, earlier: (await this.batch(batchId))! };
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LeaseLostError, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
+import { LeaseLostError, type BatchClaim, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import { migrate } from './sqlite/migrations';
+import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
@@ -262,11 +263,14 @@ export class SqliteLedger implements Ledger {
   }
 
   async batch(batchId: string): Promise<BatchRecord | undefined> {
-    const row = this.db.prepare('SELECT spec, manifest FROM batches WHERE batch_id = ?').get(batchId) as
-      | { spec: string; manifest: string | null }
-      | undefined;
-    if (!row) return undefined;
-    return { batchId, spec: JSON.parse(row.spec), manifest: row.manifest === null ? undefined : JSON.parse(row.manifest) };
+    const row = this.db.prepare('SELECT spec, manifest, identity, claimed_at FROM batches WHERE batch_id = ?').get(batchId) as BatchRow | undefined;
+    return row && toBatchRecord(batchId, row);
+  }
+
+  async claimBatch(batchId: string, identity: string, spec: unknown): Promise<BatchClaim> {
+    const claimed = this.db.prepare(CLAIM_BATCH.replace(/\$\d/g, '?')).get(batchId, JSON.stringify(spec), identity, Date.now());
+    if (claimed) return { claimed: true };
+    return { claimed: false, earlier: (await this.batch(batchId))! };
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -61,9 +62,11 @@ export class BatchRun {
   private replanRequested = false;
   private outOfHistoryBudget = false;
 
-  // Search attributes cost an event each, so they are only kept up to date when the batch was
-  // started with them (the server has them registered).
-  private readonly publishesSearchAttributes: boolean;
+  // Search attributes cost an event each, and upserting one the namespace lacks fails the
+  // workflow task: they are kept up to date only when the batch was started with them, or when
+  // its first window found them registered (recorded in the checkpoint for later runs).
+  private publishesSearchAttributes: boolean;
+  private searchAttributesRegistered: boolean | undefined;
   private lastPublished: { at: number; status: string } | undefined;
 
   constructor(spec: BatchSpec, checkpoint?: Checkpoint) {
@@ -76,7 +79,8 @@ export class BatchRun {
     this.total = checkpoint?.total;
     this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
     this.tallies = new Tallies(checkpoint);
-    this.publishesSearchAttributes = info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined;
+    this.searchAttributesRegistered = checkpoint?.searchAttributesRegistered;
+    this.publishesSearchAttributes = info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true;
   }
 
   get cancelled(): boolean {
@@ -155,14 +159,25 @@ export class BatchRun {
 
   async plan(): Promise<void> {
     this.publish(true);
-    const { plan, total } = await planWindow({
+    const firstWindow = this.total === undefined;
+    // Patched: histories recorded before these fields replay with the inputs they had. The
+    // identity is the same across continue-as-new, retries and resets, and only across them (I11).
+    const identity = firstWindow && patched('batch-identity') ? workflowInfo().firstExecutionRunId : undefined;
+    const askSearchAttributes = firstWindow && !this.publishesSearchAttributes && patched('search-attributes-any-start');
+    const { plan, total, searchAttributesRegistered } = await planWindow({
       batchId: this.batchId,
       spec: this.spec,
       from: this.cursor,
       maxItems: this.spec.checkpointEvery,
-      countTotal: this.total === undefined,
+      countTotal: firstWindow,
+      ...(identity !== undefined ? { identity } : {}),
+      ...(askSearchAttributes ? { askSearchAttributes } : {}),
     });
     this.total ??= total;
+    if (askSearchAttributes) {
+      this.searchAttributesRegistered = searchAttributesRegistered === true;
+      this.publishesSearchAttributes = this.searchAttributesRegistered;
+    }
     this.setState('running');
     this.window = new Window(plan);
     if (this.window.isEmpty) this.cursor = plan.next;
@@ -215,6 +230,7 @@ export class BatchRun {
       startedAt: this.startedAt,
       total: this.total,
       paused: this.paused,
+      ...(this.searchAttributesRegistered !== undefined ? { searchAttributesRegistered: this.searchAttributesRegistered } : {}),
     };
   }
 

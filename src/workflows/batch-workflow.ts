@@ -4,6 +4,7 @@
  * function wires the batch's messages to it and decides how the run ends.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancelledFailure,
   allHandlersFinished,
@@ -25,7 +26,9 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   setHandler(resumeSignal, () => run.resume());
   setHandler(configureUpdate, (change) => run.configure(change), { validator: (change) => run.validateConfigure(change) });
 
-  await run.plan();
+  await run.plan().catch((err: unknown) => {
+    throw batchIdReused(err) ?? err;
+  });
   await run.runWindow();
 
   if (run.failure !== undefined) throw run.failure;
@@ -49,6 +52,15 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   const { manifest, manifestPath } = await run.finish('completed');
   await condition(allHandlersFinished);
   return { ...manifest, manifestPath };
+}
+
+/**
+ * planWindow refused the batch id: an earlier batch holds it (I11). The workflow fails with that
+ * message as its own non-retryable failure, so a workflow retry policy does not run it again.
+ */
+function batchIdReused(err: unknown): ApplicationFailure | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== 'BatchIdReused') return undefined;
+  return ApplicationFailure.nonRetryable(err.cause.message, 'BatchIdReused');
 }
 
 /** Defends the workflow against a spec that did not come through waymark's CLI (e.g. `temporal workflow start`). */

@@ -234,4 +234,55 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     expect(await ledger.batch('b')).toEqual({ batchId: 'b', spec: { source: { kind: 'text', path: '/x' } }, manifest: { total: 1 } });
     expect(await ledger.batch('missing')).toBeUndefined();
   });
+
+  describe('claimBatch: a batch id names one batch forever (I11)', () => {
+    const specA = { source: { kind: 'text', path: '/a' } };
+    const specB = { source: { kind: 'text', path: '/b' } };
+
+    it('records the first claim and accepts the same identity again, keeping the manifest', async () => {
+      expect(await ledger.claimBatch('b', 'run-1', specA)).toEqual({ claimed: true });
+      const first = await ledger.batch('b');
+      expect(first).toMatchObject({ batchId: 'b', spec: specA, identity: 'run-1' });
+      expect(first?.claimedAt).toEqual(expect.any(Number));
+      await ledger.saveBatch({ batchId: 'b', spec: specA, manifest: { status: 'completed' } });
+      // A retry or reset of the same batch: accepted even once finished; the manifest and identity stay.
+      expect(await ledger.claimBatch('b', 'run-1', specA)).toEqual({ claimed: true });
+      expect(await ledger.batch('b')).toEqual({ ...first, manifest: { status: 'completed' } });
+    });
+
+    it('refuses another identity and changes nothing, finished or not', async () => {
+      await ledger.claimBatch('b', 'run-1', specA);
+      await ledger.commit('b', 0, [ok(0)], null);
+      const running = await ledger.batch('b');
+      expect(await ledger.claimBatch('b', 'run-2', specB)).toEqual({ claimed: false, earlier: running });
+      expect(await ledger.batch('b')).toEqual(running);
+      await ledger.saveBatch({ batchId: 'b', spec: specA, manifest: { status: 'completed' } });
+      const finished = await ledger.batch('b');
+      expect(await ledger.claimBatch('b', 'run-2', specB)).toEqual({ claimed: false, earlier: finished });
+      expect(await ledger.batch('b')).toEqual(finished);
+      expect(await allOutcomes(ledger, 'b')).toHaveLength(1);
+    });
+
+    it('adopts a record an older release left without identity while it has no manifest, and refuses it once it has one', async () => {
+      await ledger.saveBatch({ batchId: 'running', spec: specA });
+      expect(await ledger.claimBatch('running', 'run-1', specA)).toEqual({ claimed: true });
+      expect(await ledger.batch('running')).toMatchObject({ spec: specA, identity: 'run-1' });
+      // Adopted: from now on it is that batch's.
+      expect(await ledger.claimBatch('running', 'run-2', specB)).toMatchObject({ claimed: false });
+
+      await ledger.saveBatch({ batchId: 'finished', spec: specA, manifest: { status: 'completed' } });
+      expect(await ledger.claimBatch('finished', 'run-1', specB)).toEqual({
+        claimed: false,
+        earlier: { batchId: 'finished', spec: specA, manifest: { status: 'completed' } },
+      });
+      expect(await ledger.batch('finished')).toEqual({ batchId: 'finished', spec: specA, manifest: { status: 'completed' } });
+    });
+
+    it('lets exactly one of two identities that claim a new id at once have it', async () => {
+      const claims = await Promise.all([ledger.claimBatch('b', 'run-1', specA), ledger.claimBatch('b', 'run-2', specB)]);
+      expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+      const winner = claims[0].claimed ? 'run-1' : 'run-2';
+      expect(await ledger.batch('b')).toMatchObject({ identity: winner, spec: winner === 'run-1' ? specA : specB });
+    });
+  });
 }

@@ -84,7 +84,7 @@ describe('SqliteLedger on a release 0.1 file', () => {
     const raw = new Database(file, { readonly: true });
     try {
       await expectReleaseContents(ledger, async (sql) => raw.prepare(sql).all() as Record<string, unknown>[]);
-      expect(raw.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }]);
+      expect(raw.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
       await expectNewCommitsWork(ledger);
     } finally {
       raw.close();
@@ -94,7 +94,7 @@ describe('SqliteLedger on a release 0.1 file', () => {
     const again = new SqliteLedger(file);
     await again.close();
     const check = new Database(file, { readonly: true });
-    expect(check.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }]);
+    expect(check.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
     check.close();
   });
 });
@@ -129,7 +129,7 @@ describeWithPostgres('PostgresLedger on a release 0.1 database', () => {
     await raw.connect();
     try {
       await expectReleaseContents(ledger, async (sql) => (await raw.query(sql)).rows);
-      expect((await raw.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+      expect((await raw.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
       await expectNewCommitsWork(ledger);
     } finally {
       await raw.end();

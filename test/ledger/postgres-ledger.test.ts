@@ -144,7 +144,7 @@ describeWithPostgres('PostgresLedger', () => {
       const client = await PostgresTestDb.client(url);
       try {
         // Each migration applied exactly once, in order.
-        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
       } finally {
         await client.end();
         await db.dropSchemas();
@@ -156,8 +156,8 @@ describeWithPostgres('PostgresLedger', () => {
       await (await PostgresLedger.connect(url)).close();
       const client = await PostgresTestDb.client(url);
       try {
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES (3)');
-        await expect(PostgresLedger.connect(url)).rejects.toThrow(/has schema version 3, newer than this waymark knows \(2\); upgrade waymark/);
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES (4)');
+        await expect(PostgresLedger.connect(url)).rejects.toThrow(/has schema version 4, newer than this waymark knows \(3\); upgrade waymark/);
       } finally {
         await client.end();
         await db.dropSchemas();
