@@ -29,7 +29,7 @@ import { startDevServerInBackground } from '../../src/server/dev-server';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
 import { runCli, type CliRun } from '../cli/run-cli';
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { waitFor } from '../helpers/wait-for';
 import {
   historyEventsPerRun,
