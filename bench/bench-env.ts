@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServerInBackground, type BackgroundDevServer } from '../src/server/dev-server';
-import { findFreePort } from '../tools/chaos/free-port';
+import { findFreePort } from '../tools/support/free-port';
 
 export interface BenchEnv {
   /** Temp folder for item files, ledgers and the server's SQLite file; removed by close(). */

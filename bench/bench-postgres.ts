@@ -1,10 +1,11 @@
 /**
  * The PostgreSQL server of the scaling section, where worker processes share one ledger as
  * workers on many machines would: WAYMARK_BENCH_PG_URL, else WAYMARK_TEST_PG_URL (the ledger
- * tests' server, which CI sets), else the project's local server, started by scripts/postgres.sh.
+ * tests' server, which CI sets), else the project's local server, started by scripts/postgres.sh
+ * (and stopped at the end of the bench when the bench was the one to start it).
  * Each use gets a schema of its own, dropped after it, so no batch reads or indexes another's rows.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -15,29 +16,71 @@ const WHAT_TO_DO =
   'set WAYMARK_BENCH_PG_URL=postgres://USER:PASSWORD@HOST:PORT/DATABASE to a server where the bench may create schemas, ' +
   'or make `scripts/postgres.sh start` work (it installs Debian\'s postgresql with apt-get, as root or through sudo, and starts it on 127.0.0.1:55432)';
 
-/** The URL of a server to measure on; throws, saying what to do, when there is none. */
-export async function benchPostgresUrl(root: string): Promise<string> {
+/** A server to measure on, and how to give it back as it was found. */
+export interface BenchPostgresServer {
+  url: string;
+  /** Stops the server if this bench started it; one that was already running is left running. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The server to measure on; throws, saying what to do, when there is none. */
+export async function benchPostgresServer(root: string): Promise<BenchPostgresServer> {
   const given = process.env.WAYMARK_BENCH_PG_URL || process.env.WAYMARK_TEST_PG_URL;
-  if (given) return given;
-  log('no WAYMARK_BENCH_PG_URL or WAYMARK_TEST_PG_URL: scripts/postgres.sh start');
+  if (given) return { url: given, stop: async () => undefined };
   const script = path.join(root, 'scripts', 'postgres.sh');
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-    // Its progress and errors (stderr) go to the bench's stderr as they come: an install takes minutes.
-    const child = spawn(script, ['start'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // `status` exits 0 when the project's server already runs (someone else's, to leave running).
+  const before = await runScript(script, 'status').catch(() => undefined);
+  if (before?.code === 0) {
+    const url = exportedUrl(before.stdout);
+    if (url) {
+      log(`PostgreSQL at ${maskPassword(url)} (already running; left running)`);
+      return { url, stop: async () => undefined };
+    }
+  }
+  log('no WAYMARK_BENCH_PG_URL or WAYMARK_TEST_PG_URL: scripts/postgres.sh start');
+  const { code, stdout } = await runScript(script, 'start').catch((err: Error) => {
+    throw new Error(`the scaling section needs a PostgreSQL server and ${script} could not run (${err.message}); ${WHAT_TO_DO}`);
+  });
+  // From here the server may be up even if the start failed halfway (say, creating the database).
+  let stopped = false;
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    spawnSync(script, ['stop'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  };
+  // A bench that dies before it could stop the server (process.exit in an error path) still stops it.
+  process.once('exit', stopSync);
+  const stop = async () => {
+    process.off('exit', stopSync);
+    if (stopped) return;
+    stopped = true;
+    const result = await runScript(script, 'stop').catch(() => ({ code: null, stdout: '' }));
+    if (result.code !== 0) log(`scripts/postgres.sh stop failed (exit ${result.code}); stop the server by hand`);
+    else log('PostgreSQL stopped (the bench started it)');
+  };
+  const url = exportedUrl(stdout);
+  if (code !== 0 || !url) {
+    await stop();
+    const what = code !== 0 ? `failed (exit ${code}, its messages above)` : `printed no export line (its output: ${JSON.stringify(stdout.trim())})`;
+    throw new Error(`the scaling section needs a PostgreSQL server and \`scripts/postgres.sh start\` ${what}; ${WHAT_TO_DO}`);
+  }
+  log(`PostgreSQL at ${maskPassword(url)} (started for this bench; stopped at its end)`);
+  return { url, stop };
+}
+
+function exportedUrl(stdout: string): string | undefined {
+  return /^export WAYMARK_TEST_PG_URL=(\S+)$/m.exec(stdout)?.[1];
+}
+
+/** Runs scripts/postgres.sh; its progress and errors (stderr) go to the bench's stderr as they come: an install takes minutes. */
+function runScript(script: string, command: 'start' | 'stop' | 'status'): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(script, [command], { stdio: ['ignore', 'pipe', command === 'status' ? 'ignore' : 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.once('error', reject);
     child.once('close', (exitCode) => resolve({ code: exitCode, stdout: out }));
-  }).catch((err: Error) => {
-    throw new Error(`the scaling section needs a PostgreSQL server and ${script} could not run (${err.message}); ${WHAT_TO_DO}`);
   });
-  const url = /^export WAYMARK_TEST_PG_URL=(\S+)$/m.exec(stdout)?.[1];
-  if (code !== 0 || !url) {
-    const what = code !== 0 ? `failed (exit ${code}, its messages above)` : `printed no export line (its output: ${JSON.stringify(stdout.trim())})`;
-    throw new Error(`the scaling section needs a PostgreSQL server and \`scripts/postgres.sh start\` ${what}; ${WHAT_TO_DO}`);
-  }
-  log(`PostgreSQL at ${maskPassword(url)} (left running; \`scripts/postgres.sh stop\` stops it)`);
-  return url;
 }
 
 export class BenchPostgres {

@@ -435,7 +435,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     'How to run: `npm run bench` (its duration on the machine below is in the table there; writes this file and `dist-bench/results-full.json`), `npm run bench:smoke` (a minute or two; checks that every part works ' +
       'and that no workflow run has more events than the budget, exit code 1 otherwise). Both compile src and bench with `tsc -p bench/tsconfig.json` into `dist-bench/` and run ' +
       '`node dist-bench/bench/run-bench.js [--smoke] [--out FILE]`; `--from dist-bench/results-full.json` renders this file again from saved results. ' +
-      'Section (e) needs a PostgreSQL server: `WAYMARK_BENCH_PG_URL`, else `WAYMARK_TEST_PG_URL`, else the bench runs `scripts/postgres.sh start`.',
+      'Section (e) needs a PostgreSQL server: `WAYMARK_BENCH_PG_URL`, else `WAYMARK_TEST_PG_URL`, else the bench runs `scripts/postgres.sh start` (and `stop` at its end, unless that server was already running).',
     '',
     ...(smoke ? ['> **Smoke run**: a few thousand items with small slices; numbers and targets below are not meaningful at this scale.', ''] : []),
     '## Machine',

@@ -15,11 +15,11 @@ import path from 'node:path';
 import { EVENTS_PER_RUN_BUDGET } from '../src/workflows/batch-workflow';
 import { findPackageRoot } from '../src/server/install-dir';
 import { startBenchEnv } from './bench-env';
-import { BenchPostgres, benchPostgresUrl } from './bench-postgres';
+import { BenchPostgres, benchPostgresServer } from './bench-postgres';
 import { calibrateIterations, CPU_PROCESSOR, registerCpuProcessor } from './cpu-processor';
 import { itemsFile } from './items-file';
 import { log } from './log';
-import { machineInfo } from './machine-info';
+import { machineInfo, type MachineInfo } from './machine-info';
 import { FULL_PLAN, SMOKE_PLAN, type BenchPlan } from './plan';
 import { renderReport, type BenchResults } from './report';
 import { runWaymarkBatch } from './run-waymark';
@@ -47,7 +47,20 @@ async function measure(plan: BenchPlan, root: string): Promise<BenchResults> {
   const machine = machineInfo();
   log(`${plan.mode} bench on ${machine.cpu} x${machine.cores}, load ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
   // Found first: a bench without its PostgreSQL server fails now, not after the sections before (e).
-  const pg = plan.scaling ? await BenchPostgres.connect(await benchPostgresUrl(root)) : undefined;
+  const pgServer = plan.scaling ? await benchPostgresServer(root) : undefined;
+  try {
+    const pg = pgServer ? await BenchPostgres.connect(pgServer.url) : undefined;
+    try {
+      return await measureSections(plan, started, machine, pg);
+    } finally {
+      await pg?.close();
+    }
+  } finally {
+    await pgServer?.stop();
+  }
+}
+
+async function measureSections(plan: BenchPlan, started: number, machine: MachineInfo, pg: BenchPostgres | undefined): Promise<BenchResults> {
   registerCpuProcessor();
   const env = await startBenchEnv();
   log(`dev server ${machine.temporalCli.split('\n')[0]} on ${env.server.address}, data in ${env.dir}`);
@@ -119,7 +132,6 @@ async function measure(plan: BenchPlan, root: string): Promise<BenchResults> {
     };
   } finally {
     await env.close();
-    await pg?.close();
   }
 }
 

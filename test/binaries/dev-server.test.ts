@@ -13,7 +13,7 @@ import { localConnectionSettings, serverAnswers } from '../../src/connection/con
 
 /** Whether a plaintext local Temporal frontend answers at `address`. */
 const isServerListening = (address: string, timeoutMs?: number) => serverAnswers(localConnectionSettings(address), timeoutMs);
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 

@@ -29,7 +29,7 @@ import { startDevServerInBackground } from '../../src/server/dev-server';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
 import { runCli, type CliRun } from '../cli/run-cli';
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { waitFor } from '../helpers/wait-for';
 import {
   historyEventsPerRun,
@@ -191,7 +191,7 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
     const compose = parse(fs.readFileSync(path.join(ROOT, 'temporal-compose.yml'), 'utf8'));
     const binaries = path.dirname(cluster.record.serverBinary);
     const run = (service: string, script: string, overrides: Record<string, string>) =>
-      spawnSync('sh', [path.join(ROOT, 'scripts/cluster', script)], {
+      spawnSync('sh', [path.join(ROOT, 'tools/cluster/config', script)], {
         encoding: 'utf8',
         env: {
           ...process.env,

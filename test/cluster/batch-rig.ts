@@ -11,11 +11,11 @@ import { ServiceError, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { requireTemporalCli } from '../../src/server/resolve-binaries';
 import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME } from '../../tools/chaos/chaos-processor';
-import { startWorkerProcess, type WorkerProcess } from '../../tools/chaos/worker-process';
+import { startWorkerProcess, type WorkerProcess } from '../../tools/support/worker-process';
+import { BUILT_CLI } from '../helpers/worker-process';
 import type { BatchSummary } from '../../src/contract/messages';
 
 const ROOT = path.resolve(__dirname, '../..');
-export const BUILT_CLI = path.join(ROOT, 'dist/src/cli/cli.js');
 export const BUILT_PROCESSOR = path.join(ROOT, 'dist/tools/chaos/chaos-processor.js');
 const WORKER_STOP_GRACE_MS = 15_000;
 
@@ -159,17 +159,13 @@ export class WorkerPool {
   async stop(): Promise<void> {
     await Promise.all(
       this.workers.map(async (worker) => {
-        if (worker.hasExited()) return;
-        worker.kill('SIGTERM');
-        const drained = await Promise.race([worker.exited.then(() => true), sleep(WORKER_STOP_GRACE_MS, false, { ref: false })]);
-        if (!drained) worker.kill('SIGKILL');
-        await worker.exited;
+        await worker.stop(WORKER_STOP_GRACE_MS);
       }),
     );
   }
 
   private spawn(slot: number): Promise<WorkerProcess> {
-    return startWorkerProcess(BUILT_CLI, this.env, path.join(this.logDir, `worker-${slot}.log`));
+    return startWorkerProcess({ cli: BUILT_CLI, env: this.env, logFile: path.join(this.logDir, `worker-${slot}.log`) });
   }
 }
 

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { STATE_FILE_NAME } from '../../tools/cluster/cluster-state';
 import type { CliRun } from '../cli/run-cli';
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { describeWithCluster } from './cluster-prerequisites';
 import { makeTempDir, removeTempDirs, writeExecutable } from '../helpers/temp-dir';
 

@@ -2,7 +2,7 @@
  * temporal-compose.yml, checked without a Docker engine: valid against the Compose
  * Specification's JSON schema (as shipped by the dclint package), `docker compose config` where
  * the Compose plugin exists, and describing the same cluster as `npm run cluster`'s config
- * template (scripts/cluster/temporal-server.yaml): server version, persistence, dynamic config,
+ * template (tools/cluster/config/temporal-server.yaml): server version, persistence, dynamic config,
  * namespace and search attributes.
  */
 import { spawnSync } from 'node:child_process';

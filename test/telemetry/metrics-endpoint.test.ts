@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
 import { loadProcessorModule } from '../../src/processors/registry';

@@ -23,7 +23,7 @@ import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
-import { findFreePort } from '../helpers/free-port';
+import { findFreePort } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 

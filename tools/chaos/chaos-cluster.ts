@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { DEFAULT_IP, startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
-import { findFreePort } from './free-port';
-import { startWorkerProcess, type ExitInfo, type WorkerProcess } from './worker-process';
+import { findFreePort } from '../support/free-port';
+import { startWorkerProcess, type WorkerExit, type WorkerProcess } from '../support/worker-process';
 
 /** How long a worker may take to drain on SIGTERM before the cluster, stopping, kills it. */
 const STOP_GRACE_MS = 15_000;
@@ -20,6 +20,11 @@ export interface ClusterOptions {
   /** Environment of every worker besides TEMPORAL_ADDRESS. */
   workerEnv: Record<string, string>;
   log: (line: string) => void;
+}
+
+/** A worker's exit and when it happened (epoch ms). */
+export interface ExitInfo extends WorkerExit {
+  at: number;
 }
 
 export interface UnplannedExit extends ExitInfo {
@@ -91,11 +96,11 @@ export class ChaosCluster {
   /** Starts worker `slot` and resolves once it is ready; returns its pid. */
   async startWorker(slot: number): Promise<number> {
     if (this.workers[slot] && !this.workers[slot].hasExited()) throw new Error(`worker ${slot} is already running`);
-    const worker = await startWorkerProcess(
-      this.options.cli,
-      { ...this.options.workerEnv, TEMPORAL_ADDRESS: this.address },
-      path.join(this.options.dataDir, `worker-${slot}.log`),
-    );
+    const worker = await startWorkerProcess({
+      cli: this.options.cli,
+      env: { ...this.options.workerEnv, TEMPORAL_ADDRESS: this.address },
+      logFile: path.join(this.options.dataDir, `worker-${slot}.log`),
+    });
     if (this.stopping) {
       // A restart after an unplanned exit that finished while the cluster stopped: nobody would stop this one.
       worker.kill('SIGKILL');
@@ -103,7 +108,7 @@ export class ChaosCluster {
       throw new Error(`worker ${slot} started while the cluster was stopping`);
     }
     this.workers[slot] = worker;
-    void worker.exited.then((exit) => this.onExit(slot, worker, exit));
+    void worker.exited.then((exit) => this.onExit(slot, worker, { ...exit, at: worker.exitedAt()! }));
     return worker.pid;
   }
 
@@ -116,18 +121,15 @@ export class ChaosCluster {
     this.plannedExits.add(worker.pid);
     const at = Date.now();
     worker.kill(signal);
-    return { pid: worker.pid, at, exit: await worker.exited };
+    const exit = await worker.exited;
+    return { pid: worker.pid, at, exit: { ...exit, at: worker.exitedAt()! } };
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(
       this.workers.map(async (worker) => {
-        if (!worker || worker.hasExited()) return;
-        worker.kill('SIGTERM');
-        const drained = await Promise.race([worker.exited.then(() => true), sleep(STOP_GRACE_MS, false, { ref: false })]);
-        if (!drained) worker.kill('SIGKILL');
-        await worker.exited;
+        await worker?.stop(STOP_GRACE_MS);
       }),
     );
     await this.server?.stop();

@@ -1,7 +1,7 @@
 /**
  * What the local Temporal cluster of `npm run cluster` is made of: the pinned server version, its
  * four services and their ports, the PostgreSQL databases and where everything lives. The server
- * config template (scripts/cluster/temporal-server.yaml) and temporal-compose.yml describe the
+ * config template (tools/cluster/config/temporal-server.yaml) and temporal-compose.yml describe the
  * same cluster; test/cluster/compose-file.test.ts keeps the three in step.
  */
 import path from 'node:path';
@@ -92,8 +92,8 @@ export function defaultServerBinDir(): string {
     : path.join(projectRoot(), '.temporal-bin', `temporal-server-${TEMPORAL_SERVER_VERSION}`);
 }
 
-export const TEMPLATE_FILE = 'scripts/cluster/temporal-server.yaml';
-export const DYNAMIC_CONFIG_FILE = 'scripts/cluster/dynamicconfig.yaml';
+export const TEMPLATE_FILE = 'tools/cluster/config/temporal-server.yaml';
+export const DYNAMIC_CONFIG_FILE = 'tools/cluster/config/dynamicconfig.yaml';
 export const POSTGRES_SCRIPT = 'scripts/postgres.sh';
 
 export function ledgerUrl(pgPort: number): string {

@@ -1,5 +1,5 @@
 /**
- * The server config of the local cluster: scripts/cluster/temporal-server.yaml with each
+ * The server config of the local cluster: tools/cluster/config/temporal-server.yaml with each
  * `${NAME}` filled in, written into the cluster's folder for the four service processes to read.
  */
 import fs from 'node:fs';
