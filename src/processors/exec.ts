@@ -4,7 +4,8 @@
  *
  * | exit status           | outcome                                                        |
  * | --------------------- | -------------------------------------------------------------- |
- * | 0                     | success; the result is stdout, trimmed, capped at 64 KiB       |
+ * | 0                     | success; the result is stdout, trimmed. Over 64 KiB (trailing  |
+ * |                       | whitespace aside): NonRetryableItemError exec-output-too-large |
  * | 65 (EX_DATAERR)       | bad item: NonRetryableItemError, straight to the failure rows  |
  * | 75 (EX_TEMPFAIL)      | retryable failure; if the last stderr line is                  |
  * |                       | `retry-after=SECONDS`, a quota wait (QuotaExhaustedError)       |
@@ -34,6 +35,7 @@ import { RetryableItemError } from './errors';
 import { describeValue, integerOption, rejectUnknownOptions } from './options';
 import { itemJson, itemText } from './item-text';
 
+/** The most stdout a result may hold; more is a failure, never a result cut short. */
 export const EXEC_STDOUT_CAP_BYTES = 64 * 1024;
 /** Enough stderr for a traceback's last frames, small enough for a failure row. */
 export const EXEC_STDERR_TAIL_BYTES = 4 * 1024;
@@ -121,6 +123,10 @@ interface ChildOutcome {
   exitSignal: NodeJS.Signals | null;
   timedOut: boolean;
   stdout: string;
+  /** Every byte the program wrote to stdout, kept or not. */
+  stdoutBytes: number;
+  /** stdout held more than the cap, trailing whitespace aside. */
+  stdoutOverCap: boolean;
   stderrTail: string;
 }
 
@@ -179,6 +185,8 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
         exitSignal,
         timedOut: killedFor === 'timeout',
         stdout: stdout.text(),
+        stdoutBytes: stdout.seen,
+        stdoutOverCap: stdout.overCap,
         stderrTail: stderr.text(),
       });
     });
@@ -205,16 +213,22 @@ function spawnFailure(program: string, err: unknown): Error {
   );
 }
 
-/** Keeps the first `cap` bytes. */
+/** Keeps the first `cap` bytes, and counts all of them. */
 class CappedBuffer {
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  /** Bytes pushed, kept or not. */
+  seen = 0;
+  /** A byte other than whitespace came after the cap; whitespace there is trimmed off anyway. */
+  overCap = false;
 
   constructor(private readonly cap: number) {}
 
   push(chunk: Buffer): void {
-    const room = this.cap - this.size;
-    if (room <= 0) return;
+    this.seen += chunk.length;
+    const room = Math.max(this.cap - this.size, 0);
+    if (chunk.length > room) this.overCap ||= !isAllWhitespace(chunk.subarray(room));
+    if (room === 0) return;
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
     this.chunks.push(kept);
     this.size += kept.length;
@@ -224,6 +238,11 @@ class CappedBuffer {
   text(): string {
     return new StringDecoder('utf8').write(Buffer.concat(this.chunks));
   }
+}
+
+/** The ASCII whitespace that String.prototype.trim removes: no UTF-8 multi-byte sequence holds these bytes. */
+function isAllWhitespace(bytes: Buffer): boolean {
+  return bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d));
 }
 
 /** Keeps the last `cap` bytes. */
@@ -279,6 +298,7 @@ function outcomeResult(program: string, timeoutMs: number | undefined, outcome: 
   }
   switch (outcome.exitCode) {
     case 0:
+      if (outcome.stdoutOverCap) throw outputTooLarge(program, outcome.stdoutBytes);
       return outcome.stdout.trim();
     case EX_DATAERR:
       throw new NonRetryableItemError(
@@ -304,6 +324,15 @@ function outcomeResult(program: string, timeoutMs: number | undefined, outcome: 
         'exec-exit-status',
       );
   }
+}
+
+function outputTooLarge(program: string, bytes: number): NonRetryableItemError {
+  return new NonRetryableItemError(
+    `"${program}" exited 0 but wrote ${bytes} bytes to stdout, over the ${EXEC_STDOUT_CAP_BYTES}-byte (64 KiB) cap on an exec result, ` +
+      'so nothing was stored; the same command would print the same for this item, so it is not retried. ' +
+      'Write large results to a file and print its path instead (WAYMARK_IDEMPOTENCY_KEY makes a unique name), or print less',
+    'exec-output-too-large',
+  );
 }
 
 function childEnv(ctx: ProcessorContext): NodeJS.ProcessEnv {

@@ -90,16 +90,28 @@ describe('exec', () => {
       await expect(run(1, { command: sh('echo; echo "  scored 0.93  "; echo') })).resolves.toBe('scored 0.93');
     });
 
-    it('0: caps the result at 64 KiB without blocking the program', async () => {
-      const result = await run(1, { command: sh('head -c 1000000 /dev/zero | tr "\\000" a; echo done >&2') });
-      expect(result).toBe('a'.repeat(EXEC_STDOUT_CAP_BYTES));
+    it('0: stdout over 64 KiB is a non-retryable exec-output-too-large failure, never a result cut short', async () => {
+      // Also shows the program is not blocked on a full pipe: it writes all of its output and exits.
+      const err = await failure(run(1, { command: sh('head -c 1000000 /dev/zero | tr "\\000" a; echo done >&2') }));
+      expect(err).toBeInstanceOf(NonRetryableItemError);
+      expect(err).toMatchObject({ type: 'exec-output-too-large' });
+      expect(err.message).toContain('wrote 1000000 bytes to stdout');
+      expect(err.message).toContain(`over the ${EXEC_STDOUT_CAP_BYTES}-byte (64 KiB) cap`);
+      expect(err.message).toContain('Write large results to a file and print its path');
     });
 
-    it('0: never cuts a character in half at the cap', async () => {
-      // One ASCII byte first, so each 2-byte "é" straddles the 64 KiB boundary.
-      const result = await run(1, { command: sh(`printf a; i=0; while [ $i -lt 40000 ]; do printf 'é'; i=$((i+1)); done`) });
-      expect(Buffer.byteLength(result)).toBe(EXEC_STDOUT_CAP_BYTES - 1);
-      expect(result).not.toContain('\uFFFD');
+    it('0: one byte over the cap is already too large', async () => {
+      const err = await failure(run(1, { command: sh(`head -c ${EXEC_STDOUT_CAP_BYTES + 1} /dev/zero | tr "\\000" a`) }));
+      expect(err).toMatchObject({ type: 'exec-output-too-large' });
+      expect(err.message).toContain(`wrote ${EXEC_STDOUT_CAP_BYTES + 1} bytes`);
+    });
+
+    it('0: exactly 64 KiB is kept whole, multi-byte characters and trailing newlines included', async () => {
+      // One ASCII byte, then 2-byte "é" up to the cap; trailing whitespace past the cap is trimmed anyway.
+      const script = `printf a; i=1; while [ $i -lt ${EXEC_STDOUT_CAP_BYTES / 2} ]; do printf 'é'; i=$((i+1)); done; printf 'b\n\n'`;
+      const result = await run(1, { command: sh(script) });
+      expect(Buffer.byteLength(result)).toBe(EXEC_STDOUT_CAP_BYTES);
+      expect(result).toBe(`a${'é'.repeat(EXEC_STDOUT_CAP_BYTES / 2 - 1)}b`);
     });
 
     it('65 (EX_DATAERR): a NonRetryableItemError of type exec-data-error, with stderr', async () => {
