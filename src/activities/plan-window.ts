@@ -12,8 +12,8 @@ export interface PlanDeps {
 
 /**
  * Cuts the next window of the source into slices. On the first window it also checks what
- * only a worker can check (the processor exists here and takes these options, the source can
- * be read) so a bad batch stops before any item is processed, and records the batch's spec.
+ * only a worker can check (the processor exists here, takes these options and can start, the
+ * source can be read) so a bad batch stops before any item is processed, and records the batch's spec.
  */
 export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promise<PlanWindowResult> {
   const { batchId, spec, from, maxItems, countTotal } = input;
@@ -22,7 +22,9 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
     const source = openSource(spec.source, { dataDir: deps.dataDir, batchId: sourceBatchId(batchId, spec) });
     let total: number | undefined;
     if (countTotal) {
-      getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
+      const processor = getProcessor(spec.processor.name);
+      processor.validateOptions?.(spec.processor.options ?? {});
+      processor.checkCanStart?.(spec.processor.options ?? {});
       await deps.ledger.saveBatch({ batchId, spec });
       total = await source.countItems();
       total -= await succeededBeforeCount(deps.ledger, spec);

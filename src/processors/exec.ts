@@ -21,6 +21,10 @@
  *
  * The program also gets WAYMARK_BATCH_ID, WAYMARK_ITEM_INDEX, WAYMARK_ATTEMPT,
  * WAYMARK_IDEMPOTENCY_KEY and, for folder sources, WAYMARK_ITEM_FILE in its environment.
+ *
+ * A program that cannot start at all (ENOENT, EACCES) is no item's fault: checkCanStart refuses
+ * it on the worker before the first item, and a spawn that fails so mid-batch throws
+ * ProcessorCannotStartError, which fails the batch instead of spending every item's attempts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
@@ -29,11 +33,13 @@ import {
   NonRetryableItemError,
   ProcessorOptionsError,
   QuotaExhaustedError,
+  type ProcessorCannotStartError,
   type ProcessorContext,
 } from './processor';
 import { RetryableItemError } from './errors';
 import { describeValue, integerOption, rejectUnknownOptions } from './options';
 import { itemJson, itemText } from './item-text';
+import { checkProgramCanStart, programCannotStart, programStartProblem } from './program';
 
 /** The most stdout a result may hold; more is a failure, never a result cut short. */
 export const EXEC_STDOUT_CAP_BYTES = 64 * 1024;
@@ -199,6 +205,7 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
 
 function spawnFailure(program: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EACCES') return cannotStart(program, err as Error);
   // The command itself is capped by the spec's options size, so only an item appended as an
   // argument can make the command line too long.
   if (code === 'E2BIG') {
@@ -211,6 +218,18 @@ function spawnFailure(program: string, err: unknown): Error {
     `cannot start "${program}": ${(err as Error).message}; check that command[0] is an executable on the worker's PATH (or an absolute path) that the worker may run`,
     'exec-spawn',
   );
+}
+
+/**
+ * The program is missing or not executable here: the same for every item, so not an item's
+ * failure. The reason comes from looking the program up as spawn does; if that finds nothing
+ * wrong, the file is there but the system still cannot run it (say, a missing #! interpreter).
+ */
+function cannotStart(program: string, err: Error): ProcessorCannotStartError {
+  const reason =
+    programStartProblem(program) ??
+    `${err.message}; the file is there and executable, so check the interpreter named on its #! line`;
+  return programCannotStart('exec', program, reason, !program.includes('/'));
 }
 
 /** Keeps the first `cap` bytes, and counts all of them. */
@@ -361,5 +380,8 @@ export const execProcessor = defineProcessor(
     });
     return outcomeResult(program, timeoutMs, outcome);
   },
-  { validateOptions: (options) => void parseExecOptions(options) },
+  {
+    validateOptions: (options) => void parseExecOptions(options),
+    checkCanStart: (options) => checkProgramCanStart('exec', parseExecOptions(options).command[0]),
+  },
 );

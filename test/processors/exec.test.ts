@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXEC_STDERR_TAIL_BYTES, EXEC_STDOUT_CAP_BYTES, execProcessor } from '../../src/processors/exec';
 import { RetryableItemError } from '../../src/processors/errors';
 import {
   NonRetryableItemError,
+  ProcessorCannotStartError,
   ProcessorOptionsError,
   QuotaExhaustedError,
   type ProcessorContext,
@@ -20,6 +21,15 @@ function run(item: unknown, options: Record<string, unknown>, ctx: Partial<Proce
 const sh = (script: string) => ['sh', '-c', script, 'sh'];
 
 const failure = (promise: Promise<unknown>) => rejectionOf(promise, 'the processor to fail');
+
+function rejectionOfSync(fn: () => void): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the check to throw');
+}
 
 describe('exec', () => {
   let dir: string;
@@ -164,11 +174,27 @@ describe('exec', () => {
       expect(err.message).toContain('SIGTERM');
     });
 
-    it('a program that cannot start: a retryable error saying what to check', async () => {
+    it('a program that does not exist: ProcessorCannotStartError naming it and what to do, not an item failure', async () => {
       const err = await failure(run(1, { command: ['/nonexistent/waymark-tool'] }));
-      expect(err).toMatchObject({ type: 'exec-spawn' });
-      expect(err.message).toContain('ENOENT');
-      expect(err.message).toContain('command[0]');
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).not.toBeInstanceOf(RetryableItemError);
+      expect(err.message).toContain('processor "exec" cannot start "/nonexistent/waymark-tool"');
+      expect(err.message).toContain('/nonexistent/waymark-tool does not exist (ENOENT)');
+      expect(err.message).toContain('Fix command[0] in processor.options');
+    });
+
+    it('a name not on PATH: ProcessorCannotStartError saying so', async () => {
+      const err = await failure(run(1, { command: ['waymark-no-such-tool-x7'] }));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err.message).toContain('there is no "waymark-no-such-tool-x7" on the worker\'s PATH (ENOENT');
+    });
+
+    it('a file that is not executable: ProcessorCannotStartError saying chmod +x', async () => {
+      const script = join(dir, 'not-executable.sh');
+      writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+      const err = await failure(run(1, { command: [script] }));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err.message).toContain(`${script} is not executable (EACCES); make it executable with chmod +x ${script}`);
     });
   });
 
@@ -230,6 +256,38 @@ describe('exec', () => {
 
     it('refuses bad options in process too, before starting anything', async () => {
       await expect(run(1, { command: ['touch', marker], input: 'file' })).rejects.toThrow(ProcessorOptionsError);
+    });
+  });
+
+  describe('checkCanStart (on the worker, before the first item)', () => {
+    const check = (command: string[]) => () => execProcessor.checkCanStart?.({ command });
+
+    it('accepts a program on PATH and an executable file given by path', () => {
+      expect(check(['sh', '-c', 'true'])).not.toThrow();
+      expect(check(['/bin/sh'])).not.toThrow();
+    });
+
+    it('refuses a program given by a path that does not exist, as a matter of that path', () => {
+      const err = rejectionOfSync(check(['/nonexistent/waymark-tool', '--flag']));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).toMatchObject({ lookedUpOnPath: false });
+      expect(err.message).toMatch(
+        /^processor "exec" cannot start "\/nonexistent\/waymark-tool" on .+: \/nonexistent\/waymark-tool does not exist \(ENOENT\)\. Every item would fail the same way, so the batch stops here\. Fix command\[0\] in processor\.options/,
+      );
+    });
+
+    it('refuses a name not on PATH, saying it looked on PATH', () => {
+      const err = rejectionOfSync(check(['pyhton3', 'score.py']));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).toMatchObject({ lookedUpOnPath: true });
+      expect(err.message).toContain('there is no "pyhton3" on the worker\'s PATH (ENOENT; PATH=');
+    });
+
+    it('refuses a file that is not executable and a directory', () => {
+      const script = join(dir, 'plain.sh');
+      writeFileSync(script, '#!/bin/sh\n', { mode: 0o644 });
+      expect(check([script])).toThrow(`${script} is not executable (EACCES); make it executable with chmod +x ${script}`);
+      expect(check([dir])).toThrow(`${dir} is a directory, not a program (EACCES)`);
     });
   });
 });
