@@ -14,9 +14,9 @@ export interface PlanDeps {
 
 /**
  * Cuts the next window of the source into slices. On the first window it also checks what
- * only a worker can check (the processor exists here and takes these options, the source can
- * be read) so a bad batch stops before any item is processed, claims the batch id for this batch
- * (refusing an id an earlier batch holds) and records the batch's spec.
+ * only a worker can check (the processor exists here, takes these options and can start, the
+ * source can be read) so a bad batch stops before any item is processed, claims the batch id for
+ * this batch (refusing an id an earlier batch holds) and records the batch's spec.
  */
 export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promise<PlanWindowResult> {
   const { batchId, spec, from, maxItems, countTotal, identity } = input;
@@ -25,7 +25,9 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
     const source = openSource(spec.source, { dataDir: deps.dataDir, batchId: sourceBatchId(batchId, spec) });
     let total: number | undefined;
     if (countTotal) {
-      getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
+      const processor = getProcessor(spec.processor.name);
+      processor.validateOptions?.(spec.processor.options ?? {});
+      processor.checkCanStart?.(spec.processor.options ?? {});
       // Before anything reads the ledger: a reused id must not see the earlier batch's rows (I11).
       if (identity !== undefined) await claimBatchId(deps.ledger, batchId, identity, spec);
       else await deps.ledger.saveBatch({ batchId, spec });

@@ -1,11 +1,12 @@
 /**
  * One item through its processor: per-item timeout, attempts with exponential backoff, and the
- * sorting of errors into outcome, quota wait or slice cancellation.
+ * sorting of errors into outcome, quota wait, slice cancellation or (a processor that cannot
+ * start here) slice failure.
  */
 import type { BatchSpec } from '../contract/batch-spec';
 import type { OutcomeToCommit } from '../ledger/ledger';
 import type { SourceItem } from '../sources/source';
-import { NonRetryableItemError, QuotaExhaustedError, type ItemLogger, type Processor } from '../processors/processor';
+import { NonRetryableItemError, ProcessorCannotStartError, QuotaExhaustedError, type ItemLogger, type Processor } from '../processors/processor';
 import { errorType } from '../processors/errors';
 
 export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'quota'; retryAfterMs: number };
@@ -107,6 +108,8 @@ export class ItemRunner {
         if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
         if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
         if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
+        // Not the item's fault and the same for every item: no attempts, no failure row; the slice fails.
+        if (err instanceof ProcessorCannotStartError) throw err;
         lastError = err;
         if (attempt < spec.itemAttempts) await backoff(attempt, spec, sliceSignal);
       }

@@ -5,6 +5,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
 import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import { getProcessor, processorNames, UnknownProcessorError } from '../processors/registry';
+import { ProcessorCannotStartError, type Processor } from '../processors/processor';
 import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { TASK_QUEUE } from '../settings';
@@ -24,7 +25,9 @@ export function validateSpecForStart(input: unknown): BatchSpec {
     throw err;
   }
   try {
-    getProcessor(spec.processor.name).validateOptions?.(spec.processor.options ?? {});
+    const processor = getProcessor(spec.processor.name);
+    processor.validateOptions?.(spec.processor.options ?? {});
+    checkCanStartHere(processor, spec.processor.options ?? {});
   } catch (err) {
     if (err instanceof UnknownProcessorError) {
       // The registry's own message tells a programmer to call loadProcessorModule; a CLI user adds processors through the environment.
@@ -51,6 +54,19 @@ export function validateSpecForStart(input: unknown): BatchSpec {
     throw new CliError(`source ${sourcePath} is not a file; for a folder of files use source.kind "folder" (--source-kind folder)`);
   }
   return { ...spec, source: { ...spec.source, path: sourcePath } };
+}
+
+/**
+ * A program named by path that cannot start here is refused, as a missing source is; one looked
+ * up on PATH only warns, since workers may run on machines whose PATH has it. Workers check again.
+ */
+function checkCanStartHere(processor: Processor, options: Record<string, unknown>): void {
+  try {
+    processor.checkCanStart?.(options);
+  } catch (err) {
+    if (!(err instanceof ProcessorCannotStartError) || !err.lookedUpOnPath) throw err;
+    console.warn(`warning: ${err.message.replace(/\. Every item would fail.*$/, '')}; starting anyway, as workers elsewhere may have it (they check before the first item)`);
+  }
 }
 
 export function defaultBatchId(spec: BatchSpec, now = new Date()): string {

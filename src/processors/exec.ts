@@ -4,7 +4,8 @@
  *
  * | exit status           | outcome                                                        |
  * | --------------------- | -------------------------------------------------------------- |
- * | 0                     | success; the result is stdout, trimmed, capped at 64 KiB       |
+ * | 0                     | success; the result is stdout, trimmed. Over 64 KiB (trailing  |
+ * |                       | whitespace aside): NonRetryableItemError exec-output-too-large |
  * | 65 (EX_DATAERR)       | bad item: NonRetryableItemError, straight to the failure rows  |
  * | 75 (EX_TEMPFAIL)      | retryable failure; if the last stderr line is                  |
  * |                       | `retry-after=SECONDS`, a quota wait (QuotaExhaustedError)       |
@@ -20,6 +21,10 @@
  *
  * The program also gets WAYMARK_BATCH_ID, WAYMARK_ITEM_INDEX, WAYMARK_ATTEMPT,
  * WAYMARK_IDEMPOTENCY_KEY and, for folder sources, WAYMARK_ITEM_FILE in its environment.
+ *
+ * A program that cannot start at all (ENOENT, EACCES) is no item's fault: checkCanStart refuses
+ * it on the worker before the first item, and a spawn that fails so mid-batch throws
+ * ProcessorCannotStartError, which fails the batch instead of spending every item's attempts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
@@ -28,12 +33,15 @@ import {
   NonRetryableItemError,
   ProcessorOptionsError,
   QuotaExhaustedError,
+  type ProcessorCannotStartError,
   type ProcessorContext,
 } from './processor';
 import { RetryableItemError } from './errors';
 import { describeValue, integerOption, rejectUnknownOptions } from './options';
 import { itemJson, itemText } from './item-text';
+import { checkProgramCanStart, programCannotStart, programStartProblem } from './program';
 
+/** The most stdout a result may hold; more is a failure, never a result cut short. */
 export const EXEC_STDOUT_CAP_BYTES = 64 * 1024;
 /** Enough stderr for a traceback's last frames, small enough for a failure row. */
 export const EXEC_STDERR_TAIL_BYTES = 4 * 1024;
@@ -121,6 +129,10 @@ interface ChildOutcome {
   exitSignal: NodeJS.Signals | null;
   timedOut: boolean;
   stdout: string;
+  /** Every byte the program wrote to stdout, kept or not. */
+  stdoutBytes: number;
+  /** stdout held more than the cap, trailing whitespace aside. */
+  stdoutOverCap: boolean;
   stderrTail: string;
 }
 
@@ -179,6 +191,8 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
         exitSignal,
         timedOut: killedFor === 'timeout',
         stdout: stdout.text(),
+        stdoutBytes: stdout.seen,
+        stdoutOverCap: stdout.overCap,
         stderrTail: stderr.text(),
       });
     });
@@ -191,6 +205,7 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
 
 function spawnFailure(program: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EACCES') return cannotStart(program, err as Error);
   // The command itself is capped by the spec's options size, so only an item appended as an
   // argument can make the command line too long.
   if (code === 'E2BIG') {
@@ -205,16 +220,34 @@ function spawnFailure(program: string, err: unknown): Error {
   );
 }
 
-/** Keeps the first `cap` bytes. */
+/**
+ * The program is missing or not executable here: the same for every item, so not an item's
+ * failure. The reason comes from looking the program up as spawn does; if that finds nothing
+ * wrong, the file is there but the system still cannot run it (say, a missing #! interpreter).
+ */
+function cannotStart(program: string, err: Error): ProcessorCannotStartError {
+  const reason =
+    programStartProblem(program) ??
+    `${err.message}; the file is there and executable, so check the interpreter named on its #! line`;
+  return programCannotStart('exec', program, reason, !program.includes('/'));
+}
+
+/** Keeps the first `cap` bytes, and counts all of them. */
 class CappedBuffer {
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  /** Bytes pushed, kept or not. */
+  seen = 0;
+  /** A byte other than whitespace came after the cap; whitespace there is trimmed off anyway. */
+  overCap = false;
 
   constructor(private readonly cap: number) {}
 
   push(chunk: Buffer): void {
-    const room = this.cap - this.size;
-    if (room <= 0) return;
+    this.seen += chunk.length;
+    const room = Math.max(this.cap - this.size, 0);
+    if (chunk.length > room) this.overCap ||= !isAllWhitespace(chunk.subarray(room));
+    if (room === 0) return;
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
     this.chunks.push(kept);
     this.size += kept.length;
@@ -224,6 +257,11 @@ class CappedBuffer {
   text(): string {
     return new StringDecoder('utf8').write(Buffer.concat(this.chunks));
   }
+}
+
+/** The ASCII whitespace that String.prototype.trim removes: no UTF-8 multi-byte sequence holds these bytes. */
+function isAllWhitespace(bytes: Buffer): boolean {
+  return bytes.every((byte) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d));
 }
 
 /** Keeps the last `cap` bytes. */
@@ -279,6 +317,7 @@ function outcomeResult(program: string, timeoutMs: number | undefined, outcome: 
   }
   switch (outcome.exitCode) {
     case 0:
+      if (outcome.stdoutOverCap) throw outputTooLarge(program, outcome.stdoutBytes);
       return outcome.stdout.trim();
     case EX_DATAERR:
       throw new NonRetryableItemError(
@@ -304,6 +343,15 @@ function outcomeResult(program: string, timeoutMs: number | undefined, outcome: 
         'exec-exit-status',
       );
   }
+}
+
+function outputTooLarge(program: string, bytes: number): NonRetryableItemError {
+  return new NonRetryableItemError(
+    `"${program}" exited 0 but wrote ${bytes} bytes to stdout, over the ${EXEC_STDOUT_CAP_BYTES}-byte (64 KiB) cap on an exec result, ` +
+      'so nothing was stored; the same command would print the same for this item, so it is not retried. ' +
+      'Write large results to a file and print its path instead (WAYMARK_IDEMPOTENCY_KEY makes a unique name), or print less',
+    'exec-output-too-large',
+  );
 }
 
 function childEnv(ctx: ProcessorContext): NodeJS.ProcessEnv {
@@ -332,5 +380,8 @@ export const execProcessor = defineProcessor(
     });
     return outcomeResult(program, timeoutMs, outcome);
   },
-  { validateOptions: (options) => void parseExecOptions(options) },
+  {
+    validateOptions: (options) => void parseExecOptions(options),
+    checkCanStart: (options) => checkProgramCanStart('exec', parseExecOptions(options).command[0]),
+  },
 );

@@ -32,13 +32,19 @@ export interface Processor<R = unknown> {
   readonly process: ProcessorFn<R>;
   /** Checks the spec's options before any work is done; throws with a message naming the option. */
   readonly validateOptions?: (options: Record<string, unknown>) => void;
+  /**
+   * Checks, on a worker, what only that machine can tell: that the processor can run there at
+   * all (e.g. the program it starts exists and is executable). Throws ProcessorCannotStartError.
+   * Called with options that validateOptions accepted, before the batch's first item.
+   */
+  readonly checkCanStart?: (options: Record<string, unknown>) => void;
 }
 
 export function defineProcessor<R>(
   process: ProcessorFn<R>,
-  extra: { validateOptions?: (options: Record<string, unknown>) => void } = {},
+  extra: Pick<Processor<R>, 'validateOptions' | 'checkCanStart'> = {},
 ): Processor<R> {
-  return { process, validateOptions: extra.validateOptions };
+  return { process, validateOptions: extra.validateOptions, checkCanStart: extra.checkCanStart };
 }
 
 /** The item can never succeed (bad data): no more attempts, straight to the compensating record. */
@@ -71,5 +77,20 @@ export class ProcessorOptionsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ProcessorOptionsError';
+  }
+}
+
+/**
+ * The processor cannot run on this worker at all (its program is missing or not executable):
+ * every item would fail the same way, so the batch fails at once, non-retryably, with this message.
+ */
+export class ProcessorCannotStartError extends Error {
+  constructor(
+    message: string,
+    /** True when the cause depends on this machine's PATH: another machine may have the program. */
+    readonly lookedUpOnPath = false,
+  ) {
+    super(message);
+    this.name = 'ProcessorCannotStartError';
   }
 }

@@ -78,8 +78,9 @@ function registrationProblem(name: string, processor: unknown): string | undefin
 
 function isProcessor(value: unknown): value is Processor {
   if (typeof value !== 'object' || value === null) return false;
-  const { process, validateOptions } = value as Record<string, unknown>;
-  return typeof process === 'function' && (validateOptions === undefined || typeof validateOptions === 'function');
+  const { process, validateOptions, checkCanStart } = value as Record<string, unknown>;
+  const optionalFunction = (hook: unknown) => hook === undefined || typeof hook === 'function';
+  return typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart);
 }
 
 /**

@@ -8,6 +8,11 @@
  * at each record. Parsing is restartable at any such boundary because nothing carries over
  * between records: line endings are fixed rather than auto-detected, and the BOM and header
  * are read separately from the start of the file.
+ *
+ * A quote that never closes would make the rest of the file one record. Instead the record is
+ * cut at the end of the line where that quote opened, becomes one bad row, and parsing starts
+ * afresh on the next line. Planning and reading agree on this cut: both find the same opening
+ * quote, since a quote open to the end of the file is open to the end of any slice holding it.
  */
 import { parse, CsvError, type Parser } from 'csv-parse';
 import type { FileHandle } from 'node:fs/promises';
@@ -36,6 +41,8 @@ interface CsvRecord {
   end: number;
   /** Raw field bytes; absent for a record whose quote never closes before the end of the data. */
   fields?: Uint8Array[];
+  /** For a record without fields: byte offset of the quote that never closes. */
+  unclosedQuoteAt?: number;
 }
 
 interface CsvLayout {
@@ -93,7 +100,7 @@ export class CsvSource implements Source {
   private toItem(record: CsvRecord, size: number, header: string[], row: number): Omit<SourceItem, 'index'> {
     if (record.fields === undefined) {
       return {
-        parseError: `row ${row} opens a quoted field that is never closed, so the rest of the file (${size} bytes) is one row (close the quote; a quote inside a quoted field is written "")`,
+        parseError: `row ${row} opens a quoted field at byte ${record.unclosedQuoteAt} that is never closed; the row ends with the line that quote opened on, and the rows after it are read on their own (close the quote; a quote inside a quoted field is written "")`,
       };
     }
     if (size > this.maxItemBytes) {
@@ -181,7 +188,11 @@ export class CsvSource implements Source {
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
-        yield [...take(), { end: position }];
+        const start = recordStart();
+        const quote = await lastOpeningQuote(file, start, position);
+        const lineEnd = await endOfLine(file, quote, position);
+        yield [...take(), { end: lineEnd, unclosedQuoteAt: quote }];
+        if (lineEnd < end) yield* this.scan(file, lineEnd, end, chunkBytes);
         return;
       }
       if (err.code === 'CSV_MAX_RECORD_SIZE') {
@@ -231,6 +242,79 @@ function finish(parser: Parser): Promise<void> {
     parser.once('finish', resolve);
     parser.end();
   });
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * The offset of the quote that opens the field still open at `end`, for a record starting at
+ * `start` that csv-parse found unclosed there. Follows csv-parse's rules for the options in
+ * recordParser: a quote opens a field only at its start; inside, "" is a quote, and a quote
+ * followed by a comma, a line ending or the end of the data closes it, any other (relax_quotes)
+ * ends the quoting and the rest of the field is text.
+ */
+async function lastOpeningQuote(file: FileHandle, start: number, end: number): Promise<number> {
+  let quoting = false;
+  let fieldEmpty = true;
+  let openedAt = start;
+  // A quote's meaning depends on the next byte, so each chunk is read one byte past what it decides.
+  let position = start;
+  while (position < end) {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position) + 1);
+    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, end - position), position);
+    if (bytesRead === 0) break;
+    const last = position + bytesRead >= end;
+    const decided = last ? bytesRead : bytesRead - 1;
+    if (decided === 0) break;
+    let i = 0;
+    for (; i < decided; i++) {
+      const byte = buffer[i];
+      if (quoting) {
+        if (byte !== QUOTE) continue;
+        const next = i + 1 < bytesRead ? buffer[i + 1] : undefined;
+        if (next === QUOTE) {
+          i++;
+          continue;
+        }
+        quoting = false;
+        fieldEmpty = false;
+      } else if (byte === QUOTE && fieldEmpty) {
+        quoting = true;
+        openedAt = position + i;
+      } else if (byte === COMMA || byte === LF || byte === CR) {
+        fieldEmpty = true;
+      } else {
+        fieldEmpty = false;
+      }
+    }
+    // An escaped pair may have consumed the byte past the decided ones.
+    position += i;
+  }
+  return openedAt;
+}
+
+/** The offset just past the line ending (\r\n, \n or \r) that follows `from`, or `end` when none does. */
+async function endOfLine(file: FileHandle, from: number, end: number): Promise<number> {
+  let position = from;
+  while (position < end) {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, end - position));
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    for (let i = 0; i < bytesRead; i++) {
+      if (buffer[i] === LF) return position + i + 1;
+      if (buffer[i] === CR) {
+        if (position + i + 1 >= end) return end;
+        const next = Buffer.alloc(1);
+        await file.read(next, 0, 1, position + i + 1);
+        return position + i + (next[0] === LF ? 2 : 1);
+      }
+    }
+    position += bytesRead;
+  }
+  return end;
 }
 
 async function startsWithBom(file: FileHandle): Promise<boolean> {

@@ -22,10 +22,12 @@ import {
   type ProcessorFn,
 } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
+import { execProcessor } from '../../src/processors/exec';
 import { openSource } from '../../src/sources/open-source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
+import { rejectionOf } from '../helpers/rejection';
 import { allOutcomes } from '../helpers/ledger-rows';
 import type { SliceBounds, SliceHeartbeat } from '../../src/contract/slices';
 
@@ -306,6 +308,33 @@ describe('processSlice: failed items go to the compensating record and the slice
     ]);
     // Attempts in the rows are the attempts actually made; the unparseable line never reached the processor.
     expect(proc.indexes()).toEqual([0, 1, 1, 1, 2, 4, 5]);
+  });
+
+  it('fails the slice non-retryably, spending no attempts and writing no failure rows, when exec cannot start its program mid-batch', async () => {
+    // The program was there when the batch was planned and is gone now (removed, or absent on this worker).
+    const program = path.join(dir, 'enrich.sh');
+    fs.writeFileSync(program, '#!/bin/sh\ncat\n', { mode: 0o755 });
+    const spec = parseBatchSpec({
+      source: { kind: 'text', path: textSource(6) },
+      processor: { name: 'exec', options: { command: [program] } },
+      sliceSize: 6,
+      checkpointEvery: 6,
+      itemAttempts: 3,
+      itemBackoffMs: 10_000,
+    });
+    const slice = await sliceOf(spec, 0);
+    expect(() => execProcessor.checkCanStart?.({ command: [program] })).not.toThrow();
+    fs.rmSync(program);
+
+    const startedAt = Date.now();
+    const err = await rejectionOf(startSlice('gone-program', spec, slice).result, 'the slice to fail');
+    // No backoff of 10 s between attempts: the first spawn that fails so stops the slice.
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    expect(err).toMatchObject({ name: 'ApplicationFailure', type: 'ProcessorCannotStartError', nonRetryable: true });
+    expect(err.message).toContain(`processor "exec" cannot start "${program}"`);
+    expect(err.message).toContain(`${program} does not exist (ENOENT)`);
+    expect(err.message).toContain('Fix command[0] in processor.options');
+    expect(await rows('gone-program')).toEqual([]);
   });
 
   // 5 s limit: if the per-item timeout broke, the slice would hang on the item; fail in seconds, not minutes.

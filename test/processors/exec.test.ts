@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXEC_STDERR_TAIL_BYTES, EXEC_STDOUT_CAP_BYTES, execProcessor } from '../../src/processors/exec';
 import { RetryableItemError } from '../../src/processors/errors';
 import {
   NonRetryableItemError,
+  ProcessorCannotStartError,
   ProcessorOptionsError,
   QuotaExhaustedError,
   type ProcessorContext,
@@ -20,6 +21,15 @@ function run(item: unknown, options: Record<string, unknown>, ctx: Partial<Proce
 const sh = (script: string) => ['sh', '-c', script, 'sh'];
 
 const failure = (promise: Promise<unknown>) => rejectionOf(promise, 'the processor to fail');
+
+function rejectionOfSync(fn: () => void): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the check to throw');
+}
 
 describe('exec', () => {
   let dir: string;
@@ -90,16 +100,28 @@ describe('exec', () => {
       await expect(run(1, { command: sh('echo; echo "  scored 0.93  "; echo') })).resolves.toBe('scored 0.93');
     });
 
-    it('0: caps the result at 64 KiB without blocking the program', async () => {
-      const result = await run(1, { command: sh('head -c 1000000 /dev/zero | tr "\\000" a; echo done >&2') });
-      expect(result).toBe('a'.repeat(EXEC_STDOUT_CAP_BYTES));
+    it('0: stdout over 64 KiB is a non-retryable exec-output-too-large failure, never a result cut short', async () => {
+      // Also shows the program is not blocked on a full pipe: it writes all of its output and exits.
+      const err = await failure(run(1, { command: sh('head -c 1000000 /dev/zero | tr "\\000" a; echo done >&2') }));
+      expect(err).toBeInstanceOf(NonRetryableItemError);
+      expect(err).toMatchObject({ type: 'exec-output-too-large' });
+      expect(err.message).toContain('wrote 1000000 bytes to stdout');
+      expect(err.message).toContain(`over the ${EXEC_STDOUT_CAP_BYTES}-byte (64 KiB) cap`);
+      expect(err.message).toContain('Write large results to a file and print its path');
     });
 
-    it('0: never cuts a character in half at the cap', async () => {
-      // One ASCII byte first, so each 2-byte "é" straddles the 64 KiB boundary.
-      const result = await run(1, { command: sh(`printf a; i=0; while [ $i -lt 40000 ]; do printf 'é'; i=$((i+1)); done`) });
-      expect(Buffer.byteLength(result)).toBe(EXEC_STDOUT_CAP_BYTES - 1);
-      expect(result).not.toContain('\uFFFD');
+    it('0: one byte over the cap is already too large', async () => {
+      const err = await failure(run(1, { command: sh(`head -c ${EXEC_STDOUT_CAP_BYTES + 1} /dev/zero | tr "\\000" a`) }));
+      expect(err).toMatchObject({ type: 'exec-output-too-large' });
+      expect(err.message).toContain(`wrote ${EXEC_STDOUT_CAP_BYTES + 1} bytes`);
+    });
+
+    it('0: exactly 64 KiB is kept whole, multi-byte characters and trailing newlines included', async () => {
+      // One ASCII byte, then 2-byte "é" up to the cap; trailing whitespace past the cap is trimmed anyway.
+      const script = `printf a; i=1; while [ $i -lt ${EXEC_STDOUT_CAP_BYTES / 2} ]; do printf 'é'; i=$((i+1)); done; printf 'b\n\n'`;
+      const result = await run(1, { command: sh(script) });
+      expect(Buffer.byteLength(result)).toBe(EXEC_STDOUT_CAP_BYTES);
+      expect(result).toBe(`a${'é'.repeat(EXEC_STDOUT_CAP_BYTES / 2 - 1)}b`);
     });
 
     it('65 (EX_DATAERR): a NonRetryableItemError of type exec-data-error, with stderr', async () => {
@@ -152,11 +174,27 @@ describe('exec', () => {
       expect(err.message).toContain('SIGTERM');
     });
 
-    it('a program that cannot start: a retryable error saying what to check', async () => {
+    it('a program that does not exist: ProcessorCannotStartError naming it and what to do, not an item failure', async () => {
       const err = await failure(run(1, { command: ['/nonexistent/waymark-tool'] }));
-      expect(err).toMatchObject({ type: 'exec-spawn' });
-      expect(err.message).toContain('ENOENT');
-      expect(err.message).toContain('command[0]');
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).not.toBeInstanceOf(RetryableItemError);
+      expect(err.message).toContain('processor "exec" cannot start "/nonexistent/waymark-tool"');
+      expect(err.message).toContain('/nonexistent/waymark-tool does not exist (ENOENT)');
+      expect(err.message).toContain('Fix command[0] in processor.options');
+    });
+
+    it('a name not on PATH: ProcessorCannotStartError saying so', async () => {
+      const err = await failure(run(1, { command: ['waymark-no-such-tool-x7'] }));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err.message).toContain('there is no "waymark-no-such-tool-x7" on the worker\'s PATH (ENOENT');
+    });
+
+    it('a file that is not executable: ProcessorCannotStartError saying chmod +x', async () => {
+      const script = join(dir, 'not-executable.sh');
+      writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+      const err = await failure(run(1, { command: [script] }));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err.message).toContain(`${script} is not executable (EACCES); make it executable with chmod +x ${script}`);
     });
   });
 
@@ -218,6 +256,38 @@ describe('exec', () => {
 
     it('refuses bad options in process too, before starting anything', async () => {
       await expect(run(1, { command: ['touch', marker], input: 'file' })).rejects.toThrow(ProcessorOptionsError);
+    });
+  });
+
+  describe('checkCanStart (on the worker, before the first item)', () => {
+    const check = (command: string[]) => () => execProcessor.checkCanStart?.({ command });
+
+    it('accepts a program on PATH and an executable file given by path', () => {
+      expect(check(['sh', '-c', 'true'])).not.toThrow();
+      expect(check(['/bin/sh'])).not.toThrow();
+    });
+
+    it('refuses a program given by a path that does not exist, as a matter of that path', () => {
+      const err = rejectionOfSync(check(['/nonexistent/waymark-tool', '--flag']));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).toMatchObject({ lookedUpOnPath: false });
+      expect(err.message).toMatch(
+        /^processor "exec" cannot start "\/nonexistent\/waymark-tool" on .+: \/nonexistent\/waymark-tool does not exist \(ENOENT\)\. Every item would fail the same way, so the batch stops here\. Fix command\[0\] in processor\.options/,
+      );
+    });
+
+    it('refuses a name not on PATH, saying it looked on PATH', () => {
+      const err = rejectionOfSync(check(['pyhton3', 'score.py']));
+      expect(err).toBeInstanceOf(ProcessorCannotStartError);
+      expect(err).toMatchObject({ lookedUpOnPath: true });
+      expect(err.message).toContain('there is no "pyhton3" on the worker\'s PATH (ENOENT; PATH=');
+    });
+
+    it('refuses a file that is not executable and a directory', () => {
+      const script = join(dir, 'plain.sh');
+      writeFileSync(script, '#!/bin/sh\n', { mode: 0o644 });
+      expect(check([script])).toThrow(`${script} is not executable (EACCES); make it executable with chmod +x ${script}`);
+      expect(check([dir])).toThrow(`${dir} is a directory, not a program (EACCES)`);
     });
   });
 });

@@ -137,18 +137,60 @@ describe('csv source: bad rows fail alone', () => {
     ]);
   });
 
-  it('turns a quote that never closes into one last bad row', async () => {
-    const source = csv('a,b\n1,2\n3,"open\n4,5\n');
-    expect(await source.countItems()).toBe(2);
+  const unclosed = (row: number, at: number) => ({
+    parseError: `row ${row} opens a quoted field at byte ${at} that is never closed; the row ends with the line that quote opened on, and the rows after it are read on their own (close the quote; a quote inside a quoted field is written "")`,
+  });
+
+  it('turns a quote that never closes into one bad row, its line, and reads every later row as its own item', async () => {
+    const source = csv('a,b\n1,2\n3,"open\n4,5\n6,7\n');
+    expect(await source.countItems()).toBe(4);
     const { items, plans } = await planAndReadAll(source, 10, 10);
     expect(plans[0].exhausted).toBe(true);
-    expect(values(items)).toEqual([
-      { a: '1', b: '2' },
-      {
-        parseError:
-          'row 2 opens a quoted field that is never closed, so the rest of the file (12 bytes) is one row (close the quote; a quote inside a quoted field is written "")',
-      },
+    expect(items.map((item) => item.index)).toEqual([0, 1, 2, 3]);
+    expect(values(items)).toEqual([{ a: '1', b: '2' }, unclosed(2, 10), { a: '4', b: '5' }, { a: '6', b: '7' }]);
+  });
+
+  it('keeps multi-line quoted fields whole around an unclosed quote, in the same row and after it', async () => {
+    // Row 2 holds a legit two-line field and a field whose quote closes early (taken as text)
+    // before the quote that never closes. Rows after it hold no quote: with relax_quotes, a later
+    // quote would close the open one, as csv-parse reads it.
+    const content = 'a,b,c\r\n1,x,y\r\n2,"two\r\nlines","q" tail,"never closed\r\n3,p,q\r\n4,three line field,z\r\n5,"",r\r\n';
+    const expected = [
+      { a: '1', b: 'x', c: 'y' },
+      unclosed(2, content.indexOf('"never')),
+      { a: '3', b: 'p', c: 'q' },
+      { a: '4', b: 'three line field', c: 'z' },
+      { a: '5', b: '', c: 'r' },
+    ];
+    expect(await csv(content).countItems()).toBe(5);
+    // Slices that start or end next to the bad row read what the plan counted.
+    for (const [windowSize, sliceSize] of [[10, 10], [5, 1], [4, 2], [3, 3]]) {
+      const { items } = await planAndReadAll(csv(content), windowSize, sliceSize);
+      expect(items.map((item) => item.index)).toEqual([0, 1, 2, 3, 4]);
+      expect(values(items)).toEqual(expected);
+    }
+  });
+
+  it('finds the unclosed quote and the rows after it across read chunks of a large file', async () => {
+    const before = Array.from({ length: 2000 }, (_, n) => `${n},"row ${n}\nsecond line ${'z'.repeat(n % 500)}"\n`);
+    const after = Array.from({ length: 2000 }, (_, n) => `${n + 2001},row ${n + 2001} ${'y'.repeat(n % 500)}\n`);
+    const content = 'id,note\n' + before.join('') + '2000,"open\n' + after.join('');
+    expect(Buffer.byteLength(content)).toBeGreaterThan(700 * 1024);
+    const source = csv(content);
+    expect(await source.countItems()).toBe(4001);
+    const { items } = await planAndReadAll(source, 1000, 300);
+    expect(items.map((item) => item.index)).toEqual(Array.from({ length: 4001 }, (_, i) => i));
+    expect(items.filter((item) => item.parseError !== undefined).map((item) => [item.index, item.parseError])).toEqual([
+      [2000, unclosed(2001, Buffer.byteLength(content.slice(0, content.indexOf('"open')))).parseError],
     ]);
+    expect(items[1999].value).toEqual({ id: '1999', note: `row 1999\nsecond line ${'z'.repeat(1999 % 500)}` });
+    expect(items[2001].value).toEqual({ id: '2001', note: 'row 2001 ' });
+    expect(items[4000].value).toEqual({ id: '4000', note: `row 4000 ${'y'.repeat(1999 % 500)}` });
+  });
+
+  it('reports a quote left open on the last line, without a line ending', async () => {
+    const { items } = await planAndReadAll(csv('a,b\n1,2\n3,"open'), 10, 10);
+    expect(values(items)).toEqual([{ a: '1', b: '2' }, unclosed(2, 10)]);
   });
 
   it('refuses a header that names a column twice', async () => {
