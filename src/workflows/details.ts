@@ -37,7 +37,7 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
   ].join('\n');
 }
 
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
