@@ -16,7 +16,7 @@ const POLL_MS = 500;
 export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchSummary> {
   const bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {eta} | failed {failed} | {state}',
+      format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {etaText} | failed {failed} | {state}',
       // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
       noTTYOutput: true,
       notTTYSchedule: 5000,
@@ -76,7 +76,7 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
 }
 
 /** The bar's numbers: percent and ETA only once the total (and for the ETA a rate) is known. */
-export function barNumbers(done: number, total: number | undefined, itemsPerSecond: number): { percent: string; done: number; all: string; speed: number; eta: string } {
+export function barNumbers(done: number, total: number | undefined, itemsPerSecond: number): { percent: string; done: number; all: string; speed: number; etaText: string } {
   const known = total !== undefined && total > 0;
   let eta = '-';
   if (known && done >= total) eta = '0s';
@@ -86,7 +86,7 @@ export function barNumbers(done: number, total: number | undefined, itemsPerSeco
     done,
     all: total === undefined ? '?' : String(total),
     speed: Math.round(itemsPerSecond),
-    eta,
+    etaText: eta,
   };
 }
 
