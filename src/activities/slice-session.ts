@@ -15,6 +15,8 @@ import { succeededBefore } from '../redrive/redriven-batch';
 
 /** The session's heartbeat period (at most a third of the heartbeat timeout). */
 const HEARTBEAT_EVERY_MS = 1000;
+/** A commit heartbeats at once unless the last heartbeat is younger than this. */
+const HEARTBEAT_AFTER_COMMIT_MS = 200;
 
 export class SliceSession {
   readonly batchId: string;
@@ -35,6 +37,7 @@ export class SliceSession {
   private beat: NodeJS.Timeout | undefined;
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
+  private lastBeat = 0;
 
   private constructor(
     private readonly ctx: Context,
@@ -130,7 +133,9 @@ export class SliceSession {
     this.cursor = pending[pending.length - 1].index + 1;
     this.count(pending);
     pending.length = 0;
-    this.heartbeat();
+    // Fast items commit thousands of times a second: a heartbeat encodes its details, so at
+    // most a few per second here; the timer sends the rest.
+    if (performance.now() - this.lastBeat >= HEARTBEAT_AFTER_COMMIT_MS) this.heartbeat();
   }
 
   /** Commits one outcome on its own, outside the open group (a dead-lettered item). */
@@ -175,6 +180,7 @@ export class SliceSession {
   }
 
   private heartbeat(): void {
+    this.lastBeat = performance.now();
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
   }
 
