@@ -3,7 +3,8 @@
  * Workflow code imports only `typeof` this (see src/workflows).
  */
 import type { Ledger } from '../ledger/ledger';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceInput } from '../contract/activity-io';
+import type { BatchTotalsInput, FinalizeInput, PlanWindowInput, ProcessSliceInput } from '../contract/activity-io';
+import { batchTotals } from './batch-totals';
 import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     planWindow: (input: PlanWindowInput) => planWindow(deps, input),
     processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
     finalize: (input: FinalizeInput) => finalize(deps, input),
+    batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
   };
 }
 

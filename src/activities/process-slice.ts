@@ -41,7 +41,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
 
   const session = await SliceSession.claim(ctx, ledger, metrics, input);
   await chargeInterruption(ledger, session, spec);
-  session.begin();
+  await session.begin();
   const suspects = await SuspectItems.load(ledger, session, spec);
   const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal });
   try {

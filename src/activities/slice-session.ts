@@ -9,9 +9,14 @@ import type { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { InterruptedItem, Ledger, OutcomeToCommit } from '../ledger/ledger';
 import type { ProcessSliceInput } from '../contract/activity-io';
-import type { SliceHeartbeat, SliceTally } from '../contract/slices';
+import type { CommittedCounts, SliceHeartbeat, SliceTally } from '../contract/slices';
 import type { SliceMetrics } from '../telemetry/batch-metrics';
 import { succeededBefore } from '../redrive/redriven-batch';
+
+/** The session's heartbeat period (at most a third of the heartbeat timeout). */
+const HEARTBEAT_EVERY_MS = 1000;
+/** A commit heartbeats at once unless the last heartbeat is younger than this. */
+const HEARTBEAT_AFTER_COMMIT_MS = 200;
 
 export class SliceSession {
   readonly batchId: string;
@@ -30,6 +35,9 @@ export class SliceSession {
   private readonly pending: OutcomeToCommit[] = [];
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
+  /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (I12). */
+  private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
+  private lastBeat = 0;
 
   private constructor(
     private readonly ctx: Context,
@@ -76,9 +84,14 @@ export class SliceSession {
     return this.draining || this.itemAbort.signal.aborted;
   }
 
-  /** Moves the cursor to where this attempt resumes, then heartbeats it and listens for cancellation. */
-  begin(): void {
+  /**
+   * Moves the cursor to where this attempt resumes, reads the slice's committed tally, then
+   * heartbeats both and listens for cancellation.
+   */
+  async begin(): Promise<void> {
     const { ctx } = this;
+    const { succeeded, failed, redone } = await this.tally();
+    Object.assign(this.committed, { succeeded, failed, redone });
     // The ledger is the truth; the heartbeat cursor can only confirm it. Should it be ahead (a
     // ledger that lost its last commits), the items in between are redone rather than skipped.
     while (this.cursor < this.end && this.settled.has(this.cursor)) this.cursor++;
@@ -86,11 +99,13 @@ export class SliceSession {
     if (heartbeat && heartbeat.cursor > this.cursor) {
       ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', { batchId: this.batchId, heartbeat: heartbeat.cursor, ledger: this.cursor });
     }
-    // Heartbeats go out on a timer, not per item: the cursor is sent at most every few seconds,
-    // which keeps a slow item's activity alive and keeps the per-item path free of RPCs.
-    const beatEveryMs = Math.max(200, Math.min(5000, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
-    ctx.heartbeat({ cursor: this.cursor } satisfies SliceHeartbeat);
-    this.beat = setInterval(() => ctx.heartbeat({ cursor: this.cursor } satisfies SliceHeartbeat), beatEveryMs);
+    // A cancel (pause, cancel) reaches the activity only in a heartbeat's response, and clients
+    // read progress from heartbeat details: so heartbeat every second, and after each commit. A
+    // heartbeat call is local; the worker sends at most one RPC per throttle interval
+    // (maxHeartbeatThrottleInterval, 1 s in createWaymarkWorker), with the latest details.
+    const beatEveryMs = Math.max(200, Math.min(HEARTBEAT_EVERY_MS, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
+    this.heartbeat();
+    this.beat = setInterval(() => this.heartbeat(), beatEveryMs);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
   }
 
@@ -116,7 +131,11 @@ export class SliceSession {
     await this.ledger.commit(this.batchId, this.start, pending, nextInFlight, this.owner);
     this.metrics.itemsCommitted(pending);
     this.cursor = pending[pending.length - 1].index + 1;
+    this.count(pending);
     pending.length = 0;
+    // Fast items commit thousands of times a second: a heartbeat encodes its details, so at
+    // most a few per second here; the timer sends the rest.
+    if (performance.now() - this.lastBeat >= HEARTBEAT_AFTER_COMMIT_MS) this.heartbeat();
   }
 
   /** Commits one outcome on its own, outside the open group (a dead-lettered item). */
@@ -124,6 +143,7 @@ export class SliceSession {
     await this.ledger.commit(this.batchId, this.start, [outcome], null, this.owner);
     this.metrics.itemsCommitted([outcome]);
     this.settled.add(outcome.index);
+    this.count([outcome]);
   }
 
   /** Every item is through: commits the rest. */
@@ -153,6 +173,15 @@ export class SliceSession {
 
   tally(): Promise<SliceTally> {
     return this.ledger.tally(this.batchId, this.start, this.end);
+  }
+
+  private count(outcomes: OutcomeToCommit[]): void {
+    for (const o of outcomes) this.committed[o.status]++;
+  }
+
+  private heartbeat(): void {
+    this.lastBeat = performance.now();
+    this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
   }
 
   /** Stops the heartbeat timer and the cancellation listener. */

@@ -8,6 +8,7 @@ import { getProcessor, processorNames, UnknownProcessorError } from '../processo
 import { ProcessorCannotStartError, type Processor } from '../processors/processor';
 import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import type { batchWorkflow } from '../workflows/batch-workflow';
+import { detailsList } from '../workflows/details';
 import { TASK_QUEUE } from '../settings';
 import { CliError } from '../user-error';
 
@@ -142,19 +143,17 @@ export function readSpecFile(file: string): unknown {
 
 /** What the batch is, for the Web UI's static details. */
 function staticDetails(spec: BatchSpec): string {
-  return [
-    '| | |',
-    '| --- | --- |',
-    `| source | ${spec.source.kind} \`${spec.source.path}\` |`,
-    `| processor | ${spec.processor.name} |`,
-    `| slice size (S) | ${spec.sliceSize} |`,
-    `| items per run (N) | ${spec.checkpointEvery} |`,
+  return detailsList([
+    ['source', `${spec.source.kind} \`${spec.source.path}\``],
+    ['processor', spec.processor.name],
+    ['slice size (S)', String(spec.sliceSize)],
+    ['items per run (N)', String(spec.checkpointEvery)],
     // Escaped: the Web UI's markdown renderer turns a bare (C) into ©.
-    `| slices in flight \\(C\\) | ${spec.concurrency} |`,
-    `| commit group (k) | ${spec.commitGroup} |`,
-    `| resume-cost bound | ${resumeCostBound(spec)} items per interruption |`,
-    ...(spec.redriveOf ? [`| redrive of | ${spec.redriveOf} |`] : []),
-  ].join('\n');
+    ['slices in flight \\(C\\)', String(spec.concurrency)],
+    ['commit group (k)', String(spec.commitGroup)],
+    ['resume-cost bound', `${resumeCostBound(spec)} items per interruption`],
+    ...(spec.redriveOf ? [['redrive of', spec.redriveOf] as [string, string]] : []),
+  ]);
 }
 
 /**

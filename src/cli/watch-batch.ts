@@ -1,8 +1,13 @@
-/** `--wait` and `status --watch`: a live progress bar from the workflow's progress query. */
+/**
+ * `--wait` and `status --watch`: a live progress bar of committed items (the workflow's progress
+ * query plus its running slices' heartbeats, see batch-progress.ts). Percent and ETA are computed
+ * here, not by cli-progress, which shows 100% of a total of 0 and `NaN` before a rate exists.
+ */
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { progressQuery, type BatchProgress, type BatchSummary } from '../contract/messages';
-import { describeState } from '../workflows/details';
+import type { BatchProgress, BatchSummary } from '../contract/messages';
+import { describeState, formatDuration } from '../workflows/details';
+import { batchProgress } from './batch-progress';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { CliError } from '../user-error';
 
@@ -11,7 +16,7 @@ const POLL_MS = 500;
 export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchSummary> {
   const bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {percentage}% | {value}/{total} items | {speed} items/s | ETA {eta_formatted} | failed {failed} | {state}',
+      format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {etaText} | failed {failed} | {state}',
       // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
       noTTYOutput: true,
       notTTYSchedule: 5000,
@@ -24,13 +29,15 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
   const show = (p: BatchProgress) => {
     const doneItems = p.succeeded + p.failed;
     const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
-    const payload = { speed: Math.round(doneItems / elapsed), failed: p.failed, state: describeState(p) };
+    const payload = { ...barNumbers(doneItems, p.total, doneItems / elapsed), failed: p.failed, state: describeState(p) };
+    // Until the source is counted the bar has no length: an empty bar, '?' for the total.
+    const length = p.total || 1;
     if (!started) {
-      bar.start(p.total ?? 0, doneItems, payload);
+      bar.start(length, Math.min(doneItems, length), payload);
       started = true;
     } else {
-      if (p.total !== undefined) bar.setTotal(p.total);
-      bar.update(doneItems, payload);
+      bar.setTotal(length);
+      bar.update(Math.min(doneItems, length), payload);
     }
   };
 
@@ -38,7 +45,7 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
   const poll = (async () => {
     while (!finished) {
       try {
-        show(await handle.query(progressQuery));
+        show(await batchProgress(handle));
       } catch {
         // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
       }
@@ -52,7 +59,8 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
     await poll;
     if (started) {
       bar.setTotal(summary.total);
-      bar.update(summary.total, { speed: Math.round(summary.itemsPerSecond), failed: summary.failed, state: 'completed' });
+      const done = summary.succeeded + summary.failed;
+      bar.update(Math.min(done, summary.total), { ...barNumbers(done, summary.total, summary.itemsPerSecond), failed: summary.failed, state: summary.status });
     }
     return summary;
   } catch (err) {
@@ -65,6 +73,21 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
   } finally {
     if (started) bar.stop();
   }
+}
+
+/** The bar's numbers: percent and ETA only once the total (and for the ETA a rate) is known. */
+export function barNumbers(done: number, total: number | undefined, itemsPerSecond: number): { percent: string; done: number; all: string; speed: number; etaText: string } {
+  const known = total !== undefined && total > 0;
+  let eta = '-';
+  if (known && done >= total) eta = '0s';
+  else if (known && itemsPerSecond > 0) eta = formatDuration(((total - done) / itemsPerSecond) * 1000);
+  return {
+    percent: known ? `${Math.floor((Math.min(done, total) / total) * 100)}%` : '?%',
+    done,
+    all: total === undefined ? '?' : String(total),
+    speed: Math.round(itemsPerSecond),
+    etaText: eta,
+  };
 }
 
 /** The innermost cause is the one that says what to fix (e.g. the activity's ApplicationFailure). */

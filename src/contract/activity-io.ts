@@ -73,6 +73,10 @@ export interface BatchManifest {
   commitGroup: number;
 }
 
+export interface BatchTotalsInput {
+  batchId: string;
+}
+
 export interface FinalizeInput {
   batchId: string;
   spec: BatchSpec;

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
+import type { CommittedCounts } from './slices';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -22,9 +23,17 @@ export interface BatchProgress {
   state: BatchState;
   /** Items in the source, once counted. */
   total?: number;
+  /** Committed outcomes as the workflow knows them: finished slices, or the ledger's totals when it last read them. */
   succeeded: number;
   failed: number;
   redone: number;
+  /**
+   * For clients that add the heartbeats of running slices (src/cli/batch-progress.ts): counts of
+   * the finished slices alone, and the partial tallies of slices stopped by a quota wait, by
+   * their first index. A running slice's heartbeat tally replaces its partial one.
+   */
+  finishedSlices?: CommittedCounts;
+  partialSlices?: Record<string, CommittedCounts>;
   /** Every item before this index has a committed outcome. */
   cursor: number;
   /** Workflow runs so far, this one included. */

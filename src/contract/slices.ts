@@ -34,7 +34,21 @@ export interface SliceTally {
   failedByType?: Record<string, number>;
 }
 
-/** What `processSlice` heartbeats: the first index of the slice not yet committed. */
+/** Committed outcomes of a range of items: what progress counts (I12). */
+export type CommittedCounts = Pick<SliceTally, 'succeeded' | 'failed' | 'redone'>;
+
+/**
+ * What `processSlice` heartbeats: the first index of the slice not yet committed and, since
+ * progress counts commits rather than finished slices (I12), the slice's committed tally so far.
+ * Heartbeat details cost no history events; clients read them from the pending activities of
+ * `describe()`. The tally fields are optional: heartbeats of older workers carry the cursor only.
+ */
 export interface SliceHeartbeat {
   cursor: number;
+  /** First index of the slice, to match the tally with the workflow's own tally of that slice. */
+  sliceStart?: number;
+  /** Outcomes committed in the slice so far, by every attempt. */
+  succeeded?: number;
+  failed?: number;
+  redone?: number;
 }

@@ -1,7 +1,7 @@
 /**
  * Timeouts, retries and cancellation of the workflow's activities.
  */
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { BatchSpec } from '../contract/batch-spec';
 import type { SliceBounds } from '../contract/slices';
 
@@ -9,6 +9,15 @@ import type { SliceBounds } from '../contract/slices';
 export const bookkeepingActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+};
+
+/**
+ * batchTotals, a local activity: one ledger read. A failed read is skipped (the next refresh
+ * tries again), so it is given a few quick attempts, not the bookkeeping's patience.
+ */
+export const refreshActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 3 },
 };
 
 export function sliceActivityOptions(spec: BatchSpec, slice: SliceBounds): ActivityOptions {

@@ -9,6 +9,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   sleep,
   upsertSearchAttributes,
@@ -20,18 +21,28 @@ import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/bat
 import type { Checkpoint } from '../contract/checkpoint';
 import type { BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
-import type { SliceBounds, SourcePosition } from '../contract/slices';
-import { bookkeepingActivityOptions, sliceActivityOptions } from './activity-options';
+import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
+import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
-import { historyBudgetSpent } from './history-budget';
-import { Tallies } from './tallies';
+import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
+import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
 import { Window } from './window';
 
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
+/**
+ * While slices run, the committed counts are read from the ledger this often (I12): slices
+ * report only when they end, which for a slice of slow items is minutes. About 7 events a
+ * refresh (history-budget.ts), so under 20 a minute whatever C and S.
+ */
+const REFRESH_EVERY_MS = 25_000;
+/** Runs recorded before the refresh existed replay without it (test/replay). */
+const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
+
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
+const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
 export class BatchRun {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
@@ -47,6 +58,13 @@ export class BatchRun {
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
   private readonly tallies: Tallies;
+  /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
+  private ledgerCounts: CommittedCounts | undefined;
+  /** Whether this run reads the ledger's counts (false when replaying a run recorded before). */
+  private refreshesFromLedger = false;
+  /** A slice stopped by a pause since the last read: its commits reached no tally. */
+  private sliceStoppedUnread = false;
+  private windowDone = false;
 
   private window: Window | undefined;
   /** Lanes running, and the slices they have in flight. */
@@ -91,7 +109,9 @@ export class BatchRun {
     return {
       state: this.paused && this.state === 'running' ? 'paused' : this.state,
       total: this.total,
-      ...this.tallies.committed(),
+      ...maxCounts(this.tallies.committed(), this.ledgerCounts),
+      finishedSlices: this.tallies.finishedCounts(),
+      partialSlices: this.tallies.partials(),
       cursor: this.cursor.index,
       runs: this.runs,
       slicesInFlight: this.slicesInFlight,
@@ -188,8 +208,44 @@ export class BatchRun {
    * to stop at an item boundary, so the manifest it then writes has final counts.
    */
   runWindow(): Promise<void> {
+    this.refreshesFromLedger = patched(LEDGER_REFRESH_PATCH);
     this.spawnLanes();
-    return CancellationScope.nonCancellable(() => condition(() => this.lanes === 0));
+    return CancellationScope.nonCancellable(async () => {
+      const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
+      await condition(() => this.lanes === 0);
+      this.windowDone = true;
+      await refreshes;
+    });
+  }
+
+  /**
+   * Progress in committed items while slices run (I12): every REFRESH_EVERY_MS, and once the
+   * slices a pause stopped have stopped, reads the ledger's counts. Only while there is news:
+   * no timer runs while nothing does. Within the run's history budget (I2).
+   */
+  private async refreshWhileSlicesRun(): Promise<void> {
+    const pauseSettled = () => this.sliceStoppedUnread && this.sliceScopes.size === 0;
+    for (;;) {
+      await condition(() => this.windowDone || this.sliceScopes.size > 0 || this.sliceStoppedUnread);
+      if (this.windowDone) return;
+      if (!pauseSettled()) {
+        await condition(() => this.windowDone || pauseSettled(), REFRESH_EVERY_MS);
+        if (this.windowDone) return;
+      }
+      if (!refreshFitsBudget(this.slicesInFlight)) return;
+      this.sliceStoppedUnread = false;
+      let counts: CommittedCounts;
+      try {
+        counts = await batchTotals({ batchId: this.batchId });
+      } catch {
+        // The ledger did not answer: the counts stay as they were until the next refresh.
+        continue;
+      }
+      const before = this.progress();
+      this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
+      const after = this.progress();
+      this.publish(after.succeeded !== before.succeeded || after.failed !== before.failed);
+    }
   }
 
   /** True when this run's window was the batch's last and all of it ran. */
@@ -201,7 +257,7 @@ export class BatchRun {
   async finish(status: BatchStatus, stopReason?: string): Promise<FinalizeResult> {
     this.setState('finalizing');
     // A cancelled batch still writes its manifest: the finalize call must not be cancelled too.
-    const result = await CancellationScope.nonCancellable(() =>
+    const result: FinalizeResult = await CancellationScope.nonCancellable(() =>
       finalize({
         batchId: this.batchId,
         spec: this.spec,
@@ -213,6 +269,8 @@ export class BatchRun {
         total: this.total,
       }),
     );
+    // The manifest counts the ledger: it also holds what slices stopped by a cancel committed.
+    if (this.refreshesFromLedger) this.ledgerCounts = maxCounts(result.manifest, this.ledgerCounts);
     this.setState(status);
     return result;
   }
@@ -270,6 +328,7 @@ export class BatchRun {
           // Paused: the slice stopped at an item boundary and runs again on resume.
           if (isCancellation(err) && this.paused && !this.cancelled) {
             window.relaunchLater(i);
+            this.sliceStoppedUnread = true;
             continue;
           }
           throw err;

@@ -1,6 +1,6 @@
 /**
  * The batch as the Temporal Web UI shows it: a markdown "current details" block refreshed as
- * slices finish. Pure, so the workflow can call it on every replay.
+ * slices finish and, while they run, as the workflow reads the ledger's committed counts. Pure, so the workflow can call it on every replay.
  */
 import type { BatchProgress } from '../contract/messages';
 
@@ -25,19 +25,27 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
   return [
     `**${describeState(p)}**: ${processed.toLocaleString('en-US')} of ${total} items${percent}`,
     '',
-    '| | |',
-    '| --- | --- |',
-    `| succeeded | ${p.succeeded.toLocaleString('en-US')} |`,
-    `| failed | ${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''} |`,
-    `| speed | ${rate.toFixed(1)} items/s |`,
-    `| ETA | ${eta} |`,
-    `| cursor | ${p.cursor.toLocaleString('en-US')} (run ${p.runs}) |`,
-    `| slices in flight | ${p.slicesInFlight} of ${p.concurrency}, ${p.sliceSize} items each |`,
-    `| resume-cost bound | ${p.resumeCostBound} items per interruption (redone so far: ${p.redone}) |`,
+    detailsList([
+      ['succeeded', p.succeeded.toLocaleString('en-US')],
+      ['failed', `${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''}`],
+      ['speed', `${rate.toFixed(1)} items/s`],
+      ['ETA', eta],
+      ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
+      ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, ${p.sliceSize} items each`],
+      ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
+    ]),
   ].join('\n');
 }
 
-function formatDuration(ms: number): string {
+/**
+ * Labelled values as a markdown list of "label: value". Not a header-less table: the Web UI
+ * renders its cells without spacing, running each label into its value.
+ */
+export function detailsList(rows: [label: string, value: string][]): string {
+  return rows.map(([label, value]) => `- ${label}: ${value}`).join('\n');
+}
+
+export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;

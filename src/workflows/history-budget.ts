@@ -13,6 +13,18 @@ const EVENTS_PER_SLICE = 6;
 /** Room left in the budget for what a run does besides slices: signals, updates, upserts, finalize. */
 const EVENTS_RESERVE = 100;
 
+/**
+ * A refresh of the committed counts from the ledger (BatchRun): its timer started and fired (or
+ * cancelled), a workflow task (3 events), the local activity's marker, a search attribute upsert.
+ */
+const EVENTS_PER_REFRESH = 7;
+
+/** True when a refresh, next to the slices in flight, still fits this run's budget. */
+export function refreshFitsBudget(slicesInFlight: number): boolean {
+  const info = workflowInfo();
+  return !info.continueAsNewSuggested && info.historyLength + slicesInFlight * EVENTS_PER_SLICE + EVENTS_PER_REFRESH + EVENTS_RESERVE < EVENTS_PER_RUN_BUDGET;
+}
+
 /** True when one more slice, next to those in flight, could take this run past its budget. */
 export function historyBudgetSpent(slicesInFlight: number): boolean {
   const info = workflowInfo();

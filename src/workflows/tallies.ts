@@ -5,7 +5,7 @@
 import type { Checkpoint } from '../contract/checkpoint';
 import type { SliceTally } from '../contract/slices';
 
-type Counts = Pick<SliceTally, 'succeeded' | 'failed' | 'redone'>;
+import type { CommittedCounts as Counts } from '../contract/slices';
 
 export class Tallies {
   /** Counters of finished slices, this run's and those of the runs before it. */
@@ -39,6 +39,19 @@ export class Tallies {
     this.quotaStopped.set(sliceStart, tally);
   }
 
+  /** Counts of the finished slices alone. */
+  finishedCounts(): Counts {
+    const { succeeded, failed, redone } = this.finished;
+    return { succeeded, failed, redone };
+  }
+
+  /** Partial tallies of the slices stopped by a quota wait, by their first index. */
+  partials(): Record<string, Counts> {
+    const out: Record<string, Counts> = {};
+    for (const [start, { succeeded, failed, redone }] of this.quotaStopped) out[start] = { succeeded, failed, redone };
+    return out;
+  }
+
   committed(): Counts {
     const sum = { succeeded: this.finished.succeeded, failed: this.finished.failed, redone: this.finished.redone };
     for (const t of this.quotaStopped.values()) {
@@ -48,4 +61,10 @@ export class Tallies {
     }
     return sum;
   }
+}
+
+/** Field by field the larger: both are counts of committed outcomes, so the larger is the fresher. */
+export function maxCounts(a: Counts, b: Counts | undefined): Counts {
+  if (b === undefined) return { succeeded: a.succeeded, failed: a.failed, redone: a.redone };
+  return { succeeded: Math.max(a.succeeded, b.succeeded), failed: Math.max(a.failed, b.failed), redone: Math.max(a.redone, b.redone) };
 }

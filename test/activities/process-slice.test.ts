@@ -181,8 +181,9 @@ describe('processSlice: where a retried attempt resumes', () => {
     // redone 1: the previous attempt's in-flight item counts as redone, and nothing else does.
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     // The first beat of the new attempt already carries the resumed cursor: a crash right away
-    // must not send the next attempt back to the slice start.
-    expect(attempt.heartbeats[0]).toEqual({ cursor: resumeAt });
+    // must not send the next attempt back to the slice start. And the slice's committed tally,
+    // the previous attempt's items included: what status shows while the slice runs (I12).
+    expect(attempt.heartbeats[0]).toEqual({ cursor: resumeAt, sliceStart: slice.start, succeeded: 37, failed: 0, redone: 1 });
     expect(attempt.warnings).toEqual([]);
   });
 
@@ -368,9 +369,9 @@ describe('processSlice: failed items go to the compensating record and the slice
     expect(timedOut.errorMessage).toContain('itemTimeoutMs');
     expect(proc.indexes()).toEqual([0, 1, 2, 2, 2, 3, 4]);
     // Without these beats Temporal would declare a slow item's slice lost; they carry the item
-    // being worked on as the resume point.
+    // being worked on as the resume point, and the slice's committed tally so far.
     expect(beatsWhileHanging.length).toBeGreaterThanOrEqual(2);
-    expect(beatsWhileHanging).toEqual(beatsWhileHanging.map(() => ({ cursor: hanging })));
+    expect(beatsWhileHanging).toEqual(beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0 })));
   }, 5_000);
 
   it('times each item from its own start: items that each take most of the timeout all succeed', async () => {

@@ -1,7 +1,8 @@
 /**
  * Stand-in activities for workflow tests: a virtual source whose item i sits at byte offset
  * 10 * i, slices that can fail every n-th item, hit a quota once, or run until released or
- * cancelled, and a finalize that records what it was asked. No ledger, no files: the workflow's
+ * cancelled, a finalize that records what it was asked, and ledger totals summed from the
+ * slices' tallies. No ledger, no files: the workflow's
  * own logic is what these tests look at.
  */
 import { Context } from '@temporalio/activity';
@@ -27,6 +28,8 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     finals: [] as FinalizeInput[],
   };
   let released = false;
+  /** The tally each slice returned last, by first index: what a ledger would count. */
+  const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
   let quotaPending = opts.quotaOnceAt !== undefined;
 
   const activities: WaymarkActivities = {
@@ -61,14 +64,25 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
         quotaPending = false;
         const doneBefore = opts.quotaOnceAt! - slice.start;
+        committedBySlice.set(slice.start, { succeeded: doneBefore, failed: 0, redone: 0 });
         return { outcome: 'quota', retryAfterMs: opts.quotaMs!, nextIndex: opts.quotaOnceAt!, tally: { succeeded: doneBefore, failed: 0, redone: 0 } };
       }
       let failed = 0;
       if (opts.failEvery) for (let i = slice.start; i < end; i++) if (i % opts.failEvery === 0) failed++;
+      committedBySlice.set(slice.start, { succeeded: slice.count - failed, failed, redone: 0 });
       return {
         outcome: 'done',
         tally: { succeeded: slice.count - failed, failed, redone: 0, ...(failed ? { failedByType: { rejected: failed } } : {}) },
       };
+    },
+    async batchTotals() {
+      const sum = { succeeded: 0, failed: 0, redone: 0 };
+      for (const t of committedBySlice.values()) {
+        sum.succeeded += t.succeeded;
+        sum.failed += t.failed;
+        sum.redone += t.redone;
+      }
+      return sum;
     },
     async finalize(input) {
       record.finals.push(input);

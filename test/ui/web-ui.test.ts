@@ -120,23 +120,23 @@ if (!haveChromium && !IN_CI) {
           expect(summaryText).toBe('waymark: exec over jsonl orders.jsonl');
 
           const detailsText = await frameText(page.frameLocator('#user-metadata-details'), 'resume-cost bound');
-          expect(detailsText).toContain(`source jsonl ${file}`);
-          expect(detailsText).toContain('processor exec');
-          expect(detailsText).toContain('slice size (S) 25');
-          expect(detailsText).toContain(`items per run (N) ${ITEMS}`);
-          expect(detailsText).toContain('commit group (k) 1');
-          expect(detailsText).toContain('slices in flight (C) 4');
-          expect(detailsText).toContain('resume-cost bound 4 items per interruption');
+          expect(detailsText).toContain(`source: jsonl ${file}`);
+          expect(detailsText).toContain('processor: exec');
+          expect(detailsText).toContain('slice size (S): 25');
+          expect(detailsText).toContain(`items per run (N): ${ITEMS}`);
+          expect(detailsText).toContain('commit group (k): 1');
+          expect(detailsText).toContain('slices in flight (C): 4');
+          expect(detailsText).toContain('resume-cost bound: 4 items per interruption');
 
           const current = await frameText(page.frameLocator('#user-metadata-current-details'), 'resume-cost bound');
           expect(current).toContain(`completed: ${ITEMS} of ${ITEMS} items (100.0%)`);
-          expect(current).toContain(`succeeded ${ITEMS - 5}`);
-          expect(current).toContain('failed 5 (parse 3, exec-data-error 2)');
-          expect(current).toContain('ETA -');
-          expect(current).toContain(`cursor ${ITEMS} (run 1)`);
-          expect(current).toContain('slices in flight 0 of 4, 25 items each');
-          expect(current).toContain('resume-cost bound 4 items per interruption (redone so far: 0)');
-          expect(current).toMatch(/speed \d+(\.\d)? items\/s/);
+          expect(current).toContain(`succeeded: ${ITEMS - 5}`);
+          expect(current).toContain('failed: 5 (parse 3, exec-data-error 2)');
+          expect(current).toContain('ETA: -');
+          expect(current).toContain(`cursor: ${ITEMS} (run 1)`);
+          expect(current).toContain('slices in flight: 0 of 4, 25 items each');
+          expect(current).toContain('resume-cost bound: 4 items per interruption (redone so far: 0)');
+          expect(current).toMatch(/speed: \d+(\.\d)? items\/s/);
 
           // No hover highlight on the tab just clicked, and every frame at its final height.
           await page.mouse.move(0, 0);

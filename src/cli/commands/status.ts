@@ -1,7 +1,7 @@
 /** `waymark status`: progress of a batch, once, as JSON, or followed live. */
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { progressQuery, type BatchProgress } from '../../contract/messages';
+import type { BatchProgress } from '../../contract/messages';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
 import { describeState } from '../../workflows/details';
 import { temporalAddress } from '../../settings';
@@ -9,6 +9,7 @@ import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { printSummary } from '../print-summary';
 import { watchBatch } from '../watch-batch';
+import { batchProgress } from '../batch-progress';
 
 export function addStatusCommand(program: Command): void {
   program
@@ -34,7 +35,7 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
     printSummary(await watchBatch(handle));
     return;
   }
-  const progress = await handle.query(progressQuery);
+  const progress = await batchProgress(handle);
   if (o.json) console.log(JSON.stringify({ batchId, status: description.status.name, ...progress }, null, 2));
   else {
     printProgress(batchId, progress);
