@@ -1,7 +1,7 @@
 import type { Ledger } from '../ledger/ledger';
 import type { PlanWindowInput, PlanWindowResult } from '../contract/activity-io';
 import { openSource } from '../sources/open-source';
-import { getProcessor } from '../processors/registry';
+import { resolveProcessor } from '../processors/registry';
 import { slicesWithWorkLeft, sourceBatchId, succeededBeforeCount } from '../redrive/redriven-batch';
 import { toApplicationFailure } from './failures';
 import { claimBatchId } from './batch-identity';
@@ -25,8 +25,7 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
     const source = openSource(spec.source, { dataDir: deps.dataDir, batchId: sourceBatchId(batchId, spec) });
     let total: number | undefined;
     if (countTotal) {
-      const processor = getProcessor(spec.processor.name);
-      processor.validateOptions?.(spec.processor.options ?? {});
+      const processor = resolveProcessor(spec.processor);
       processor.checkCanStart?.(spec.processor.options ?? {});
       // Before anything reads the ledger: a reused id must not see the earlier batch's rows (I11).
       if (identity !== undefined) await claimBatchId(deps.ledger, batchId, identity, spec);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
 import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
-import { getProcessor, processorNames, UnknownProcessorError } from '../processors/registry';
+import { processorNames, resolveProcessor, UnknownProcessorError } from '../processors/registry';
 import { ProcessorCannotStartError, type Processor } from '../processors/processor';
 import { BATCH_WORKFLOW_TYPE } from '../contract/messages';
 import type { batchWorkflow } from '../workflows/batch-workflow';
@@ -26,8 +26,7 @@ export function validateSpecForStart(input: unknown): BatchSpec {
     throw err;
   }
   try {
-    const processor = getProcessor(spec.processor.name);
-    processor.validateOptions?.(spec.processor.options ?? {});
+    const processor = resolveProcessor(spec.processor);
     checkCanStartHere(processor, spec.processor.options ?? {});
   } catch (err) {
     if (err instanceof UnknownProcessorError) {
