@@ -42,9 +42,11 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const session = await SliceSession.claim(ctx, ledger, metrics, input);
   await chargeInterruption(ledger, session, spec);
   await session.begin();
-  const suspects = await SuspectItems.load(ledger, session, spec);
   const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal });
+  // Loaded inside the try: should the ledger fail here, the session's timers still stop.
+  let suspects: SuspectItems | undefined;
   try {
+    suspects = await SuspectItems.load(ledger, session, spec);
     return await runItems(session, suspects, runner, source.readSlice(slice));
   } catch (err) {
     if (err instanceof SliceCancelledError) throw await session.stopCancelled();
@@ -53,7 +55,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   } finally {
     runner.close();
     session.close();
-    await suspects.close();
+    await suspects?.close();
   }
 }
 
