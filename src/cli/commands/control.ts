@@ -7,7 +7,8 @@ import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { wholeNumber } from '../flag-values';
-import { rootMessage } from '../watch-batch';
+import { rootMessage } from '../batch-outcome';
+import { noWorkerMessage, workerPolls } from '../worker-presence';
 
 export function addPauseCommand(program: Command): void {
   program
@@ -58,6 +59,9 @@ export function addConfigureCommand(program: Command): void {
 async function configure(batchId: string, o: { concurrency?: number; slice?: number }): Promise<void> {
   if (o.concurrency === undefined && o.slice === undefined) throw new CliError('say what to change: --concurrency N and/or --slice N');
   const handle = await runningBatch(batchId);
+  // An update is answered by a worker: without one it would wait for as long as none comes.
+  const { taskQueue } = await handle.describe();
+  if (!(await workerPolls(handle.client, taskQueue))) throw new CliError(`cannot configure batch ${batchId} now: ${noWorkerMessage(taskQueue)}`);
   const change = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.slice !== undefined ? { sliceSize: o.slice } : {}) };
   try {
     const now = await handle.executeUpdate(configureUpdate, { args: [change] });
