@@ -4,7 +4,7 @@
  */
 import type { WorkflowClient } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TASK_QUEUE, temporalAddress } from '../settings';
+import { DEFAULT_TASK_QUEUE, temporalAddress } from '../settings';
 
 const CHECK_EVERY_MS = 2000;
 
@@ -18,7 +18,8 @@ export async function workerPolls(client: WorkflowClient, taskQueue: string): Pr
 }
 
 export function noWorkerMessage(taskQueue: string): string {
-  const env = taskQueue === TASK_QUEUE ? '' : ` (with WAYMARK_TASK_QUEUE=${taskQueue})`;
+  // A worker started without the variable would poll the default queue, not this one.
+  const env = taskQueue === DEFAULT_TASK_QUEUE ? '' : ` (with WAYMARK_TASK_QUEUE=${taskQueue})`;
   return `no worker is polling task queue ${taskQueue} on ${temporalAddress()}; start one with \`npx waymark worker\`${env}`;
 }
 

@@ -57,8 +57,9 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
   const closed = await closedBatch(handle, workflowStatus);
   printClosed(batchId, closed, o.json);
   if (o.watch) {
-    if (closed.ending === 'completed') process.exitCode = summaryExitCode(closed.summary);
-    else process.exitCode = endedError(batchId, closed).exitCode;
+    // --watch ends as `start --wait` does: its exit code says how the batch ended.
+    if (closed.ending !== 'completed') throw endedError(batchId, closed);
+    process.exitCode = summaryExitCode(closed.summary);
   }
 }
 
