@@ -128,8 +128,13 @@ describe('waymark CLI failure paths', () => {
       expect(Date.now() - started).toBeLessThan(5000);
     });
 
-    it('configure says so instead of waiting', async () => {
+    it('configure says so instead of waiting; pause and resume say when they take effect', async () => {
       expectOneLine(await waymark('configure', 'waits', '--concurrency', '2'), 1, `cannot configure batch waits now: ${noWorker()}`);
+      for (const command of ['pause', 'resume']) {
+        const run = await waymark(command, 'waits');
+        expect(run.code).toBe(0);
+        expect(run.stderr).toBe(`waymark: ${noWorker()}; the request takes effect once one does\n`);
+      }
     });
 
     it('start --wait says so within 5 s and keeps waiting; Ctrl-C says the batch runs on', async () => {

@@ -19,6 +19,7 @@ export function addPauseCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.signal(pauseSignal);
       console.log(`pause requested for ${batchId}; \`waymark resume ${batchId}\` goes on from where it stopped`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -31,6 +32,7 @@ export function addResumeCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.signal(resumeSignal);
       console.log(`resumed ${batchId}`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -43,6 +45,7 @@ export function addCancelCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.cancel();
       console.log(`cancel requested for ${batchId}; its manifest will list the pending items`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -70,6 +73,12 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
     throw err;
   }
+}
+
+/** A signal waits in the batch's history until a worker runs it: say so when none polls. */
+async function noteMissingWorker(handle: Awaited<ReturnType<typeof runningBatch>>): Promise<void> {
+  const { taskQueue } = await handle.describe();
+  if (!(await workerPolls(handle.client, taskQueue))) console.error(`waymark: ${noWorkerMessage(taskQueue)}; the request takes effect once one does`);
 }
 
 /** A handle to a batch that exists and is still running, or one clear line why not. */
