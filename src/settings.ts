@@ -2,8 +2,9 @@
 import path from 'node:path';
 import { loadConnectionSettings } from './connection/connect';
 
+export const DEFAULT_TASK_QUEUE = 'waymark';
 /** The task queue every waymark worker polls; `temporal workflow start` must name it too. */
-export const TASK_QUEUE = process.env.WAYMARK_TASK_QUEUE || 'waymark';
+export const TASK_QUEUE = process.env.WAYMARK_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 
 /** Where the embedded default keeps its state: the dev server's SQLite file, the ledger, manifests. */
 export function dataDir(): string {

@@ -40,12 +40,15 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    process.exitCode = err instanceof CliError ? err.exitCode : 1;
     if (err instanceof CliError || err instanceof PayloadDecryptionError || err instanceof LedgerUnavailableError) {
       console.error(`waymark: ${err.message}`);
-      process.exitCode = 1;
       return;
     }
-    throw err;
+    // The README promises one line per mistake; what nobody foresaw still gets one, and its stack on request.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`waymark: ${message.split('\n')[0].trim()}${process.env.WAYMARK_DEBUG ? '' : ' (set WAYMARK_DEBUG=1 to see where it came from)'}`);
+    if (process.env.WAYMARK_DEBUG) console.error(err);
   }
 }
 

@@ -42,30 +42,68 @@ export async function exportBatch(ledger: Ledger, batchId: string, outDir: strin
     throw new CliError(`batch "${batchId}" has not finished yet; wait for it (\`waymark status ${batchId} --watch\`) and export again`);
   }
   const batchManifest = record.manifest as BatchManifest;
-  fs.mkdirSync(outDir, { recursive: true });
+  checkOutDir(outDir);
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.accessSync(outDir, fs.constants.W_OK);
+  } catch (err) {
+    throw new CliError(`cannot write to ${outDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --out a folder you can write to`);
+  }
   const write = (name: string, columns: string[], rows: AsyncIterable<Row>) =>
     writeRows(path.join(outDir, `${name}.${format}`), format, columns, rows).then((items) => ({ file: `${name}.${format}`, items }));
 
-  const files: ExportedFiles = {
-    SUCCEEDED: await write(
-      'results',
-      ['index', 'result'],
-      map(ledger.outcomes(batchId, 'succeeded'), (o) => ({ index: o.index, result: format === 'csv' ? csvValue(o.result) : (o.result ?? null) })),
-    ),
-    FAILED: await write(
-      'failures',
-      ['index', 'errorType', 'errorMessage', 'attempts'],
-      map(ledger.outcomes(batchId, 'failed'), (o) =>
-        format === 'csv'
-          ? { index: o.index, errorType: o.errorType, errorMessage: o.errorMessage, attempts: o.attempts }
-          : { index: o.index, error: { type: o.errorType, message: o.errorMessage }, attempts: o.attempts },
+  try {
+    const files: ExportedFiles = {
+      SUCCEEDED: await write(
+        'results',
+        ['index', 'result'],
+        map(ledger.outcomes(batchId, 'succeeded'), (o) => ({ index: o.index, result: format === 'csv' ? csvValue(o.result) : (o.result ?? null) })),
       ),
-    ),
-    PENDING: await write('pending', ['index'], pendingItems(batchManifest.pendingRanges)),
-  };
-  const manifest: ExportManifest = { ...batchManifest, files };
-  fs.writeFileSync(path.join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { dir: outDir, results: files.SUCCEEDED.items, failures: files.FAILED.items, pending: files.PENDING.items, manifest };
+      FAILED: await write(
+        'failures',
+        ['index', 'errorType', 'errorMessage', 'attempts'],
+        map(ledger.outcomes(batchId, 'failed'), (o) =>
+          format === 'csv'
+            ? { index: o.index, errorType: o.errorType, errorMessage: o.errorMessage, attempts: o.attempts }
+            : { index: o.index, error: { type: o.errorType, message: o.errorMessage }, attempts: o.attempts },
+        ),
+      ),
+      PENDING: await write('pending', ['index'], pendingItems(batchManifest.pendingRanges)),
+    };
+    const manifest: ExportManifest = { ...batchManifest, files };
+    fs.writeFileSync(path.join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { dir: outDir, results: files.SUCCEEDED.items, failures: files.FAILED.items, pending: files.PENDING.items, manifest };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall) throw new CliError(`cannot write the export to ${outDir}: ${e.message}; give --out a folder you can write to`);
+    throw err;
+  }
+}
+
+/** Kernel filesystems: writing there fails, or blocks, or means something else entirely. */
+const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'];
+
+/**
+ * Refuses an --out that can never take an export, before anything is read or written: a file,
+ * or a folder under /proc, /sys or /dev.
+ */
+export function checkOutDir(outDir: string): void {
+  let existing = outDir;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  let real = existing;
+  try {
+    real = fs.realpathSync(existing);
+  } catch {
+    // A dangling link or a folder we may not list: mkdir says why below.
+  }
+  const special = SPECIAL_ROOTS.find((root) => real === root || real.startsWith(`${root}/`));
+  if (special) throw new CliError(`--out ${outDir} is under ${special}, a special filesystem, not a folder for files; give a folder on disk`);
+  if (existing === outDir && fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) {
+    throw new CliError(`--out ${outDir} is a file, not a folder; give a folder (it is created when missing)`);
+  }
+  if (existing !== outDir && !fs.statSync(existing).isDirectory()) {
+    throw new CliError(`--out ${outDir} cannot be created: ${existing} is a file, not a folder; give a folder`);
+  }
 }
 
 /** A CSV cell: text as it is, anything else (numbers, objects, arrays) as its JSON text, no result as empty. */

@@ -9,11 +9,19 @@ import type { BatchProgress, BatchSummary } from '../contract/messages';
 import { describeState, formatDuration } from '../workflows/details';
 import { batchProgress } from './batch-progress';
 import type { batchWorkflow } from '../workflows/batch-workflow';
-import { CliError } from '../user-error';
+import { closedByFailure, endedError } from './batch-outcome';
+import { reportMissingWorker } from './worker-presence';
 
 const POLL_MS = 500;
+/** What a shell reports for Ctrl-C: 128 + SIGINT. */
+const EXIT_INTERRUPTED = 130;
 
-export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchSummary> {
+/**
+ * Follows a batch to its end and returns its summary; a batch that failed or was cancelled
+ * throws the CliError that says so (with its exit code). While no worker polls the batch's task
+ * queue it says so and keeps waiting; Ctrl-C stops the watching, not the batch, and says how to watch again.
+ */
+export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue?: string): Promise<BatchSummary> {
   const bar = new cliProgress.SingleBar(
     {
       format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {etaText} | failed {failed} | {state}',
@@ -40,6 +48,21 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
       bar.update(Math.min(doneItems, length), payload);
     }
   };
+  const say = (line: string) => {
+    // A line of its own, not glued to a bar on a terminal.
+    if (started && process.stderr.isTTY) process.stderr.write('\n');
+    console.error(`waymark: ${line}`);
+  };
+
+  const onInterrupt = () => {
+    if (started) bar.stop();
+    say(
+      `stopped watching; batch ${handle.workflowId} runs on. Watch it again with \`waymark status ${handle.workflowId} --watch\`, stop it with \`waymark cancel ${handle.workflowId}\``,
+    );
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once('SIGINT', onInterrupt);
+  const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, say);
 
   let finished = false;
   const poll = (async () => {
@@ -66,11 +89,11 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>): 
   } catch (err) {
     finished = true;
     await poll;
-    if (err instanceof WorkflowFailedError) {
-      throw new CliError(`batch ${handle.workflowId} failed: ${rootMessage(err)}`);
-    }
+    if (err instanceof WorkflowFailedError) throw endedError(handle.workflowId, await closedByFailure(handle.workflowId, err));
     throw err;
   } finally {
+    stopWorkerCheck();
+    process.off('SIGINT', onInterrupt);
     if (started) bar.stop();
   }
 }
@@ -88,11 +111,4 @@ export function barNumbers(done: number, total: number | undefined, itemsPerSeco
     speed: Math.round(itemsPerSecond),
     etaText: eta,
   };
-}
-
-/** The innermost cause is the one that says what to fix (e.g. the activity's ApplicationFailure). */
-export function rootMessage(err: Error): string {
-  let e: Error = err;
-  while (e.cause instanceof Error) e = e.cause;
-  return e.message;
 }

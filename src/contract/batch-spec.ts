@@ -18,7 +18,7 @@ export const MAX_PROCESSOR_OPTIONS_BYTES = 16 * 1024;
 
 const positiveInt = (what: string) =>
   z
-    .number({ error: `must be a number (${what})` })
+    .number({ error: `must be a whole number (${what})` })
     .int({ error: `must be a whole number (${what})` })
     .positive({ error: `must be at least 1 (${what})` });
 
@@ -101,8 +101,8 @@ const specShape = z.strictObject({
   commitGroup: positiveInt('items per ledger transaction').max(10_000).default(DEFAULTS.commitGroup),
   itemAttempts: positiveInt('attempts per item').max(100).default(DEFAULTS.itemAttempts),
   itemTimeoutMs: positiveInt('milliseconds').default(DEFAULTS.itemTimeoutMs),
-  itemBackoffMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
-  itemBackoffMaxMs: z.number().int().nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMaxMs),
+  itemBackoffMs: z.number({ error: 'must be a whole number (milliseconds)' }).int({ error: 'must be a whole number (milliseconds)' }).nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
+  itemBackoffMaxMs: z.number({ error: 'must be a whole number (milliseconds)' }).int({ error: 'must be a whole number (milliseconds)' }).nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMaxMs),
   /** Stop the batch (status failed-tolerance) once more items than this have failed. */
   toleratedFailureCount: z.number({ error: 'must be a number (failed items)' }).int({ error: 'must be a whole number (failed items)' }).nonnegative({ error: 'must be 0 or more (failed items)' }).optional(),
   /** Stop the batch once failed items exceed this percentage of all items. */
@@ -111,7 +111,7 @@ const specShape = z.strictObject({
    * Set by `waymark redrive`: this batch re-runs only the failed and pending items of the batch
    * named here, and its outcomes are merged back into that batch when it finishes.
    */
-  redriveOf: z.string().min(1, { error: 'must name the batch to redrive' }).optional(),
+  redriveOf: z.string({ error: 'must name the batch to redrive' }).min(1, { error: 'must name the batch to redrive' }).optional(),
   /** An item in flight when its worker died this many times is dead-lettered as `crashed-worker`. */
   itemCrashLimit: positiveInt('worker crashes').max(100).default(DEFAULTS.itemCrashLimit),
   /** A slice whose worker stops heartbeating this long is handed to another worker. */
@@ -153,13 +153,15 @@ export class SpecError extends Error {
     readonly field: string,
     readonly problem: string,
   ) {
-    super(`invalid batch spec: ${field} ${problem}`);
+    // The whole document is "the spec"; a field is named by its path.
+    super(`invalid batch spec: ${field === 'spec' ? 'the spec' : field} ${problem}`);
     this.name = 'SpecError';
   }
 }
 
 /**
- * Validates a spec and applies defaults. Throws SpecError naming the first bad field.
+ * Validates a spec and applies defaults. Throws SpecError naming the first bad field, what it
+ * should be and, for a value of the wrong type or outside its choices, what it was.
  * Pure and deterministic, so the workflow can run it on replay.
  */
 export function parseBatchSpec(input: unknown): BatchSpec {
@@ -174,10 +176,53 @@ export function parseBatchSpec(input: unknown): BatchSpec {
     );
   }
   const field = issue.path.length ? issue.path.join('.') : 'spec';
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return fail(field, 'is required');
+  // zod reports the input of an issue only when asked to; the value is read from the document instead.
+  const value = valueAt(input, issue.path);
+  if (issue.code === 'invalid_type') {
+    if (value === undefined) return fail(field, 'is required');
+    return fail(field, `${ownMessage(issue.message) ?? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}`}, got ${describeValue(value)}`);
+  }
+  if (issue.code === 'invalid_value') {
+    const choices = issue.values.map((v) => JSON.stringify(v)).join(', ');
+    return fail(field, `${ownMessage(issue.message) ?? `must be one of ${choices}`}, got ${describeValue(value)}`);
   }
   return fail(field, issue.message);
+}
+
+/** What a zod type name means to someone writing JSON. */
+const EXPECTED: Record<string, string> = {
+  object: 'a JSON object',
+  record: 'a JSON object',
+  array: 'a list (JSON array)',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+/** The schema's own wording, or undefined for zod's generic English ("Invalid input: ..."). */
+function ownMessage(message: string): string | undefined {
+  return /^Invalid (input|option)/.test(message) ? undefined : message;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** A value as a sentence names it: `the string "5"`, `an array`, `null`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'object') return 'an object';
+  return typeof v;
 }
 
 function fail(field: string, problem: string): never {

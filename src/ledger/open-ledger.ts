@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Ledger } from './ledger';
 import { SqliteLedger } from './sqlite-ledger';
 import { PostgresLedger } from './postgres-ledger';
@@ -18,6 +19,15 @@ export function openLedger(dir?: string): Ledger {
   throw new LedgerUnavailableError(
     `WAYMARK_LEDGER_URL=${maskPassword(url)} is not a postgres:// or postgresql:// URL; fix it, or unset it to use the SQLite ledger in the data dir`,
   );
+}
+
+/**
+ * The ledger as a read-only command (status, failures, export, redrive) wants it: never one made
+ * up on the spot. Undefined when the SQLite file does not exist; a PostgreSQL ledger is opened as configured.
+ */
+export function existingLedger(dir?: string): Ledger | undefined {
+  if (process.env.WAYMARK_LEDGER_URL) return openLedger(dir);
+  return fs.existsSync(ledgerFile(dir)) ? new SqliteLedger(ledgerFile(dir)) : undefined;
 }
 
 /** Where the ledger of this process is, for people: the SQLite file, or the PostgreSQL URL without its password. */

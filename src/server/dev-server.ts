@@ -16,6 +16,7 @@ import { requireTemporalCli } from './resolve-binaries';
 import { dataDir as defaultDataDir } from '../settings';
 import { ensureSearchAttributes, SearchAttributeConflict, searchAttributeFlags } from './register-search-attributes';
 import { isPortOpen } from './server-probe';
+import { CliError } from '../user-error';
 
 export const DEFAULT_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
@@ -205,8 +206,8 @@ function planDevServer(options: DevServerOptions): DevServerPlan {
 async function assertPortsFree(plan: DevServerPlan): Promise<void> {
   for (const [role, port] of [['gRPC', plan.port], ['Web UI', plan.uiPort]] as const) {
     if (await isPortOpen(plan.ip, port)) {
-      throw new Error(
-        `Cannot start the Temporal dev server: ${plan.ip}:${port} (its ${role} port) is already in use. ` +
+      throw new CliError(
+        `cannot start the Temporal dev server: ${plan.ip}:${port} (its ${role} port) is already in use. ` +
           `If a waymark dev server is already running there, use it (TEMPORAL_ADDRESS=${plan.address}); ` +
           `otherwise stop what holds the port or choose other ports.`,
       );

@@ -78,7 +78,8 @@ describeWithPostgres('waymark start over a PostgreSQL table', () => {
     const run = await waymark(
       'start', 'orders', '--source-kind', 'postgres-table', '--key-column', 'id', '--url-env', 'NOT_SET_ANYWHERE', '--processor', 'noop', '--batch-id', 'orders-3', '--wait',
     );
-    expect(run.code).toBe(1);
+    // Exit 4: the batch failed.
+    expect(run.code).toBe(4);
     expect(run.stderr).toContain('NOT_SET_ANYWHERE (source.urlEnv), which is not set on this worker; set NOT_SET_ANYWHERE=postgres://');
   });
 });

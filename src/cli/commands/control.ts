@@ -7,7 +7,8 @@ import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { wholeNumber } from '../flag-values';
-import { rootMessage } from '../watch-batch';
+import { rootMessage } from '../batch-outcome';
+import { noWorkerMessage, workerPolls } from '../worker-presence';
 
 export function addPauseCommand(program: Command): void {
   program
@@ -18,6 +19,7 @@ export function addPauseCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.signal(pauseSignal);
       console.log(`pause requested for ${batchId}; \`waymark resume ${batchId}\` goes on from where it stopped`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -30,6 +32,7 @@ export function addResumeCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.signal(resumeSignal);
       console.log(`resumed ${batchId}`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -42,6 +45,7 @@ export function addCancelCommand(program: Command): void {
       const handle = await runningBatch(batchId);
       await handle.cancel();
       console.log(`cancel requested for ${batchId}; its manifest will list the pending items`);
+      await noteMissingWorker(handle);
     });
 }
 
@@ -58,6 +62,9 @@ export function addConfigureCommand(program: Command): void {
 async function configure(batchId: string, o: { concurrency?: number; slice?: number }): Promise<void> {
   if (o.concurrency === undefined && o.slice === undefined) throw new CliError('say what to change: --concurrency N and/or --slice N');
   const handle = await runningBatch(batchId);
+  // An update is answered by a worker: without one it would wait for as long as none comes.
+  const { taskQueue } = await handle.describe();
+  if (!(await workerPolls(handle.client, taskQueue))) throw new CliError(`cannot configure batch ${batchId} now: ${noWorkerMessage(taskQueue)}`);
   const change = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.slice !== undefined ? { sliceSize: o.slice } : {}) };
   try {
     const now = await handle.executeUpdate(configureUpdate, { args: [change] });
@@ -66,6 +73,12 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
     throw err;
   }
+}
+
+/** A signal waits in the batch's history until a worker runs it: say so when none polls. */
+async function noteMissingWorker(handle: Awaited<ReturnType<typeof runningBatch>>): Promise<void> {
+  const { taskQueue } = await handle.describe();
+  if (!(await workerPolls(handle.client, taskQueue))) console.error(`waymark: ${noWorkerMessage(taskQueue)}; the request takes effect once one does`);
 }
 
 /** A handle to a batch that exists and is still running, or one clear line why not. */

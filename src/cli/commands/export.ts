@@ -1,8 +1,9 @@
 /** `waymark export`: results, failures and pending items of a finished batch, as files. */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { openLedger } from '../../ledger/open-ledger';
-import { EXPORT_FORMATS, exportBatch, type ExportFormat } from '../export-batch';
+import { existingLedger } from '../../ledger/open-ledger';
+import { batchRecord } from '../batch-record';
+import { checkOutDir, EXPORT_FORMATS, exportBatch, type ExportFormat } from '../export-batch';
 
 export function addExportCommand(program: Command): void {
   program
@@ -15,12 +16,16 @@ export function addExportCommand(program: Command): void {
 }
 
 async function writeExport(batchId: string, o: { out: string; format: ExportFormat }): Promise<void> {
-  const ledger = openLedger();
+  const out = path.resolve(o.out);
+  checkOutDir(out);
+  // Read-only until the batch is known: a mistyped data dir must not leave an empty ledger behind.
+  const ledger = existingLedger();
   try {
-    const r = await exportBatch(ledger, batchId, path.resolve(o.out), o.format);
+    await batchRecord(ledger, batchId, 'export', true);
+    const r = await exportBatch(ledger!, batchId, out, o.format);
     const pending = r.pending > 0 ? `, ${r.pending} pending` : '';
     console.log(`wrote ${r.results} results, ${r.failures} failures${pending} and manifest.json to ${r.dir}`);
   } finally {
-    await ledger.close();
+    await ledger?.close();
   }
 }

@@ -1,7 +1,7 @@
 /** `waymark failures`: the batch's compensating record. */
 import type { Command } from 'commander';
-import { openLedger } from '../../ledger/open-ledger';
-import { CliError } from '../../user-error';
+import { existingLedger } from '../../ledger/open-ledger';
+import { batchRecord } from '../batch-record';
 
 export function addFailuresCommand(program: Command): void {
   program
@@ -13,14 +13,13 @@ export function addFailuresCommand(program: Command): void {
 }
 
 async function failures(batchId: string, o: { json?: boolean }): Promise<void> {
-  const ledger = openLedger();
+  // Read-only: a mistyped data dir must not leave an empty ledger behind.
+  const ledger = existingLedger();
   try {
-    // Without this, a mistyped id would read as a batch with no failures.
-    if (!(await ledger.batch(batchId))) {
-      throw new CliError(`no batch "${batchId}" in this ledger; check the batch id (the one \`waymark start\` printed), or set WAYMARK_DATA_DIR to the worker's data dir`);
-    }
+    // Without this, a mistyped id, or a batch that failed before any item, would read as a batch with no failures.
+    await batchRecord(ledger, batchId, 'list', false);
     let n = 0;
-    for await (const f of ledger.outcomes(batchId, 'failed')) {
+    for await (const f of ledger!.outcomes(batchId, 'failed')) {
       n++;
       if (o.json) {
         console.log(JSON.stringify({ index: f.index, error: { type: f.errorType, message: f.errorMessage }, attempts: f.attempts }));
@@ -30,6 +29,6 @@ async function failures(batchId: string, o: { json?: boolean }): Promise<void> {
     }
     if (!o.json) console.log(`${n} failed item(s) in batch ${batchId}`);
   } finally {
-    await ledger.close();
+    await ledger?.close();
   }
 }

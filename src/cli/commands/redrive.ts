@@ -1,10 +1,12 @@
 /** `waymark redrive`: a linked batch over the failed and pending items of a finished batch. */
 import type { Command } from 'commander';
 import { loadConfiguredProcessors } from '../../processors/configured';
-import { openLedger } from '../../ledger/open-ledger';
+import { existingLedger } from '../../ledger/open-ledger';
+import { TASK_QUEUE } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { planRedrive, redriveBatchId } from '../../redrive/plan-redrive';
-import { printSummary } from '../print-summary';
+import { batchRecord } from '../batch-record';
+import { finishWatched } from '../print-summary';
 import { startBatch } from '../start-batch';
 import { watchBatch } from '../watch-batch';
 
@@ -20,17 +22,18 @@ export function addRedriveCommand(program: Command): void {
 
 async function redrive(batchId: string, o: { batchId?: string; wait?: boolean }): Promise<void> {
   loadConfiguredProcessors();
-  const ledger = openLedger();
+  const ledger = existingLedger();
   let plan;
   try {
-    plan = await planRedrive(ledger, batchId);
+    await batchRecord(ledger, batchId, 'redrive', true);
+    plan = await planRedrive(ledger!, batchId);
   } finally {
-    await ledger.close();
+    await ledger?.close();
   }
   const client = await connectClient();
   const handle = await startBatch(client, plan.spec, o.batchId ?? redriveBatchId(plan.redriven));
   console.log(`started redrive ${handle.workflowId} of ${plan.items} item(s) of batch ${plan.redriven}`);
   if (!o.wait) return;
-  printSummary(await watchBatch(handle));
+  finishWatched(await watchBatch(handle, TASK_QUEUE));
   console.log(`merged into ${plan.redriven}: \`waymark export ${plan.redriven} --out DIR\` shows the final state`);
 }

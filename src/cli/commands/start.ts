@@ -6,8 +6,9 @@ import { SOURCE_KINDS, type BatchSpecInput, type SourceKind } from '../../contra
 import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
+import { TASK_QUEUE } from '../../settings';
 import { columnList, keyValue, wholeNumber } from '../flag-values';
-import { printSummary } from '../print-summary';
+import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
 
@@ -69,8 +70,7 @@ async function start(input: string | undefined, command: string[], flags: StartF
     console.log(`watch it with \`waymark status ${handle.workflowId} --watch\``);
     return;
   }
-  const summary = await watchBatch(handle);
-  printSummary(summary);
+  finishWatched(await watchBatch(handle, TASK_QUEUE));
 }
 
 function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {

@@ -1,15 +1,18 @@
 /** `waymark status`: progress of a batch, once, as JSON, or followed live. */
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { BatchManifest } from '../../contract/activity-io';
 import type { BatchProgress } from '../../contract/messages';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
 import { describeState } from '../../workflows/details';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
-import { printSummary } from '../print-summary';
+import { closedBatch, endedError, rootMessage, summaryExitCode, type ClosedBatch } from '../batch-outcome';
+import { finishWatched } from '../print-summary';
 import { watchBatch } from '../watch-batch';
 import { batchProgress } from '../batch-progress';
+import { noWorkerMessage, workerPolls } from '../worker-presence';
 
 export function addStatusCommand(program: Command): void {
   program
@@ -31,16 +34,82 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id`);
     throw err;
   }
-  if (o.watch && description.status.name === 'RUNNING') {
-    printSummary(await watchBatch(handle));
+  if (description.status.name === 'RUNNING') {
+    if (o.watch) {
+      finishWatched(await watchBatch(handle, description.taskQueue));
+      return;
+    }
+    // A query needs a worker: without one it would wait and then fail with a gRPC error.
+    if (!(await workerPolls(client.workflow, description.taskQueue))) {
+      throw new CliError(`batch ${batchId} is running, but it cannot report progress: ${noWorkerMessage(description.taskQueue)}`);
+    }
+    const progress = await runningProgress(handle);
+    if (progress) {
+      if (o.json) console.log(JSON.stringify({ batchId, status: 'RUNNING', ...progress }, null, 2));
+      else {
+        printProgress(batchId, progress);
+        console.log('workflow  RUNNING');
+      }
+      return;
+    }
+  }
+  // Closed (or closed since describe): its result, failure and manifest tell, no worker needed.
+  const workflowStatus = description.status.name === 'RUNNING' ? (await handle.describe()).status.name : description.status.name;
+  const closed = await closedBatch(handle, workflowStatus);
+  printClosed(batchId, closed, o.json);
+  if (o.watch) {
+    // --watch ends as `start --wait` does: its exit code says how the batch ended.
+    if (closed.ending !== 'completed') throw endedError(batchId, closed);
+    process.exitCode = summaryExitCode(closed.summary);
+  }
+}
+
+/** The progress of a running batch (its query plus its running slices' heartbeats); undefined when it closed meanwhile. */
+async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress | undefined> {
+  try {
+    return await batchProgress(handle);
+  } catch (err) {
+    if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+    throw new CliError(`cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`);
+  }
+}
+
+function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void {
+  const manifest: BatchManifest | undefined = closed.ending === 'completed' ? closed.summary : closed.manifest;
+  const progress = manifest ? progressOf(manifest) : undefined;
+  const workflowStatus = closed.ending === 'completed' ? 'COMPLETED' : closed.workflowStatus;
+  const reason = closed.ending === 'completed' ? undefined : closed.reason;
+  if (json) {
+    console.log(JSON.stringify({ batchId, status: workflowStatus, ...(progress ?? { state: closed.ending }), ...(reason ? { reason } : {}) }, null, 2));
     return;
   }
-  const progress = await batchProgress(handle);
-  if (o.json) console.log(JSON.stringify({ batchId, status: description.status.name, ...progress }, null, 2));
+  if (progress) printProgress(batchId, progress);
   else {
-    printProgress(batchId, progress);
-    console.log(`workflow  ${description.status.name}`);
+    console.log(`batch     ${batchId}`);
+    console.log(`state     ${closed.ending}`);
   }
+  if (reason) console.log(`reason    ${reason}`);
+  if (manifest?.total === 0) console.log('note      nothing to do: the source has no items');
+  console.log(`workflow  ${workflowStatus}`);
+}
+
+/** The progress a finished batch ended with, from its manifest. */
+function progressOf(m: BatchManifest): BatchProgress {
+  const firstPending = m.pendingRanges[0]?.[0];
+  return {
+    state: m.status,
+    total: m.total,
+    succeeded: m.succeeded,
+    failed: m.failed,
+    redone: m.redone,
+    cursor: firstPending ?? m.total,
+    runs: m.runs,
+    slicesInFlight: 0,
+    resumeCostBound: m.resumeCostBound,
+    startedAt: Date.parse(m.startedAt),
+    concurrency: m.concurrency,
+    sliceSize: m.sliceSize,
+  };
 }
 
 function printProgress(batchId: string, p: BatchProgress): void {

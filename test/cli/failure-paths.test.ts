@@ -1,0 +1,279 @@
+/**
+ * Every CLI command through its failure paths, as a user meets them: no server, no worker, an
+ * unknown batch, a batch that failed before any item, bad paths, a bad spec. Each mistake is one
+ * line on stderr (no stack trace), the exit code says how it ended, and the line names the cause
+ * and the fix. One dev server for the suite; a worker only for the part where batches must run.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { LOCAL_ONLY_TEMPORAL_ENV } from '../../src/connection/connect';
+import { BATCH_WORKFLOW_TYPE } from '../../src/contract/messages';
+import { createDevServerEnv } from '../helpers/temporal-env';
+import { findFreePort } from '../../tools/support/free-port';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { makeRealTempDir, runCli, type CliRun } from './run-cli';
+
+const BIN = path.resolve(__dirname, '../../bin/waymark.js');
+
+/** The progress bar of --wait and --watch, which prints to stderr on a timer when there is no terminal. */
+const BAR_LINE = /% \| \d+\/\d+ items \|/;
+
+/** One line on stderr besides the progress bar, no stack trace, this exit code, and the line matching `message`. */
+function expectOneLine(run: CliRun, code: number, message: RegExp | string): void {
+  expect(run.stderr).not.toMatch(/^\s+at /m);
+  const lines = run.stderr.trimEnd().split('\n').filter((line) => line.trim() !== '' && !BAR_LINE.test(line));
+  expect({ code: run.code, lines }).toEqual({ code, lines: [expect.any(String)] });
+  if (typeof message === 'string') expect(lines[0]).toBe(`waymark: ${message}`);
+  else expect(lines[0]).toMatch(message);
+}
+
+describe('waymark CLI failure paths', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: WorkerProcess | undefined;
+  let dir: string;
+  let dataDir: string;
+  let cliEnv: Record<string, string>;
+  let taskQueue: string;
+  const waymark = (...args: string[]): Promise<CliRun> => runCli(args, { cwd: dir, env: cliEnv, timeoutMs: 30_000 });
+  const noWorker = () => `no worker is polling task queue ${taskQueue} on ${env.address}; start one with \`npx waymark worker\` (with WAYMARK_TASK_QUEUE=${taskQueue})`;
+
+  beforeAll(async () => {
+    dir = makeRealTempDir('waymark-cli-failures-');
+    dataDir = path.join(dir, 'data');
+    env = await createDevServerEnv();
+    taskQueue = `cli-failures-${process.pid}`;
+    cliEnv = { TEMPORAL_ADDRESS: env.address, WAYMARK_DATA_DIR: dataDir, WAYMARK_TASK_QUEUE: taskQueue };
+    fs.writeFileSync(path.join(dir, 'items.jsonl'), `${[0, 1, 2, 3].map((id) => JSON.stringify({ id })).join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'some-bad.jsonl'), '{"id": 0}\nnot json\n{"id": 2}\n');
+    fs.writeFileSync(path.join(dir, 'empty.jsonl'), '');
+  });
+
+  afterAll(async () => {
+    await stopWorkerProcess(worker);
+    await env?.teardown();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a server, each command names the address and `npx waymark dev`', async () => {
+    const offline = (...args: string[]) => runCli(args, { cwd: dir, env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1' }, timeoutMs: 30_000 });
+    // Side by side: each waits out the connect timeout.
+    const runs = await Promise.all([['status', 'b'], ['pause', 'b'], ['cancel', 'b'], ['list'], ['start', 'items.jsonl', '--processor', 'sha256', '--wait']].map((args) => offline(...args)));
+    for (const run of runs) {
+      expectOneLine(run, 1, /^waymark: no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); start one with `npx waymark dev` or set TEMPORAL_ADDRESS to a running server$/);
+    }
+  });
+
+  describe('mistakes refused before any work', () => {
+    const spec = (name: string, body: unknown) => {
+      fs.writeFileSync(path.join(dir, name), JSON.stringify(body));
+      return waymark('start', '--spec', name);
+    };
+    it('a spec that is an array or a string names what it got', async () => {
+      expectOneLine(await spec('array.json', [{ source: {} }]), 1, 'invalid batch spec: the spec must be a JSON object, got an array');
+      expectOneLine(await spec('string.json', 'items.jsonl'), 1, 'invalid batch spec: the spec must be a JSON object, got the string "items.jsonl"');
+    });
+    it('a field of the wrong type names the type it got', async () => {
+      const base = { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' } };
+      expectOneLine(await spec('slice.json', { ...base, sliceSize: '5' }), 1, 'invalid batch spec: sliceSize must be a whole number (items per slice), got the string "5"');
+      expectOneLine(await spec('kind.json', { ...base, source: { kind: 'xml', path: 'items.jsonl' } }), 1, 'invalid batch spec: source.kind must be one of jsonl, text, csv, folder, postgres-table, got the string "xml"');
+      expectOneLine(await spec('source.json', { ...base, source: 'items.jsonl' }), 1, 'invalid batch spec: source must be a JSON object, got the string "items.jsonl"');
+      expectOneLine(await spec('missing.json', { source: base.source }), 1, 'invalid batch spec: processor is required');
+    });
+
+    it('dev on a port in use says so in one line', async () => {
+      const uiPort = await findFreePort();
+      expectOneLine(await waymark('dev', '--port', env.address.split(':').pop()!, '--ui-port', String(uiPort)), 1, /^waymark: cannot start the Temporal dev server: 127\.0\.0\.1:\d+ \(its gRPC port\) is already in use\. .*TEMPORAL_ADDRESS=/);
+    });
+
+    it('failures without a ledger names WAYMARK_DATA_DIR and creates none', async () => {
+      const elsewhere = path.join(dir, 'no-data-here');
+      const run = await runCli(['failures', 'b'], { cwd: dir, env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1', WAYMARK_DATA_DIR: elsewhere } });
+      expectOneLine(run, 1, `no ledger ${path.join(elsewhere, 'ledger.sqlite')}: no worker has run with this data dir; set WAYMARK_DATA_DIR to the worker's data dir (or WAYMARK_LEDGER_URL to its PostgreSQL ledger)`);
+      expect(fs.existsSync(elsewhere)).toBe(false);
+    });
+
+    it('export --out refuses a file and a special filesystem at once', async () => {
+      const file = path.join(dir, 'items.jsonl');
+      expectOneLine(await waymark('export', 'b', '--out', file), 1, `--out ${file} is a file, not a folder; give a folder (it is created when missing)`);
+      const started = Date.now();
+      expectOneLine(await waymark('export', 'b', '--out', '/proc/waymark-export'), 1, '--out /proc/waymark-export is under /proc, a special filesystem, not a folder for files; give a folder on disk');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+  });
+
+  describe('an unknown batch', () => {
+    it.each([
+      ['status', `no batch "nope" on {address}; check the id`],
+      ['pause', 'no batch "nope" on {address}; check the id with `waymark list`'],
+      ['cancel', 'no batch "nope" on {address}; check the id with `waymark list`'],
+    ])('%s names the server', async (command, message) => {
+      expectOneLine(await waymark(command, 'nope'), 1, message.replace('{address}', env.address));
+    });
+    it.each([['failures'], ['export', '--out', 'out-nope'], ['redrive']])('%s names the ledger fix', async (command, ...rest) => {
+      const run = await waymark(command, 'nope', ...rest);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^waymark: no (batch "nope" in this ledger|ledger .*ledger\.sqlite: no worker has run with this data dir); .*WAYMARK_DATA_DIR/);
+      expect(fs.existsSync(path.join(dir, 'out-nope'))).toBe(false);
+    });
+  });
+
+  describe('no worker polls the task queue', () => {
+    it('status of a running batch says so within 5 s', async () => {
+      expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--batch-id', 'waits')).toMatchObject({ code: 0 });
+      const started = Date.now();
+      expectOneLine(await waymark('status', 'waits'), 1, `batch waits is running, but it cannot report progress: ${noWorker()}`);
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('configure says so instead of waiting; pause and resume say when they take effect', async () => {
+      expectOneLine(await waymark('configure', 'waits', '--concurrency', '2'), 1, `cannot configure batch waits now: ${noWorker()}`);
+      for (const command of ['pause', 'resume']) {
+        const run = await waymark(command, 'waits');
+        expect(run.code).toBe(0);
+        expect(run.stderr).toBe(`waymark: ${noWorker()}; the request takes effect once one does\n`);
+      }
+    });
+
+    it('start --wait says so within 5 s and keeps waiting; Ctrl-C says the batch runs on', async () => {
+      const child = spawn(process.execPath, [BIN, 'start', 'items.jsonl', '--processor', 'sha256', '--batch-id', 'waited', '--wait'], {
+        cwd: dir,
+        env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 15_000;
+      while (!stdout.includes('started batch waited')) {
+        if (Date.now() > deadline) throw new Error(`no start line:\n${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const startedAt = Date.now();
+      while (!stderr.includes('no worker is polling')) {
+        if (Date.now() - startedAt > 5000) throw new Error(`no word on the missing worker within 5 s:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(stderr).toBe(`waymark: ${noWorker()}; waiting for one\n`);
+      // Still waiting: that is the point of --wait.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr.trimEnd().split('\n').at(-1)).toBe(
+        'waymark: stopped watching; batch waited runs on. Watch it again with `waymark status waited --watch`, stop it with `waymark cancel waited`',
+      );
+      expect(stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it('a worker started through npx (npm, then sh) stops when npx is killed', async () => {
+    // npm exec runs `sh -c "waymark worker"`; here a launcher process stands in for npm, and `; true` keeps sh from exec-ing node.
+    const launcher = spawn(process.execPath, ['-e', `require('node:child_process').spawn('sh', ['-c', '"${process.execPath}" "${BIN}" worker; true'], { stdio: 'inherit' }); setInterval(() => {}, 1000);`], {
+      cwd: dir,
+      env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv, npm_command: 'exec' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let output = '';
+    launcher.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('waymark worker:')) {
+      if (Date.now() > deadline) throw new Error(`worker not ready:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const workerPid = Number(fs.readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').trim().split(' ').map((sh) => fs.readFileSync(`/proc/${sh}/task/${sh}/children`, 'utf8').trim())[0]);
+    launcher.kill('SIGKILL');
+    const stopBy = Date.now() + 15_000;
+    const alive = () => {
+      try {
+        process.kill(workerPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    expect(output).toContain('waymark: the process that started this one is gone; stopping');
+  });
+
+  describe('with a worker', () => {
+    beforeAll(async () => {
+      worker = await startWorkerProcess(cliEnv);
+      // A spec that did not come through waymark: the workflow fails in its first task, before any item.
+      await env.client.workflow.start(BATCH_WORKFLOW_TYPE, {
+        workflowId: 'bad-spec',
+        taskQueue,
+        args: [{ source: { kind: 'jsonl', path: path.join(dir, 'items.jsonl') }, processor: { name: 'sha256' }, sliceSize: 0 }],
+      });
+      await env.client.workflow.getHandle('bad-spec').result().catch(() => undefined);
+    });
+
+    const reason = 'invalid batch spec: sliceSize must be at least 1 (items per slice)';
+
+    it('status of a batch that failed before any item shows the failure and its reason', async () => {
+      const run = await waymark('status', 'bad-spec');
+      expect(run).toEqual({ code: 0, stderr: '', stdout: `batch     bad-spec\nstate     failed\nreason    ${reason}\nworkflow  FAILED\n` });
+      const json = await waymark('status', 'bad-spec', '--json');
+      expect(JSON.parse(json.stdout)).toEqual({ batchId: 'bad-spec', status: 'FAILED', state: 'failed', reason });
+      const watched = await waymark('status', 'bad-spec', '--watch');
+      expect(watched.stdout).toBe(run.stdout);
+      expectOneLine(watched, 4, `batch bad-spec failed: ${reason}`);
+    });
+
+    it.each([
+      ['failures', []],
+      ['export', ['--out', 'out-bad']],
+      ['redrive', []],
+    ])('%s of a batch that failed before any item says it failed, with the reason', async (command, rest) => {
+      const action = { failures: 'list', export: 'export', redrive: 'redrive' }[command];
+      expectOneLine(await waymark(command, 'bad-spec', ...rest), 1, `batch "bad-spec" failed before it finished: ${reason}; it has nothing to ${action}. Fix the cause and start a new batch`);
+    });
+
+    it('--wait exits 0 when every item succeeded, 3 when some failed, and says a 0-item source had nothing to do', async () => {
+      const ok = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--batch-id', 'all-ok', '--wait');
+      expect(ok.code).toBe(0);
+      const some = await waymark('start', 'some-bad.jsonl', '--processor', 'sha256', '--batch-id', 'some-bad', '--wait');
+      expect(some.code).toBe(3);
+      expect(some.stderr).toContain('1 item(s) failed (exit code 3); list them with `waymark failures some-bad`, re-run them with `waymark redrive some-bad`');
+      expect((await waymark('status', 'some-bad', '--watch')).code).toBe(3);
+      const empty = await waymark('start', 'empty.jsonl', '--processor', 'sha256', '--batch-id', 'empty', '--wait');
+      expect(empty.code).toBe(0);
+      expect(empty.stdout).toContain('batch empty completed: nothing to do, the source has no items');
+      expect((await waymark('status', 'empty')).stdout).toContain('note      nothing to do: the source has no items');
+    });
+
+    it('--wait exits 4 when the batch fails, with the reason in one line', async () => {
+      fs.writeFileSync(
+        path.join(dir, 'intolerant.json'),
+        JSON.stringify({ source: { kind: 'jsonl', path: 'some-bad.jsonl' }, processor: { name: 'sha256' }, toleratedFailureCount: 0 }),
+      );
+      const run = await waymark('start', '--spec', 'intolerant.json', '--batch-id', 'intolerant', '--wait');
+      expect(run.stdout).toBe('started batch intolerant\n');
+      expectOneLine(run, 4, /^waymark: batch intolerant failed: batch stopped: .+; \d+ succeeded, 1 failed, \d+ pending \(manifest .+\)$/);
+      expect((await waymark('status', 'intolerant', '--watch')).code).toBe(4);
+    });
+
+    it('status --watch exits 5 for a cancelled batch', async () => {
+      expect(await waymark('start', 'items.jsonl', '--processor', 'sleep', '--option', 'ms=2000', '--slice', '1', '--checkpoint-every', '4', '--concurrency', '1', '--batch-id', 'stopped')).toMatchObject({ code: 0 });
+      expect(await waymark('cancel', 'stopped')).toMatchObject({ code: 0 });
+      const run = await waymark('status', 'stopped', '--watch');
+      expectOneLine(run, 5, 'batch stopped was cancelled; what it finished is kept: `waymark export stopped --out DIR`, `waymark redrive stopped` runs the rest');
+    });
+
+    it('status of finished batches needs no worker', async () => {
+      await stopWorkerProcess(worker);
+      worker = undefined;
+      const started = Date.now();
+      const run = await waymark('status', 'all-ok', '--json');
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'COMPLETED', state: 'completed', total: 4, succeeded: 4, failed: 0, cursor: 4 });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await waymark('status', 'bad-spec')).toMatchObject({ code: 0, stderr: '' });
+    });
+  });
+});
