@@ -18,7 +18,8 @@ import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 const BIN = path.resolve(__dirname, '../../bin/waymark.js');
 
 /** The progress bar of --wait and --watch, which prints to stderr on a timer when there is no terminal. */
-const BAR_LINE = /% \| \d+\/\d+ items \|/;
+// The progress bar's own lines ("42% | 42/100 items |", "?% | 0/? items |" before the source is counted).
+const BAR_LINE = /% \| \d+\/(\d+|\?) items \|/;
 
 /** One line on stderr besides the progress bar, no stack trace, this exit code, and the line matching `message`. */
 function expectOneLine(run: CliRun, code: number, message: RegExp | string): void {
