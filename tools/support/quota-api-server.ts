@@ -67,6 +67,8 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
   const requests: RecordedRequest[] = [];
   const script: ScriptedAnswer[] = [];
   const succeeded = new Map<string, string>();
+  /** Delays of scripted answers still running, cleared on close so no timer outlives the server. */
+  const delays = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
     readBody(req).then(
@@ -97,7 +99,15 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
 
     const scripted = script.shift();
     if (scripted !== undefined) {
-      if (scripted.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+      if (scripted.delayMs !== undefined) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            delays.delete(timer);
+            resolve();
+          }, scripted.delayMs);
+          delays.add(timer);
+        });
+      }
       if (scripted.reset) {
         res.destroy();
         return;
@@ -142,6 +152,7 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
     script,
     close: () =>
       new Promise((resolve) => {
+        delays.forEach((timer) => clearTimeout(timer));
         server.closeAllConnections();
         server.close(() => resolve());
       }),
