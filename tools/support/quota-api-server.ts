@@ -6,6 +6,9 @@
  * gets the stored answer again, marked `Idempotent-Replayed: true`, at no quota cost) and records
  * every request it answers, so a test can check what an API would have seen.
  *
+ * Run on its own for a demo (examples/http-enrich.json):
+ *   API_TOKEN=demo node dist/tools/support/quota-api-server.js 8787 20 2000   # port, requests, per ms
+ *
  * Tests steer single answers with `script`: each scripted answer is used for the next request,
  * whatever its path, before the quota and the routes are consulted.
  */
@@ -24,6 +27,8 @@ export interface QuotaApiOptions {
   quotaHeader?: QuotaHeader;
   /** When set, requests without `Authorization: Bearer TOKEN` get 401. */
   bearerToken?: string;
+  /** 0 (the default): any free port. */
+  port?: number;
 }
 
 export interface ScriptedAnswer {
@@ -143,7 +148,7 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
@@ -198,4 +203,15 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+if (require.main === module) {
+  const [port = '8787', capacity = '20', periodMs = '2000'] = process.argv.slice(2);
+  startQuotaApi({ port: Number(port), capacity: Number(capacity), periodMs: Number(periodMs), bearerToken: process.env.API_TOKEN }).then(
+    (api) => console.log(`quota API on ${api.url}: ${capacity} requests per ${periodMs} ms${process.env.API_TOKEN ? ', bearer token from API_TOKEN' : ''}; Ctrl-C to stop`),
+    (err: Error) => {
+      console.error(`cannot start the quota API: ${err.message}`);
+      process.exitCode = 1;
+    },
+  );
 }
