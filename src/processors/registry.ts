@@ -9,6 +9,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { ProcessorSpec } from '../contract/batch-spec';
 import type { Processor } from './processor';
 import { execProcessor } from './exec';
+import { httpProcessor } from './http/http';
 import { noopProcessor } from './noop';
 import { sha256Processor } from './sha256';
 import { sleepProcessor } from './sleep';
@@ -20,6 +21,7 @@ const HOW_TO_ADD =
 
 const processors = new Map<string, Processor>([
   ['exec', execProcessor],
+  ['http', httpProcessor],
   ['noop', noopProcessor],
   ['sha256', sha256Processor],
   ['sleep', sleepProcessor],

@@ -27,14 +27,14 @@ describe('registry', () => {
   }
 
   it('has the built-ins', () => {
-    expect(processorNames()).toEqual(expect.arrayContaining(['exec', 'noop', 'sha256', 'sleep']));
+    expect(processorNames()).toEqual(expect.arrayContaining(['exec', 'http', 'noop', 'sha256', 'sleep']));
     expect(getProcessor('exec')).toBe(execProcessor);
   });
 
   describe('getProcessor', () => {
     it('names the unknown processor, lists the known ones and says how to add one', () => {
       expect(() => getProcessor('sha512')).toThrow(UnknownProcessorError);
-      expect(() => getProcessor('sha512')).toThrow(/^unknown processor "sha512"; known processors: (.+, )?exec, noop, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/);
+      expect(() => getProcessor('sha512')).toThrow(/^unknown processor "sha512"; known processors: (.+, )?exec, http, noop, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/);
       expect(() => getProcessor('sha512')).toThrow('loadProcessorModule(path)');
     });
   });

@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
-import { TokenBucket } from '../fixtures/token-bucket';
+import { TokenBucket } from '../../tools/support/token-bucket';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { StoredOutcome } from '../../src/ledger/ledger';
 import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
