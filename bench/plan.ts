@@ -5,6 +5,7 @@
  * its event budget.
  */
 import type { BatchSpecInput } from '../src/contract/batch-spec';
+import type { LanesPlan } from './sections/lanes';
 
 export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
 
@@ -28,6 +29,8 @@ export interface BenchPlan {
    * times as many at k = 100, which commits a hundred to a statement).
    */
   scaling?: { items: number; workerCounts: number[]; runs: number; ledgerItems: number; spec: ScalingSpec };
+  /** (f) Every lane busy: slow items at the default S, each C beside the bare loop, cells shortest first. */
+  lanes?: LanesPlan;
 }
 
 export type ScalingSpec = Required<Pick<SpecOverrides, 'concurrency' | 'sliceSize' | 'checkpointEvery'>>;
@@ -45,6 +48,13 @@ export const FULL_PLAN: BenchPlan = {
   tuning: { ledgerItems: 30_000, runItems: 100_000, rounds: 2, heartbeatProbeCalls: 200_000, starvationItems: 8_000, checkpointEvery: [10_000, 100_000] },
   timePerItem: { items: 100_000 },
   scaling: { items: 30_000, workerCounts: [1, 2, 3], runs: 2, ledgerItems: 20_000, spec: { concurrency: 8, sliceSize: 1_000, checkpointEvery: 10_000 } },
+  // About 40 minutes alone: 20,000 items of 100 ms at C = 4 take 500 s in each system.
+  lanes: {
+    itemMs: [10, 100],
+    concurrencies: [4, 16, 64],
+    batches: [2_000, 20_000],
+    skew: { items: 4_000, concurrency: 16, ms: 10, slowEvery: 50, slowMs: 500 },
+  },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -58,4 +68,6 @@ export const SMOKE_PLAN: BenchPlan = {
   budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
   // Worker processes take seconds to start (each bundles the workflows), so few batches of few items.
   scaling: { items: 1_000, workerCounts: [1, 2], runs: 1, ledgerItems: 1_000, spec: { concurrency: 8, sliceSize: 100, checkpointEvery: 500 } },
+  // Two cells at the default S, a second or two each, and a small skewed batch.
+  lanes: { itemMs: [10], concurrencies: [4, 16], batches: [200], skew: { items: 200, concurrency: 4, ms: 10, slowEvery: 50, slowMs: 500 } },
 };

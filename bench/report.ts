@@ -7,6 +7,7 @@ import type { LimitResult } from './sections/physical-limit';
 import type { PerItemResult } from './sections/per-item';
 import type { ScalingResult, ScalingRun } from './sections/scaling';
 import type { TimePerItemResult } from './sections/time-per-item';
+import type { LanesCell, LanesResult } from './sections/lanes';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
@@ -24,6 +25,7 @@ export interface BenchResults {
   scale: ScaleResult;
   budgetProbe: WaymarkRun;
   tradeOff?: TradeOffResult;
+  lanes?: LanesResult;
   tuning?: TuningResult;
   timePerItem?: TimePerItemResult;
   /** Absent from results saved before section (e) existed. */
@@ -418,6 +420,35 @@ function tuningSection(t: TuningResult): string {
   ].join('\n');
 }
 
+function lanesSection(l: LanesResult): string {
+  const ratio = (c: LanesCell) => c.waymark.itemsPerSecond / c.bare.itemsPerSecond;
+  // The 0.90x target binds a cell whose bare loop runs 4 s or more; a shorter one is shown beside the fixed cost.
+  const met = (c: LanesCell) => (c.bare.seconds >= 4 ? (ratio(c) >= 0.9 ? 'yes' : '**no**') : `n/a (bare ${c.bare.seconds.toFixed(1)} s)`);
+  const rows = l.cells.map((c) => [
+    `${c.itemMs} ms`,
+    String(c.concurrency),
+    int(c.items),
+    int(c.waymark.slices),
+    `${c.waymark.itemsPerSecond.toFixed(0)} (${c.waymark.seconds.toFixed(1)} s)`,
+    `${c.bare.itemsPerSecond.toFixed(0)} (${c.bare.seconds.toFixed(1)} s)`,
+    `${ratio(c).toFixed(2)}x`,
+    met(c),
+    c.waymark.eventsPerItem.toFixed(4),
+    int(Math.max(...c.waymark.eventsPerRun)),
+  ]);
+  const s = l.skew;
+  return [
+    'Items that sleep, at the default slice size (S = 1,000), waymark (in-process worker) beside the bare loop with the same C, in one run, cells shortest first. ' +
+      'Throughput is items over start-to-result time as in (a). The target, >= 0.90x of the bare loop, binds every cell whose bare loop runs 4 s or more; ' +
+      `a shorter cell is read beside waymark's fixed cost per batch (start, plan, finalize; a one-item batch, start to result), measured in this run: **${l.fixedSeconds.toFixed(2)} s**.`,
+    '',
+    table(['item', 'C', 'items', 'slices', 'waymark items/s (time)', 'bare loop items/s (time)', 'waymark / bare', '>= 0.90x', 'events per item', 'largest run (events)'], rows),
+    '',
+    `A skewed batch: ${int(s.items)} items of ${s.ms} ms, every ${s.slowEvery}th of ${s.slowMs} ms, C = ${s.concurrency}: waymark finishes in ` +
+      `${s.waymark.seconds.toFixed(1)} s, the bare loop in ${s.bare.seconds.toFixed(1)} s (${(s.bare.seconds / s.waymark.seconds).toFixed(2)}x of its speed; ${int(s.waymark.slices)} slices).`,
+  ].join('\n');
+}
+
 export function renderReport(r: BenchResults, notes?: string): string {
   const t = targets(r);
   const smoke = r.plan.mode === 'smoke';
@@ -470,6 +501,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     '',
   ];
   if (r.tradeOff) parts.push('## (d) Trade-off: slice size, commit group, concurrency', '', tradeOffSection(r.tradeOff), '');
+  if (r.lanes) parts.push('## (f) Every lane busy: slow items at the default slice size', '', lanesSection(r.lanes), '');
   if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');

@@ -30,6 +30,7 @@ import { measureScaling } from './sections/scaling';
 import { measureTimePerItem } from './sections/time-per-item';
 import { measureTradeOff } from './sections/trade-off';
 import { measureTuning } from './sections/tuning';
+import { measureLanes } from './sections/lanes';
 
 function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
   const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
@@ -114,6 +115,11 @@ async function measureSections(plan: BenchPlan, started: number, machine: Machin
       log('(e) scaling: worker processes and the ledger');
       scaling = await measureScaling(env, pg, plan.scaling);
     }
+    let lanes;
+    if (plan.lanes) {
+      log('(f) every lane busy: slow items at the default slice size');
+      lanes = await measureLanes(env, plan.lanes);
+    }
     return {
       plan,
       machine,
@@ -129,6 +135,7 @@ async function measureSections(plan: BenchPlan, started: number, machine: Machin
       tuning,
       timePerItem,
       scaling,
+      lanes,
     };
   } finally {
     await env.close();
@@ -143,6 +150,7 @@ function budgetViolations(results: BenchResults): string[] {
     [`(c) ${results.scale.items} items`, results.scale.eventsPerRun],
     ['budget probe', results.budgetProbe.eventsPerRun],
     ...(results.tradeOff?.grid ?? []).flatMap((c) => c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun])),
+    ...(results.lanes?.cells ?? []).map((c): [string, number[]] => [`(f) ${c.items} x ${c.itemMs} ms C=${c.concurrency}`, c.waymark.eventsPerRun]),
     ...(results.scaling?.cases ?? []).flatMap((c) => c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun])),
   ];
   return batches

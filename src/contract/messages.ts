@@ -46,6 +46,9 @@ export interface BatchProgress {
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;
   sliceSize: number;
+  /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
+  lanesInUse?: number;
+  lanesShortBecause?: string;
 }
 
 export interface BatchSummary extends BatchManifest {

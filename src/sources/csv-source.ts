@@ -20,7 +20,7 @@ import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { checkSliceFits, openSourceFile, sourceChanged, withSourceFile } from './source-file';
 import { CHUNK_BYTES } from './line-scanner';
-import { planFromItemEnds } from './window-planner';
+import { planFromItemEnds, type SliceCut } from './window-planner';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /**
@@ -68,11 +68,11 @@ export class CsvSource implements Source {
     });
   }
 
-  async planWindow(from: SourcePosition, maxItems: number, sliceSize: number): Promise<WindowPlan> {
+  async planWindow(from: SourcePosition, maxItems: number, cut: SliceCut): Promise<WindowPlan> {
     const { dataStart } = await this.readLayout();
     // The workflow starts every source at offset 0, which for CSV is the header.
     const first = Math.max(from.offset, dataStart);
-    return withSourceFile(this.path, (file) => planFromItemEnds(from, first, maxItems, sliceSize, this.scan(file, first, Infinity)));
+    return withSourceFile(this.path, (file) => planFromItemEnds(from, first, maxItems, cut, this.scan(file, first, Infinity)));
   }
 
   async *readSlice(slice: SliceBounds): AsyncGenerator<SourceItem> {

@@ -15,6 +15,7 @@ import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { unavailable } from './source-file';
 import { LineSource, type LineParser } from './line-source';
+import type { SliceCut } from './window-planner';
 import { DEFAULTS } from '../contract/batch-spec';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
@@ -44,8 +45,8 @@ export class FolderSource implements Source {
     return (await this.lines()).countItems();
   }
 
-  async planWindow(from: SourcePosition, maxItems: number, sliceSize: number): Promise<WindowPlan> {
-    return (await this.lines()).planWindow(from, maxItems, sliceSize);
+  async planWindow(from: SourcePosition, maxItems: number, cut: SliceCut): Promise<WindowPlan> {
+    return (await this.lines()).planWindow(from, maxItems, cut);
   }
 
   async *readSlice(slice: SliceBounds): AsyncGenerator<SourceItem> {

@@ -6,7 +6,7 @@
 import type { Source, SourceItem } from './source';
 import { checkSliceFits, openSourceFile, sourceChanged, withSourceFile } from './source-file';
 import { countLines, scanLines, type ScannedLine } from './line-scanner';
-import { planFromItemEnds } from './window-planner';
+import { planFromItemEnds, type SliceCut } from './window-planner';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
 /** What a line's text means: a value, or the reason it is not one. `lineNumber` counts from 1. */
@@ -26,11 +26,11 @@ export class LineSource implements Source {
     return withSourceFile(this.path, countLines);
   }
 
-  planWindow(from: SourcePosition, maxItems: number, sliceSize: number): Promise<WindowPlan> {
+  planWindow(from: SourcePosition, maxItems: number, cut: SliceCut): Promise<WindowPlan> {
     return withSourceFile(this.path, async (file) => {
       const { size } = await file.stat();
       const lines = scanLines(file, from.offset, size, -1);
-      return planFromItemEnds(from, from.offset, maxItems, sliceSize, lines, (offset) => offset >= size);
+      return planFromItemEnds(from, from.offset, maxItems, cut, lines, (offset) => offset >= size);
     });
   }
 

@@ -23,6 +23,7 @@ import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
 import { maskPassword, postgresUrlProblem } from '../postgres/url';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
+import { checkSliceCut, type SliceCut } from './window-planner';
 
 /** Where the worker finds the source database's URL when the spec names no other variable. */
 export const DEFAULT_SOURCE_URL_ENV = 'WAYMARK_SOURCE_URL';
@@ -110,22 +111,25 @@ export class PostgresTableSource implements Source {
   }
 
   /**
-   * Asks the database for the slice boundaries only: the key of every S-th row of the window, its
-   * last row, and whether a row lies past it. `from.offset` is the key to start at, except for
-   * the first window (index 0), which starts at the smallest key, negative ones included.
+   * Asks the database for the slice boundaries only: the key of the first row of every slice, the
+   * window's last row, and whether a row lies past it. `from.offset` is the key to start at, except
+   * for the first window (index 0), which starts at the smallest key, negative ones included.
    */
-  async planWindow(from: SourcePosition, maxItems: number, sliceSize: number): Promise<WindowPlan> {
+  async planWindow(from: SourcePosition, maxItems: number, cut: SliceCut): Promise<WindowPlan> {
     if (!Number.isSafeInteger(maxItems) || maxItems < 0) throw new RangeError(`maxItems must be a whole number >= 0, got ${maxItems}`);
-    if (!Number.isSafeInteger(sliceSize) || sliceSize < 1) throw new RangeError(`sliceSize must be a whole number >= 1, got ${sliceSize}`);
+    checkSliceCut(cut);
     await this.checkKey();
-    const params: number[] = [maxItems, sliceSize];
+    // Slices of S rows start at every S-th row; a list of sizes names the rows its slices start at.
+    const sliceStarts = typeof cut === 'number' ? cut : startRows(cut, maxItems);
+    const startsAt = typeof cut === 'number' ? '(n - 1) % $2::integer = 0' : 'n = ANY($2::integer[])';
+    const params: (number | number[])[] = [maxItems, sliceStarts];
     if (from.index > 0) params.push(from.offset);
     const rows = await this.query<BoundaryRow>(
       `SELECT k::text AS k, n::integer AS n FROM (
          SELECT k, row_number() OVER (ORDER BY k) AS n, count(*) OVER () AS total
          FROM (SELECT ${this.key} AS k FROM ${this.table} t ${from.index > 0 ? `WHERE ${this.key} >= $3::bigint` : ''} ORDER BY ${this.key} LIMIT $1::integer + 1) w
        ) x
-       WHERE (n <= $1::integer AND ((n - 1) % $2::integer = 0 OR n = least(total, $1::integer))) OR n = $1::integer + 1
+       WHERE (n <= $1::integer AND (${startsAt} OR n = least(total, $1::integer))) OR n = $1::integer + 1
        ORDER BY n`,
       params,
     );
@@ -135,11 +139,12 @@ export class PostgresTableSource implements Source {
     const planned = bounds[bounds.length - 1].n;
     const afterWindow = this.toKey(bounds[bounds.length - 1].k) + 1;
     if (!Number.isSafeInteger(afterWindow)) throw this.keyTooLarge(bounds[bounds.length - 1].k);
-    const starts = bounds.filter((r) => (r.n - 1) % sliceSize === 0);
+    const isStart = typeof cut === 'number' ? (n: number) => (n - 1) % cut === 0 : (n: number) => (sliceStarts as number[]).includes(n);
+    const starts = bounds.filter((r) => isStart(r.n));
     const slices = starts.map(
       (r, i): SliceBounds => ({
         start: from.index + r.n - 1,
-        count: Math.min(sliceSize, planned - r.n + 1),
+        count: (i + 1 < starts.length ? starts[i + 1].n : planned + 1) - r.n,
         startOffset: this.toKey(r.k),
         endOffset: i + 1 < starts.length ? this.toKey(starts[i + 1].k) : afterWindow,
       }),
@@ -257,4 +262,11 @@ export class PostgresTableSource implements Source {
         'the table must not change within planned key ranges while its batch runs (append rows only above every planned key): restore the rows, or start a new batch',
     );
   }
+}
+
+/** Row numbers (from 1) at which the slices of a list of sizes start, within `maxItems` rows. */
+function startRows(cut: readonly number[], maxItems: number): number[] {
+  const rows: number[] = [];
+  for (let row = 1, i = 0; row <= maxItems; row += cut[Math.min(i, cut.length - 1)], i++) rows.push(row);
+  return rows;
 }

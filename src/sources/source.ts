@@ -3,6 +3,7 @@
  * whose boundaries are cheap to seek to (byte offsets), so no slice ever re-reads what came before.
  */
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
+import type { SliceCut } from './window-planner';
 
 /**
  * One item as read from the source. Exactly one of `value` and `parseError` is set:
@@ -20,8 +21,8 @@ export interface SourceItem {
 export interface Source {
   /** Number of items in the whole source; read once per batch, for progress and ETA. */
   countItems(): Promise<number>;
-  /** Boundaries of up to `maxItems` items from `from`, cut into slices of `sliceSize` items. */
-  planWindow(from: SourcePosition, maxItems: number, sliceSize: number): Promise<WindowPlan>;
+  /** Boundaries of up to `maxItems` items from `from`, cut into slices as `cut` says (window-planner.ts). */
+  planWindow(from: SourcePosition, maxItems: number, cut: SliceCut): Promise<WindowPlan>;
   /** The items of one slice, in index order. */
   readSlice(slice: SliceBounds): AsyncIterable<SourceItem>;
 }

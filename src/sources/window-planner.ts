@@ -1,4 +1,44 @@
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
+
+/**
+ * How a window is cut: a number S cuts slices of S items (the last one short); a list cuts
+ * slice i to `sizes[i]` items, the list's last size repeating past its end.
+ */
+export type SliceCut = number | readonly number[];
+
+/** Items of slice `i` under `cut`. */
+export function sliceSizeAt(cut: SliceCut, i: number): number {
+  return typeof cut === 'number' ? cut : cut[Math.min(i, cut.length - 1)];
+}
+
+/** The cut is well formed: whole sizes >= 1, a list not empty. */
+export function checkSliceCut(cut: SliceCut): void {
+  const sizes = typeof cut === 'number' ? [cut] : cut;
+  if (sizes.length === 0) throw new RangeError('a slice cut needs at least one size');
+  for (const size of sizes) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`sliceSize must be a whole number >= 1, got ${size}`);
+  }
+}
+
+/**
+ * Slices sized for the lanes: a slice is the unit of parallelism, so a window cut into fewer
+ * slices than C, or into a number of slices that is not a multiple of C, leaves lanes idle while
+ * the last slices run. The fewest slices of at most `sliceSize` items that give each of the
+ * min(C, W) lanes the same number of slices, their sizes differing by one item at most. Returns
+ * undefined when the plain cut into slices of `sliceSize` already does that.
+ */
+export function sliceSizesForLanes(windowItems: number, sliceSize: number, concurrency: number): number[] | undefined {
+  const lanes = Math.min(concurrency, windowItems);
+  if (lanes < 1) return undefined;
+  const plain = Math.ceil(windowItems / sliceSize);
+  const slices = Math.ceil(plain / lanes) * lanes;
+  // One lane runs every slice in turn; full slices in whole rounds keep every lane busy already.
+  if (lanes === 1 || (slices === plain && windowItems % sliceSize === 0)) return undefined;
+  const small = Math.floor(windowItems / slices);
+  const larger = windowItems % slices;
+  return Array.from({ length: slices }, (_, i) => (i < larger ? small + 1 : small));
+}
+
 /**
  * Cutting a window into slices, shared by every source: each source only supplies where each of
  * its items ends, in bytes, and the slice boundaries fall out of those ends.
@@ -16,12 +56,12 @@ export async function planFromItemEnds(
   from: SourcePosition,
   firstOffset: number,
   maxItems: number,
-  sliceSize: number,
+  cut: SliceCut,
   itemEnds: AsyncIterable<readonly { end: number }[]>,
   exhaustedAt?: (offset: number) => boolean,
 ): Promise<WindowPlan> {
   if (!Number.isSafeInteger(maxItems) || maxItems < 0) throw new RangeError(`maxItems must be a whole number >= 0, got ${maxItems}`);
-  if (!Number.isSafeInteger(sliceSize) || sliceSize < 1) throw new RangeError(`sliceSize must be a whole number >= 1, got ${sliceSize}`);
+  checkSliceCut(cut);
 
   const slices: SliceBounds[] = [];
   let planned = 0;
@@ -39,7 +79,7 @@ export async function planFromItemEnds(
       planned++;
       inSlice++;
       offset = item.end;
-      if (inSlice === sliceSize) {
+      if (inSlice === sliceSizeAt(cut, slices.length)) {
         slices.push({ start: from.index + planned - inSlice, count: inSlice, startOffset: sliceStartOffset, endOffset: offset });
         sliceStartOffset = offset;
         inSlice = 0;

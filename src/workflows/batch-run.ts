@@ -40,6 +40,8 @@ const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 const REFRESH_EVERY_MS = 25_000;
 /** Runs recorded before the refresh existed replay without it (test/replay). */
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
+/** Runs recorded before configure re-cut a window for more lanes replay without it. */
+const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
@@ -79,6 +81,8 @@ export class BatchRun {
   failure: unknown;
   private replanRequested = false;
   private outOfHistoryBudget = false;
+  /** While the window's unlaunched tail is being cut again for more lanes, no lane launches. */
+  private recutting = false;
 
   // Search attributes cost an event each, and upserting one the namespace lacks fails the
   // workflow task: they are kept up to date only when the batch was started with them, or when
@@ -120,7 +124,28 @@ export class BatchRun {
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
+      ...this.lanesShort(),
     };
+  }
+
+  /**
+   * When fewer than C lanes can run, how many can and why: a lane runs one slice at a time, and
+   * the window is cut into at least min(C, items) slices, so only a short batch or the last
+   * slices of a window leave lanes without work.
+   */
+  private lanesShort(): Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause'> {
+    const window = this.window;
+    if (window === undefined || this.state !== 'running' || this.paused) return {};
+    const runnable = this.slicesInFlight + window.unlaunched.length;
+    if (runnable >= this.spec.concurrency) return {};
+    const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
+    const because =
+      this.total !== undefined && this.total < this.spec.concurrency
+        ? `the batch has ${items(this.total)}, and a lane needs at least one`
+        : runnable === 0
+          ? 'the window is finishing'
+          : `only the last ${runnable} slice${runnable === 1 ? '' : 's'} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}`;
+    return { lanesInUse: runnable, lanesShortBecause: because };
   }
 
   /**
@@ -172,7 +197,11 @@ export class BatchRun {
     // Slices of this window are already cut: a new slice size applies from the next window,
     // which starts as soon as the slices in flight have finished.
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
-    if (this.spec.concurrency > before.concurrency) this.spawnLanes();
+    if (this.spec.concurrency > before.concurrency) {
+      // More lanes than unlaunched slices: the rest of the window is cut again, so they all get work.
+      if (this.window !== undefined && this.tailNeedsRecut(this.window) && patched(RECUT_FOR_LANES_PATCH)) void this.recutForLanes(this.window);
+      this.spawnLanes();
+    }
     this.publish(true);
     return { concurrency: this.spec.concurrency, sliceSize: this.spec.sliceSize };
   }
@@ -305,6 +334,33 @@ export class BatchRun {
     }
   }
 
+  private tailNeedsRecut(window: Window): boolean {
+    const tail = window.unlaunchedTail();
+    if (tail === undefined || this.recutting) return false;
+    const freeLanes = this.spec.concurrency - this.slicesInFlight;
+    return tail.slices < Math.min(freeLanes, tail.items);
+  }
+
+  /**
+   * Cuts the slices of the window that no lane launched yet again, for the concurrency as it
+   * now stands (planWindow over their items only). Lanes wait for it: the old slices and the new
+   * ones cover the same items, and a slice must never be launched from both cuts.
+   */
+  private async recutForLanes(window: Window): Promise<void> {
+    const tail = window.unlaunchedTail()!;
+    this.recutting = true;
+    try {
+      const { plan } = await planWindow({ batchId: this.batchId, spec: this.spec, from: tail.from, maxItems: tail.items, countTotal: false });
+      window.recutTail(tail.first, plan.slices);
+    } catch {
+      // The old cut still covers every item: the batch goes on with it.
+    } finally {
+      this.recutting = false;
+    }
+    this.spawnLanes();
+    this.publish();
+  }
+
   /** Launches the window's slices one after another until none is left or the run stops. */
   private async runLane(window: Window): Promise<void> {
     try {
@@ -313,6 +369,10 @@ export class BatchRun {
         if (this.lanes > this.spec.concurrency) return;
         if (this.paused) {
           await condition(() => !this.paused || this.stopReason !== undefined || this.replanRequested);
+          continue;
+        }
+        if (this.recutting) {
+          await condition(() => !this.recutting);
           continue;
         }
         if (historyBudgetSpent(this.slicesInFlight)) {

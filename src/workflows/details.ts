@@ -31,10 +31,16 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
       ['speed', `${rate.toFixed(1)} items/s`],
       ['ETA', eta],
       ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
-      ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, ${p.sliceSize} items each`],
+      ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, at most ${p.sliceSize} items each`],
+      ...(p.lanesInUse !== undefined ? [['lanes in use', lanesInUse(p)] as [string, string]] : []),
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
     ]),
   ].join('\n');
+}
+
+/** Fewer lanes than C can run: how many, and why. Shown by the Web UI and by `waymark start`. */
+export function lanesInUse(p: Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause' | 'concurrency'>): string {
+  return `${p.lanesInUse} of ${p.concurrency} (C): ${p.lanesShortBecause}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { closeTableSourcePools, DEFAULT_SOURCE_URL_ENV } from '../../src/sources
 import { SourceUnavailableError, type Source } from '../../src/sources/source';
 import { parseBatchSpec, type BatchSpecInput, type SourceSpec } from '../../src/contract/batch-spec';
 import { rejectionOf } from '../helpers/rejection';
+import { planForLanes } from '../../src/activities/plan-window';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { planAndReadAll, readAll, values } from './helpers';
 
@@ -180,6 +181,21 @@ describeWithPostgres('the postgres-table source', () => {
     expect(rest.slices).toEqual([{ start: 20, count: 5, startOffset: rows[20].id, endOffset: rows[24].id + 1 }]);
     expect(rest.exhausted).toBe(true);
     expect(values(await readAll(table(), rest.slices[0]))).toEqual(rows.slice(20));
+  });
+
+  it('cuts a window for the lanes with a list of slice sizes, as the file sources do', async () => {
+    const rows = await makeItems(25);
+    const source = table();
+    const spec = parseBatchSpec({ ...specWith({ kind: 'postgres-table', path: 'items', keyColumn: 'id' }), concurrency: 4 });
+    const plan = await planForLanes(source, { ...spec, sliceSize: 1000 }, { index: 0, offset: 0 }, 20);
+    expect(plan.slices).toEqual([
+      { start: 0, count: 5, startOffset: rows[0].id, endOffset: rows[5].id },
+      { start: 5, count: 5, startOffset: rows[5].id, endOffset: rows[10].id },
+      { start: 10, count: 5, startOffset: rows[10].id, endOffset: rows[15].id },
+      { start: 15, count: 5, startOffset: rows[15].id, endOffset: rows[19].id + 1 },
+    ]);
+    expect(plan.next).toEqual({ index: 20, offset: rows[19].id + 1 });
+    expect(plan.exhausted).toBe(false);
   });
 
   it('knows a window that ends exactly at the last row is the last one', async () => {

@@ -11,6 +11,8 @@ import { columnList, keyValue, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
+import { progressQuery } from '../../contract/messages';
+import { lanesInUse } from '../../workflows/details';
 
 interface StartFlags {
   spec?: string;
@@ -66,11 +68,35 @@ async function start(input: string | undefined, command: string[], flags: StartF
   const client = await connectClient();
   const handle = await startBatch(client, spec, flags.batchId);
   console.log(`started batch ${handle.workflowId}`);
+  const lanes = await lanesShortAtStart(handle);
+  if (lanes) console.log(`lanes in use: ${lanes}`);
   if (!flags.wait) {
     console.log(`watch it with \`waymark status ${handle.workflowId} --watch\``);
     return;
   }
   finishWatched(await watchBatch(handle, TASK_QUEUE));
+}
+
+/** How long `start` waits for the first window's plan to say whether every lane has work. */
+const LANES_CHECK_MS = 3000;
+
+/**
+ * When the batch cannot keep C lanes busy (fewer items than C), says so right away: how many
+ * lanes run and why. Asked of the workflow once its first window is planned; a batch no worker
+ * has picked up yet within LANES_CHECK_MS is not waited for.
+ */
+async function lanesShortAtStart(handle: Awaited<ReturnType<typeof startBatch>>): Promise<string | undefined> {
+  const deadline = Date.now() + LANES_CHECK_MS;
+  while (Date.now() < deadline) {
+    const progress = await Promise.race([
+      handle.query(progressQuery).catch(() => undefined),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())).unref()),
+    ]);
+    if (progress === undefined) return undefined;
+    if (progress.state !== 'planning') return progress.lanesInUse !== undefined ? lanesInUse(progress) : undefined;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return undefined;
 }
 
 function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {

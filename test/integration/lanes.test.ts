@@ -1,0 +1,129 @@
+/**
+ * Slices sized for the lanes, on the dev server: a short batch runs on C lanes at the default
+ * slice size, configure raising C mid-window gives the new lanes work, and when fewer than C
+ * lanes can run, `waymark start` and the Web UI details say how many and why.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { temporal } from '@temporalio/proto';
+import { createDevServerEnv } from '../helpers/temporal-env';
+import { waitFor } from '../helpers/wait-for';
+import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { createWaymarkWorker } from '../../src/workers/create-worker';
+import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
+import { configureUpdate, progressQuery } from '../../src/contract/messages';
+import { currentDetails } from '../../src/workflows/details';
+import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { allOutcomes } from '../helpers/ledger-rows';
+import { runCli } from '../cli/run-cli';
+
+const TASK_QUEUE = `lanes-${process.pid}`;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The most processSlice activities scheduled and not yet closed at any point of a history. */
+function mostSlicesAtOnce(events: HistoryEvent[]): { most: number; slices: number } {
+  const slices = new Set<string>();
+  let open = 0;
+  let most = 0;
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === 'processSlice') {
+      slices.add(String(e.eventId));
+      open++;
+      most = Math.max(most, open);
+    }
+    const closedId =
+      e.activityTaskCompletedEventAttributes?.scheduledEventId ??
+      e.activityTaskFailedEventAttributes?.scheduledEventId ??
+      e.activityTaskCanceledEventAttributes?.scheduledEventId ??
+      e.activityTaskTimedOutEventAttributes?.scheduledEventId;
+    if (closedId != null && slices.has(String(closedId))) open--;
+  }
+  return { most, slices: slices.size };
+}
+
+describe('slices sized for the lanes', () => {
+  let env: TestWorkflowEnvironment;
+  let workflowBundle: WorkflowBundleWithSourceMap;
+  let dir: string;
+  let ledger: SqliteLedger;
+
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    workflowBundle = await bundleWaymarkWorkflows();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-lanes-'));
+    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
+  });
+  afterAll(async () => {
+    await ledger?.close();
+    await env?.teardown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function itemsFile(name: string, count: number): string {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, Array.from({ length: count }, (_, i) => `item ${i}`).join('\n') + '\n');
+    return file;
+  }
+
+  const worker = () => createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+
+  it('runs 200 items at C = 8 and the default slice size on 8 lanes at once, each item once', async () => {
+    const spec = validateSpecForStart({ source: { kind: 'text', path: itemsFile('short.txt', 200) }, processor: { name: 'sleep', options: { ms: 20 } }, concurrency: 8 });
+    expect(spec.sliceSize).toBe(1000);
+    const handle = await (await worker()).runUntil(async () => {
+      const h = await startBatch(env.client, spec, 'lanes-200', TASK_QUEUE);
+      await h.result();
+      return h;
+    });
+    expect(await handle.result()).toMatchObject({ total: 200, succeeded: 200, failed: 0, redone: 0 });
+    const { events } = await handle.fetchHistory();
+    expect(mostSlicesAtOnce(events ?? [])).toEqual({ most: 8, slices: 8 });
+    expect((await allOutcomes(ledger, 'lanes-200')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('configure raising C mid-window cuts the unlaunched slices again, so every new lane has work', async () => {
+    const spec = validateSpecForStart({
+      source: { kind: 'text', path: itemsFile('raise.txt', 200) },
+      processor: { name: 'sleep', options: { ms: 25 } },
+      concurrency: 1,
+      sliceSize: 50,
+    });
+    const handle = await (await worker()).runUntil(async () => {
+      const h = await startBatch(env.client, spec, 'lanes-raise', TASK_QUEUE);
+      await waitFor('the first slice in flight', async () => (await h.query(progressQuery)).slicesInFlight === 1);
+      // One lane, and 3 slices of 50 queued behind it: fewer than 8.
+      await h.executeUpdate(configureUpdate, { args: [{ concurrency: 8 }] });
+      await waitFor('8 slices in flight', async () => (await h.query(progressQuery)).slicesInFlight === 8, 20_000);
+      await h.result();
+      return h;
+    });
+    expect(await handle.result()).toMatchObject({ total: 200, succeeded: 200, failed: 0, redone: 0 });
+    const { events } = await handle.fetchHistory();
+    const { most, slices } = mostSlicesAtOnce(events ?? []);
+    expect(most).toBe(8);
+    // The first slice of 50, then the other 150 items cut for 8 lanes.
+    expect(slices).toBe(9);
+    expect((await allOutcomes(ledger, 'lanes-raise')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('says how many lanes run and why when fewer than C can: waymark start and the Web UI details', async () => {
+    const w = await worker();
+    await w.runUntil(async () => {
+      const run = await runCli(['start', itemsFile('three.txt', 3), '--processor', 'sleep', '--option', 'ms=3000', '--concurrency', '8', '--batch-id', 'lanes-three'], {
+        cwd: dir,
+        env: { TEMPORAL_ADDRESS: env.address, WAYMARK_TASK_QUEUE: TASK_QUEUE, WAYMARK_DATA_DIR: dir },
+      });
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain('lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one\n');
+      const handle = env.client.workflow.getHandle('lanes-three');
+      const progress = await handle.query(progressQuery);
+      expect(progress).toMatchObject({ lanesInUse: 3, concurrency: 8 });
+      expect(currentDetails(progress, Date.now(), {})).toContain('- lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one');
+      await handle.result();
+    });
+  });
+});
