@@ -105,6 +105,7 @@ export class BenchPostgres {
       throw new Error(
         `cannot reach the bench's PostgreSQL at ${maskPassword(url)} (${(err as Error).message}); start that server or fix the URL ` +
           '(WAYMARK_BENCH_PG_URL, else WAYMARK_TEST_PG_URL; with neither set, the bench starts a local server with scripts/postgres.sh)',
+        { cause: err },
       );
     }
   }

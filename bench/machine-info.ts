@@ -21,6 +21,8 @@ export interface MachineInfo {
 
 function packageVersion(name: string): string {
   try {
+    // A package's own manifest, named at run time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
     return 'unknown';
@@ -28,7 +30,7 @@ function packageVersion(name: string): string {
 }
 
 export function machineInfo(): MachineInfo {
-  let temporalCli = 'unknown';
+  let temporalCli: string;
   try {
     temporalCli = execFileSync(requireTemporalCli(), ['--version'], { encoding: 'utf8' }).trim();
   } catch (err) {

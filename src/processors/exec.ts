@@ -183,7 +183,7 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
       if (settled) return;
       settle();
       if (killedFor === 'abort') {
-        reject(run.signal.reason);
+        reject(run.signal.reason as Error);
         return;
       }
       resolve({

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { parseBatchSpec, SpecError, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
-import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchSummary } from '../contract/messages';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal, type BatchConfigChange, type BatchSummary } from '../contract/messages';
 import { BatchRun } from './batch-run';
 
 export { EVENTS_PER_RUN_BUDGET } from './history-budget';
@@ -24,10 +24,12 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   setHandler(progressQuery, () => run.progress());
   setHandler(pauseSignal, () => run.pause());
   setHandler(resumeSignal, () => run.resume());
-  setHandler(configureUpdate, (change) => run.configure(change), { validator: (change) => run.validateConfigure(change) });
+  setHandler(configureUpdate, (change) => run.configure(change), { validator: (change: BatchConfigChange) => run.validateConfigure(change) });
 
   await run.plan().catch((err: unknown) => {
-    throw batchIdReused(err) ?? err;
+    const reused = batchIdReused(err);
+    if (reused) throw reused;
+    throw err;
   });
   await run.runWindow();
 

@@ -452,7 +452,7 @@ describe('processSlice: cancellation', () => {
       if (ctx.index === blockAt) {
         started.resolve();
         // A well-behaved long item: it stops when its signal says so.
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
+        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
       }
       return String(item).toUpperCase();
     });

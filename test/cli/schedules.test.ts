@@ -183,7 +183,7 @@ describe('waymark schedule against a dev server', () => {
     expect(await create()).toMatchObject({ code: 0, stderr: '' });
     const lines = await waymark('schedule', 'describe', 'nightly');
     expect(lines.stdout).toContain('\nwhen       cron 0 2 * * *\n');
-    expect(lines.stdout).toMatch(/\nnext       \S+T02:00:00\.000Z, \S+T02:00:00\.000Z, \S+T02:00:00\.000Z\n/);
+    expect(lines.stdout).toMatch(/\nnext {7}\S+T02:00:00\.000Z, \S+T02:00:00\.000Z, \S+T02:00:00\.000Z\n/);
     expect(await create()).toEqual(refused('schedule "nightly" already exists; choose another --id, or see it with `waymark schedule describe nightly`'));
     expect(await waymark('schedule', 'delete', 'nightly')).toMatchObject({ code: 0 });
   });

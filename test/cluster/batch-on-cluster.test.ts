@@ -101,7 +101,7 @@ function killRecordedSync(clusterDir: string): void {
   if (!state) return;
   for (const pid of Object.values(state.services)) {
     try {
-      process.kill(pid!, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }

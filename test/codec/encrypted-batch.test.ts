@@ -44,7 +44,7 @@ function payloadsIn(value: unknown, where = 'history', out: Array<{ where: strin
   const record = value as Record<string, unknown>;
   const metadata = record.metadata as Record<string, unknown> | undefined;
   if (metadata && typeof metadata === 'object' && Object.values(metadata).every((v) => ArrayBuffer.isView(v)) && 'encoding' in metadata) {
-    out.push({ where, payload: record as Payload });
+    out.push({ where, payload: record });
     return out;
   }
   for (const [key, v] of Object.entries(record)) {
@@ -109,8 +109,8 @@ describe('a batch with payload encryption', () => {
     // Start input, activity inputs and results, the run's result, summary and details at least.
     expect(payloads.length).toBeGreaterThan(10);
     for (const { where, payload } of payloads) {
-      expect({ where, encoding: Buffer.from(payload.metadata!.encoding!).toString() }).toEqual({ where, encoding: ENCRYPTED_ENCODING });
-      expect({ where, keyId: Buffer.from(payload.metadata![METADATA_KEY_ID]!).toString() }).toEqual({ where, keyId: 'test-key-1' });
+      expect({ where, encoding: Buffer.from(payload.metadata!.encoding).toString() }).toEqual({ where, encoding: ENCRYPTED_ENCODING });
+      expect({ where, keyId: Buffer.from(payload.metadata![METADATA_KEY_ID]).toString() }).toEqual({ where, keyId: 'test-key-1' });
     }
     // And nowhere in the raw history bytes, payload or not.
     for (const history of histories) {

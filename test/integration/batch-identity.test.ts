@@ -133,7 +133,7 @@ describe('a batch keeps its id across its own runs (I11)', () => {
         workflowTaskFinishEventId: event.eventId,
         requestId: crypto.randomUUID(),
       });
-      return newRunId!;
+      return newRunId;
     };
 
     // To the workflow task completed after planWindow: the reset run goes on from there.

@@ -30,14 +30,27 @@ type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
 const byKey = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
+/** What expected.json holds for one slice and one batch (the rest of it is compared as read). */
+interface ExpectedSlice {
+  inFlight: number | null;
+  tally: unknown;
+}
+interface ExpectedBatch {
+  outcomes: unknown;
+  totals: unknown;
+  batch: unknown;
+  interruptedIndexes: unknown;
+  slices: Record<string, ExpectedSlice>;
+}
+
 /** Everything expected.json says, read through the public API and, for row counts and raw rows, through `query`. */
 async function expectReleaseContents(ledger: Ledger, query: Query): Promise<void> {
-  for (const [batchId, want] of Object.entries<any>(expected.batches)) {
+  for (const [batchId, want] of Object.entries<ExpectedBatch>(expected.batches)) {
     expect(await allOutcomes(ledger, batchId)).toEqual(want.outcomes);
     expect(await ledger.totals(batchId)).toEqual(want.totals);
     expect(await ledger.batch(batchId)).toEqual(want.batch);
     expect(await ledger.interruptedIndexes(batchId, 0, 1000)).toEqual(want.interruptedIndexes);
-    for (const [start, slice] of Object.entries<any>(want.slices)) {
+    for (const [start, slice] of Object.entries<ExpectedSlice>(want.slices)) {
       const sliceStart = Number(start);
       expect(await ledger.inFlight(batchId, sliceStart)).toBe(slice.inFlight);
       expect(await ledger.tally(batchId, sliceStart, sliceStart + 10)).toEqual(slice.tally);

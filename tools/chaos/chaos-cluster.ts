@@ -45,7 +45,7 @@ export class ChaosCluster {
     private readonly port: number,
     private readonly uiPort: number,
   ) {
-    this.workers = new Array(options.workers).fill(undefined);
+    this.workers = new Array<WorkerProcess | undefined>(options.workers).fill(undefined);
   }
 
   static async start(options: ClusterOptions): Promise<ChaosCluster> {

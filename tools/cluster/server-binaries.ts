@@ -67,7 +67,7 @@ export async function buildServerBinaries(dir: string, log: (line: string) => vo
   log(`building Temporal server ${version} and temporal-sql-tool with Go into ${dir} (once; minutes the first time, seconds when Go's caches are warm)`);
   try {
     await run('go', ['install', `${TEMPORAL_SERVER_MODULE}/cmd/server@${version}`, `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql@${version}`], env, 'building the Temporal server');
-    const moduleDir = JSON.parse(await run('go', ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${version}`], env, 'locating the server module')).Dir as string;
+    const moduleDir = (JSON.parse(await run('go', ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${version}`], env, 'locating the server module')) as { Dir: string }).Dir;
     const built = layout(staging);
     fs.renameSync(path.join(staging, 'server'), built.server);
     fs.renameSync(path.join(staging, 'sql'), built.sqlTool);

@@ -130,7 +130,7 @@ async function readCapped(response: Response, cap: number): Promise<CappedBody> 
   let text = '';
   let bytesRead = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = (await reader.read()) as ReadableStreamReadResult<Uint8Array>;
     if (done) return { text: text + decoder.end(), overCap: false, bytesRead };
     bytesRead += value.length;
     if (bytesRead > cap) {
