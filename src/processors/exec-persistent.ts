@@ -136,7 +136,7 @@ class PersistentChild {
     return new Promise<string>((resolve, reject) => {
       const onAbort = () => {
         this.kill();
-        reject(signal.reason);
+        reject(signal.reason as Error);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiter = {
@@ -315,7 +315,7 @@ function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcom
     if (typeof e !== 'object' || e === null || typeof e.message !== 'string') throw new NotAResponse('its "error" has no "message" string');
     if (e.type !== undefined && typeof e.type !== 'string') throw new NotAResponse('its "error.type" is not a string');
     const message = e.message + stderr;
-    return { error: e.retryable === false ? new NonRetryableItemError(message, (e.type as string | undefined) ?? 'non-retryable') : new RetryableItemError(message, (e.type as string | undefined) ?? 'persistent-error') };
+    return { error: e.retryable === false ? new NonRetryableItemError(message, e.type ?? 'non-retryable') : new RetryableItemError(message, e.type ?? 'persistent-error') };
   }
   throw new NotAResponse('it has none of "result", "error", "retryAfterSeconds"');
 }
