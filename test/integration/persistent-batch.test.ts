@@ -53,10 +53,10 @@ describe('an exec-persistent batch on the dev server', () => {
     );
 
   it.each([
-    ['Python', [path.join(CLIENTS, 'sha256_client.py')], 1],
-    ['Node', [path.join(CLIENTS, 'sha256-client.js')], 1],
-    ['Python', [path.join(CLIENTS, 'sha256_client.py')], 10],
-  ])('runs every item through the %s reference client (itemsPerCall %d)', async (language, command, itemsPerCall) => {
+    ['Python', 1, [path.join(CLIENTS, 'sha256_client.py')]],
+    ['Node', 1, [path.join(CLIENTS, 'sha256-client.js')]],
+    ['Python', 10, [path.join(CLIENTS, 'sha256_client.py')]],
+  ])('runs every item through the %s reference client (itemsPerCall %d)', async (language, itemsPerCall, command) => {
     const batchId = `persistent-${language}-${itemsPerCall}`;
     const summary = await run(batchId, { processor: { name: 'exec-persistent', options: { command } }, sliceSize: 50, checkpointEvery: 100, concurrency: 2, itemsPerCall });
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0 });
