@@ -23,6 +23,8 @@ export interface BenchPlan {
   tradeOff?: { items: number; slices: number[]; groups: number[]; rounds: number; concurrencyItems: number; concurrencies: number[] };
   tuning?: { ledgerItems: number; runItems: number; rounds: number; heartbeatProbeCalls: number; starvationItems: number; checkpointEvery: number[] };
   timePerItem?: { items: number };
+  /** (g) A Python processor four ways (process per item, persistent, persistent with M per call, in-process JS), C = 1. */
+  processes?: { items: number; itemsPerCall: number };
   /**
    * (e) One batch on each number of worker processes, best of `runs`, with C, S and N fixed so
    * only the process count changes; then the ledger's commit rate on `ledgerItems` at k = 1 (ten
@@ -47,6 +49,7 @@ export const FULL_PLAN: BenchPlan = {
   tradeOff: { items: 40_000, slices: [100, 1_000, 5_000], groups: [1, 10, 100], rounds: 2, concurrencyItems: 16_000, concurrencies: [1, 2, 4, 8, 16] },
   tuning: { ledgerItems: 30_000, runItems: 100_000, rounds: 2, heartbeatProbeCalls: 200_000, starvationItems: 8_000, checkpointEvery: [10_000, 100_000] },
   timePerItem: { items: 100_000 },
+  processes: { items: 1_000, itemsPerCall: 50 },
   scaling: { items: 30_000, workerCounts: [1, 2, 3], runs: 2, ledgerItems: 20_000, spec: { concurrency: 8, sliceSize: 1_000, checkpointEvery: 10_000 } },
   // About 40 minutes alone: 20,000 items of 100 ms at C = 4 take 500 s in each system.
   lanes: {
@@ -66,6 +69,7 @@ export const SMOKE_PLAN: BenchPlan = {
   perItem: { items: 200, pageSize: 100, rounds: 1 },
   scale: { items: 3_000, sampleAt: [500, 1_000, 3_000], timelineEverySeconds: 1, spec: { sliceSize: 100, checkpointEvery: 1_000 } },
   budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
+  processes: { items: 40, itemsPerCall: 10 },
   // Worker processes take seconds to start (each bundles the workflows), so few batches of few items.
   scaling: { items: 1_000, workerCounts: [1, 2], runs: 1, ledgerItems: 1_000, spec: { concurrency: 8, sliceSize: 100, checkpointEvery: 500 } },
   // Two cells at the default S, a second or two each, and a small skewed batch.

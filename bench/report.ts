@@ -5,6 +5,7 @@ import type { WaymarkRun } from './run-waymark';
 import type { ScaleResult } from './scale-batch';
 import type { LimitResult } from './sections/physical-limit';
 import type { PerItemResult } from './sections/per-item';
+import type { ProcessesResult } from './sections/processes';
 import type { ScalingResult, ScalingRun } from './sections/scaling';
 import type { TimePerItemResult } from './sections/time-per-item';
 import type { LanesCell, LanesResult } from './sections/lanes';
@@ -30,6 +31,8 @@ export interface BenchResults {
   timePerItem?: TimePerItemResult;
   /** Absent from results saved before section (e) existed. */
   scaling?: ScalingResult;
+  /** Absent from results saved before section (f) existed. */
+  processes?: ProcessesResult;
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -215,6 +218,19 @@ function perItemSection(r: BenchResults): string {
       .join(', ')}). waymark's rate on ${int(p.items)} items includes its fixed cost per batch (start, planning, finalize); ` +
       `at ${int(steady.items)} items (section a) it runs at ${rate(steadyRate)} items/s, **${x(steadyRate / medRate(base))}** the per-item pattern. ` +
       `Mean schedule-to-start of a per-item activity: ${median(base.map((b) => b.meanScheduleToStartMs)).toFixed(1)} ms.`,
+  ].join('\n');
+}
+
+function processesSection(p: ProcessesResult): string {
+  const [perItem, persistent, calls, inProcess] = p.runs;
+  const rows = p.runs.map(({ label, run }) => [label, rate(run.itemsPerSecond), `${(1000 / run.itemsPerSecond).toFixed(2)} ms`, x(run.itemsPerSecond / perItem.run.itemsPerSecond)]);
+  return [
+    table(['way', 'items/s', 'time per item', 'vs a process per item'], rows),
+    '',
+    `Persistent is **${x(persistent.run.itemsPerSecond / perItem.run.itemsPerSecond)}** a process per item (goal: at least 20x), ` +
+      `${p.itemsPerCall} items per call **${x(calls.run.itemsPerSecond / perItem.run.itemsPerSecond)}**; the in-process JS processor is ` +
+      `${x(inProcess.run.itemsPerSecond / calls.run.itemsPerSecond)} the persistent process with calls. ` +
+      `Resume-cost bound (C = 1, k = 1): C x k = 1 item per interruption for a process per item, persistent and in-process; C x max(k, M) = ${p.itemsPerCall} with ${p.itemsPerCall} items per call.`,
   ].join('\n');
 }
 
@@ -502,6 +518,17 @@ export function renderReport(r: BenchResults, notes?: string): string {
   ];
   if (r.tradeOff) parts.push('## (d) Trade-off: slice size, commit group, concurrency', '', tradeOffSection(r.tradeOff), '');
   if (r.lanes) parts.push('## (f) Every lane busy: slow items at the default slice size', '', lanesSection(r.lanes), '');
+  if (r.processes) {
+    parts.push(
+      '## (g) A Python processor: a process per item, persistent, many items per call',
+      '',
+      `${int(r.processes.items)} items, C = 1, one Python script (examples/persistent/sha256_client.py: imports hashlib, json, decimal and datetime, returns the SHA-256 of the item) ` +
+        'run by `exec` (a process per item), by `exec-persistent` (one process, one item per request line) and by `exec-persistent` with `itemsPerCall`; the in-process `sha256` processor is the reference.',
+      '',
+      processesSection(r.processes),
+      '',
+    );
+  }
   if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');

@@ -26,6 +26,7 @@ import { runWaymarkBatch } from './run-waymark';
 import { runScaleBatch } from './scale-batch';
 import { measurePerItem } from './sections/per-item';
 import { measurePhysicalLimit } from './sections/physical-limit';
+import { measureProcesses } from './sections/processes';
 import { measureScaling } from './sections/scaling';
 import { measureTimePerItem } from './sections/time-per-item';
 import { measureTradeOff } from './sections/trade-off';
@@ -110,6 +111,11 @@ async function measureSections(plan: BenchPlan, started: number, machine: Machin
       log('where a noop item\'s time goes');
       timePerItem = await measureTimePerItem(env, plan.timePerItem.items, path.resolve(__dirname, '..', 'noop.cpuprofile'));
     }
+    let processes;
+    if (plan.processes) {
+      log('(g) a Python processor: a process per item, persistent, many items per call');
+      processes = await measureProcesses(env, plan.processes);
+    }
     let scaling;
     if (plan.scaling && pg) {
       log('(e) scaling: worker processes and the ledger');
@@ -136,6 +142,7 @@ async function measureSections(plan: BenchPlan, started: number, machine: Machin
       timePerItem,
       scaling,
       lanes,
+      processes,
     };
   } finally {
     await env.close();
@@ -151,6 +158,7 @@ function budgetViolations(results: BenchResults): string[] {
     ['budget probe', results.budgetProbe.eventsPerRun],
     ...(results.tradeOff?.grid ?? []).flatMap((c) => c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun])),
     ...(results.lanes?.cells ?? []).map((c): [string, number[]] => [`(f) ${c.items} x ${c.itemMs} ms C=${c.concurrency}`, c.waymark.eventsPerRun]),
+    ...(results.processes?.runs ?? []).map((p): [string, number[]] => [`(g) ${p.label}`, p.run.eventsPerRun]),
     ...(results.scaling?.cases ?? []).flatMap((c) => c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun])),
   ];
   return batches

@@ -47,6 +47,9 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   let suspects: SuspectItems | undefined;
   try {
     suspects = await SuspectItems.load(ledger, session, spec);
+    const itemsPerCall = spec.itemsPerCall ?? 1;
+    // A processor that takes one item at a time runs so whatever itemsPerCall says.
+    if (itemsPerCall > 1 && processor.processBatch) return await runCalls(session, suspects, runner, source.readSlice(slice), itemsPerCall);
     return await runItems(session, suspects, runner, source.readSlice(slice));
   } catch (err) {
     if (err instanceof SliceCancelledError) throw await session.stopCancelled();
@@ -91,6 +94,75 @@ async function runItems(session: SliceSession, suspects: SuspectItems, runner: I
     if (suspect || session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     if (suspect) await suspects.releaseLease();
   }
+  await session.finish();
+  return { outcome: 'done', tally: await session.tally() };
+}
+
+/**
+ * runItems for a processor that takes many items per call: each call takes up to M items and no
+ * more than the open commit group has room for, so at most max(k, M) items are uncommitted. The
+ * in-flight mark is the first item of the open group, which every call of the group follows.
+ * Suspects run alone, in calls of one, as in runItems.
+ */
+async function runCalls(
+  session: SliceSession,
+  suspects: SuspectItems,
+  runner: ItemRunner,
+  items: AsyncIterable<SourceItem>,
+  itemsPerCall: number,
+): Promise<ProcessSliceResult> {
+  const call: SourceItem[] = [];
+  let lastYield = performance.now();
+  const runOpenCall = async (next: number | null): Promise<ProcessSliceResult | undefined> => {
+    if (call.length === 0) return undefined;
+    if (performance.now() - lastYield >= 10) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    if (session.stopping) throw new SliceCancelledError();
+    if (!session.marked) await session.markInFlight(call[0].index);
+    session.inProgress = call[0].index;
+    const run = await runner.runCall(call.splice(0));
+    session.inProgress = null;
+    for (const outcome of run.outcomes) session.hold(outcome);
+    if (run.quota) {
+      await session.stopForQuota();
+      return { outcome: 'quota', retryAfterMs: run.quota.retryAfterMs, nextIndex: run.quota.nextIndex, tally: await session.tally() };
+    }
+    if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
+    return undefined;
+  };
+
+  for await (const item of items) {
+    const index = item.index;
+    if (index < session.cursor || session.isSettled(index)) continue;
+    if (suspects.has(index)) {
+      const stopped = await runOpenCall(index);
+      if (stopped) return stopped;
+      if (session.stopping) throw new SliceCancelledError();
+      await session.flush(null);
+      await suspects.takeLease();
+      await session.markInFlight(index);
+      session.inProgress = index;
+      const run = await runner.run(item);
+      session.inProgress = null;
+      if (run.kind === 'quota') {
+        await session.stopForQuota();
+        return { outcome: 'quota', retryAfterMs: run.retryAfterMs, nextIndex: index, tally: await session.tally() };
+      }
+      session.hold(run.outcome);
+      await session.flush(suspects.nextInFlight(index + 1 < session.end ? index + 1 : null));
+      await suspects.releaseLease();
+      continue;
+    }
+    call.push(item);
+    if (call.length >= Math.min(itemsPerCall, session.groupRoom)) {
+      const stopped = await runOpenCall(index + 1 < session.end ? index + 1 : null);
+      if (stopped) return stopped;
+    }
+  }
+  const stopped = await runOpenCall(null);
+  if (stopped) return stopped;
   await session.finish();
   return { outcome: 'done', tally: await session.tally() };
 }

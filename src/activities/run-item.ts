@@ -6,10 +6,27 @@
 import type { BatchSpec } from '../contract/batch-spec';
 import type { OutcomeToCommit } from '../ledger/ledger';
 import type { SourceItem } from '../sources/source';
-import { NonRetryableItemError, ProcessorCannotStartError, QuotaExhaustedError, type ItemLogger, type Processor } from '../processors/processor';
+import {
+  callOutcomes,
+  NonRetryableItemError,
+  ProcessorCannotStartError,
+  QuotaExhaustedError,
+  type ItemLogger,
+  type ItemOutcome,
+  type Processor,
+} from '../processors/processor';
 import { errorType } from '../processors/errors';
 
 export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'quota'; retryAfterMs: number };
+
+/**
+ * A call's items: the outcomes of its first items, in index order with no gap (all of them,
+ * unless a quota signal stopped the call), and the quota wait with the first item left to do.
+ */
+export interface CallRun {
+  outcomes: OutcomeToCommit[];
+  quota?: { retryAfterMs: number; nextIndex: number };
+}
 
 /** Thrown when the slice is cancelled while an item runs; the item gets no outcome. */
 export class SliceCancelledError extends Error {
@@ -21,8 +38,12 @@ export class SliceCancelledError extends Error {
 
 class ItemTimeoutError extends Error {
   readonly type = 'timeout';
-  constructor(ms: number) {
-    super(`item did not finish within ${ms} ms (raise itemTimeoutMs in the spec if it needs longer)`);
+  constructor(ms: number, items = 1) {
+    super(
+      items === 1
+        ? `item did not finish within ${ms} ms (raise itemTimeoutMs in the spec if it needs longer)`
+        : `the call of ${items} items did not finish within ${ms} ms (itemTimeoutMs for each of its items; raise itemTimeoutMs in the spec if it needs longer)`,
+    );
     this.name = 'ItemTimeoutError';
   }
 }
@@ -42,6 +63,8 @@ export interface RunItemOptions {
 /** The attempt running now: what a timeout or the slice's cancellation stops. */
 interface Attempt {
   deadline: number;
+  /** Items in the attempt: a call's timeout is itemTimeoutMs for each. */
+  items: number;
   /** Made only if the processor reads `ctx.signal`. */
   controller?: AbortController;
   stopReason?: Error;
@@ -64,7 +87,7 @@ export class ItemRunner {
     const attempt = this.current;
     if (!attempt) return;
     const left = attempt.deadline - performance.now();
-    if (left <= 0) this.stop(new ItemTimeoutError(this.opts.spec.itemTimeoutMs));
+    if (left <= 0) this.stop(new ItemTimeoutError(this.opts.spec.itemTimeoutMs * attempt.items, attempt.items));
     else this.timer = setTimeout(this.onTimer, Math.ceil(left));
   };
 
@@ -91,16 +114,7 @@ export class ItemRunner {
       try {
         const result = await this.attemptOnce(item, attempt);
         this.current = undefined;
-        let resultJson: string | undefined;
-        try {
-          resultJson = result === undefined ? undefined : JSON.stringify(result);
-        } catch (err) {
-          return failed(item.index, 'result-not-json', `the processor returned a result that is not JSON: ${messageOf(err)}`, attempt, startedAt);
-        }
-        return {
-          kind: 'outcome',
-          outcome: { index: item.index, status: 'succeeded', resultJson, attempts: attempt, startedAt, finishedAt: Date.now() },
-        };
+        return { kind: 'outcome', outcome: succeeded(item.index, result, attempt, startedAt) };
       } catch (err) {
         this.current = undefined;
         // A processor may answer the abort with an error of its own, and that may win the race:
@@ -117,6 +131,102 @@ export class ItemRunner {
     return failed(item.index, errorType(lastError), messageOf(lastError), spec.itemAttempts, startedAt);
   }
 
+  /**
+   * Runs a call of many items through the processor's processBatch. Each item keeps its own
+   * attempts and outcome: items that fail retryably go again in the next call (after backoff),
+   * with the others that are left; a call that fails as a whole charges an attempt to each of
+   * its items. The call's timeout is itemTimeoutMs for each of its items.
+   */
+  async runCall(items: SourceItem[]): Promise<CallRun> {
+    const startedAt = Date.now();
+    const { spec, sliceSignal } = this.opts;
+    const states = items.map((item) => ({
+      item,
+      attempts: 0,
+      outcome: item.parseError === undefined ? undefined : failedOutcome(item.index, 'parse', item.parseError, 0, startedAt),
+    }));
+    let retryAfterMs: number | undefined;
+    for (;;) {
+      const open = states.filter((s) => s.outcome === undefined);
+      if (open.length === 0) break;
+      if (sliceSignal.aborted) throw new SliceCancelledError();
+      let outcomes: ItemOutcome[] | undefined;
+      let callError: unknown;
+      try {
+        outcomes = callOutcomes(await this.callOnce(open), open.length);
+      } catch (err) {
+        callError = err;
+      }
+      this.current = undefined;
+      if (callError instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
+      if (callError instanceof ProcessorCannotStartError) throw callError;
+      if (callError instanceof QuotaExhaustedError) {
+        retryAfterMs = callError.retryAfterMs;
+        break;
+      }
+      for (let i = 0; i < open.length; i++) {
+        const state = open[i];
+        const outcome = outcomes?.[i];
+        if (outcome !== undefined && !('error' in outcome)) {
+          state.outcome = succeeded(state.item.index, outcome.result, ++state.attempts, startedAt);
+          continue;
+        }
+        const err = outcome === undefined ? callError : outcome.error;
+        if (err instanceof ProcessorCannotStartError) throw err;
+        // A quota signal spends no attempt: the item waits with the batch.
+        if (err instanceof QuotaExhaustedError) {
+          retryAfterMs = Math.max(retryAfterMs ?? 0, err.retryAfterMs);
+          continue;
+        }
+        state.attempts++;
+        if (err instanceof NonRetryableItemError) state.outcome = failedOutcome(state.item.index, err.type, err.message, state.attempts, startedAt);
+        else if (state.attempts >= spec.itemAttempts) state.outcome = failedOutcome(state.item.index, errorType(err), messageOf(err), state.attempts, startedAt);
+      }
+      if (retryAfterMs !== undefined) break;
+      const retried = states.filter((s) => s.outcome === undefined);
+      if (retried.length > 0) await backoff(Math.min(...retried.map((s) => s.attempts)), spec, sliceSignal);
+    }
+    // A commit group holds outcomes in index order with no gap; after a quota signal the rest waits.
+    const outcomes: OutcomeToCommit[] = [];
+    for (const state of states) {
+      if (state.outcome === undefined) return { outcomes, quota: { retryAfterMs: retryAfterMs ?? 0, nextIndex: state.item.index } };
+      outcomes.push(state.outcome);
+    }
+    return { outcomes };
+  }
+
+  private callOnce(open: Array<{ item: SourceItem; attempts: number }>): Promise<ItemOutcome[]> {
+    const { batchId, spec, processor, log } = this.opts;
+    return new Promise((resolve, reject) => {
+      const running: Attempt = { deadline: performance.now() + spec.itemTimeoutMs * open.length, items: open.length, reject };
+      this.current = running;
+      this.timer ??= setTimeout(this.onTimer, spec.itemTimeoutMs);
+      Promise.resolve(
+        processor.processBatch!(
+          open.map(({ item, attempts }) => ({
+            item: item.value,
+            index: item.index,
+            attempt: attempts + 1,
+            idempotencyKey: `${spec.redriveOf ?? batchId}:${item.index}`,
+            file: item.file,
+          })),
+          {
+            batchId,
+            get signal() {
+              if (!running.controller) {
+                running.controller = new AbortController();
+                if (running.stopReason) running.controller.abort(running.stopReason);
+              }
+              return running.controller.signal;
+            },
+            log,
+            options: spec.processor.options ?? {},
+          },
+        ),
+      ).then(resolve, reject);
+    });
+  }
+
   private stop(err: Error): void {
     const attempt = this.current;
     if (!attempt || attempt.stopReason) return;
@@ -128,7 +238,7 @@ export class ItemRunner {
   private attemptOnce(item: SourceItem, attempt: number): Promise<unknown> {
     const { batchId, spec, processor, log } = this.opts;
     return new Promise((resolve, reject) => {
-      const running: Attempt = { deadline: performance.now() + spec.itemTimeoutMs, reject };
+      const running: Attempt = { deadline: performance.now() + spec.itemTimeoutMs, items: 1, reject };
       this.current = running;
       // Armed for an earlier attempt's deadline, the timer re-arms itself for this one when it fires.
       this.timer ??= setTimeout(this.onTimer, spec.itemTimeoutMs);
@@ -173,18 +283,29 @@ function backoff(attempt: number, spec: BatchSpec, sliceSignal: AbortSignal): Pr
   });
 }
 
+function succeeded(index: number, result: unknown, attempts: number, startedAt: number): OutcomeToCommit {
+  let resultJson: string | undefined;
+  try {
+    resultJson = result === undefined ? undefined : JSON.stringify(result);
+  } catch (err) {
+    return failedOutcome(index, 'result-not-json', `the processor returned a result that is not JSON: ${messageOf(err)}`, attempts, startedAt);
+  }
+  return { index, status: 'succeeded', resultJson, attempts, startedAt, finishedAt: Date.now() };
+}
+
 function failed(index: number, type: string, message: string, attempts: number, startedAt: number): ItemRun {
+  return { kind: 'outcome', outcome: failedOutcome(index, type, message, attempts, startedAt) };
+}
+
+function failedOutcome(index: number, type: string, message: string, attempts: number, startedAt: number): OutcomeToCommit {
   return {
-    kind: 'outcome',
-    outcome: {
-      index,
-      status: 'failed',
-      errorType: type,
-      errorMessage: message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}…` : message,
-      attempts,
-      startedAt,
-      finishedAt: Date.now(),
-    },
+    index,
+    status: 'failed',
+    errorType: type,
+    errorMessage: message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}…` : message,
+    attempts,
+    startedAt,
+    finishedAt: Date.now(),
   };
 }
 

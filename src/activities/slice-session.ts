@@ -12,6 +12,7 @@ import type { ProcessSliceInput } from '../contract/activity-io';
 import type { CommittedCounts, SliceHeartbeat, SliceTally } from '../contract/slices';
 import type { SliceMetrics } from '../telemetry/batch-metrics';
 import { succeededBefore } from '../redrive/redriven-batch';
+import { uncommittedPerSlice } from '../contract/batch-spec';
 
 /** The session's heartbeat period (at most a third of the heartbeat timeout). */
 const HEARTBEAT_EVERY_MS = 1000;
@@ -54,7 +55,7 @@ export class SliceSession {
     this.start = input.slice.start;
     this.end = input.slice.start + input.slice.count;
     this.cursor = this.start;
-    this.commitGroup = input.spec.commitGroup;
+    this.commitGroup = uncommittedPerSlice(input.spec);
     this.signal = this.itemAbort.signal;
   }
 
@@ -122,6 +123,11 @@ export class SliceSession {
 
   get groupFull(): boolean {
     return this.pending.length >= this.commitGroup;
+  }
+
+  /** How many more items the open commit group takes: a call takes no more. */
+  get groupRoom(): number {
+    return this.commitGroup - this.pending.length;
   }
 
   /** Commits the open group with the slice's next in-flight item, in one ledger transaction. */

@@ -5,7 +5,7 @@
  * that caused it, suspects run one at a time across the whole batch, under a batch-wide lease.
  */
 import type { Ledger, OutcomeToCommit } from '../ledger/ledger';
-import type { BatchSpec } from '../contract/batch-spec';
+import { uncommittedPerSlice, type BatchSpec } from '../contract/batch-spec';
 import { SliceCancelledError } from './run-item';
 import type { SliceSession } from './slice-session';
 
@@ -18,12 +18,17 @@ export async function chargeInterruption(ledger: Ledger, session: SliceSession, 
   const { batchId } = session;
   const { index, cause } = session.interrupted;
   const crashes = await ledger.recordInterruption(batchId, index, cause);
-  if (cause !== 'crash') return;
+  // Items run in calls were all in flight together, whatever cut the call short. Each is redone
+  // now, and after a crash each may have been in the call that killed the worker: each is charged
+  // the crash, becomes a suspect and runs in a call of one, where the culprit alone is charged.
+  const inCalls = (spec.itemsPerCall ?? 1) > 1;
+  if (cause !== 'crash' && !inCalls) return;
   // The mark moves once per commit group: a dead attempt may have run every item of its open
   // group, not only the first. They are all redone now; count them so, erring on the safe side.
-  for (let i = index + 1; i < Math.min(index + spec.commitGroup, session.end); i++) {
-    if (!session.isSettled(i)) await ledger.recordInterruption(batchId, i, 'cut-short');
+  for (let i = index + 1; i < Math.min(index + uncommittedPerSlice(spec), session.end); i++) {
+    if (!session.isSettled(i)) await ledger.recordInterruption(batchId, i, inCalls ? cause : 'cut-short');
   }
+  if (cause !== 'crash') return;
   if (crashes >= spec.itemCrashLimit) {
     await session.commitAlone(crashedWorkerOutcome(index, crashes));
     session.log.warn('item dead-lettered after crashing its worker', { batchId, index, crashes });

@@ -99,6 +99,11 @@ const specShape = z.strictObject({
   concurrency: positiveInt('slices in flight').max(1000, { error: 'must be at most 1000' }).default(DEFAULTS.concurrency),
   /** k: items committed to the ledger in one transaction; enters the resume-cost bound. */
   commitGroup: positiveInt('items per ledger transaction').max(10_000).default(DEFAULTS.commitGroup),
+  /**
+   * M: items a processor takes in one call (processors with processBatch); optional so every
+   * earlier spec stays as it was. Enters the resume-cost bound as max(k, M).
+   */
+  itemsPerCall: positiveInt('items per processor call').max(10_000).optional(),
   itemAttempts: positiveInt('attempts per item').max(100).default(DEFAULTS.itemAttempts),
   itemTimeoutMs: positiveInt('milliseconds').default(DEFAULTS.itemTimeoutMs),
   itemBackoffMs: z.number({ error: 'must be a whole number (milliseconds)' }).int({ error: 'must be a whole number (milliseconds)' }).nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
@@ -137,6 +142,13 @@ export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
       code: 'custom',
       path: ['commitGroup'],
       message: `(${spec.commitGroup}) is larger than sliceSize (${spec.sliceSize}); a commit group cannot span slices`,
+    });
+  }
+  if (spec.itemsPerCall !== undefined && spec.itemsPerCall > spec.sliceSize) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['itemsPerCall'],
+      message: `(${spec.itemsPerCall}) is larger than sliceSize (${spec.sliceSize}); a call cannot span slices`,
     });
   }
 });
@@ -242,10 +254,18 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
 }
 
 /**
- * The resume-cost bound: the most items one interruption can make waymark redo.
- * Each slice in flight has at most `commitGroup` items processed but not yet committed;
- * everything committed is skipped on resume (I3), so the bound does not depend on slice size.
+ * The most items one slice holds processed but not yet committed: max(k, M). A call takes at
+ * most M items and no more than the open commit group has room for, and a group of this size
+ * is committed as soon as it is full.
  */
-export function resumeCostBound(spec: Pick<BatchSpec, 'concurrency' | 'commitGroup'>): number {
-  return spec.concurrency * spec.commitGroup;
+export function uncommittedPerSlice(spec: Pick<BatchSpec, 'commitGroup' | 'itemsPerCall'>): number {
+  return Math.max(spec.commitGroup, spec.itemsPerCall ?? 1);
+}
+
+/**
+ * The resume-cost bound: the most items one interruption can make waymark redo, C x max(k, M).
+ * Everything committed is skipped on resume (I3), so the bound does not depend on slice size.
+ */
+export function resumeCostBound(spec: Pick<BatchSpec, 'concurrency' | 'commitGroup' | 'itemsPerCall'>): number {
+  return spec.concurrency * uncommittedPerSlice(spec);
 }

@@ -68,27 +68,28 @@ function parseExecOptions(options: Record<string, unknown>): ExecOptions {
   };
 }
 
-function commandOption(command: unknown): string[] {
+/** The `command` option of a processor that runs a program: an argv array. */
+export function commandOption(command: unknown, processor = 'exec'): string[] {
   const example = 'e.g. "command": ["python3", "score.py"]';
   if (typeof command === 'string') {
     throw new ProcessorOptionsError(
-      `processor "exec" option "command" must be an array (program, then its arguments), got the string ${describeValue(command)}; no shell splits it, so split it yourself, ${example}`,
+      `processor "${processor}" option "command" must be an array (program, then its arguments), got the string ${describeValue(command)}; no shell splits it, so split it yourself, ${example}`,
     );
   }
   if (!Array.isArray(command) || command.length === 0 || !command.every((arg) => typeof arg === 'string')) {
     throw new ProcessorOptionsError(
-      `processor "exec" option "command" must be a non-empty array of strings (program, then its arguments), got ${describeValue(command)}; ${example}`,
+      `processor "${processor}" option "command" must be a non-empty array of strings (program, then its arguments), got ${describeValue(command)}; ${example}`,
     );
   }
   if (command[0] === '') {
     throw new ProcessorOptionsError(
-      `processor "exec" option "command" starts with an empty string; its first element must name the program to run, ${example}`,
+      `processor "${processor}" option "command" starts with an empty string; its first element must name the program to run, ${example}`,
     );
   }
   const withNul = command.findIndex((arg) => arg.includes('\0'));
   if (withNul !== -1) {
     throw new ProcessorOptionsError(
-      `processor "exec" option "command" element ${withNul} contains a NUL character, which no program argument can hold; remove it`,
+      `processor "${processor}" option "command" element ${withNul} contains a NUL character, which no program argument can hold; remove it`,
     );
   }
   return command;
@@ -265,7 +266,7 @@ function isAllWhitespace(bytes: Buffer): boolean {
 }
 
 /** Keeps the last `cap` bytes. */
-class TailBuffer {
+export class TailBuffer {
   private tail = Buffer.alloc(0);
   private truncated = false;
 

@@ -38,13 +38,70 @@ export interface Processor<R = unknown> {
    * Called with options that validateOptions accepted, before the batch's first item.
    */
   readonly checkCanStart?: (options: Record<string, unknown>) => void;
+  /**
+   * Many items in one call (the spec's `itemsPerCall`), for processors whose start-up or round
+   * trip costs more than an item: one outcome per item, in the order given.
+   */
+  readonly processBatch?: BatchProcessorFn;
 }
+
+/** One item of a call to a batch processor: what ProcessorContext says about a single item. */
+export interface CallItem {
+  item: unknown;
+  index: number;
+  attempt: number;
+  idempotencyKey: string;
+  file?: string;
+}
+
+/** What a call's items share: the batch, the call's signal (aborted on the call's timeout), log and options. */
+export type CallContext = Pick<ProcessorContext, 'batchId' | 'signal' | 'log' | 'options'>;
+
+/**
+ * One item's outcome in a call: its result, or the error it would have thrown alone
+ * (NonRetryableItemError, QuotaExhaustedError, anything else for a retryable failure).
+ */
+export type ItemOutcome = { result: unknown } | { error: unknown };
+
+/** A call fails as a whole by throwing: that counts an attempt against each of its items. */
+export type BatchProcessorFn = (items: CallItem[], ctx: CallContext) => Promise<ItemOutcome[]>;
 
 export function defineProcessor<R>(
   process: ProcessorFn<R>,
   extra: Pick<Processor<R>, 'validateOptions' | 'checkCanStart'> = {},
 ): Processor<R> {
   return { process, validateOptions: extra.validateOptions, checkCanStart: extra.checkCanStart };
+}
+
+/**
+ * A processor that takes many items per call. Its `process` (one item, used when itemsPerCall
+ * is 1 and for suspect items) is a call of one.
+ */
+export function defineBatchProcessor(
+  processBatch: BatchProcessorFn,
+  extra: Pick<Processor, 'validateOptions' | 'checkCanStart'> = {},
+): Processor {
+  const process: ProcessorFn = async (item, ctx) => {
+    const outcome = callOutcomes(await processBatch([{ item, index: ctx.index, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, file: ctx.file }], ctx), 1)[0];
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
+  };
+  return { process, processBatch, validateOptions: extra.validateOptions, checkCanStart: extra.checkCanStart };
+}
+
+/** A call's outcomes, checked to be one per item: anything else fails the call as a whole. */
+export function callOutcomes(outcomes: unknown, items: number): ItemOutcome[] {
+  if (!Array.isArray(outcomes) || outcomes.length !== items) {
+    throw new Error(
+      `the batch processor returned ${Array.isArray(outcomes) ? `${outcomes.length} outcomes` : 'no array'} for a call of ${items} item(s); return one { result } or { error } per item, in order`,
+    );
+  }
+  for (const outcome of outcomes) {
+    if (typeof outcome !== 'object' || outcome === null || !('result' in outcome || 'error' in outcome)) {
+      throw new Error(`the batch processor returned an outcome that is neither { result } nor { error }: ${String(JSON.stringify(outcome)).slice(0, 200)}`);
+    }
+  }
+  return outcomes as ItemOutcome[];
 }
 
 /** The item can never succeed (bad data): no more attempts, straight to the compensating record. */

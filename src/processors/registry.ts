@@ -9,6 +9,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { ProcessorSpec } from '../contract/batch-spec';
 import type { Processor } from './processor';
 import { execProcessor } from './exec';
+import { execPersistentProcessor } from './exec-persistent';
 import { httpProcessor } from './http/http';
 import { noopProcessor } from './noop';
 import { sha256Processor } from './sha256';
@@ -21,6 +22,7 @@ const HOW_TO_ADD =
 
 const processors = new Map<string, Processor>([
   ['exec', execProcessor],
+  ['exec-persistent', execPersistentProcessor],
   ['http', httpProcessor],
   ['noop', noopProcessor],
   ['sha256', sha256Processor],
@@ -80,9 +82,9 @@ function registrationProblem(name: string, processor: unknown): string | undefin
 
 function isProcessor(value: unknown): value is Processor {
   if (typeof value !== 'object' || value === null) return false;
-  const { process, validateOptions, checkCanStart } = value as Record<string, unknown>;
+  const { process, validateOptions, checkCanStart, processBatch } = value as Record<string, unknown>;
   const optionalFunction = (hook: unknown) => hook === undefined || typeof hook === 'function';
-  return typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart);
+  return typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart) && optionalFunction(processBatch);
 }
 
 /**

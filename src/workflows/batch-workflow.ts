@@ -26,10 +26,9 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   setHandler(resumeSignal, () => run.resume());
   setHandler(configureUpdate, (change) => run.configure(change), { validator: (change: BatchConfigChange) => run.validateConfigure(change) });
 
-  await run.plan().catch((err: unknown) => {
-    const reused = batchIdReused(err);
-    if (reused) throw reused;
-    throw err;
+  // Whatever planWindow fails with reaches the workflow as a TemporalFailure (an Error).
+  await run.plan().catch((err: Error) => {
+    throw batchIdReused(err) ?? err;
   });
   await run.runWindow();
 

@@ -25,6 +25,7 @@
  */
 import { hostname } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { defineProcessor, NonRetryableItemError, ProcessorCannotStartError, QuotaExhaustedError, type ProcessorContext } from '../processor';
 import { RetryableItemError } from '../errors';
 import { itemJson } from '../item-text';

@@ -1,0 +1,241 @@
+/**
+ * itemsPerCall: processSlice with a batch processor (defineBatchProcessor) in a mocked activity
+ * context. Each item keeps its own outcome row, attempts and failure type; a call that fails as
+ * a whole charges an attempt to each of its items; a crash charges every item of the open call,
+ * which then run in calls of one; the bound is C x max(k, M).
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Info } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import { processSlice, type SliceDeps } from '../../src/activities/process-slice';
+import type { ProcessSliceInput, ProcessSliceResult } from '../../src/contract/activity-io';
+import type { Ledger, OutcomeToCommit, StoredOutcome } from '../../src/ledger/ledger';
+import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { defineBatchProcessor, NonRetryableItemError, type BatchProcessorFn, type CallItem } from '../../src/processors/processor';
+import { registerProcessor } from '../../src/processors/registry';
+import { openSource } from '../../src/sources/open-source';
+import { parseBatchSpec, resumeCostBound, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
+import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { allOutcomes } from '../helpers/ledger-rows';
+import type { SliceBounds, SliceHeartbeat } from '../../src/contract/slices';
+
+let dir: string;
+let ledger: SqliteLedger;
+// Every attempt a test starts, for afterEach to stop.
+const attempts: Attempt[] = [];
+
+beforeEach(() => {
+  dir = makeTempDir('waymark-slice-');
+  ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
+});
+
+afterEach(async () => {
+  // A test that failed mid-run must not leave its slice running (heartbeat timer, ledger writes)
+  // into the next test; cancelling a finished attempt does nothing.
+  const running = attempts.splice(0);
+  for (const attempt of running) attempt.env.cancel();
+  await Promise.allSettled(running.map((attempt) => attempt.result));
+  await ledger.close();
+  removeTempDirs();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+let processorCount = 0;
+
+/** Registers a batch processor that records each call's items, then does `behaviour` (default: upper-case each). */
+function recordingBatchProcessor(behaviour?: BatchProcessorFn) {
+  const name = `items-per-call-test-${++processorCount}`;
+  const calls: CallItem[][] = [];
+  registerProcessor(
+    name,
+    defineBatchProcessor((items, ctx) => {
+      calls.push(items);
+      return behaviour ? behaviour(items, ctx) : Promise.resolve(items.map((i) => ({ result: String(i.item).toUpperCase() })));
+    }),
+  );
+  return { name, calls, sizes: () => calls.map((c) => c.length) };
+}
+
+function writeSource(name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+  return file;
+}
+
+/** `item-0` ... `item-(n-1)`, one per line. */
+function textSource(n: number): string {
+  return writeSource('items.txt', Array.from({ length: n }, (_, i) => `item-${i}`));
+}
+
+function makeSpec(sourcePath: string, processorName: string, extra: Partial<BatchSpecInput> = {}): BatchSpec {
+  return parseBatchSpec({
+    source: { kind: sourcePath.endsWith('.jsonl') ? 'jsonl' : 'text', path: sourcePath },
+    processor: { name: processorName },
+    // Retries would otherwise wait a second each; the backoff itself is not under test here.
+    itemBackoffMs: 0,
+    ...extra,
+  });
+}
+
+/**
+ * Slice number `which` as the window planner cuts it, so its byte offsets are the real ones.
+ * Tests use a slice past the first where they can, so an off-by-start bug cannot hide at 0.
+ */
+async function sliceOf(spec: BatchSpec, which: number): Promise<SliceBounds> {
+  const source = openSource(spec.source, { dataDir: dir, batchId: 'plan' });
+  const plan = await source.planWindow({ index: 0, offset: 0 }, spec.checkpointEvery, spec.sliceSize);
+  return plan.slices[which];
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function endOf(slice: SliceBounds): number {
+  return slice.start + slice.count;
+}
+
+function rows(batchId: string): Promise<StoredOutcome[]> {
+  return allOutcomes(ledger, batchId);
+}
+
+interface Attempt {
+  env: MockActivityEnvironment;
+  heartbeats: SliceHeartbeat[];
+  /** What the activity logged at WARN and above: kept, not printed, so test output stays readable. */
+  warnings: LogEntry[];
+  result: Promise<ProcessSliceResult>;
+}
+
+/** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
+function startSlice(
+  batchId: string,
+  spec: BatchSpec,
+  slice: SliceBounds,
+  info: Partial<Info> = {},
+  sliceLedger: Ledger = ledger,
+): Attempt {
+  const warnings: LogEntry[] = [];
+  const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
+  const heartbeats: SliceHeartbeat[] = [];
+  env.on('heartbeat', (details: SliceHeartbeat) => heartbeats.push(details));
+  const result = env.run<[SliceDeps, ProcessSliceInput], ProcessSliceResult, typeof processSlice>(
+    processSlice,
+    { ledger: sliceLedger, dataDir: dir },
+    { batchId, spec, slice },
+  );
+  const attempt = { env, heartbeats, warnings, result };
+  attempts.push(attempt);
+  return attempt;
+}
+
+function succeeded(index: number, result: unknown, attempts = 1): OutcomeToCommit {
+  return { index, status: 'succeeded', resultJson: JSON.stringify(result), attempts, startedAt: 1, finishedAt: 2 };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('processSlice with itemsPerCall', () => {
+  it('calls with up to M items, commits each call as a group, and writes one outcome row per item', async () => {
+    const proc = recordingBatchProcessor();
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4 });
+    const slice = await sliceOf(spec, 1);
+    const commits: number[][] = [];
+    const recording: Ledger = Object.create(ledger, {
+      commit: { value: (...args: Parameters<Ledger['commit']>) => (commits.push(args[2].map((o) => o.index)), ledger.commit(...args)) },
+    });
+
+    const result = await startSlice('calls', spec, slice, {}, recording).result;
+
+    expect(proc.sizes()).toEqual([4, 4, 4, 4, 4, 3]);
+    expect(commits.map((c) => c.length)).toEqual([4, 4, 4, 4, 4, 3]);
+    const all = await rows('calls');
+    expect(all.map((r) => r.index)).toEqual(range(slice.start, endOf(slice)));
+    for (const r of all) expect(r).toMatchObject({ status: 'succeeded', attempts: 1, result: `ITEM-${r.index}` });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 0 } });
+  });
+
+  it('gives each item of a call its own attempts and failure type, retrying only the items that failed retryably', async () => {
+    const s = 23;
+    const proc = recordingBatchProcessor((items) =>
+      Promise.resolve(
+        items.map((i) => {
+          if (i.index === s + 1) return { error: new NonRetryableItemError('bad data', 'bad-data') };
+          if (i.index === s + 2 && i.attempt === 1) return { error: new Error('flaky') };
+          if (i.index === s + 3) return { error: new TypeError('always broken') };
+          return { result: i.attempt };
+        }),
+      ),
+    );
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 5, itemAttempts: 3 });
+    const slice = await sliceOf(spec, 1);
+    await startSlice('per-item', spec, slice).result;
+
+    // The second call holds only the items left: s+2 (flaky) and s+3 (broken); the third only s+3.
+    expect(proc.calls.slice(0, 3).map((c) => c.map((i) => [i.index, i.attempt]))).toEqual([
+      range(s, s + 5).map((i) => [i, 1]),
+      [[s + 2, 2], [s + 3, 2]],
+      [[s + 3, 3]],
+    ]);
+    const all = await rows('per-item');
+    expect(all.slice(0, 5)).toEqual([
+      expect.objectContaining({ index: s, status: 'succeeded', attempts: 1 }),
+      expect.objectContaining({ index: s + 1, status: 'failed', errorType: 'bad-data', attempts: 1 }),
+      expect.objectContaining({ index: s + 2, status: 'succeeded', attempts: 2, result: 2 }),
+      expect.objectContaining({ index: s + 3, status: 'failed', errorType: 'TypeError', errorMessage: 'always broken', attempts: 3 }),
+      expect.objectContaining({ index: s + 4, status: 'succeeded', attempts: 1 }),
+    ]);
+  });
+
+  it('charges an attempt to every item of a call that fails as a whole', async () => {
+    let calls = 0;
+    const proc = recordingBatchProcessor((items) => {
+      if (++calls === 1) throw new Error('the service answered 502');
+      return Promise.resolve(items.map((i) => ({ result: i.attempt })));
+    });
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 10 });
+    const slice = await sliceOf(spec, 1);
+    await startSlice('whole-call', spec, slice).result;
+
+    const all = await rows('whole-call');
+    expect(all.slice(0, 10).map((r) => r.attempts)).toEqual(Array(10).fill(2));
+    expect(all.slice(10).map((r) => r.attempts)).toEqual(Array(13).fill(1));
+
+    const failing = recordingBatchProcessor(() => Promise.reject(new RangeError('down for good')));
+    const failingSpec = makeSpec(textSource(46), failing.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 10, itemAttempts: 2 });
+    await startSlice('whole-call-fails', failingSpec, slice).result;
+    const failed = await rows('whole-call-fails');
+    expect(failed).toHaveLength(23);
+    for (const r of failed) expect(r).toMatchObject({ status: 'failed', errorType: 'RangeError', errorMessage: 'down for good', attempts: 2 });
+  });
+
+  it('counts every item of the call a dead attempt left as redone and crashed, then runs them in calls of one', async () => {
+    const proc = recordingBatchProcessor();
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4 });
+    const slice = await sliceOf(spec, 1);
+    const s = slice.start;
+    await ledger.claimSlice('call-crash', s, 'dead-attempt');
+    await ledger.commit('call-crash', s, range(s, s + 8).map((i) => succeeded(i, i)), s + 8, 'dead-attempt');
+
+    const result = await startSlice('call-crash', spec, slice).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 4 } });
+    expect(await ledger.interruptedIndexes('call-crash', s, endOf(slice))).toEqual(range(s + 8, s + 12));
+    expect(proc.sizes()).toEqual([1, 1, 1, 1, 4, 4, 3]);
+  });
+
+  it('reports the bound as C x max(k, M) and refuses M larger than the slice, naming the field', () => {
+    const base = { source: { kind: 'text', path: '/x' }, processor: { name: 'sha256' }, concurrency: 3 } as const;
+    expect(resumeCostBound(parseBatchSpec({ ...base, commitGroup: 2, itemsPerCall: 8 }))).toBe(24);
+    expect(resumeCostBound(parseBatchSpec({ ...base, commitGroup: 10, itemsPerCall: 8 }))).toBe(30);
+    expect(resumeCostBound(parseBatchSpec(base))).toBe(3);
+    expect(() => parseBatchSpec({ ...base, sliceSize: 10, checkpointEvery: 10, itemsPerCall: 20 })).toThrow(
+      'invalid batch spec: itemsPerCall (20) is larger than sliceSize (10); a call cannot span slices',
+    );
+    expect(() => parseBatchSpec({ ...base, itemsPerCall: 0 })).toThrow(/^invalid batch spec: itemsPerCall /);
+  });
+});
