@@ -78,7 +78,8 @@ export class BatchRun {
 
   /** Why the run stops launching slices; each one ends the run its own way. */
   stopReason: string | undefined;
-  failure: unknown;
+  /** What failed a lane: in workflow code every failure that reaches here is an Error (a TemporalFailure). */
+  failure: Error | undefined;
   private replanRequested = false;
   private outOfHistoryBudget = false;
   /** While the window's unlaunched tail is being cut again for more lanes, no lane launches. */
@@ -399,7 +400,7 @@ export class BatchRun {
     } catch (err) {
       const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
       if (!stoppedByTheRun) {
-        this.failure ??= err;
+        this.failure ??= err as Error;
         this.stopSlicesInFlight();
       }
     } finally {

@@ -26,7 +26,6 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   setHandler(resumeSignal, () => run.resume());
   setHandler(configureUpdate, (change) => run.configure(change), { validator: (change: BatchConfigChange) => run.validateConfigure(change) });
 
-  // Whatever planWindow fails with reaches the workflow as a TemporalFailure (an Error).
   await run.plan().catch((err: Error) => {
     throw batchIdReused(err) ?? err;
   });
