@@ -490,7 +490,7 @@ describe('processSlice: cancellation', () => {
 
   it('does not turn the item it cut short into a failure row, whatever error the processor rejects with', async () => {
     const started = deferred();
-    let blockAt: number | undefined;
+    const blockAt = 3;
     const proc = recordingProcessor((item, ctx) => {
       if (ctx.index !== blockAt) return Promise.resolve(item);
       started.resolve();
@@ -502,7 +502,6 @@ describe('processSlice: cancellation', () => {
     const spec = makeSpec(textSource(10), proc.name, { sliceSize: 10, checkpointEvery: 10, itemAttempts: 1 });
     const slice = await sliceOf(spec, 0);
     const batchId = 'cancel-own-error';
-    blockAt = 3;
 
     const attempt = startSlice(batchId, spec, slice);
     await started.promise;
