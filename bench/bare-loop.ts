@@ -42,7 +42,14 @@ export async function bareLoop(
       const startedAt = Date.now();
       const result = await processor.process(items[index], ctx);
       if (!commitTo) continue;
-      pending.push({ index, status: 'succeeded', resultJson: JSON.stringify(result ?? null), attempts: 1, startedAt, finishedAt: Date.now() });
+      pending.push({
+        index,
+        status: 'succeeded',
+        resultJson: JSON.stringify(result ?? null),
+        attempts: 1,
+        startedAt,
+        finishedAt: Date.now(),
+      });
       if (pending.length >= commitTo.commitGroup) {
         await commitTo.ledger.commit(batchId, laneNo, pending, next, owner);
         pending.length = 0;

@@ -14,7 +14,7 @@ import { log } from './log';
 
 const WHAT_TO_DO =
   'set WAYMARK_BENCH_PG_URL=postgres://USER:PASSWORD@HOST:PORT/DATABASE to a server where the bench may create schemas, ' +
-  'or make `scripts/postgres.sh start` work (it installs Debian\'s postgresql with apt-get, as root or through sudo, and starts it on 127.0.0.1:55432)';
+  "or make `scripts/postgres.sh start` work (it installs Debian's postgresql with apt-get, as root or through sudo, and starts it on 127.0.0.1:55432)";
 
 /** A server to measure on, and how to give it back as it was found. */
 export interface BenchPostgresServer {
@@ -61,7 +61,8 @@ export async function benchPostgresServer(root: string): Promise<BenchPostgresSe
   const url = exportedUrl(stdout);
   if (code !== 0 || !url) {
     await stop();
-    const what = code !== 0 ? `failed (exit ${code}, its messages above)` : `printed no export line (its output: ${JSON.stringify(stdout.trim())})`;
+    const what =
+      code !== 0 ? `failed (exit ${code}, its messages above)` : `printed no export line (its output: ${JSON.stringify(stdout.trim())})`;
     throw new Error(`the scaling section needs a PostgreSQL server and \`scripts/postgres.sh start\` ${what}; ${WHAT_TO_DO}`);
   }
   log(`PostgreSQL at ${maskPassword(url)} (started for this bench; stopped at its end)`);
@@ -99,7 +100,11 @@ export class BenchPostgres {
       const { rows } = await admin.query<{ version: string; sync: string }>(
         "SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sync",
       );
-      return new BenchPostgres(url, admin, `PostgreSQL ${rows[0].version.split(' ')[0]} (synchronous_commit=${rows[0].sync}) on ${new URL(url).host}`);
+      return new BenchPostgres(
+        url,
+        admin,
+        `PostgreSQL ${rows[0].version.split(' ')[0]} (synchronous_commit=${rows[0].sync}) on ${new URL(url).host}`,
+      );
     } catch (err) {
       await admin.end();
       throw new Error(

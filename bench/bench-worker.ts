@@ -10,7 +10,10 @@ import type { Ledger } from '../src/ledger/ledger';
 import { createWaymarkWorker } from '../src/workers/create-worker';
 import type { BenchEnv } from './bench-env';
 
-export type WorkerTuning = Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'reuseV8Context' | 'maxConcurrentWorkflowTaskExecutions'>;
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'reuseV8Context' | 'maxConcurrentWorkflowTaskExecutions'
+>;
 
 export async function createBenchWorker(env: BenchEnv, ledger: Ledger, taskQueue: string, tuning?: WorkerTuning): Promise<Worker> {
   const dataDir = env.dir;

@@ -65,7 +65,11 @@ function sharesByPart(nodes: ProfileNode[]): ProfileShare[] {
 }
 
 /** `saveTo`: also write the raw profile there (open it in Chrome DevTools or speedscope). */
-export async function profileWhile<T>(work: () => Promise<T>, saveTo?: string, intervalUs = 200): Promise<{ result: T; shares: ProfileShare[] }> {
+export async function profileWhile<T>(
+  work: () => Promise<T>,
+  saveTo?: string,
+  intervalUs = 200,
+): Promise<{ result: T; shares: ProfileShare[] }> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');

@@ -38,7 +38,10 @@ export async function historyStats(client: Client, workflowId: string, activityT
     for (const e of events) {
       const at = millis(e.eventTime);
       const id = String(e.eventId);
-      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) {
+      if (
+        e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === activityType
+      ) {
         scheduled.set(id, at);
       } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
         const of = String(e.activityTaskStartedEventAttributes?.scheduledEventId);

@@ -86,7 +86,8 @@ export async function runItemRate(spec: BatchSpec, items: number): Promise<Throu
   const log = { info() {}, warn() {}, error() {} };
   const value = { id: 1, name: 'item-1' };
   const slices: SliceBounds[] = [];
-  for (let start = 0; start < items; start += spec.sliceSize) slices.push({ start, count: Math.min(spec.sliceSize, items - start), startOffset: 0, endOffset: 0 });
+  for (let start = 0; start < items; start += spec.sliceSize)
+    slices.push({ start, count: Math.min(spec.sliceSize, items - start), startOffset: 0, endOffset: 0 });
   const t0 = performance.now();
   await inLanes(slices, spec.concurrency, async (slice) => {
     const runner = new ItemRunner({ batchId: 'run-item', spec, processor, log, sliceSignal });

@@ -22,12 +22,35 @@ export interface LedgerVariant {
 }
 
 export const LEDGER_VARIANTS: LedgerVariant[] = [
-  { name: 'a transaction per commit', note: 'insert + in-flight UPDATE ... WHERE owner = ?, each commit its own transaction (SqliteLedger before group commit); WAL, synchronous=NORMAL', inFlight: 'update' },
-  { name: 'owner check, no in-flight write', note: 'as the row above, with SELECT owner (the fence without writing the slice_progress page)', inFlight: 'select' },
+  {
+    name: 'a transaction per commit',
+    note: 'insert + in-flight UPDATE ... WHERE owner = ?, each commit its own transaction (SqliteLedger before group commit); WAL, synchronous=NORMAL',
+    inFlight: 'update',
+  },
+  {
+    name: 'owner check, no in-flight write',
+    note: 'as the row above, with SELECT owner (the fence without writing the slice_progress page)',
+    inFlight: 'select',
+  },
   { name: 'insert only', note: 'the outcome row alone, a transaction per commit', inFlight: 'none' },
-  { name: 'wal_autocheckpoint=10000', note: 'a transaction per commit, checkpoints every 40 MB of WAL instead of 4 MB', inFlight: 'update', pragmas: { wal_autocheckpoint: 10000 } },
-  { name: 'synchronous=FULL', note: 'a transaction per commit, fsync on every commit (survives a power cut)', inFlight: 'update', pragmas: { synchronous: 'FULL' } },
-  { name: 'synchronous=OFF', note: 'a transaction per commit, no fsync even at checkpoints (unsafe; the floor)', inFlight: 'update', pragmas: { synchronous: 'OFF' } },
+  {
+    name: 'wal_autocheckpoint=10000',
+    note: 'a transaction per commit, checkpoints every 40 MB of WAL instead of 4 MB',
+    inFlight: 'update',
+    pragmas: { wal_autocheckpoint: 10000 },
+  },
+  {
+    name: 'synchronous=FULL',
+    note: 'a transaction per commit, fsync on every commit (survives a power cut)',
+    inFlight: 'update',
+    pragmas: { synchronous: 'FULL' },
+  },
+  {
+    name: 'synchronous=OFF',
+    note: 'a transaction per commit, no fsync even at checkpoints (unsafe; the floor)',
+    inFlight: 'update',
+    pragmas: { synchronous: 'OFF' },
+  },
 ];
 
 export async function ledgerVariantRate(dir: string, shape: LedgerShape, variant: LedgerVariant): Promise<Throughput> {
@@ -47,14 +70,17 @@ export async function ledgerVariantRate(dir: string, shape: LedgerShape, variant
     `INSERT INTO slice_progress (batch_id, slice_start, in_flight, owner) VALUES (?, ?, NULL, ?)
      ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL`,
   );
-  const commitTx = db.transaction((batchId: string, start: number, owner: string | undefined, outcomes: OutcomeToCommit[], next: number | null) => {
-    for (const o of outcomes) insert.run(batchId, o.index, o.status, o.resultJson ?? null, null, null, o.attempts, o.startedAt, o.finishedAt);
-    if (variant.inFlight === 'update') {
-      if (update.run(next, batchId, start, owner).changes === 0) throw new Error('lease lost');
-    } else if (variant.inFlight === 'select') {
-      if ((select.get(batchId, start) as { owner: string } | undefined)?.owner !== owner) throw new Error('lease lost');
-    }
-  });
+  const commitTx = db.transaction(
+    (batchId: string, start: number, owner: string | undefined, outcomes: OutcomeToCommit[], next: number | null) => {
+      for (const o of outcomes)
+        insert.run(batchId, o.index, o.status, o.resultJson ?? null, null, null, o.attempts, o.startedAt, o.finishedAt);
+      if (variant.inFlight === 'update') {
+        if (update.run(next, batchId, start, owner).changes === 0) throw new Error('lease lost');
+      } else if (variant.inFlight === 'select') {
+        if ((select.get(batchId, start) as { owner: string } | undefined)?.owner !== owner) throw new Error('lease lost');
+      }
+    },
+  );
   // The calls processSlice makes, each commit a transaction of its own.
   const writePath: LedgerWritePath = {
     async claimSlice(batchId, start, owner) {

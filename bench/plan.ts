@@ -21,7 +21,14 @@ export interface BenchPlan {
   /** A window of many tiny slices, far more events than the budget allows in one run. */
   budgetProbe: { items: number; spec: SpecOverrides };
   tradeOff?: { items: number; slices: number[]; groups: number[]; rounds: number; concurrencyItems: number; concurrencies: number[] };
-  tuning?: { ledgerItems: number; runItems: number; rounds: number; heartbeatProbeCalls: number; starvationItems: number; checkpointEvery: number[] };
+  tuning?: {
+    ledgerItems: number;
+    runItems: number;
+    rounds: number;
+    heartbeatProbeCalls: number;
+    starvationItems: number;
+    checkpointEvery: number[];
+  };
   timePerItem?: { items: number };
   /** (g) A Python processor four ways (process per item, persistent, persistent with M per call, in-process JS), C = 1. */
   processes?: { items: number; itemsPerCall: number };
@@ -46,11 +53,31 @@ export const FULL_PLAN: BenchPlan = {
   perItem: { items: 1_000, pageSize: 100, rounds: 2 },
   scale: { items: 1_000_000, sampleAt: [10_000, 100_000, 1_000_000], timelineEverySeconds: 10, spec: {} },
   budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
-  tradeOff: { items: 40_000, slices: [100, 1_000, 5_000], groups: [1, 10, 100], rounds: 2, concurrencyItems: 16_000, concurrencies: [1, 2, 4, 8, 16] },
-  tuning: { ledgerItems: 30_000, runItems: 100_000, rounds: 2, heartbeatProbeCalls: 200_000, starvationItems: 8_000, checkpointEvery: [10_000, 100_000] },
+  tradeOff: {
+    items: 40_000,
+    slices: [100, 1_000, 5_000],
+    groups: [1, 10, 100],
+    rounds: 2,
+    concurrencyItems: 16_000,
+    concurrencies: [1, 2, 4, 8, 16],
+  },
+  tuning: {
+    ledgerItems: 30_000,
+    runItems: 100_000,
+    rounds: 2,
+    heartbeatProbeCalls: 200_000,
+    starvationItems: 8_000,
+    checkpointEvery: [10_000, 100_000],
+  },
   timePerItem: { items: 100_000 },
   processes: { items: 1_000, itemsPerCall: 50 },
-  scaling: { items: 30_000, workerCounts: [1, 2, 3], runs: 2, ledgerItems: 20_000, spec: { concurrency: 8, sliceSize: 1_000, checkpointEvery: 10_000 } },
+  scaling: {
+    items: 30_000,
+    workerCounts: [1, 2, 3],
+    runs: 2,
+    ledgerItems: 20_000,
+    spec: { concurrency: 8, sliceSize: 1_000, checkpointEvery: 10_000 },
+  },
   // About 40 minutes alone: 20,000 items of 100 ms at C = 4 take 500 s in each system.
   lanes: {
     itemMs: [10, 100],
@@ -71,7 +98,13 @@ export const SMOKE_PLAN: BenchPlan = {
   budgetProbe: { items: 8_000, spec: { sliceSize: 10, checkpointEvery: 8_000 } },
   processes: { items: 40, itemsPerCall: 10 },
   // Worker processes take seconds to start (each bundles the workflows), so few batches of few items.
-  scaling: { items: 1_000, workerCounts: [1, 2], runs: 1, ledgerItems: 1_000, spec: { concurrency: 8, sliceSize: 100, checkpointEvery: 500 } },
+  scaling: {
+    items: 1_000,
+    workerCounts: [1, 2],
+    runs: 1,
+    ledgerItems: 1_000,
+    spec: { concurrency: 8, sliceSize: 100, checkpointEvery: 500 },
+  },
   // Two cells at the default S, a second or two each, and a small skewed batch.
   lanes: { itemMs: [10], concurrencies: [4, 16], batches: [200], skew: { items: 200, concurrency: 4, ms: 10, slowEvery: 50, slowMs: 500 } },
 };

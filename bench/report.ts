@@ -80,10 +80,25 @@ function targets(r: BenchResults): Target[] {
   return [
     { what: 'sleep 1 ms items vs the bare loop', goal: '>= 0.90x', measured: x(sleep), met: sleep >= 0.9 },
     { what: '1 ms CPU items vs the bare loop', goal: '>= 0.90x', measured: x(cpu), met: cpu >= 0.9 },
-    { what: `noop vs the ledger's raw commit rate (k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup})`, goal: '>= 0.50x', measured: x(noop), met: noop >= 0.5 },
+    {
+      what: `noop vs the ledger's raw commit rate (k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup})`,
+      goal: '>= 0.50x',
+      measured: x(noop),
+      met: noop >= 0.5,
+    },
     { what: 'noop vs the per-item pattern (same items)', goal: '>= 20x', measured: x(perItem), met: perItem >= 20 },
-    { what: `history events per item, ${int(r.scale.items)}-item batch`, goal: '<= 0.01', measured: eventsPerItem.toFixed(4), met: eventsPerItem <= 0.01 },
-    { what: `events of the largest run, ${int(r.scale.items)}-item batch`, goal: '<= 2,000', measured: int(maxEvents), met: maxEvents <= 2000 },
+    {
+      what: `history events per item, ${int(r.scale.items)}-item batch`,
+      goal: '<= 0.01',
+      measured: eventsPerItem.toFixed(4),
+      met: eventsPerItem <= 0.01,
+    },
+    {
+      what: `events of the largest run, ${int(r.scale.items)}-item batch`,
+      goal: '<= 2,000',
+      measured: int(maxEvents),
+      met: maxEvents <= 2000,
+    },
     {
       what: `worker RSS at ${int(last.items)} items vs at ${int(first.items)}`,
       goal: '<= 1.2x',
@@ -103,10 +118,12 @@ function boundsOfMisses(r: BenchResults, missed: Target[]): string[] {
       const bare = medRate(l.rounds.map((round) => round.bare));
       const wm = medRate(l.rounds.map((round) => round.waymark));
       const alone = l.activityAlone.itemsPerSecond;
-      const durable = l.bareWithCommits ? ` The bare loop doing nothing more than commit each outcome to the ledger reaches ${x(l.bareWithCommits.itemsPerSecond / bare)} of itself: that much is the price of a durable commit per item on this machine, before any other part of waymark.` : '';
+      const durable = l.bareWithCommits
+        ? ` The bare loop doing nothing more than commit each outcome to the ledger reaches ${x(l.bareWithCommits.itemsPerSecond / bare)} of itself: that much is the price of a durable commit per item on this machine, before any other part of waymark.`
+        : '';
       lines.push(
         `- **${t.what}** (${t.measured}): processSlice alone, with no Temporal at all, reaches ${x(alone / bare)} of the bare loop, and the batch ${x(wm / alone)} of that.${durable} ` +
-          'The first factor is the work between one item\'s end and the next one\'s start, which every lane does on the worker\'s one main thread: the commit of the outcome (k = 1: one synchronous SQLite transaction, shared by the lanes whose items ended in the same turn of the event loop), the item timer, reading the source. At k = 1 it lies on every item\'s path, and a lane whose item ends waits for the others\' work in that turn too; ' +
+          "The first factor is the work between one item's end and the next one's start, which every lane does on the worker's one main thread: the commit of the outcome (k = 1: one synchronous SQLite transaction, shared by the lanes whose items ended in the same turn of the event loop), the item timer, reading the source. At k = 1 it lies on every item's path, and a lane whose item ends waits for the others' work in that turn too; " +
           'the second is Temporal: the round trip between one slice and the next (activity completion, workflow task, new activity task), planning, finalize, and the CPU the server and the workflow thread take on this 2-core machine.',
       );
     } else if (t.what.startsWith('noop vs the ledger')) {
@@ -158,7 +175,10 @@ function machineSection(r: BenchResults): string {
       ['Temporal TypeScript SDK', m.temporalSdk],
       ['better-sqlite3 / SQLite', `${m.betterSqlite3} / ${m.sqlite}`],
       ['temp dir (ledgers, server DB, items)', m.tempDir],
-      ['load average at start / end (1, 5, 15 min)', `${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} / ${r.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')}`],
+      [
+        'load average at start / end (1, 5, 15 min)',
+        `${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} / ${r.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')}`,
+      ],
       ['duration of this run', duration(r.durationSeconds)],
       ['bench-cpu calibration', `${int(r.cpuIterations)} iterations ~ 1 ms`],
     ],
@@ -206,8 +226,20 @@ function perItemSection(r: BenchResults): string {
   const steady = r.limit.find((l) => l.label === 'noop')!;
   const steadyRate = medRate(steady.rounds.map((round) => round.waymark));
   const rows = [
-    [`waymark ${describeSpec(r.plan.spec)}`, rate(medRate(wm)), (median(wm.map((w) => w.eventsPerItem))).toFixed(4), wm[0].runs, Math.max(...wm.flatMap((w) => w.eventsPerRun))],
-    [`per-item pattern (page ${p.pageSize})`, rate(medRate(base)), median(base.map((b) => b.eventsPerItem)).toFixed(2), base[0].runs, Math.max(...base.flatMap((b) => b.eventsPerRun))],
+    [
+      `waymark ${describeSpec(r.plan.spec)}`,
+      rate(medRate(wm)),
+      median(wm.map((w) => w.eventsPerItem)).toFixed(4),
+      wm[0].runs,
+      Math.max(...wm.flatMap((w) => w.eventsPerRun)),
+    ],
+    [
+      `per-item pattern (page ${p.pageSize})`,
+      rate(medRate(base)),
+      median(base.map((b) => b.eventsPerItem)).toFixed(2),
+      base[0].runs,
+      Math.max(...base.flatMap((b) => b.eventsPerRun)),
+    ],
   ];
   const ratio = median(p.rounds.map((round) => round.waymark.itemsPerSecond / round.perItem.itemsPerSecond));
   return [
@@ -223,7 +255,12 @@ function perItemSection(r: BenchResults): string {
 
 function processesSection(p: ProcessesResult): string {
   const [perItem, persistent, calls, inProcess] = p.runs;
-  const rows = p.runs.map(({ label, run }) => [label, rate(run.itemsPerSecond), `${(1000 / run.itemsPerSecond).toFixed(2)} ms`, x(run.itemsPerSecond / perItem.run.itemsPerSecond)]);
+  const rows = p.runs.map(({ label, run }) => [
+    label,
+    rate(run.itemsPerSecond),
+    `${(1000 / run.itemsPerSecond).toFixed(2)} ms`,
+    x(run.itemsPerSecond / perItem.run.itemsPerSecond),
+  ]);
   return [
     table(['way', 'items/s', 'time per item', 'vs a process per item'], rows),
     '',
@@ -261,13 +298,17 @@ function scaleSection(r: BenchResults): string {
       ],
     ),
     '',
-    `RSS over time (every ${r.plan.scale.timelineEverySeconds} s): ` + s.timeline.map((t) => `${t.seconds.toFixed(0)} s: ${int(t.items)} items, ${t.rssMiB.toFixed(0)} MiB`).join('; ') + '.',
+    `RSS over time (every ${r.plan.scale.timelineEverySeconds} s): ` +
+      s.timeline.map((t) => `${t.seconds.toFixed(0)} s: ${int(t.items)} items, ${t.rssMiB.toFixed(0)} MiB`).join('; ') +
+      '.',
     '',
     `**Budget probe.** ${int(r.budgetProbe.items)} noop items with S = ${r.plan.budgetProbe.spec.sliceSize} and N = ${int(r.plan.budgetProbe.spec.checkpointEvery ?? 0)}: ` +
       `one window of ${int((r.plan.budgetProbe.spec.checkpointEvery ?? 0) / (r.plan.budgetProbe.spec.sliceSize ?? 1))} slices, budgeted by the workflow at 6 events a slice. ` +
       `It ran as ${r.budgetProbe.runs} workflow run(s) of ${r.budgetProbe.eventsPerRun.join(', ')} events (${rate(r.budgetProbe.itemsPerSecond)} items/s): ` +
       (Math.max(...r.budgetProbe.eventsPerRun) <= r.eventsPerRunBudget ? 'no run over the budget.' : '**a run went over the budget**.') +
-      (r.budgetProbe.runs === 1 ? ' (Completions batched into shared workflow tasks cost fewer than 6 events a slice, so this window fit in one run.)' : ''),
+      (r.budgetProbe.runs === 1
+        ? ' (Completions batched into shared workflow tasks cost fewer than 6 events a slice, so this window fit in one run.)'
+        : ''),
   ];
   return parts.join('\n');
 }
@@ -275,7 +316,16 @@ function scaleSection(r: BenchResults): string {
 function tradeOffSection(t: TradeOffResult): string {
   const k1 = new Map(t.grid.filter((c) => c.commitGroup === 1).map((c) => [c.sliceSize, medRate(c.waymark)]));
   const grid = table(
-    ['S', 'k', 'bound C x k', 'waymark items/s (median)', 'vs k = 1, same S', 'ledger raw items/s, same k', 'waymark / ledger', 'events per item'],
+    [
+      'S',
+      'k',
+      'bound C x k',
+      'waymark items/s (median)',
+      'vs k = 1, same S',
+      'ledger raw items/s, same k',
+      'waymark / ledger',
+      'events per item',
+    ],
     t.grid.map((c) => {
       const wm = medRate(c.waymark);
       const led = medRate(c.ledger);
@@ -293,7 +343,13 @@ function tradeOffSection(t: TradeOffResult): string {
   );
   const conc = table(
     ['C', 'bound C x k (k = 1)', 'waymark items/s', 'bare loop items/s, same C', 'waymark / bare'],
-    t.concurrency.map((c) => [c.concurrency, c.bound, rate(c.waymark.itemsPerSecond), rate(c.bare.itemsPerSecond), x(c.waymark.itemsPerSecond / c.bare.itemsPerSecond)]),
+    t.concurrency.map((c) => [
+      c.concurrency,
+      c.bound,
+      rate(c.waymark.itemsPerSecond),
+      rate(c.bare.itemsPerSecond),
+      x(c.waymark.itemsPerSecond / c.bare.itemsPerSecond),
+    ]),
   );
   return [
     `Noop items, ${int(t.items)} per batch, C = ${DEFAULTS.concurrency}, N = ${int(DEFAULTS.checkpointEvery)}; the resume-cost bound is C x k whatever S is.`,
@@ -334,9 +390,25 @@ function scalingSection(s: ScalingResult, cores: number): string {
       (s.runsPerCount > 1 ? `best of ${s.runsPerCount} runs (every run in brackets); ` : 'one run each; ') +
       `CPU busy is the share of the time of all ${cores} cores that any process kept busy during the batch: the workers, the dev server, PostgreSQL, the bench and whatever else ran on the machine.`,
     '',
-    table(['processor', 'k', 'workers', 'items/s', 'time', `vs ${baseCount} worker${baseCount === 1 ? '' : 's'}`, `CPU busy (all ${cores} cores)`], rows),
+    table(
+      [
+        'processor',
+        'k',
+        'workers',
+        'items/s',
+        'time',
+        `vs ${baseCount} worker${baseCount === 1 ? '' : 's'}`,
+        `CPU busy (all ${cores} cores)`,
+      ],
+      rows,
+    ),
     '',
-    ...(retried > 0 ? [`**${retried} slices needed more than one attempt** across these batches (an attempt timed out or failed), which slowed the runs they fell in.`, ''] : []),
+    ...(retried > 0
+      ? [
+          `**${retried} slices needed more than one attempt** across these batches (an attempt timed out or failed), which slowed the runs they fell in.`,
+          '',
+        ]
+      : []),
     `This machine has ${cores} cores, shared by the worker processes, the dev server and PostgreSQL, so extra worker processes on one machine add little once those cores are busy. ` +
       'They pay off across machines, each bringing cores of its own; what the workers then share is the server and the ledger, whose commit rate follows.',
     '',
@@ -381,7 +453,13 @@ function namedRunsTable(rows: NamedRuns[], extra?: (r: NamedRuns) => (string | n
   const base = medRate(rows[0].runs);
   return table(
     ['setting', 'items/s, median (range)', `vs ${rows[0].name}`, ...extraHead, 'note'],
-    rows.map((r) => [r.name, `${rate(medRate(r.runs))} (${spread(rates(r.runs), rate)})`, x(medRate(r.runs) / base), ...(extra ? extra(r) : []), r.note]),
+    rows.map((r) => [
+      r.name,
+      `${rate(medRate(r.runs))} (${spread(rates(r.runs), rate)})`,
+      x(medRate(r.runs) / base),
+      ...(extra ? extra(r) : []),
+      r.note,
+    ]),
   );
 }
 
@@ -413,7 +491,11 @@ function tuningSection(t: TuningResult): string {
     table(
       ['', 'items/s', 'us per item'],
       [
-        ['JSONL, LineSource.readSlice over every slice (scan, UTF-8 decode, JSON.parse)', rate(t.source.jsonl.itemsPerSecond), micros(t.source.jsonl)],
+        [
+          'JSONL, LineSource.readSlice over every slice (scan, UTF-8 decode, JSON.parse)',
+          rate(t.source.jsonl.itemsPerSecond),
+          micros(t.source.jsonl),
+        ],
         ['the same file as text (no JSON.parse)', rate(t.source.text.itemsPerSecond), micros(t.source.text)],
       ],
     ),
@@ -428,11 +510,11 @@ function tuningSection(t: TuningResult): string {
     '',
     '### N (items per workflow run)',
     '',
-    namedRunsTable(t.checkpointEvery, (r) => [r.runs[0].runs, Math.max(...r.runs.flatMap((w) => w.eventsPerRun)), median(r.runs.map((w) => w.eventsPerItem)).toFixed(4)], [
-      'runs',
-      'most events in a run',
-      'events per item',
-    ]),
+    namedRunsTable(
+      t.checkpointEvery,
+      (r) => [r.runs[0].runs, Math.max(...r.runs.flatMap((w) => w.eventsPerRun)), median(r.runs.map((w) => w.eventsPerItem)).toFixed(4)],
+      ['runs', 'most events in a run', 'events per item'],
+    ),
   ].join('\n');
 }
 
@@ -458,7 +540,21 @@ function lanesSection(l: LanesResult): string {
       'Throughput is items over start-to-result time as in (a). The target, >= 0.90x of the bare loop, binds every cell whose bare loop runs 4 s or more; ' +
       `a shorter cell is read beside waymark's fixed cost per batch (start, plan, finalize; a one-item batch, start to result), measured in this run: **${l.fixedSeconds.toFixed(2)} s**.`,
     '',
-    table(['item', 'C', 'items', 'slices', 'waymark items/s (time)', 'bare loop items/s (time)', 'waymark / bare', '>= 0.90x', 'events per item', 'largest run (events)'], rows),
+    table(
+      [
+        'item',
+        'C',
+        'items',
+        'slices',
+        'waymark items/s (time)',
+        'bare loop items/s (time)',
+        'waymark / bare',
+        '>= 0.90x',
+        'events per item',
+        'largest run (events)',
+      ],
+      rows,
+    ),
     '',
     `A skewed batch: ${int(s.items)} items of ${s.ms} ms, every ${s.slowEvery}th of ${s.slowMs} ms, C = ${s.concurrency}: waymark finishes in ` +
       `${s.waymark.seconds.toFixed(1)} s, the bare loop in ${s.bare.seconds.toFixed(1)} s (${(s.bare.seconds / s.waymark.seconds).toFixed(2)}x of its speed; ${int(s.waymark.slices)} slices).`,
@@ -484,16 +580,31 @@ export function renderReport(r: BenchResults, notes?: string): string {
       '`node dist-bench/bench/run-bench.js [--smoke] [--out FILE]`; `--from dist-bench/results-full.json` renders this file again from saved results. ' +
       'Section (e) needs a PostgreSQL server: `WAYMARK_BENCH_PG_URL`, else `WAYMARK_TEST_PG_URL`, else the bench runs `scripts/postgres.sh start` (and `stop` at its end, unless that server was already running).',
     '',
-    ...(smoke ? ['> **Smoke run**: a few thousand items with small slices; numbers and targets below are not meaningful at this scale.', ''] : []),
+    ...(smoke
+      ? ['> **Smoke run**: a few thousand items with small slices; numbers and targets below are not meaningful at this scale.', '']
+      : []),
     '## Machine',
     '',
     machineSection(r),
     '',
     '## Targets',
     '',
-    table(['target', 'goal', 'measured', 'met'], t.map((row) => [row.what, row.goal, row.measured, row.met ? 'yes' : '**no**'])),
+    table(
+      ['target', 'goal', 'measured', 'met'],
+      t.map((row) => [row.what, row.goal, row.measured, row.met ? 'yes' : '**no**']),
+    ),
     '',
-    ...(t.some((row) => !row.met) ? ['What bounds the targets missed in this run:', '', ...boundsOfMisses(r, t.filter((row) => !row.met)), ''] : []),
+    ...(t.some((row) => !row.met)
+      ? [
+          'What bounds the targets missed in this run:',
+          '',
+          ...boundsOfMisses(
+            r,
+            t.filter((row) => !row.met),
+          ),
+          '',
+        ]
+      : []),
     '## (a) Against the physical limit',
     '',
     `waymark at ${smoke ? 'the smoke spec' : 'its defaults'} (S = ${r.plan.spec.sliceSize ?? DEFAULTS.sliceSize}, N = ${int(r.plan.spec.checkpointEvery ?? DEFAULTS.checkpointEvery)}, ` +

@@ -62,7 +62,12 @@ async function measure(plan: BenchPlan, root: string): Promise<BenchResults> {
   }
 }
 
-async function measureSections(plan: BenchPlan, started: number, machine: MachineInfo, pg: BenchPostgres | undefined): Promise<BenchResults> {
+async function measureSections(
+  plan: BenchPlan,
+  started: number,
+  machine: MachineInfo,
+  pg: BenchPostgres | undefined,
+): Promise<BenchResults> {
   registerCpuProcessor();
   const env = await startBenchEnv();
   log(`dev server ${machine.temporalCli.split('\n')[0]} on ${env.server.address}, data in ${env.dir}`);
@@ -108,7 +113,7 @@ async function measureSections(plan: BenchPlan, started: number, machine: Machin
     }
     let timePerItem;
     if (plan.timePerItem) {
-      log('where a noop item\'s time goes');
+      log("where a noop item's time goes");
       timePerItem = await measureTimePerItem(env, plan.timePerItem.items, path.resolve(__dirname, '..', 'noop.cpuprofile'));
     }
     let processes;
@@ -156,10 +161,17 @@ function budgetViolations(results: BenchResults): string[] {
     ...results.perItem.rounds.map((r, i): [string, number[]] => [`(b) round ${i + 1}`, r.waymark.eventsPerRun]),
     [`(c) ${results.scale.items} items`, results.scale.eventsPerRun],
     ['budget probe', results.budgetProbe.eventsPerRun],
-    ...(results.tradeOff?.grid ?? []).flatMap((c) => c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun])),
-    ...(results.lanes?.cells ?? []).map((c): [string, number[]] => [`(f) ${c.items} x ${c.itemMs} ms C=${c.concurrency}`, c.waymark.eventsPerRun]),
+    ...(results.tradeOff?.grid ?? []).flatMap((c) =>
+      c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun]),
+    ),
+    ...(results.lanes?.cells ?? []).map((c): [string, number[]] => [
+      `(f) ${c.items} x ${c.itemMs} ms C=${c.concurrency}`,
+      c.waymark.eventsPerRun,
+    ]),
     ...(results.processes?.runs ?? []).map((p): [string, number[]] => [`(g) ${p.label}`, p.run.eventsPerRun]),
-    ...(results.scaling?.cases ?? []).flatMap((c) => c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun])),
+    ...(results.scaling?.cases ?? []).flatMap((c) =>
+      c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun]),
+    ),
   ];
   return batches
     .filter(([, runs]) => runs.some((n) => n > results.eventsPerRunBudget))
@@ -192,7 +204,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(process.exitCode ?? 0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -87,7 +87,8 @@ export async function runScaleBatch(
     const end = sample(summary.succeeded + summary.failed);
     for (const requested of pending) atCounts.push({ requested, ...end });
     timeline.push(end);
-    if (summary.succeeded + summary.failed !== opts.items) throw new Error(`scale batch processed ${summary.succeeded + summary.failed} items, expected ${opts.items}`);
+    if (summary.succeeded + summary.failed !== opts.items)
+      throw new Error(`scale batch processed ${summary.succeeded + summary.failed} items, expected ${opts.items}`);
     const stats = await historyStats(env.client, batchId, 'processSlice');
     return {
       items: opts.items,

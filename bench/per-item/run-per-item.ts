@@ -42,7 +42,8 @@ export async function runPerItemBatch(
     });
     seconds = (performance.now() - t0) / 1000;
   });
-  if (!totals || totals.processed !== opts.items) throw new Error(`per-item batch ${workflowId} processed ${totals?.processed ?? 0} items, expected ${opts.items}`);
+  if (!totals || totals.processed !== opts.items)
+    throw new Error(`per-item batch ${workflowId} processed ${totals?.processed ?? 0} items, expected ${opts.items}`);
   const stats = await historyStats(env.client, workflowId, 'processRecord');
   return {
     items: opts.items,
@@ -61,5 +62,7 @@ export async function heartbeatCallMicros(env: BenchEnv, calls: number): Promise
   const workflowId = `heartbeat-probe-${process.pid}-${++started}`;
   const taskQueue = `bench-${workflowId}`;
   const worker = await perItemWorker(env, taskQueue);
-  return worker.runUntil(env.client.workflow.execute<typeof heartbeatProbeWorkflow>('heartbeatProbeWorkflow', { workflowId, taskQueue, args: [calls] }));
+  return worker.runUntil(
+    env.client.workflow.execute<typeof heartbeatProbeWorkflow>('heartbeatProbeWorkflow', { workflowId, taskQueue, args: [calls] }),
+  );
 }

@@ -16,9 +16,7 @@ const { processRecord } = proxyActivities<PerItemActivities>({
 
 export async function perItemBatch(input: PerItemBatchInput, before?: PerItemTotals): Promise<PerItemTotals> {
   const page = await readPage(input.path, input.offset, input.pageSize);
-  const outcomes = await Promise.allSettled(
-    page.items.map((item) => processRecord(input.processor, input.options ?? {}, item)),
-  );
+  const outcomes = await Promise.allSettled(page.items.map((item) => processRecord(input.processor, input.options ?? {}, item)));
   const totals: PerItemTotals = {
     processed: (before?.processed ?? 0) + outcomes.length,
     failed: (before?.failed ?? 0) + outcomes.filter((o) => o.status === 'rejected').length,

@@ -59,12 +59,20 @@ export async function measureLanes(env: BenchEnv, plan: LanesPlan): Promise<Lane
     const waymark = await runWaymarkBatch(env, { file, items, processor: 'sleep', options, spec: { concurrency } });
     const bare = await bareLoop(file, 'sleep', options, concurrency);
     cells.push({ itemMs, concurrency, items, waymark, bare });
-    log(`  ${items} x ${itemMs} ms, C=${concurrency}: waymark ${waymark.itemsPerSecond.toFixed(0)}/s, bare ${bare.itemsPerSecond.toFixed(0)}/s (${(waymark.itemsPerSecond / bare.itemsPerSecond).toFixed(2)}x)`);
+    log(
+      `  ${items} x ${itemMs} ms, C=${concurrency}: waymark ${waymark.itemsPerSecond.toFixed(0)}/s, bare ${bare.itemsPerSecond.toFixed(0)}/s (${(waymark.itemsPerSecond / bare.itemsPerSecond).toFixed(2)}x)`,
+    );
   }
   const s = plan.skew;
   const file = itemsFile(env.dir, s.items);
   const options = { ms: s.ms, slowEvery: s.slowEvery, slowMs: s.slowMs };
-  const waymark = await runWaymarkBatch(env, { file, items: s.items, processor: SKEWED_PROCESSOR, options, spec: { concurrency: s.concurrency } });
+  const waymark = await runWaymarkBatch(env, {
+    file,
+    items: s.items,
+    processor: SKEWED_PROCESSOR,
+    options,
+    spec: { concurrency: s.concurrency },
+  });
   const bare = await bareLoop(file, SKEWED_PROCESSOR, options, s.concurrency);
   log(`  skewed: waymark ${waymark.seconds.toFixed(1)} s, bare ${bare.seconds.toFixed(1)} s`);
   return { fixedSeconds: fixed.seconds, cells, skew: { ...s, waymark, bare } };

@@ -29,14 +29,17 @@ export async function measurePerItem(
   for (let r = 0; r < opts.rounds; r++) {
     const round: Partial<PerItemRound> = {};
     const steps = [
-      async () => void (round.perItem = await runPerItemBatch(env, { file, items: opts.items, processor: 'noop', pageSize: opts.pageSize })),
+      async () =>
+        void (round.perItem = await runPerItemBatch(env, { file, items: opts.items, processor: 'noop', pageSize: opts.pageSize })),
       async () => void (round.waymark = await runWaymarkBatch(env, { file, items: opts.items, processor: 'noop', spec: opts.spec })),
     ];
     if (r % 2 === 1) steps.reverse();
     for (const step of steps) await step();
     const done = round as PerItemRound;
     result.rounds.push(done);
-    log(`  per-item round ${r + 1}: waymark ${done.waymark.itemsPerSecond.toFixed(0)}/s, per-item ${done.perItem.itemsPerSecond.toFixed(1)}/s`);
+    log(
+      `  per-item round ${r + 1}: waymark ${done.waymark.itemsPerSecond.toFixed(0)}/s, per-item ${done.perItem.itemsPerSecond.toFixed(1)}/s`,
+    );
   }
   return result;
 }

@@ -54,7 +54,10 @@ export async function measurePhysicalLimit(
       const steps: Array<() => Promise<void>> = [];
       const round: Partial<LimitRound> = {};
       steps.push(async () => void (round.bare = await bareLoop(file, c.processor, c.options ?? {}, concurrency)));
-      steps.push(async () => void (round.waymark = await runWaymarkBatch(env, { file, items: c.items, processor: c.processor, options: c.options, spec })));
+      steps.push(
+        async () =>
+          void (round.waymark = await runWaymarkBatch(env, { file, items: c.items, processor: c.processor, options: c.options, spec })),
+      );
       if (c.ledger) {
         steps.push(async () => {
           round.ledger = await ledgerCommitRate(env.dir, {

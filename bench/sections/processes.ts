@@ -25,7 +25,12 @@ export async function measureProcesses(env: BenchEnv, opts: { items: number; ite
   const ways: Array<{ label: string; processor: string; options?: Record<string, unknown>; spec: object }> = [
     { label: 'exec: a Python process per item', processor: 'exec', options: { command: ['python3', script, '--once'] }, spec },
     { label: 'exec-persistent: one Python process', processor: 'exec-persistent', options: { command: ['python3', script] }, spec },
-    { label: `exec-persistent, ${opts.itemsPerCall} items per call`, processor: 'exec-persistent', options: { command: ['python3', script] }, spec: { ...spec, itemsPerCall: opts.itemsPerCall } },
+    {
+      label: `exec-persistent, ${opts.itemsPerCall} items per call`,
+      processor: 'exec-persistent',
+      options: { command: ['python3', script] },
+      spec: { ...spec, itemsPerCall: opts.itemsPerCall },
+    },
     { label: 'sha256 in process (reference)', processor: 'sha256', spec },
   ];
   const result: ProcessesResult = { items: opts.items, itemsPerCall: opts.itemsPerCall, runs: [] };

@@ -76,7 +76,13 @@ async function startWorkers(env: BenchEnv, dataDirs: string[], taskQueue: string
   const started = await Promise.allSettled(
     dataDirs.map((dataDir) => {
       fs.mkdirSync(dataDir, { recursive: true });
-      return startWorkerProcess({ address: env.server.address, dataDir, taskQueue, logFile: path.join(dataDir, 'worker.log'), env: { WAYMARK_LEDGER_URL: ledgerUrl } });
+      return startWorkerProcess({
+        address: env.server.address,
+        dataDir,
+        taskQueue,
+        logFile: path.join(dataDir, 'worker.log'),
+        env: { WAYMARK_LEDGER_URL: ledgerUrl },
+      });
     }),
   );
   const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -153,7 +159,9 @@ export async function measureScaling(env: BenchEnv, pg: BenchPostgres, opts: Non
     for (let r = 0; r < opts.runs; r++) {
       for (const workers of opts.workerCounts) {
         const run = await runOnWorkers(env, pg, file, { items: opts.items, spec: opts.spec, workers, setup: c });
-        log(`  ${c.label} k=${c.commitGroup}, ${workers} worker(s): ${run.itemsPerSecond.toFixed(0)}/s, CPU busy ${(run.cpuBusy * 100).toFixed(0)} %`);
+        log(
+          `  ${c.label} k=${c.commitGroup}, ${workers} worker(s): ${run.itemsPerSecond.toFixed(0)}/s, CPU busy ${(run.cpuBusy * 100).toFixed(0)} %`,
+        );
         runs.push(run);
       }
     }

@@ -24,14 +24,31 @@ export async function measureTimePerItem(env: BenchEnv, items: number, profileFi
   const file = itemsFile(env.dir, items);
   const spec = benchSpec(file, 'noop', undefined);
   const pieces: TimePerItemResult['pieces'] = [];
-  pieces.push({ name: 'source read', what: 'LineSource.readSlice over every slice (open, scan, decode, JSON.parse)', rate: await sourceReadRate(spec, env.dir) });
-  pieces.push({ name: 'item runner', what: 'ItemRunner.run around the noop processor, items from memory (timeout, abort wiring, attempts)', rate: await runItemRate(spec, items) });
+  pieces.push({
+    name: 'source read',
+    what: 'LineSource.readSlice over every slice (open, scan, decode, JSON.parse)',
+    rate: await sourceReadRate(spec, env.dir),
+  });
+  pieces.push({
+    name: 'item runner',
+    what: 'ItemRunner.run around the noop processor, items from memory (timeout, abort wiring, attempts)',
+    rate: await runItemRate(spec, items),
+  });
   pieces.push({
     name: 'ledger commit',
     what: 'SqliteLedger.commit alone, same rows and shapes (k = 1, C lanes)',
-    rate: await ledgerCommitRate(env.dir, { items, sliceSize: DEFAULTS.sliceSize, commitGroup: DEFAULTS.commitGroup, concurrency: DEFAULTS.concurrency }),
+    rate: await ledgerCommitRate(env.dir, {
+      items,
+      sliceSize: DEFAULTS.sliceSize,
+      commitGroup: DEFAULTS.commitGroup,
+      concurrency: DEFAULTS.concurrency,
+    }),
   });
-  pieces.push({ name: 'processSlice, no Temporal', what: 'the whole activity per slice, C lanes, in a MockActivityEnvironment', rate: await processSliceRate(spec, env.dir) });
+  pieces.push({
+    name: 'processSlice, no Temporal',
+    what: 'the whole activity per slice, C lanes, in a MockActivityEnvironment',
+    rate: await processSliceRate(spec, env.dir),
+  });
   const full = await runWaymarkBatch(env, { file, items, processor: 'noop' });
   pieces.push({ name: 'waymark batch', what: 'the batch on the dev server, in-process worker', rate: full });
   const { result: profiled, shares } = await profileWhile(() => runWaymarkBatch(env, { file, items, processor: 'noop' }), profileFile);

@@ -52,7 +52,9 @@ export async function measureTradeOff(
         ledger: [],
       };
       for (let r = 0; r < opts.rounds; r++) {
-        cell.waymark.push(await runWaymarkBatch(env, { file, items: opts.items, processor: 'noop', spec: { sliceSize, commitGroup, checkpointEvery } }));
+        cell.waymark.push(
+          await runWaymarkBatch(env, { file, items: opts.items, processor: 'noop', spec: { sliceSize, commitGroup, checkpointEvery } }),
+        );
         cell.ledger.push(await ledgerCommitRate(env.dir, { items: opts.items, sliceSize, commitGroup, concurrency: DEFAULTS.concurrency }));
       }
       log(
@@ -66,7 +68,13 @@ export async function measureTradeOff(
   const concurrency: ConcurrencyCell[] = [];
   for (const c of opts.concurrencies) {
     const bare = await bareLoop(sleepFile, 'sleep', { ms: 1 }, c);
-    const waymark = await runWaymarkBatch(env, { file: sleepFile, items: opts.concurrencyItems, processor: 'sleep', options: { ms: 1 }, spec: { concurrency: c } });
+    const waymark = await runWaymarkBatch(env, {
+      file: sleepFile,
+      items: opts.concurrencyItems,
+      processor: 'sleep',
+      options: { ms: 1 },
+      spec: { concurrency: c },
+    });
     concurrency.push({ concurrency: c, bound: resumeCostBound({ concurrency: c, commitGroup: DEFAULTS.commitGroup }), waymark, bare });
     log(`  C=${c} (sleep 1 ms): waymark ${waymark.itemsPerSecond.toFixed(0)}/s, bare ${bare.itemsPerSecond.toFixed(0)}/s`);
   }

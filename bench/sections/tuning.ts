@@ -60,11 +60,16 @@ export async function measureTuning(env: BenchEnv, plan: TuningPlan): Promise<Tu
 
   // The ledger's write path, k = 1, rounds interleaved across variants.
   const ledger: NamedRates[] = [
-    { name: 'SqliteLedger.commit', note: 'the ledger as shipped: group commit, the commits due in one turn of the event loop in one transaction (temp dir on disk)', rates: [] },
+    {
+      name: 'SqliteLedger.commit',
+      note: 'the ledger as shipped: group commit, the commits due in one turn of the event loop in one transaction (temp dir on disk)',
+      rates: [],
+    },
     ...LEDGER_VARIANTS.map((v) => ({ name: v.name, note: v.note, rates: [] as Throughput[] })),
   ];
   const tmpfs = fs.existsSync(TMPFS) ? fs.mkdtempSync(path.join(TMPFS, 'waymark-bench-')) : undefined;
-  if (tmpfs) ledger.push({ name: 'SqliteLedger.commit on tmpfs', note: `the ledger as shipped, file in ${TMPFS} (RAM): no disk at all`, rates: [] });
+  if (tmpfs)
+    ledger.push({ name: 'SqliteLedger.commit on tmpfs', note: `the ledger as shipped, file in ${TMPFS} (RAM): no disk at all`, rates: [] });
   try {
     for (let r = 0; r < plan.rounds; r++) {
       ledger[0].rates.push(await ledgerCommitRate(env.dir, shape));
@@ -81,12 +86,19 @@ export async function measureTuning(env: BenchEnv, plan: TuningPlan): Promise<Tu
     spec: WaymarkRunOptions['spec'];
     worker?: WorkerTuning;
   }
-  const caseOf = (name: string, note: string, spec: WaymarkRunOptions['spec'], worker?: WorkerTuning): Case => ({ name, note, spec, worker, runs: [] });
+  const caseOf = (name: string, note: string, spec: WaymarkRunOptions['spec'], worker?: WorkerTuning): Case => ({
+    name,
+    note,
+    spec,
+    worker,
+    runs: [],
+  });
   // Noop items at the defaults but for the one setting; rounds alternate the order of the cases.
   const interleave = async (cases: Case[]): Promise<NamedRuns[]> => {
     for (let r = 0; r < plan.rounds; r++) {
       const order = r % 2 === 0 ? cases : [...cases].reverse();
-      for (const c of order) c.runs.push(await runWaymarkBatch(env, { file, items: plan.runItems, processor: 'noop', spec: c.spec, worker: c.worker }));
+      for (const c of order)
+        c.runs.push(await runWaymarkBatch(env, { file, items: plan.runItems, processor: 'noop', spec: c.spec, worker: c.worker }));
     }
     return cases.map(({ name, note, runs }) => ({ name, note, runs }));
   };
@@ -127,7 +139,12 @@ export async function measureTuning(env: BenchEnv, plan: TuningPlan): Promise<Tu
   const slots = DEFAULTS.concurrency;
   const worker = await interleave([
     caseOf('SDK defaults', 'createWaymarkWorker as shipped', {}),
-    caseOf(`maxConcurrentActivityTaskExecutions ${slots}`, 'activity slots = C (SDK default 100)', {}, { maxConcurrentActivityTaskExecutions: slots }),
+    caseOf(
+      `maxConcurrentActivityTaskExecutions ${slots}`,
+      'activity slots = C (SDK default 100)',
+      {},
+      { maxConcurrentActivityTaskExecutions: slots },
+    ),
     caseOf('maxCachedWorkflows 10', 'a small sticky cache', {}, { maxCachedWorkflows: 10 }),
     caseOf('reuseV8Context false', 'one V8 context per workflow (SDK default true)', {}, { reuseV8Context: false }),
   ]);
@@ -135,10 +152,20 @@ export async function measureTuning(env: BenchEnv, plan: TuningPlan): Promise<Tu
 
   const checkpointEvery = await interleave(
     plan.checkpointEvery.map((n) =>
-      caseOf(`N ${n}${n === DEFAULTS.checkpointEvery ? ' (default)' : ''}`, `${Math.ceil(plan.runItems / n)} window(s)`, { checkpointEvery: n }),
+      caseOf(`N ${n}${n === DEFAULTS.checkpointEvery ? ' (default)' : ''}`, `${Math.ceil(plan.runItems / n)} window(s)`, {
+        checkpointEvery: n,
+      }),
     ),
   );
   log('  N measured');
 
-  return { ledgerItems: plan.ledgerItems, ledger, heartbeat: { callMicros, timeouts, starvation }, source, worker, checkpointEvery, runItems: plan.runItems };
+  return {
+    ledgerItems: plan.ledgerItems,
+    ledger,
+    heartbeat: { callMicros, timeouts, starvation },
+    source,
+    worker,
+    checkpointEvery,
+    runItems: plan.runItems,
+  };
 }

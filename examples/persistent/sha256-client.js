@@ -16,7 +16,9 @@ async function respond(handle, request) {
   try {
     return { result: await handle(request.item, request) };
   } catch (err) {
-    return { error: { message: String(err && err.message), type: (err && err.type) || 'error', retryable: !(err && err.retryable === false) } };
+    return {
+      error: { message: String(err && err.message), type: (err && err.type) || 'error', retryable: !(err && err.retryable === false) },
+    };
   }
 }
 
@@ -35,7 +37,9 @@ function serve(handle) {
 }
 
 function sha256(item) {
-  return createHash('sha256').update(typeof item === 'string' ? item : JSON.stringify(item)).digest('hex');
+  return createHash('sha256')
+    .update(typeof item === 'string' ? item : JSON.stringify(item))
+    .digest('hex');
 }
 
 module.exports = { serve, sha256 };

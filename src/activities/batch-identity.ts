@@ -28,7 +28,9 @@ function describeEarlier(record: BatchRecord): string {
   if (manifest?.startedAt) parts.push(`started ${manifest.startedAt}`);
   else if (record.claimedAt !== undefined) parts.push(`started ${new Date(record.claimedAt).toISOString()}`);
   if (manifest?.status) {
-    parts.push(`${manifest.status} ${manifest.finishedAt ? `${manifest.finishedAt} ` : ''}with ${manifest.succeeded ?? 0} succeeded, ${manifest.failed ?? 0} failed`);
+    parts.push(
+      `${manifest.status} ${manifest.finishedAt ? `${manifest.finishedAt} ` : ''}with ${manifest.succeeded ?? 0} succeeded, ${manifest.failed ?? 0} failed`,
+    );
   } else {
     parts.push('not finished');
   }

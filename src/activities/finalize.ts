@@ -21,7 +21,10 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
   if (total > processed) {
     const covered = await ledger.committedIndexes(batchId, 0, Number.MAX_SAFE_INTEGER);
     covered.push(...(await succeededBefore(ledger, spec, 0, Number.MAX_SAFE_INTEGER)));
-    pendingRanges = gaps(covered.sort((a, b) => a - b), await sourceLength(ledger, spec, total));
+    pendingRanges = gaps(
+      covered.sort((a, b) => a - b),
+      await sourceLength(ledger, spec, total),
+    );
   }
   const durationMs = Math.max(0, finishedAt - startedAt);
   const manifest: BatchManifest = {

@@ -61,6 +61,7 @@ export async function planForLanes(source: Source, spec: BatchSpec, from: Source
   const recut = await source.planWindow(from, items, sizes);
   // The source changed between the two reads (a file appended to): the plain cut is still right.
   const last = recut.slices[recut.slices.length - 1];
-  if (recut.slices.length !== sizes.length || last.start + last.count !== plain.next.index || last.endOffset !== plain.next.offset) return plain;
+  if (recut.slices.length !== sizes.length || last.start + last.count !== plain.next.index || last.endOffset !== plain.next.offset)
+    return plain;
   return { ...plain, slices: recut.slices };
 }

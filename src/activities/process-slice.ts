@@ -63,7 +63,12 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
 }
 
 /** Each item not yet settled, in order: run it, then commit it with its group. */
-async function runItems(session: SliceSession, suspects: SuspectItems, runner: ItemRunner, items: AsyncIterable<SourceItem>): Promise<ProcessSliceResult> {
+async function runItems(
+  session: SliceSession,
+  suspects: SuspectItems,
+  runner: ItemRunner,
+  items: AsyncIterable<SourceItem>,
+): Promise<ProcessSliceResult> {
   let lastYield = performance.now();
   for await (const item of items) {
     const index = item.index;

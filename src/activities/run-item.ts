@@ -179,8 +179,10 @@ export class ItemRunner {
           continue;
         }
         state.attempts++;
-        if (err instanceof NonRetryableItemError) state.outcome = failedOutcome(state.item.index, err.type, err.message, state.attempts, startedAt);
-        else if (state.attempts >= spec.itemAttempts) state.outcome = failedOutcome(state.item.index, errorType(err), messageOf(err), state.attempts, startedAt);
+        if (err instanceof NonRetryableItemError)
+          state.outcome = failedOutcome(state.item.index, err.type, err.message, state.attempts, startedAt);
+        else if (state.attempts >= spec.itemAttempts)
+          state.outcome = failedOutcome(state.item.index, errorType(err), messageOf(err), state.attempts, startedAt);
       }
       if (retryAfterMs !== undefined) break;
       const retried = states.filter((s) => s.outcome === undefined);
@@ -288,7 +290,13 @@ function succeeded(index: number, result: unknown, attempts: number, startedAt: 
   try {
     resultJson = result === undefined ? undefined : JSON.stringify(result);
   } catch (err) {
-    return failedOutcome(index, 'result-not-json', `the processor returned a result that is not JSON: ${messageOf(err)}`, attempts, startedAt);
+    return failedOutcome(
+      index,
+      'result-not-json',
+      `the processor returned a result that is not JSON: ${messageOf(err)}`,
+      attempts,
+      startedAt,
+    );
   }
   return { index, status: 'succeeded', resultJson, attempts, startedAt, finishedAt: Date.now() };
 }

@@ -11,7 +11,9 @@ import { WAYMARK_SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 export async function searchAttributesRegistered(): Promise<boolean> {
   try {
     const ctx = Context.current();
-    const { customAttributes } = await ctx.client.connection.operatorService.listSearchAttributes({ namespace: ctx.info.workflowNamespace ?? ctx.client.options.namespace });
+    const { customAttributes } = await ctx.client.connection.operatorService.listSearchAttributes({
+      namespace: ctx.info.workflowNamespace ?? ctx.client.options.namespace,
+    });
     return WAYMARK_SEARCH_ATTRIBUTES.every(({ name, type }) => customAttributes?.[name] === encodeSearchAttributeIndexedValueType(type));
   } catch {
     return false;

@@ -98,7 +98,11 @@ export class SliceSession {
     while (this.cursor < this.end && this.settled.has(this.cursor)) this.cursor++;
     const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
     if (heartbeat && heartbeat.cursor > this.cursor) {
-      ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', { batchId: this.batchId, heartbeat: heartbeat.cursor, ledger: this.cursor });
+      ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', {
+        batchId: this.batchId,
+        heartbeat: heartbeat.cursor,
+        ledger: this.cursor,
+      });
     }
     // A cancel (pause, cancel) reaches the activity only in a heartbeat's response, and clients
     // read progress from heartbeat details: so heartbeat every second, and after each commit. A

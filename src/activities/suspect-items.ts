@@ -60,9 +60,12 @@ export class SuspectItems {
     private readonly leaseMs: number,
   ) {
     // The lease expires unless renewed, so a holder that died releases it.
-    this.renew = setInterval(() => {
-      if (this.holding) void ledger.renewSuspectLease(session.batchId, session.owner, leaseMs).catch(() => undefined);
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    this.renew = setInterval(
+      () => {
+        if (this.holding) void ledger.renewSuspectLease(session.batchId, session.owner, leaseMs).catch(() => undefined);
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
   }
 
   static async load(ledger: Ledger, session: SliceSession, spec: BatchSpec): Promise<SuspectItems> {

@@ -37,12 +37,25 @@ export async function closedBatch(handle: WorkflowHandle<typeof batchWorkflow>, 
 }
 
 /** The ending told by the failure `handle.result()` threw. */
-export async function closedByFailure(batchId: string, err: WorkflowFailedError, workflowStatus?: string): Promise<Exclude<ClosedBatch, { ending: 'completed' }>> {
+export async function closedByFailure(
+  batchId: string,
+  err: WorkflowFailedError,
+  workflowStatus?: string,
+): Promise<Exclude<ClosedBatch, { ending: 'completed' }>> {
   const cause = err.cause;
   const ending = cause instanceof CancelledFailure ? 'cancelled' : 'failed';
-  const status = workflowStatus ?? (cause instanceof CancelledFailure ? 'CANCELLED' : cause instanceof TerminatedFailure ? 'TERMINATED' : cause instanceof TimeoutFailure ? 'TIMED_OUT' : 'FAILED');
+  const status =
+    workflowStatus ??
+    (cause instanceof CancelledFailure
+      ? 'CANCELLED'
+      : cause instanceof TerminatedFailure
+        ? 'TERMINATED'
+        : cause instanceof TimeoutFailure
+          ? 'TIMED_OUT'
+          : 'FAILED');
   // failed-tolerance carries its manifest; a cancelled batch wrote one to the ledger.
-  const attached = cause instanceof ApplicationFailure && cause.type === 'FailedTolerance' ? (cause.details?.[0] as BatchManifest | undefined) : undefined;
+  const attached =
+    cause instanceof ApplicationFailure && cause.type === 'FailedTolerance' ? (cause.details?.[0] as BatchManifest | undefined) : undefined;
   const manifest = attached ?? (await ledgerManifest(batchId));
   return { ending, workflowStatus: status, reason: failureReason(err), manifest };
 }
@@ -65,7 +78,10 @@ export function rootMessage(err: Error): string {
 /** The error that ends `--wait` or `--watch` of a batch that did not complete. */
 export function endedError(batchId: string, closed: Exclude<ClosedBatch, { ending: 'completed' }>): CliError {
   if (closed.ending === 'cancelled') {
-    return new CliError(`batch ${batchId} was cancelled; what it finished is kept: \`waymark export ${batchId} --out DIR\`, \`waymark redrive ${batchId}\` runs the rest`, BATCH_EXIT.cancelled);
+    return new CliError(
+      `batch ${batchId} was cancelled; what it finished is kept: \`waymark export ${batchId} --out DIR\`, \`waymark redrive ${batchId}\` runs the rest`,
+      BATCH_EXIT.cancelled,
+    );
   }
   return new CliError(`batch ${batchId} failed: ${closed.reason}`, BATCH_EXIT.failed);
 }

@@ -41,13 +41,20 @@ export async function temporalView(batchId: string): Promise<TemporalView> {
  * The record of a batch the ledger has, with its manifest when `needManifest` (export, redrive:
  * the batch must have finished). Otherwise one line saying why not, naming the fix.
  */
-export async function batchRecord(ledger: Ledger | undefined, batchId: string, action: string, needManifest: boolean): Promise<BatchRecord> {
+export async function batchRecord(
+  ledger: Ledger | undefined,
+  batchId: string,
+  action: string,
+  needManifest: boolean,
+): Promise<BatchRecord> {
   const record = await ledger?.batch(batchId);
   if (record?.manifest) return record;
   const view = await temporalView(batchId);
   if (view.found && !view.running && view.closed.ending !== 'completed' && !view.closed.manifest) {
     const how = view.closed.ending === 'cancelled' ? 'was cancelled' : 'failed';
-    throw new CliError(`batch "${batchId}" ${how} before it finished: ${view.closed.reason}; it has nothing to ${action}. Fix the cause and start a new batch`);
+    throw new CliError(
+      `batch "${batchId}" ${how} before it finished: ${view.closed.reason}; it has nothing to ${action}. Fix the cause and start a new batch`,
+    );
   }
   if (record && !needManifest) return record;
   if (record || (view.found && view.running)) {

@@ -36,7 +36,9 @@ type Row = Record<string, unknown>;
 export async function exportBatch(ledger: Ledger, batchId: string, outDir: string, format: ExportFormat = 'jsonl'): Promise<ExportResult> {
   const record = await ledger.batch(batchId);
   if (!record) {
-    throw new CliError(`no batch "${batchId}" in this ledger; check the batch id (the one \`waymark start\` printed), or set WAYMARK_DATA_DIR to the worker's data dir`);
+    throw new CliError(
+      `no batch "${batchId}" in this ledger; check the batch id (the one \`waymark start\` printed), or set WAYMARK_DATA_DIR to the worker's data dir`,
+    );
   }
   if (!record.manifest) {
     throw new CliError(`batch "${batchId}" has not finished yet; wait for it (\`waymark status ${batchId} --watch\`) and export again`);
@@ -47,7 +49,9 @@ export async function exportBatch(ledger: Ledger, batchId: string, outDir: strin
     fs.mkdirSync(outDir, { recursive: true });
     fs.accessSync(outDir, fs.constants.W_OK);
   } catch (err) {
-    throw new CliError(`cannot write to ${outDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --out a folder you can write to`);
+    throw new CliError(
+      `cannot write to ${outDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --out a folder you can write to`,
+    );
   }
   const write = (name: string, columns: string[], rows: AsyncIterable<Row>) =>
     writeRows(path.join(outDir, `${name}.${format}`), format, columns, rows).then((items) => ({ file: `${name}.${format}`, items }));
@@ -57,7 +61,10 @@ export async function exportBatch(ledger: Ledger, batchId: string, outDir: strin
       SUCCEEDED: await write(
         'results',
         ['index', 'result'],
-        map(ledger.outcomes(batchId, 'succeeded'), (o) => ({ index: o.index, result: format === 'csv' ? csvValue(o.result) : (o.result ?? null) })),
+        map(ledger.outcomes(batchId, 'succeeded'), (o) => ({
+          index: o.index,
+          result: format === 'csv' ? csvValue(o.result) : (o.result ?? null),
+        })),
       ),
       FAILED: await write(
         'failures',
@@ -97,7 +104,8 @@ export function checkOutDir(outDir: string): void {
     // A dangling link or a folder we may not list: mkdir says why below.
   }
   const special = SPECIAL_ROOTS.find((root) => real === root || real.startsWith(`${root}/`));
-  if (special) throw new CliError(`--out ${outDir} is under ${special}, a special filesystem, not a folder for files; give a folder on disk`);
+  if (special)
+    throw new CliError(`--out ${outDir} is under ${special}, a special filesystem, not a folder for files; give a folder on disk`);
   if (existing === outDir && fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) {
     throw new CliError(`--out ${outDir} is a file, not a folder; give a folder (it is created when missing)`);
   }

@@ -26,6 +26,7 @@ export function keyValue(raw: string, into: Record<string, unknown> = {}): Recor
 
 export function columnList(raw: string): string[] {
   const columns = raw.split(',').map((c) => c.trim());
-  if (columns.some((c) => c === '')) throw new InvalidArgumentError(`--columns takes column names separated by commas, e.g. id,email,total, got "${raw}"`);
+  if (columns.some((c) => c === ''))
+    throw new InvalidArgumentError(`--columns takes column names separated by commas, e.g. id,email,total, got "${raw}"`);
   return columns;
 }

@@ -19,6 +19,8 @@ export function finishWatched(s: BatchSummary): void {
   printSummary(s);
   process.exitCode = summaryExitCode(s);
   if (s.failed > 0) {
-    console.error(`${s.failed} item(s) failed (exit code ${process.exitCode}); list them with \`waymark failures ${s.batchId}\`, re-run them with \`waymark redrive ${s.batchId}\``);
+    console.error(
+      `${s.failed} item(s) failed (exit code ${process.exitCode}); list them with \`waymark failures ${s.batchId}\`, re-run them with \`waymark redrive ${s.batchId}\``,
+    );
   }
 }

@@ -50,7 +50,10 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
 export function parseEvery(raw: string): number {
   const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(raw.trim());
   const ms = match
-    ? Number(match[1] ?? 0) * UNIT_MS.d + Number(match[2] ?? 0) * UNIT_MS.h + Number(match[3] ?? 0) * UNIT_MS.m + Number(match[4] ?? 0) * UNIT_MS.s
+    ? Number(match[1] ?? 0) * UNIT_MS.d +
+      Number(match[2] ?? 0) * UNIT_MS.h +
+      Number(match[3] ?? 0) * UNIT_MS.m +
+      Number(match[4] ?? 0) * UNIT_MS.s
     : 0;
   if (!(ms > 0)) throw new CliError(`--every takes a duration such as 30s, 15m, 1h, 1h30m or 1d, got "${raw}"`);
   return ms;
@@ -99,11 +102,15 @@ export async function createSchedule(client: Client, options: CreateScheduleOpti
     });
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) {
-      throw new CliError(`schedule "${scheduleId}" already exists; choose another --id, or see it with \`waymark schedule describe ${scheduleId}\``);
+      throw new CliError(
+        `schedule "${scheduleId}" already exists; choose another --id, or see it with \`waymark schedule describe ${scheduleId}\``,
+      );
     }
     // The client turns the server's "Invalid schedule spec" into a TypeError with the server's reason.
     if (err instanceof TypeError && 'cron' in timing) {
-      throw new CliError(`--cron "${timing.cron}" was refused by the server (${err.message}); give 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`);
+      throw new CliError(
+        `--cron "${timing.cron}" was refused by the server (${err.message}); give 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"`,
+      );
     }
     throw err;
   }
@@ -124,7 +131,10 @@ function whenText(memo: Record<string, unknown> | undefined, spec: ScheduleSpecD
 }
 
 /** A handle to a schedule that exists, with its description, or one clear line why not. */
-export async function existingSchedule(client: Client, scheduleId: string): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> {
+export async function existingSchedule(
+  client: Client,
+  scheduleId: string,
+): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> {
   const handle = client.schedule.getHandle(scheduleId);
   try {
     return { handle, description: await handle.describe() };
@@ -153,8 +163,18 @@ export function describeLines(d: ScheduleDescription): string[] {
     `batch ids  ${batchIds}-<scheduled time>, e.g. ${batchIds}-2026-01-31T02:00:00Z`,
     `actions    ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed (catch-up window)`,
     `running    ${d.info.runningActions.map((a) => a.workflow.workflowId).join(', ') || '-'}`,
-    `recent     ${d.info.recentActions.slice(-5).map((a) => a.action.workflow.workflowId).join(', ') || '-'}`,
-    `next       ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,
+    `recent     ${
+      d.info.recentActions
+        .slice(-5)
+        .map((a) => a.action.workflow.workflowId)
+        .join(', ') || '-'
+    }`,
+    `next       ${
+      d.info.nextActionTimes
+        .slice(0, 3)
+        .map((t) => t.toISOString())
+        .join(', ') || '-'
+    }`,
   ];
 }
 

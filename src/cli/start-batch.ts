@@ -1,7 +1,13 @@
 /** Starting a batch from waymark's own CLI or code: validate at the edge, then start the workflow. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
 import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import { processorNames, resolveProcessor, UnknownProcessorError } from '../processors/registry';
@@ -65,12 +71,17 @@ function checkCanStartHere(processor: Processor, options: Record<string, unknown
     processor.checkCanStart?.(options);
   } catch (err) {
     if (!(err instanceof ProcessorCannotStartError) || !err.lookedUpOnPath) throw err;
-    console.warn(`warning: ${err.message.replace(/\. Every item would fail.*$/, '')}; starting anyway, as workers elsewhere may have it (they check before the first item)`);
+    console.warn(
+      `warning: ${err.message.replace(/\. Every item would fail.*$/, '')}; starting anyway, as workers elsewhere may have it (they check before the first item)`,
+    );
   }
 }
 
 export function defaultBatchId(spec: BatchSpec, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${path.basename(spec.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}`;
 }
 

@@ -83,7 +83,11 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     if (started) {
       bar.setTotal(summary.total);
       const done = summary.succeeded + summary.failed;
-      bar.update(Math.min(done, summary.total), { ...barNumbers(done, summary.total, summary.itemsPerSecond), failed: summary.failed, state: summary.status });
+      bar.update(Math.min(done, summary.total), {
+        ...barNumbers(done, summary.total, summary.itemsPerSecond),
+        failed: summary.failed,
+        state: summary.status,
+      });
     }
     return summary;
   } catch (err) {
@@ -99,7 +103,11 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
 }
 
 /** The bar's numbers: percent and ETA only once the total (and for the ETA a rate) is known. */
-export function barNumbers(done: number, total: number | undefined, itemsPerSecond: number): { percent: string; done: number; all: string; speed: number; etaText: string } {
+export function barNumbers(
+  done: number,
+  total: number | undefined,
+  itemsPerSecond: number,
+): { percent: string; done: number; all: string; speed: number; etaText: string } {
   const known = total !== undefined && total > 0;
   let eta = '-';
   if (known && done >= total) eta = '0s';

@@ -62,7 +62,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     const id = Buffer.from(payload.metadata?.[METADATA_KEY_ID] ?? []).toString();
     const cipherName = Buffer.from(payload.metadata?.[METADATA_CIPHER] ?? []).toString();
     if (cipherName !== CIPHER) {
-      throw new PayloadDecryptionError(`a payload is encrypted with "${cipherName || 'an unnamed cipher'}", not ${CIPHER}; it was not written by waymark's codec`);
+      throw new PayloadDecryptionError(
+        `a payload is encrypted with "${cipherName || 'an unnamed cipher'}", not ${CIPHER}; it was not written by waymark's codec`,
+      );
     }
     const key = this.keys.byId.get(id);
     if (!key) {
@@ -72,7 +74,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       );
     }
     const data = Buffer.from(payload.data ?? []);
-    if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError(`an encrypted payload (key id "${id}") is truncated: ${data.length} bytes`);
+    if (data.length < IV_BYTES + TAG_BYTES)
+      throw new PayloadDecryptionError(`an encrypted payload (key id "${id}") is truncated: ${data.length} bytes`);
     const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(id));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));

@@ -39,7 +39,9 @@ export function encryptionKeysFromEnv(env: NodeJS.ProcessEnv = process.env): Enc
   const raw = env.WAYMARK_ENCRYPTION_KEY;
   if (!raw) {
     if (env.WAYMARK_ENCRYPTION_KEY_ID || env.WAYMARK_ENCRYPTION_OLD_KEYS) {
-      throw new EncryptionKeyError('WAYMARK_ENCRYPTION_KEY_ID or WAYMARK_ENCRYPTION_OLD_KEYS is set but WAYMARK_ENCRYPTION_KEY is not; set the key too, or unset them');
+      throw new EncryptionKeyError(
+        'WAYMARK_ENCRYPTION_KEY_ID or WAYMARK_ENCRYPTION_OLD_KEYS is set but WAYMARK_ENCRYPTION_KEY is not; set the key too, or unset them',
+      );
     }
     return undefined;
   }
@@ -47,14 +49,21 @@ export function encryptionKeysFromEnv(env: NodeJS.ProcessEnv = process.env): Enc
   const id = env.WAYMARK_ENCRYPTION_KEY_ID?.trim() || keyFingerprint(key);
   checkId(id, 'WAYMARK_ENCRYPTION_KEY_ID');
   const byId = new Map<string, Buffer>([[id, key]]);
-  for (const entry of (env.WAYMARK_ENCRYPTION_OLD_KEYS ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (env.WAYMARK_ENCRYPTION_OLD_KEYS ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':');
-    if (colon <= 0) throw new EncryptionKeyError(`WAYMARK_ENCRYPTION_OLD_KEYS takes id:base64-key pairs separated by commas, got "${entry.slice(0, 20)}…"`);
+    if (colon <= 0)
+      throw new EncryptionKeyError(
+        `WAYMARK_ENCRYPTION_OLD_KEYS takes id:base64-key pairs separated by commas, got "${entry.slice(0, 20)}…"`,
+      );
     const oldId = entry.slice(0, colon);
     checkId(oldId, 'WAYMARK_ENCRYPTION_OLD_KEYS');
     const oldKey = parseKey(entry.slice(colon + 1), `WAYMARK_ENCRYPTION_OLD_KEYS (key "${oldId}")`);
     const known = byId.get(oldId);
-    if (known && !known.equals(oldKey)) throw new EncryptionKeyError(`key id "${oldId}" is given two different keys; every key needs its own id`);
+    if (known && !known.equals(oldKey))
+      throw new EncryptionKeyError(`key id "${oldId}" is given two different keys; every key needs its own id`);
     byId.set(oldId, oldKey);
   }
   return { current: { id, key }, byId };
@@ -72,7 +81,9 @@ function parseKey(raw: string, name: string): Buffer {
   }
   const key = Buffer.from(text, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new EncryptionKeyError(`${name} must be ${KEY_BYTES} bytes in base64 (AES-256), got ${key.length} bytes; make one with \`openssl rand -base64 32\``);
+    throw new EncryptionKeyError(
+      `${name} must be ${KEY_BYTES} bytes in base64 (AES-256), got ${key.length} bytes; make one with \`openssl rand -base64 32\``,
+    );
   }
   return key;
 }

@@ -37,11 +37,15 @@ export function loadConnectionSettings(env: NodeJS.ProcessEnv = process.env): Te
   try {
     profile = loadClientConfigProfile({ overrideEnvVars: vars, configFileStrict: false });
   } catch (err) {
-    throw new CliError(`cannot read the Temporal connection profile: ${firstLine(err)} (config file: ${configFileName(vars)}${vars.TEMPORAL_PROFILE ? `, TEMPORAL_PROFILE=${vars.TEMPORAL_PROFILE}` : ''})`);
+    throw new CliError(
+      `cannot read the Temporal connection profile: ${firstLine(err)} (config file: ${configFileName(vars)}${vars.TEMPORAL_PROFILE ? `, TEMPORAL_PROFILE=${vars.TEMPORAL_PROFILE}` : ''})`,
+    );
   }
   const tlsSource = profile.tls;
   if (tlsSource && !tlsSource.disabled && Boolean(tlsSource.clientCert) !== Boolean(tlsSource.clientKey)) {
-    const missing = tlsSource.clientCert ? 'key (TEMPORAL_TLS_CLIENT_KEY_PATH or client_key_path)' : 'certificate (TEMPORAL_TLS_CLIENT_CERT_PATH or client_cert_path)';
+    const missing = tlsSource.clientCert
+      ? 'key (TEMPORAL_TLS_CLIENT_KEY_PATH or client_key_path)'
+      : 'certificate (TEMPORAL_TLS_CLIENT_CERT_PATH or client_cert_path)';
     throw new CliError(`mTLS needs a client certificate and its key together: the client ${missing} is missing`);
   }
   let connect: ClientConnectConfig;

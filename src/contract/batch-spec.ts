@@ -22,47 +22,59 @@ const positiveInt = (what: string) =>
     .int({ error: `must be a whole number (${what})` })
     .positive({ error: `must be at least 1 (${what})` });
 
-export const sourceSchema = z.strictObject({
-  kind: z.enum(SOURCE_KINDS, { error: `must be one of ${SOURCE_KINDS.join(', ')}` }),
-  path: z.string({ error: 'must be a path to a file or folder' }).min(1, { error: 'must not be empty' }),
-  /** JSONL only: each line must be a JSON object; anything else becomes a `parse` failure row. */
-  requireObject: z.boolean().optional(),
-  /** Longest item accepted, in bytes; a longer line becomes a `parse` failure row. */
-  maxItemBytes: positiveInt('bytes').optional(),
-  /**
-   * postgres-table only (there `path` names the table, `table` or `schema.table`): the integer
-   * column, NOT NULL and unique, whose order is the item order and whose values bound the slices.
-   */
-  keyColumn: z.string({ error: 'must name an integer column of the table' }).min(1, { error: 'must not be empty' }).optional(),
-  /** postgres-table only: the columns each item holds; default all of them. */
-  columns: z
-    .array(z.string({ error: 'must be column names' }).min(1, { error: 'must not hold an empty name' }), { error: 'must be a list of column names' })
-    .min(1, { error: 'must name at least one column (leave it out for all columns)' })
-    .optional(),
-  /**
-   * postgres-table only: the environment variable, set on every worker, that holds the database's
-   * postgres:// URL (default WAYMARK_SOURCE_URL). The URL itself, password and all, never enters
-   * workflow history.
-   */
-  urlEnv: z
-    .string({ error: 'must name an environment variable' })
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _), not a URL' })
-    .optional(),
-}).superRefine((source, ctx) => {
-  const table = source.kind === 'postgres-table';
-  for (const field of table ? FILE_ONLY_FIELDS : TABLE_ONLY_FIELDS) {
-    if (source[field] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `applies to ${table ? 'file' : 'postgres-table'} sources only; remove it` });
+export const sourceSchema = z
+  .strictObject({
+    kind: z.enum(SOURCE_KINDS, { error: `must be one of ${SOURCE_KINDS.join(', ')}` }),
+    path: z.string({ error: 'must be a path to a file or folder' }).min(1, { error: 'must not be empty' }),
+    /** JSONL only: each line must be a JSON object; anything else becomes a `parse` failure row. */
+    requireObject: z.boolean().optional(),
+    /** Longest item accepted, in bytes; a longer line becomes a `parse` failure row. */
+    maxItemBytes: positiveInt('bytes').optional(),
+    /**
+     * postgres-table only (there `path` names the table, `table` or `schema.table`): the integer
+     * column, NOT NULL and unique, whose order is the item order and whose values bound the slices.
+     */
+    keyColumn: z.string({ error: 'must name an integer column of the table' }).min(1, { error: 'must not be empty' }).optional(),
+    /** postgres-table only: the columns each item holds; default all of them. */
+    columns: z
+      .array(z.string({ error: 'must be column names' }).min(1, { error: 'must not hold an empty name' }), {
+        error: 'must be a list of column names',
+      })
+      .min(1, { error: 'must name at least one column (leave it out for all columns)' })
+      .optional(),
+    /**
+     * postgres-table only: the environment variable, set on every worker, that holds the database's
+     * postgres:// URL (default WAYMARK_SOURCE_URL). The URL itself, password and all, never enters
+     * workflow history.
+     */
+    urlEnv: z
+      .string({ error: 'must name an environment variable' })
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _), not a URL' })
+      .optional(),
+  })
+  .superRefine((source, ctx) => {
+    const table = source.kind === 'postgres-table';
+    for (const field of table ? FILE_ONLY_FIELDS : TABLE_ONLY_FIELDS) {
+      if (source[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `applies to ${table ? 'file' : 'postgres-table'} sources only; remove it` });
+      }
     }
-  }
-  if (!table) return;
-  if (source.keyColumn === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['keyColumn'], message: 'is required for a postgres-table source: name its integer key column (NOT NULL, unique), whose order is the item order' });
-  }
-  if (!/^[^.]+(\.[^.]+)?$/.test(source.path)) {
-    ctx.addIssue({ code: 'custom', path: ['path'], message: `("${source.path}") must name the table as table or schema.table for a postgres-table source` });
-  }
-});
+    if (!table) return;
+    if (source.keyColumn === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keyColumn'],
+        message: 'is required for a postgres-table source: name its integer key column (NOT NULL, unique), whose order is the item order',
+      });
+    }
+    if (!/^[^.]+(\.[^.]+)?$/.test(source.path)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: `("${source.path}") must name the table as table or schema.table for a postgres-table source`,
+      });
+    }
+  });
 
 export const processorSchema = z.strictObject({
   name: z.string({ error: 'must name a processor, e.g. "sha256"' }).min(1, { error: 'must not be empty' }),
@@ -106,12 +118,28 @@ const specShape = z.strictObject({
   itemsPerCall: positiveInt('items per processor call').max(10_000).optional(),
   itemAttempts: positiveInt('attempts per item').max(100).default(DEFAULTS.itemAttempts),
   itemTimeoutMs: positiveInt('milliseconds').default(DEFAULTS.itemTimeoutMs),
-  itemBackoffMs: z.number({ error: 'must be a whole number (milliseconds)' }).int({ error: 'must be a whole number (milliseconds)' }).nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMs),
-  itemBackoffMaxMs: z.number({ error: 'must be a whole number (milliseconds)' }).int({ error: 'must be a whole number (milliseconds)' }).nonnegative({ error: 'must be 0 or more (milliseconds)' }).default(DEFAULTS.itemBackoffMaxMs),
+  itemBackoffMs: z
+    .number({ error: 'must be a whole number (milliseconds)' })
+    .int({ error: 'must be a whole number (milliseconds)' })
+    .nonnegative({ error: 'must be 0 or more (milliseconds)' })
+    .default(DEFAULTS.itemBackoffMs),
+  itemBackoffMaxMs: z
+    .number({ error: 'must be a whole number (milliseconds)' })
+    .int({ error: 'must be a whole number (milliseconds)' })
+    .nonnegative({ error: 'must be 0 or more (milliseconds)' })
+    .default(DEFAULTS.itemBackoffMaxMs),
   /** Stop the batch (status failed-tolerance) once more items than this have failed. */
-  toleratedFailureCount: z.number({ error: 'must be a number (failed items)' }).int({ error: 'must be a whole number (failed items)' }).nonnegative({ error: 'must be 0 or more (failed items)' }).optional(),
+  toleratedFailureCount: z
+    .number({ error: 'must be a number (failed items)' })
+    .int({ error: 'must be a whole number (failed items)' })
+    .nonnegative({ error: 'must be 0 or more (failed items)' })
+    .optional(),
   /** Stop the batch once failed items exceed this percentage of all items. */
-  toleratedFailurePercent: z.number({ error: 'must be a number (percent)' }).min(0, { error: 'must be between 0 and 100' }).max(100, { error: 'must be between 0 and 100' }).optional(),
+  toleratedFailurePercent: z
+    .number({ error: 'must be a number (percent)' })
+    .min(0, { error: 'must be between 0 and 100' })
+    .max(100, { error: 'must be between 0 and 100' })
+    .optional(),
   /**
    * Set by `waymark redrive`: this batch re-runs only the failed and pending items of the batch
    * named here, and its outcomes are merged back into that batch when it finishes.
@@ -182,17 +210,17 @@ export function parseBatchSpec(input: unknown): BatchSpec {
   const issue = parsed.error.issues[0];
   if (issue.code === 'unrecognized_keys') {
     const where = issue.path.length ? `${issue.path.join('.')}.` : '';
-    return fail(
-      `${where}${issue.keys[0]}`,
-      `is not a known field; remove it (known fields: ${knownFields(issue.path, input).join(', ')})`,
-    );
+    return fail(`${where}${issue.keys[0]}`, `is not a known field; remove it (known fields: ${knownFields(issue.path, input).join(', ')})`);
   }
   const field = issue.path.length ? issue.path.join('.') : 'spec';
   // zod reports the input of an issue only when asked to; the value is read from the document instead.
   const value = valueAt(input, issue.path);
   if (issue.code === 'invalid_type') {
     if (value === undefined) return fail(field, 'is required');
-    return fail(field, `${ownMessage(issue.message) ?? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}`}, got ${describeValue(value)}`);
+    return fail(
+      field,
+      `${ownMessage(issue.message) ?? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}`}, got ${describeValue(value)}`,
+    );
   }
   if (issue.code === 'invalid_value') {
     const choices = issue.values.map((v) => JSON.stringify(v)).join(', ');
@@ -246,7 +274,8 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
   if (first === 'source') {
     // The fields of the source's own kind: a file source is not told about keyColumn, nor a table about maxItemBytes.
     const kind = (input as { source?: { kind?: unknown } } | null)?.source?.kind;
-    const foreign: readonly string[] = kind === 'postgres-table' ? FILE_ONLY_FIELDS : SOURCE_KINDS.includes(kind as SourceKind) ? TABLE_ONLY_FIELDS : [];
+    const foreign: readonly string[] =
+      kind === 'postgres-table' ? FILE_ONLY_FIELDS : SOURCE_KINDS.includes(kind as SourceKind) ? TABLE_ONLY_FIELDS : [];
     return Object.keys(sourceSchema.shape).filter((field) => !foreign.includes(field));
   }
   if (first === 'processor') return Object.keys(processorSchema.shape);

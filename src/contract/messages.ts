@@ -9,15 +9,7 @@ import type { CommittedCounts } from './slices';
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
 export type BatchState =
-  | 'planning'
-  | 'running'
-  | 'paused'
-  | 'waiting-for-quota'
-  | 'stopping'
-  | 'finalizing'
-  | 'completed'
-  | 'failed-tolerance'
-  | 'cancelled';
+  'planning' | 'running' | 'paused' | 'waiting-for-quota' | 'stopping' | 'finalizing' | 'completed' | 'failed-tolerance' | 'cancelled';
 
 export interface BatchProgress {
   state: BatchState;

@@ -1,5 +1,14 @@
 import { Pool, TypeOverrides, types, type PoolClient } from 'pg';
-import { LeaseLostError, type BatchClaim, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
+import {
+  LeaseLostError,
+  type BatchClaim,
+  type BatchRecord,
+  type InterruptedItem,
+  type ItemStatus,
+  type OutcomeToCommit,
+  type Ledger,
+  type StoredOutcome,
+} from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
@@ -113,7 +122,13 @@ export class PostgresLedger implements Ledger {
     return (await this.pool.query<R>(sql, params)).rows;
   }
 
-  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
+  async commit(
+    batchId: string,
+    sliceStart: number,
+    outcomes: OutcomeToCommit[],
+    nextInFlight: number | null,
+    owner?: string,
+  ): Promise<void> {
     const params = commitParams(batchId, sliceStart, nextInFlight, outcomes);
     if (owner === undefined) {
       await this.query(COMMIT_UNOWNED, params);
@@ -140,7 +155,13 @@ export class PostgresLedger implements Ledger {
     await this.setOwnedInFlight(batchId, sliceStart, index, owner, true);
   }
 
-  private async setOwnedInFlight(batchId: string, sliceStart: number, index: number | null, owner: string, cutShort: boolean): Promise<void> {
+  private async setOwnedInFlight(
+    batchId: string,
+    sliceStart: number,
+    index: number | null,
+    owner: string,
+    cutShort: boolean,
+  ): Promise<void> {
     const fenced = await this.pool.query(
       'UPDATE slice_progress SET in_flight = $3, cut_short = $5 WHERE batch_id = $1 AND slice_start = $2 AND owner = $4',
       [batchId, sliceStart, index, owner, cutShort],
@@ -151,16 +172,18 @@ export class PostgresLedger implements Ledger {
   async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null> {
     return this.transaction(async (client) => {
       // Make sure the row exists, then lock it: two claims of a new slice queue up like any others.
-      await client.query('INSERT INTO slice_progress (batch_id, slice_start) VALUES ($1, $2) ON CONFLICT DO NOTHING', [batchId, sliceStart]);
+      await client.query('INSERT INTO slice_progress (batch_id, slice_start) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        batchId,
+        sliceStart,
+      ]);
       const { rows } = await client.query<{ in_flight: number | null; cut_short: boolean }>(
         'SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
         [batchId, sliceStart],
       );
-      await client.query('UPDATE slice_progress SET owner = $3, in_flight = NULL, cut_short = false WHERE batch_id = $1 AND slice_start = $2', [
-        batchId,
-        sliceStart,
-        owner,
-      ]);
+      await client.query(
+        'UPDATE slice_progress SET owner = $3, in_flight = NULL, cut_short = false WHERE batch_id = $1 AND slice_start = $2',
+        [batchId, sliceStart, owner],
+      );
       const previous = rows[0];
       if (previous.in_flight === null) return null;
       return { index: previous.in_flight, cause: previous.cut_short ? 'cut-short' : 'crash' };
@@ -168,11 +191,10 @@ export class PostgresLedger implements Ledger {
   }
 
   async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
-    const rows = await this.query<{ idx: number }>('SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND count > 0 ORDER BY idx', [
-      batchId,
-      from,
-      to,
-    ]);
+    const rows = await this.query<{ idx: number }>(
+      'SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND count > 0 ORDER BY idx',
+      [batchId, from, to],
+    );
     return rows.map((r) => r.idx);
   }
 
@@ -196,10 +218,10 @@ export class PostgresLedger implements Ledger {
   }
 
   async inFlight(batchId: string, sliceStart: number): Promise<number | null> {
-    const rows = await this.query<{ in_flight: number | null }>('SELECT in_flight FROM slice_progress WHERE batch_id = $1 AND slice_start = $2', [
-      batchId,
-      sliceStart,
-    ]);
+    const rows = await this.query<{ in_flight: number | null }>(
+      'SELECT in_flight FROM slice_progress WHERE batch_id = $1 AND slice_start = $2',
+      [batchId, sliceStart],
+    );
     return rows[0]?.in_flight ?? null;
   }
 
@@ -243,11 +265,10 @@ export class PostgresLedger implements Ledger {
         'SELECT status, error_type AS type, count(*) AS n FROM items WHERE batch_id = $1 AND idx >= $2 AND idx < $3 GROUP BY status, error_type',
         [batchId, from, to],
       ),
-      this.query<{ n: number }>('SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3', [
-        batchId,
-        from,
-        to,
-      ]),
+      this.query<{ n: number }>(
+        'SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3',
+        [batchId, from, to],
+      ),
     ]);
     const tally: SliceTally = { succeeded: 0, failed: 0, redone: 0 };
     const failedByType: Record<string, number> = {};

@@ -1,7 +1,16 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LeaseLostError, type BatchClaim, type BatchRecord, type InterruptedItem, type ItemStatus, type OutcomeToCommit, type Ledger, type StoredOutcome } from './ledger';
+import {
+  LeaseLostError,
+  type BatchClaim,
+  type BatchRecord,
+  type InterruptedItem,
+  type ItemStatus,
+  type OutcomeToCommit,
+  type Ledger,
+  type StoredOutcome,
+} from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import { migrate } from './sqlite/migrations';
@@ -27,7 +36,13 @@ export class SqliteLedger implements Ledger {
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
-  private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => void;
+  private readonly commitTx: (
+    batchId: string,
+    sliceStart: number,
+    outcomes: OutcomeToCommit[],
+    next: number | null,
+    owner?: string,
+  ) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
   private readonly groupTx: (commits: QueuedCommit[]) => void;
   /** Commits waiting for this turn of the event loop to end; see commit(). */
@@ -66,9 +81,7 @@ export class SqliteLedger implements Ledger {
       `INSERT INTO interruptions (batch_id, idx, count, redos) VALUES (?, ?, 0, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET redos = redos + 1 RETURNING count`,
     );
-    this.selectCommitted = this.db.prepare(
-      'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx',
-    );
+    this.selectCommitted = this.db.prepare('SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? ORDER BY idx');
     this.selectCommittedWithStatus = this.db.prepare(
       'SELECT idx FROM items WHERE batch_id = ? AND idx >= ? AND idx < ? AND status = ? ORDER BY idx',
     );
@@ -83,22 +96,24 @@ export class SqliteLedger implements Ledger {
     this.sumInterruptions = this.db.prepare(
       'SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
     );
-    this.commitTx = this.db.transaction((batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
-      for (const o of outcomes) {
-        this.insertItem.run(
-          batchId,
-          o.index,
-          o.status,
-          o.resultJson ?? null,
-          o.errorType ?? null,
-          o.errorMessage ?? null,
-          o.attempts,
-          o.startedAt,
-          o.finishedAt,
-        );
-      }
-      this.setInFlight(batchId, sliceStart, next, owner);
-    });
+    this.commitTx = this.db.transaction(
+      (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
+        for (const o of outcomes) {
+          this.insertItem.run(
+            batchId,
+            o.index,
+            o.status,
+            o.resultJson ?? null,
+            o.errorType ?? null,
+            o.errorMessage ?? null,
+            o.attempts,
+            o.startedAt,
+            o.finishedAt,
+          );
+        }
+        this.setInFlight(batchId, sliceStart, next, owner);
+      },
+    );
     // Each commit is a savepoint inside the group's transaction (better-sqlite3 nests a transaction
     // function that way): one that lost its lease rolls back alone, and only its caller hears of it.
     this.groupTx = this.db.transaction((commits: QueuedCommit[]) => {
@@ -172,7 +187,9 @@ export class SqliteLedger implements Ledger {
 
   async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
     return (
-      this.db.prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? AND count > 0 ORDER BY idx').all(batchId, from, to) as {
+      this.db
+        .prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? AND count > 0 ORDER BY idx')
+        .all(batchId, from, to) as {
         idx: number;
       }[]
     ).map((r) => r.idx);
@@ -263,7 +280,8 @@ export class SqliteLedger implements Ledger {
   }
 
   async batch(batchId: string): Promise<BatchRecord | undefined> {
-    const row = this.db.prepare('SELECT spec, manifest, identity, claimed_at FROM batches WHERE batch_id = ?').get(batchId) as BatchRow | undefined;
+    const row = this.db.prepare('SELECT spec, manifest, identity, claimed_at FROM batches WHERE batch_id = ?').get(batchId) as
+      BatchRow | undefined;
     return row && toBatchRecord(batchId, row);
   }
 

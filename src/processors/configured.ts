@@ -5,7 +5,10 @@ import { loadProcessorModule } from './registry';
  * worker and the CLI, which validates specs before starting, know the same processors.
  */
 export function loadConfiguredProcessors(env = process.env.WAYMARK_PROCESSORS): void {
-  for (const modulePath of (env ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const modulePath of (env ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     loadProcessorModule(modulePath);
   }
 }

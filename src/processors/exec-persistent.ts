@@ -287,7 +287,12 @@ function giveBack(child: PersistentChild): void {
 }
 
 function requestOf(call: CallItem): Record<string, unknown> {
-  const request: Record<string, unknown> = { index: call.index, idempotencyKey: call.idempotencyKey, attempt: call.attempt, item: call.item };
+  const request: Record<string, unknown> = {
+    index: call.index,
+    idempotencyKey: call.idempotencyKey,
+    attempt: call.attempt,
+    item: call.item,
+  };
   if (call.file !== undefined) request.file = call.file;
   return request;
 }
@@ -302,12 +307,15 @@ class NotAResponse extends Error {}
 function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcome {
   if (typeof response !== 'object' || response === null || Array.isArray(response)) throw new NotAResponse('not a JSON object');
   const r = response as Record<string, unknown>;
-  if (r.index !== undefined && r.index !== index) throw new NotAResponse(`its "index" ${JSON.stringify(r.index)} is not the item's, ${index}`);
-  if (r.usage !== undefined && !isUsage(r.usage)) throw new NotAResponse('its "usage" is not an object of numbers, e.g. {"tokens": 12, "costUsd": 0.01}');
+  if (r.index !== undefined && r.index !== index)
+    throw new NotAResponse(`its "index" ${JSON.stringify(r.index)} is not the item's, ${index}`);
+  if (r.usage !== undefined && !isUsage(r.usage))
+    throw new NotAResponse('its "usage" is not an object of numbers, e.g. {"tokens": 12, "costUsd": 0.01}');
   if ('result' in r) return { result: r.result };
   if (r.retryAfterSeconds !== undefined) {
     const seconds = r.retryAfterSeconds;
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw new NotAResponse('its "retryAfterSeconds" is not a number of seconds, 0 or more');
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+      throw new NotAResponse('its "retryAfterSeconds" is not a number of seconds, 0 or more');
     return { error: new QuotaExhaustedError(Math.ceil(seconds * 1000), `the program's quota is exhausted; retry after ${seconds} s`) };
   }
   if (r.error !== undefined) {
@@ -315,13 +323,23 @@ function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcom
     if (typeof e !== 'object' || e === null || typeof e.message !== 'string') throw new NotAResponse('its "error" has no "message" string');
     if (e.type !== undefined && typeof e.type !== 'string') throw new NotAResponse('its "error.type" is not a string');
     const message = e.message + stderr;
-    return { error: e.retryable === false ? new NonRetryableItemError(message, e.type ?? 'non-retryable') : new RetryableItemError(message, e.type ?? 'persistent-error') };
+    return {
+      error:
+        e.retryable === false
+          ? new NonRetryableItemError(message, e.type ?? 'non-retryable')
+          : new RetryableItemError(message, e.type ?? 'persistent-error'),
+    };
   }
   throw new NotAResponse('it has none of "result", "error", "retryAfterSeconds"');
 }
 
 function isUsage(usage: unknown): boolean {
-  return typeof usage === 'object' && usage !== null && !Array.isArray(usage) && Object.values(usage).every((v) => typeof v === 'number' && Number.isFinite(v));
+  return (
+    typeof usage === 'object' &&
+    usage !== null &&
+    !Array.isArray(usage) &&
+    Object.values(usage).every((v) => typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 /** The outcomes a response line gives a call of `calls`; NotAResponse when the line is not one. */

@@ -228,8 +228,7 @@ function spawnFailure(program: string, err: unknown): Error {
  */
 function cannotStart(program: string, err: Error): ProcessorCannotStartError {
   const reason =
-    programStartProblem(program) ??
-    `${err.message}; the file is there and executable, so check the interpreter named on its #! line`;
+    programStartProblem(program) ?? `${err.message}; the file is there and executable, so check the interpreter named on its #! line`;
   return programCannotStart('exec', program, reason, !program.includes('/'));
 }
 

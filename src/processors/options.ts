@@ -2,11 +2,7 @@
 import { ProcessorOptionsError } from './processor';
 
 /** A typo such as `timeout` for `timeoutMs` would otherwise be ignored silently. */
-export function rejectUnknownOptions(
-  processor: string,
-  options: Record<string, unknown>,
-  known: readonly string[],
-): void {
+export function rejectUnknownOptions(processor: string, options: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(options).find((key) => !known.includes(key));
   if (unknown === undefined) return;
   throw new ProcessorOptionsError(

@@ -82,7 +82,10 @@ export function defineBatchProcessor(
   extra: Pick<Processor, 'validateOptions' | 'checkCanStart'> = {},
 ): Processor {
   const process: ProcessorFn = async (item, ctx) => {
-    const outcome = callOutcomes(await processBatch([{ item, index: ctx.index, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, file: ctx.file }], ctx), 1)[0];
+    const outcome = callOutcomes(
+      await processBatch([{ item, index: ctx.index, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, file: ctx.file }], ctx),
+      1,
+    )[0];
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
   };
@@ -98,7 +101,9 @@ export function callOutcomes(outcomes: unknown, items: number): ItemOutcome[] {
   }
   for (const outcome of outcomes) {
     if (typeof outcome !== 'object' || outcome === null || !('result' in outcome || 'error' in outcome)) {
-      throw new Error(`the batch processor returned an outcome that is neither { result } nor { error }: ${String(JSON.stringify(outcome)).slice(0, 200)}`);
+      throw new Error(
+        `the batch processor returned an outcome that is neither { result } nor { error }: ${String(JSON.stringify(outcome)).slice(0, 200)}`,
+      );
     }
   }
   return outcomes as ItemOutcome[];

@@ -42,11 +42,16 @@ export function checkProgramCanStart(processorName: string, program: string, pat
   if (problem !== undefined) throw programCannotStart(processorName, program, problem, !program.includes('/'));
 }
 
-export function programCannotStart(processorName: string, program: string, reason: string, lookedUpOnPath: boolean): ProcessorCannotStartError {
+export function programCannotStart(
+  processorName: string,
+  program: string,
+  reason: string,
+  lookedUpOnPath: boolean,
+): ProcessorCannotStartError {
   return new ProcessorCannotStartError(
     `processor "${processorName}" cannot start "${program}" on ${hostname()}: ${reason}. ` +
       'Every item would fail the same way, so the batch stops here. Fix command[0] in processor.options ' +
-      '(a program on the worker\'s PATH, or the path of an executable file) or install the program on every worker, then start the batch again',
+      "(a program on the worker's PATH, or the path of an executable file) or install the program on every worker, then start the batch again",
     lookedUpOnPath,
   );
 }

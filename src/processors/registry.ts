@@ -84,7 +84,9 @@ function isProcessor(value: unknown): value is Processor {
   if (typeof value !== 'object' || value === null) return false;
   const { process, validateOptions, checkCanStart, processBatch } = value as Record<string, unknown>;
   const optionalFunction = (hook: unknown) => hook === undefined || typeof hook === 'function';
-  return typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart) && optionalFunction(processBatch);
+  return (
+    typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart) && optionalFunction(processBatch)
+  );
 }
 
 /**
@@ -120,7 +122,9 @@ export function loadProcessorModule(path: string): string[] {
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
     if (code === 'ERR_REQUIRE_ESM') {
-      fail('is an ES module, which this Node version cannot require; write it as CommonJS (exports.name = ...) or run the worker on Node 20.19 or later');
+      fail(
+        'is an ES module, which this Node version cannot require; write it as CommonJS (exports.name = ...) or run the worker on Node 20.19 or later',
+      );
     }
     fail(`failed to load: ${message}; fix the module and restart the worker`);
   }

@@ -14,8 +14,7 @@ export async function mergeIntoRedriven(deps: ManifestDeps, redriveId: string, r
   if (!record || !before) return;
   const totals = await ledger.totals(redrivenId);
   const processed = totals.succeeded + totals.failed;
-  const pendingRanges =
-    before.total > processed ? gaps(await ledger.committedIndexes(redrivenId, 0, before.total), before.total) : [];
+  const pendingRanges = before.total > processed ? gaps(await ledger.committedIndexes(redrivenId, 0, before.total), before.total) : [];
   const after: BatchManifest = {
     ...before,
     status: pendingRanges.length === 0 ? 'completed' : before.status,

@@ -32,5 +32,8 @@ export async function planRedrive(ledger: Ledger, batchId: string): Promise<Redr
 }
 
 export function redriveBatchId(redriven: string, now = new Date()): string {
-  return `${redriven}-redrive-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${redriven}-redrive-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }

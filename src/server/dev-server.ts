@@ -151,8 +151,7 @@ export async function startDevServerInBackground(options: BackgroundDevServerOpt
     if (error instanceof ExitedEarly) {
       if (error.exit.error) throw cannotRun(plan, error.exit.error);
       throw new Error(
-        `The Temporal dev server (${plan.cli}) ${describeExit(error.exit)} before accepting connections on ${plan.address}.` +
-          outputTail(),
+        `The Temporal dev server (${plan.cli}) ${describeExit(error.exit)} before accepting connections on ${plan.address}.` + outputTail(),
         { cause: error },
       );
     }
@@ -165,7 +164,10 @@ export async function startDevServerInBackground(options: BackgroundDevServerOpt
 /** The end of what was written to `file` after byte offset `from`. */
 function readTail(file: string, from: number): string {
   const bytes = fs.readFileSync(file);
-  return bytes.subarray(Math.max(from, bytes.length - OUTPUT_TAIL_BYTES)).toString('utf8').trim();
+  return bytes
+    .subarray(Math.max(from, bytes.length - OUTPUT_TAIL_BYTES))
+    .toString('utf8')
+    .trim();
 }
 
 function planDevServer(options: DevServerOptions): DevServerPlan {
@@ -181,11 +183,16 @@ function planDevServer(options: DevServerOptions): DevServerPlan {
     dataDir,
     cli,
     args: [
-      'server', 'start-dev',
-      '--db-filename', dbFile,
-      '--ip', ip,
-      '--port', String(port),
-      '--ui-port', String(uiPort),
+      'server',
+      'start-dev',
+      '--db-filename',
+      dbFile,
+      '--ip',
+      ip,
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
       // Takes effect only when the SQLite file is new; ensureSearchAttributes covers older files.
       ...searchAttributeFlags(),
     ],
@@ -204,7 +211,10 @@ function planDevServer(options: DevServerOptions): DevServerPlan {
  * a Temporal server already holds the port, our readiness check would talk to that one.
  */
 async function assertPortsFree(plan: DevServerPlan): Promise<void> {
-  for (const [role, port] of [['gRPC', plan.port], ['Web UI', plan.uiPort]] as const) {
+  for (const [role, port] of [
+    ['gRPC', plan.port],
+    ['Web UI', plan.uiPort],
+  ] as const) {
     if (await isPortOpen(plan.ip, port)) {
       throw new CliError(
         `cannot start the Temporal dev server: ${plan.ip}:${port} (its ${role} port) is already in use. ` +

@@ -17,9 +17,7 @@ export function findPackageRoot(fromDir: string = __dirname): string {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
     if (path.dirname(dir) === dir) {
-      throw new Error(
-        `No package.json found in ${fromDir} or any folder above it; waymark's files must stay inside its package folder.`,
-      );
+      throw new Error(`No package.json found in ${fromDir} or any folder above it; waymark's files must stay inside its package folder.`);
     }
   }
 }

@@ -50,7 +50,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace =
 
 function indexedValueType(type: SearchAttributeType): number {
   const encoded = encodeSearchAttributeIndexedValueType(type);
-  if (encoded === undefined) throw new Error(`@temporalio/common has no wire type for search attribute type ${type}; check the SDK version.`);
+  if (encoded === undefined)
+    throw new Error(`@temporalio/common has no wire type for search attribute type ${type}; check the SDK version.`);
   return encoded;
 }
 

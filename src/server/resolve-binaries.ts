@@ -12,19 +12,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing';
 import { defaultInstallDir, installedExecutablePath } from './install-dir';
-import {
-  TEMPORAL_CLI,
-  TEMPORAL_TEST_SERVER,
-  executableFileName,
-  pipRequirement,
-  type PinnedBinary,
-} from './pinned-binaries';
+import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER, executableFileName, pipRequirement, type PinnedBinary } from './pinned-binaries';
 
 export type BinarySource = 'env' | 'project' | 'path' | 'sdk-download';
 
-export type ResolvedBinary =
-  | { source: 'env' | 'project' | 'path'; path: string }
-  | { source: 'sdk-download'; path?: undefined };
+export type ResolvedBinary = { source: 'env' | 'project' | 'path'; path: string } | { source: 'sdk-download'; path?: undefined };
 
 export interface ResolveOptions {
   /** Defaults to process.env; read for the override variables and PATH. */
@@ -121,7 +113,5 @@ function isExecutableFile(file: string): boolean {
 }
 
 function toExecutableOption(resolved: ResolvedBinary): EphemeralServerExecutable {
-  return resolved.path === undefined
-    ? { type: 'cached-download' }
-    : { type: 'existing-path', path: resolved.path };
+  return resolved.path === undefined ? { type: 'cached-download' } : { type: 'existing-path', path: resolved.path };
 }

@@ -104,7 +104,9 @@ export class CsvSource implements Source {
       };
     }
     if (size > this.maxItemBytes) {
-      return { parseError: `row ${row} is ${size} bytes, over the limit of ${this.maxItemBytes} bytes (raise source.maxItemBytes to accept it)` };
+      return {
+        parseError: `row ${row} is ${size} bytes, over the limit of ${this.maxItemBytes} bytes (raise source.maxItemBytes to accept it)`,
+      };
     }
     if (record.fields.length !== header.length) {
       return {
@@ -200,7 +202,9 @@ export class CsvSource implements Source {
           `the CSV row starting at byte ${recordStart()} of ${this.path} runs past ${maxFieldBytes} bytes without ending, most likely a quote that is never closed (close the quote; a quote inside a quoted field is written "")`,
         );
       }
-      throw new SourceUnavailableError(`cannot parse the CSV row starting at byte ${recordStart()} of ${this.path}: ${err.message} (fix the row)`);
+      throw new SourceUnavailableError(
+        `cannot parse the CSV row starting at byte ${recordStart()} of ${this.path}: ${err.message} (fix the row)`,
+      );
     } finally {
       parser.destroy();
     }

@@ -101,7 +101,9 @@ export class PostgresTableSource implements Source {
   ) {
     this.table = tableName.split('.').map(escapeIdentifier).join('.');
     this.key = `t.${escapeIdentifier(keyName)}`;
-    this.value = columns ? `(SELECT row_to_json(r) FROM (SELECT ${columns.map((c) => `t.${escapeIdentifier(c)}`).join(', ')}) r)` : 'row_to_json(t)';
+    this.value = columns
+      ? `(SELECT row_to_json(r) FROM (SELECT ${columns.map((c) => `t.${escapeIdentifier(c)}`).join(', ')}) r)`
+      : 'row_to_json(t)';
   }
 
   async countItems(): Promise<number> {
@@ -141,14 +143,12 @@ export class PostgresTableSource implements Source {
     if (!Number.isSafeInteger(afterWindow)) throw this.keyTooLarge(bounds[bounds.length - 1].k);
     const isStart = typeof cut === 'number' ? (n: number) => (n - 1) % cut === 0 : (n: number) => (sliceStarts as number[]).includes(n);
     const starts = bounds.filter((r) => isStart(r.n));
-    const slices = starts.map(
-      (r, i): SliceBounds => ({
-        start: from.index + r.n - 1,
-        count: (i + 1 < starts.length ? starts[i + 1].n : planned + 1) - r.n,
-        startOffset: this.toKey(r.k),
-        endOffset: i + 1 < starts.length ? this.toKey(starts[i + 1].k) : afterWindow,
-      }),
-    );
+    const slices = starts.map((r, i): SliceBounds => ({
+      start: from.index + r.n - 1,
+      count: (i + 1 < starts.length ? starts[i + 1].n : planned + 1) - r.n,
+      startOffset: this.toKey(r.k),
+      endOffset: i + 1 < starts.length ? this.toKey(starts[i + 1].k) : afterWindow,
+    }));
     return { slices, next: { index: from.index + planned, offset: afterWindow }, exhausted };
   }
 
@@ -199,9 +199,12 @@ export class PostgresTableSource implements Source {
         `source table ${this.tableName} not found in ${this.where} (check source.path: table or schema.table, case-sensitive as written, and the database in the URL)`,
       );
     }
-    if (column.type === null) throw new SourceUnavailableError(`${key} does not exist (check source.keyColumn; names are case-sensitive as written)`);
+    if (column.type === null)
+      throw new SourceUnavailableError(`${key} does not exist (check source.keyColumn; names are case-sensitive as written)`);
     if (!INTEGER_TYPES.includes(column.type)) {
-      throw new SourceUnavailableError(`${key} is ${column.type}; the key must be an integer column (smallint, integer or bigint) whose order is the item order`);
+      throw new SourceUnavailableError(
+        `${key} is ${column.type}; the key must be an integer column (smallint, integer or bigint) whose order is the item order`,
+      );
     }
     if (!column.not_null || !column.is_unique) {
       throw new SourceUnavailableError(
@@ -231,16 +234,23 @@ export class PostgresTableSource implements Source {
       case '3F000':
         return new SourceUnavailableError(`source table ${this.tableName} not found in ${this.where}: ${message} (check source.path)`);
       case '42703':
-        return new SourceUnavailableError(`source table ${this.tableName}: ${message} (check source.columns and source.keyColumn; names are case-sensitive as written)`);
+        return new SourceUnavailableError(
+          `source table ${this.tableName}: ${message} (check source.columns and source.keyColumn; names are case-sensitive as written)`,
+        );
       case '42501':
         return new SourceUnavailableError(`source table ${this.tableName}: ${message} (grant SELECT on it to the user in the source URL)`);
       case '28P01':
       case '28000':
-        return new SourceUnavailableError(`the source database ${this.where} refused the login: ${message} (check the user and password in the source URL)`);
+        return new SourceUnavailableError(
+          `the source database ${this.where} refused the login: ${message} (check the user and password in the source URL)`,
+        );
       case '3D000':
-        return new SourceUnavailableError(`the source database in ${this.where} does not exist: ${message} (fix the database name in the source URL)`);
+        return new SourceUnavailableError(
+          `the source database in ${this.where} does not exist: ${message} (fix the database name in the source URL)`,
+        );
       default:
-        if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57P)/.test(code)) return new Error(`cannot reach the source database ${this.where}: ${message}`);
+        if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57P)/.test(code))
+          return new Error(`cannot reach the source database ${this.where}: ${message}`);
         return err;
     }
   }
@@ -252,7 +262,9 @@ export class PostgresTableSource implements Source {
   }
 
   private keyTooLarge(text: string): SourceUnavailableError {
-    return new SourceUnavailableError(`source table ${this.tableName} has key ${text}, beyond ±2^53, which waymark cannot carry as a slice bound; use keys of at most 15 digits`);
+    return new SourceUnavailableError(
+      `source table ${this.tableName} has key ${text}, beyond ±2^53, which waymark cannot carry as a slice bound; use keys of at most 15 digits`,
+    );
   }
 
   private changed(slice: SliceBounds, found: string): SourceUnavailableError {

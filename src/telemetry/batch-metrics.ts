@@ -44,9 +44,14 @@ export class SliceMetrics {
     this.succeeded = tagged.createCounter('waymark_items_succeeded', 'items', 'items committed as succeeded');
     this.failed = tagged.createCounter('waymark_items_failed', 'items', 'items committed as failed, by error type');
     const latency = (status: CountedOutcome['status']) =>
-      tagged.withTags({ status }).createHistogram(ITEM_LATENCY, 'int', 'ms', 'time from an item\'s first attempt to its outcome');
+      tagged.withTags({ status }).createHistogram(ITEM_LATENCY, 'int', 'ms', "time from an item's first attempt to its outcome");
     this.itemLatency = { succeeded: latency('succeeded'), failed: latency('failed') };
-    this.sliceLatency = tagged.createHistogram(SLICE_LATENCY, 'int', 'ms', 'time of a slice attempt that returned (done or stopped for quota)');
+    this.sliceLatency = tagged.createHistogram(
+      SLICE_LATENCY,
+      'int',
+      'ms',
+      'time of a slice attempt that returned (done or stopped for quota)',
+    );
     this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
   }
 

@@ -103,7 +103,8 @@ export class BatchRun {
     this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
     this.tallies = new Tallies(checkpoint);
     this.searchAttributesRegistered = checkpoint?.searchAttributesRegistered;
-    this.publishesSearchAttributes = info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true;
+    this.publishesSearchAttributes =
+      info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true;
   }
 
   get cancelled(): boolean {
@@ -200,7 +201,8 @@ export class BatchRun {
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
     if (this.spec.concurrency > before.concurrency) {
       // More lanes than unlaunched slices: the rest of the window is cut again, so they all get work.
-      if (this.window !== undefined && this.tailNeedsRecut(this.window) && patched(RECUT_FOR_LANES_PATCH)) void this.recutForLanes(this.window);
+      if (this.window !== undefined && this.tailNeedsRecut(this.window) && patched(RECUT_FOR_LANES_PATCH))
+        void this.recutForLanes(this.window);
       this.spawnLanes();
     }
     this.publish(true);
@@ -351,7 +353,13 @@ export class BatchRun {
     const tail = window.unlaunchedTail()!;
     this.recutting = true;
     try {
-      const { plan } = await planWindow({ batchId: this.batchId, spec: this.spec, from: tail.from, maxItems: tail.items, countTotal: false });
+      const { plan } = await planWindow({
+        batchId: this.batchId,
+        spec: this.spec,
+        from: tail.from,
+        maxItems: tail.items,
+        countTotal: false,
+      });
       window.recutTail(tail.first, plan.slices);
     } catch {
       // The old cut still covers every item: the batch goes on with it.

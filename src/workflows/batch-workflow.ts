@@ -24,7 +24,9 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
   setHandler(progressQuery, () => run.progress());
   setHandler(pauseSignal, () => run.pause());
   setHandler(resumeSignal, () => run.resume());
-  setHandler(configureUpdate, (change) => run.configure(change), { validator: (change: BatchConfigChange) => run.validateConfigure(change) });
+  setHandler(configureUpdate, (change) => run.configure(change), {
+    validator: (change: BatchConfigChange) => run.validateConfigure(change),
+  });
 
   await run.plan().catch((err: Error) => {
     throw batchIdReused(err) ?? err;
@@ -59,7 +61,8 @@ export async function batchWorkflow(specInput: unknown, checkpoint?: Checkpoint)
  * message as its own non-retryable failure, so a workflow retry policy does not run it again.
  */
 function batchIdReused(err: unknown): ApplicationFailure | undefined {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== 'BatchIdReused') return undefined;
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || err.cause.type !== 'BatchIdReused')
+    return undefined;
   return ApplicationFailure.nonRetryable(err.cause.message, 'BatchIdReused');
 }
 

@@ -22,11 +22,16 @@ const EVENTS_PER_REFRESH = 7;
 /** True when a refresh, next to the slices in flight, still fits this run's budget. */
 export function refreshFitsBudget(slicesInFlight: number): boolean {
   const info = workflowInfo();
-  return !info.continueAsNewSuggested && info.historyLength + slicesInFlight * EVENTS_PER_SLICE + EVENTS_PER_REFRESH + EVENTS_RESERVE < EVENTS_PER_RUN_BUDGET;
+  return (
+    !info.continueAsNewSuggested &&
+    info.historyLength + slicesInFlight * EVENTS_PER_SLICE + EVENTS_PER_REFRESH + EVENTS_RESERVE < EVENTS_PER_RUN_BUDGET
+  );
 }
 
 /** True when one more slice, next to those in flight, could take this run past its budget. */
 export function historyBudgetSpent(slicesInFlight: number): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength + (slicesInFlight + 1) * EVENTS_PER_SLICE + EVENTS_RESERVE >= EVENTS_PER_RUN_BUDGET;
+  return (
+    info.continueAsNewSuggested || info.historyLength + (slicesInFlight + 1) * EVENTS_PER_SLICE + EVENTS_RESERVE >= EVENTS_PER_RUN_BUDGET
+  );
 }

@@ -68,7 +68,10 @@ function writeSource(name: string, lines: string[]): string {
 
 /** `item-0` ... `item-(n-1)`, one per line. */
 function textSource(n: number): string {
-  return writeSource('items.txt', Array.from({ length: n }, (_, i) => `item-${i}`));
+  return writeSource(
+    'items.txt',
+    Array.from({ length: n }, (_, i) => `item-${i}`),
+  );
 }
 
 function makeSpec(sourcePath: string, processorName: string, extra: Partial<BatchSpecInput> = {}): BatchSpec {
@@ -112,13 +115,7 @@ interface Attempt {
 }
 
 /** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
-function startSlice(
-  batchId: string,
-  spec: BatchSpec,
-  slice: SliceBounds,
-  info: Partial<Info> = {},
-  sliceLedger: Ledger = ledger,
-): Attempt {
+function startSlice(batchId: string, spec: BatchSpec, slice: SliceBounds, info: Partial<Info> = {}, sliceLedger: Ledger = ledger): Attempt {
   const warnings: LogEntry[] = [];
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
   const heartbeats: SliceHeartbeat[] = [];
@@ -178,7 +175,10 @@ describe('processSlice with itemsPerCall', () => {
     // The second call holds only the items left: s+2 (flaky) and s+3 (broken); the third only s+3.
     expect(proc.calls.slice(0, 3).map((c) => c.map((i) => [i.index, i.attempt]))).toEqual([
       range(s, s + 5).map((i) => [i, 1]),
-      [[s + 2, 2], [s + 3, 2]],
+      [
+        [s + 2, 2],
+        [s + 3, 2],
+      ],
       [[s + 3, 3]],
     ]);
     const all = await rows('per-item');
@@ -210,7 +210,8 @@ describe('processSlice with itemsPerCall', () => {
     await startSlice('whole-call-fails', failingSpec, slice).result;
     const failed = await rows('whole-call-fails');
     expect(failed).toHaveLength(23);
-    for (const r of failed) expect(r).toMatchObject({ status: 'failed', errorType: 'RangeError', errorMessage: 'down for good', attempts: 2 });
+    for (const r of failed)
+      expect(r).toMatchObject({ status: 'failed', errorType: 'RangeError', errorMessage: 'down for good', attempts: 2 });
   });
 
   it('counts every item of the call a dead attempt left as redone and crashed, then runs them in calls of one', async () => {
@@ -219,7 +220,13 @@ describe('processSlice with itemsPerCall', () => {
     const slice = await sliceOf(spec, 1);
     const s = slice.start;
     await ledger.claimSlice('call-crash', s, 'dead-attempt');
-    await ledger.commit('call-crash', s, range(s, s + 8).map((i) => succeeded(i, i)), s + 8, 'dead-attempt');
+    await ledger.commit(
+      'call-crash',
+      s,
+      range(s, s + 8).map((i) => succeeded(i, i)),
+      s + 8,
+      'dead-attempt',
+    );
 
     const result = await startSlice('call-crash', spec, slice).result;
 

@@ -86,7 +86,10 @@ function writeSource(name: string, lines: string[]): string {
 
 /** `item-0` ... `item-(n-1)`, one per line. */
 function textSource(n: number): string {
-  return writeSource('items.txt', Array.from({ length: n }, (_, i) => `item-${i}`));
+  return writeSource(
+    'items.txt',
+    Array.from({ length: n }, (_, i) => `item-${i}`),
+  );
 }
 
 function makeSpec(sourcePath: string, processorName: string, extra: Partial<BatchSpecInput> = {}): BatchSpec {
@@ -136,13 +139,7 @@ interface Attempt {
 }
 
 /** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
-function startSlice(
-  batchId: string,
-  spec: BatchSpec,
-  slice: SliceBounds,
-  info: Partial<Info> = {},
-  sliceLedger: Ledger = ledger,
-): Attempt {
+function startSlice(batchId: string, spec: BatchSpec, slice: SliceBounds, info: Partial<Info> = {}, sliceLedger: Ledger = ledger): Attempt {
   const warnings: LogEntry[] = [];
   const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
   const heartbeats: SliceHeartbeat[] = [];
@@ -172,7 +169,12 @@ describe('processSlice: where a retried attempt resumes', () => {
     const batchId = 'hb-resume';
     const resumeAt = slice.start + 37;
     // What a previous attempt leaves when it dies right after a commit and its heartbeat.
-    await ledger.commit(batchId, slice.start, range(slice.start, resumeAt).map((i) => succeeded(i, `previous-${i}`)), resumeAt);
+    await ledger.commit(
+      batchId,
+      slice.start,
+      range(slice.start, resumeAt).map((i) => succeeded(i, `previous-${i}`)),
+      resumeAt,
+    );
 
     const attempt = startSlice(batchId, spec, slice, { heartbeatDetails: { cursor: resumeAt } });
     const result = await attempt.result;
@@ -225,7 +227,13 @@ describe('processSlice: where a retried attempt resumes', () => {
     const previous = range(slice.start, slice.start + 20).map((i) => succeeded(i, `previous-${i}`, 2));
     const hole = slice.start + 25;
     const previousFailure: OutcomeToCommit = {
-      index: hole, status: 'failed', errorType: 'earlier', errorMessage: 'from before', attempts: 3, startedAt: 5, finishedAt: 6,
+      index: hole,
+      status: 'failed',
+      errorType: 'earlier',
+      errorMessage: 'from before',
+      attempts: 3,
+      startedAt: 5,
+      finishedAt: 6,
     };
     await ledger.commit(batchId, slice.start, [...previous, previousFailure], null);
     const before = await rows(batchId);
@@ -249,7 +257,12 @@ describe('processSlice: interrupted attempts', () => {
     const batchId = 'interrupted';
     const k = slice.start + 5;
     // What a worker killed mid-item leaves: items before k committed, k marked in flight, no outcome for k.
-    await ledger.commit(batchId, slice.start, range(slice.start, k).map((i) => succeeded(i, i)), k);
+    await ledger.commit(
+      batchId,
+      slice.start,
+      range(slice.start, k).map((i) => succeeded(i, i)),
+      k,
+    );
 
     const result = await startSlice(batchId, spec, slice).result;
 
@@ -268,7 +281,12 @@ describe('processSlice: interrupted attempts', () => {
     const slice = await sliceOf(spec, 1);
     const batchId = 'interrupted-after-commit';
     const k = slice.start + 5;
-    await ledger.commit(batchId, slice.start, range(slice.start, k + 1).map((i) => succeeded(i, i)), null);
+    await ledger.commit(
+      batchId,
+      slice.start,
+      range(slice.start, k + 1).map((i) => succeeded(i, i)),
+      null,
+    );
     await ledger.markInFlight(batchId, slice.start, k);
 
     const result = await startSlice(batchId, spec, slice).result;
@@ -297,13 +315,25 @@ describe('processSlice: failed items go to the compensating record and the slice
       tally: { succeeded: 3, failed: 3, redone: 0, failedByType: { Error: 1, parse: 1, 'bad-data': 1 } },
     });
     const byIndex = (await rows('failures')).map((r) => ({
-      index: r.index, status: r.status, result: r.result, errorType: r.errorType, errorMessage: r.errorMessage, attempts: r.attempts,
+      index: r.index,
+      status: r.status,
+      result: r.result,
+      errorType: r.errorType,
+      errorMessage: r.errorMessage,
+      attempts: r.attempts,
     }));
     expect(byIndex).toEqual([
       { index: 0, status: 'succeeded', result: { doubled: 0 }, errorType: undefined, errorMessage: undefined, attempts: 1 },
       { index: 1, status: 'failed', result: undefined, errorType: 'Error', errorMessage: 'downstream refused item 1', attempts: 3 },
       { index: 2, status: 'succeeded', result: { doubled: 4 }, errorType: undefined, errorMessage: undefined, attempts: 1 },
-      { index: 3, status: 'failed', result: undefined, errorType: 'parse', errorMessage: expect.stringContaining('line 4 is empty'), attempts: 0 },
+      {
+        index: 3,
+        status: 'failed',
+        result: undefined,
+        errorType: 'parse',
+        errorMessage: expect.stringContaining('line 4 is empty'),
+        attempts: 0,
+      },
       { index: 4, status: 'failed', result: undefined, errorType: 'bad-data', errorMessage: 'item 4 can never work', attempts: 1 },
       { index: 5, status: 'succeeded', result: { doubled: 10 }, errorType: undefined, errorMessage: undefined, attempts: 1 },
     ]);
@@ -371,7 +401,9 @@ describe('processSlice: failed items go to the compensating record and the slice
     // Without these beats Temporal would declare a slow item's slice lost; they carry the item
     // being worked on as the resume point, and the slice's committed tally so far.
     expect(beatsWhileHanging.length).toBeGreaterThanOrEqual(2);
-    expect(beatsWhileHanging).toEqual(beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0 })));
+    expect(beatsWhileHanging).toEqual(
+      beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0 })),
+    );
   }, 5_000);
 
   it('times each item from its own start: items that each take most of the timeout all succeed', async () => {
@@ -543,7 +575,7 @@ describe('processSlice: cancellation', () => {
 });
 
 describe('processSlice: a superseded attempt', () => {
-  it('stops an attempt the server gave up on at its next commit, leaving the newer attempt\'s state alone', async () => {
+  it("stops an attempt the server gave up on at its next commit, leaving the newer attempt's state alone", async () => {
     // A worker cut off from the server keeps running its attempt while Temporal retries the
     // slice elsewhere; the old attempt must not keep processing or rewrite the slice's marker.
     const started = deferred();
@@ -665,7 +697,13 @@ describe('processSlice: commit groups', () => {
     const s = slice.start;
     // Two groups committed, the third open (marked from its first item) when the worker died.
     await ledger.claimSlice(batchId, s, 'dead-attempt');
-    await ledger.commit(batchId, s, range(s, s + 10).map((i) => succeeded(i, i)), s + 10, 'dead-attempt');
+    await ledger.commit(
+      batchId,
+      s,
+      range(s, s + 10).map((i) => succeeded(i, i)),
+      s + 10,
+      'dead-attempt',
+    );
 
     const result = await startSlice(batchId, spec, slice).result;
 

@@ -63,8 +63,15 @@ async function makeDatabaseWithPlainStartDev(dataDir: string, extraArgs: string[
   const plain = spawn(
     requireTemporalCli(),
     [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-      '--db-filename', path.join(dataDir, 'temporal.sqlite'),
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--db-filename',
+      path.join(dataDir, 'temporal.sqlite'),
       ...extraArgs,
     ],
     { stdio: 'ignore' },
@@ -141,9 +148,7 @@ describe('startDevServerInBackground', () => {
     );
     expect(() => process.kill(server.pid, 0)).not.toThrow();
     // Its own process group, so a Ctrl-C aimed at the demo's terminal does not reach it.
-    expect(execFileSync('ps', ['-o', 'pgid=', '-p', String(server.pid)], { encoding: 'utf8' }).trim()).toBe(
-      String(server.pid),
-    );
+    expect(execFileSync('ps', ['-o', 'pgid=', '-p', String(server.pid)], { encoding: 'utf8' }).trim()).toBe(String(server.pid));
     await server.stop();
     expect(() => process.kill(server.pid, 0)).toThrow();
   });
@@ -165,8 +170,9 @@ describe('runDevServer (`waymark dev`)', () => {
     const exitCode = runDevServer({ dataDir: makeTempDir(), port, uiPort: await findFreePort() });
     try {
       // Ready means the search attributes are in place, so wait for them rather than for the port.
-      await waitFor('the foreground dev server to register the search attributes', async () =>
-        (await isServerListening(address, 200)) && Object.keys(await waymarkAttributeTypes(address)).length === 3,
+      await waitFor(
+        'the foreground dev server to register the search attributes',
+        async () => (await isServerListening(address, 200)) && Object.keys(await waymarkAttributeTypes(address)).length === 3,
       );
       expect(await waymarkAttributeTypes(address)).toEqual(WAYMARK_ATTRIBUTE_TYPES);
     } finally {

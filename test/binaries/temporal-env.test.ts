@@ -18,8 +18,6 @@ describe('test environments', () => {
     env = await createDevServerEnv();
     expect(env.supportsTimeSkipping).toBe(false);
     const { customAttributes } = await env.connection.operatorService.listSearchAttributes({ namespace: 'default' });
-    expect(Object.keys(customAttributes ?? {})).toEqual(
-      expect.arrayContaining(['WaymarkStatus', 'WaymarkSucceeded', 'WaymarkFailed']),
-    );
+    expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(['WaymarkStatus', 'WaymarkSucceeded', 'WaymarkFailed']));
   });
 });

@@ -38,8 +38,24 @@ describe('the chaos run', () => {
     });
     console.log(formatReport(report));
 
-    expect(report.check).toMatchObject({ total: 4000, rows: 4000, lost: 0, duplicated: 0, unexpected: 0, failed: 0, wrongResults: 0, withoutSideEffect: 0 });
-    expect(report.interruptions.map((i) => i.kind).sort()).toEqual(['server-kill', 'worker-kill', 'worker-kill', 'worker-kill', 'worker-kill', 'worker-term']);
+    expect(report.check).toMatchObject({
+      total: 4000,
+      rows: 4000,
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+      failed: 0,
+      wrongResults: 0,
+      withoutSideEffect: 0,
+    });
+    expect(report.interruptions.map((i) => i.kind).sort()).toEqual([
+      'server-kill',
+      'worker-kill',
+      'worker-kill',
+      'worker-kill',
+      'worker-kill',
+      'worker-term',
+    ]);
     expect(report.bound).toBe(4);
     for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
     expect(report.unexplainedRedone).toEqual([]);
@@ -48,37 +64,50 @@ describe('the chaos run', () => {
 
   // The topology of many machines: three workers sharing a PostgreSQL ledger, kills landing on any
   // of them; with commit groups of 5, so a kill may cost several items of a slice, all reported.
-  (TEST_PG_URL || PG_REQUIRED ? it : it.skip)('on three workers sharing a PostgreSQL ledger, k = 5: loses and duplicates nothing, reports every redone item, redoes at most the bound', async () => {
-    if (!TEST_PG_URL) throw new Error(MISSING_PG_MESSAGE);
-    const db = new PostgresTestDb(TEST_PG_URL);
-    try {
-      const report = await runChaos({
-        items: 6000,
-        workers: 3,
-        ledgerUrl: await db.freshSchema(),
-        workerKills: 4,
-        serverKills: 1,
-        workerTerms: 1,
-        // Slower items than above: the two live workers keep the batch going through each kill.
-        itemMs: 15,
-        concurrency: 6,
-        sliceSize: 50,
-        commitGroup: 5,
-        heartbeatTimeoutMs: 2000,
-        skipBaseline: true,
-        dataDir: path.join(dataDir, 'three-workers'),
-        timeoutMs: 150_000,
-      });
-      console.log(formatReport(report));
+  (TEST_PG_URL || PG_REQUIRED ? it : it.skip)(
+    'on three workers sharing a PostgreSQL ledger, k = 5: loses and duplicates nothing, reports every redone item, redoes at most the bound',
+    async () => {
+      if (!TEST_PG_URL) throw new Error(MISSING_PG_MESSAGE);
+      const db = new PostgresTestDb(TEST_PG_URL);
+      try {
+        const report = await runChaos({
+          items: 6000,
+          workers: 3,
+          ledgerUrl: await db.freshSchema(),
+          workerKills: 4,
+          serverKills: 1,
+          workerTerms: 1,
+          // Slower items than above: the two live workers keep the batch going through each kill.
+          itemMs: 15,
+          concurrency: 6,
+          sliceSize: 50,
+          commitGroup: 5,
+          heartbeatTimeoutMs: 2000,
+          skipBaseline: true,
+          dataDir: path.join(dataDir, 'three-workers'),
+          timeoutMs: 150_000,
+        });
+        console.log(formatReport(report));
 
-      expect(report.check).toMatchObject({ total: 6000, rows: 6000, lost: 0, duplicated: 0, unexpected: 0, failed: 0, wrongResults: 0, withoutSideEffect: 0 });
-      expect(report.interruptions).toHaveLength(6);
-      expect(report.bound).toBe(30);
-      for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
-      expect(report.unexplainedRedone).toEqual([]);
-      expect(report.problems).toEqual([]);
-    } finally {
-      await db.close();
-    }
-  }, 180_000);
+        expect(report.check).toMatchObject({
+          total: 6000,
+          rows: 6000,
+          lost: 0,
+          duplicated: 0,
+          unexpected: 0,
+          failed: 0,
+          wrongResults: 0,
+          withoutSideEffect: 0,
+        });
+        expect(report.interruptions).toHaveLength(6);
+        expect(report.bound).toBe(30);
+        for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
+        expect(report.unexplainedRedone).toEqual([]);
+        expect(report.problems).toEqual([]);
+      } finally {
+        await db.close();
+      }
+    },
+    180_000,
+  );
 });

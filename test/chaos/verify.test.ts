@@ -33,7 +33,17 @@ describe('checkItems', () => {
   it('passes a batch with one right outcome and at least one execution per item', async () => {
     await ledger.commit('b', 0, [ok(0), ok(1), ok(2), ok(3)], null);
     const check = await checkItems(ledger, 'b', SOURCE, [ran(0), ran(1), ran(2), ran(2, 200), ran(3)]);
-    expect(check).toEqual({ total: 4, rows: 4, lost: 0, duplicated: 0, unexpected: 0, failed: 0, wrongResults: 0, withoutSideEffect: 0, examples: [] });
+    expect(check).toEqual({
+      total: 4,
+      rows: 4,
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+      failed: 0,
+      wrongResults: 0,
+      withoutSideEffect: 0,
+      examples: [],
+    });
   });
 
   it('finds lost items, wrong results, outcomes without side effect and indexes outside the source', async () => {

@@ -58,7 +58,19 @@ describe('waymark CLI against a dev server', () => {
   });
 
   it('start --wait runs the batch and prints the summary with the right counts', async () => {
-    const run = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', '10', '--checkpoint-every', '50', '--batch-id', 'b1', '--wait');
+    const run = await waymark(
+      'start',
+      'items.jsonl',
+      '--processor',
+      'sha256',
+      '--slice',
+      '10',
+      '--checkpoint-every',
+      '50',
+      '--batch-id',
+      'b1',
+      '--wait',
+    );
     // stderr carries the progress bar, which prints on a timer; only stdout is exact.
     // Exit 3: the batch completed, and some of its items failed.
     expect(run.code).toBe(3);
@@ -90,7 +102,10 @@ describe('waymark CLI against a dev server', () => {
   it('failures --json prints one JSON line per failed item', async () => {
     const run = await waymark('failures', 'b1', '--json');
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    const rows = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const rows = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(rows).toEqual(
       [...MALFORMED.keys()].map((index) => ({
         index,
@@ -107,7 +122,12 @@ describe('waymark CLI against a dev server', () => {
       stdout: `wrote 98 results, 2 failures and manifest.json to ${out}\n`,
       stderr: '',
     });
-    const jsonLines = (file: string) => fs.readFileSync(path.join(out, file), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const jsonLines = (file: string) =>
+      fs
+        .readFileSync(path.join(out, file), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line));
     expect(jsonLines('results.jsonl')).toEqual([...expectedHashes].map(([index, result]) => ({ index, result })));
     expect(jsonLines('failures.jsonl').map((row) => row.index)).toEqual([...MALFORMED.keys()]);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'))).toMatchObject({
@@ -144,20 +164,36 @@ describe('waymark CLI against a dev server', () => {
 
     const out = path.join(dir, 'export-exec1');
     expect(await waymark('export', 'exec1', '--out', out)).toMatchObject({ code: 0, stderr: '' });
-    const results = fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+    const results = fs
+      .readFileSync(path.join(out, 'results.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     // stdin carries the item as JSON text and a newline: `"a"` + newline is 4 bytes.
     expect(results).toEqual(words.map((word, index) => ({ index, result: String(JSON.stringify(word).length + 1) })));
     expect(fs.readFileSync(path.join(out, 'failures.jsonl'), 'utf8')).toBe('');
   });
 
   it('refuses a batch id that already exists', async () => {
-    const first = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', '10', '--checkpoint-every', '50', '--batch-id', 'dup');
+    const first = await waymark(
+      'start',
+      'items.jsonl',
+      '--processor',
+      'sha256',
+      '--slice',
+      '10',
+      '--checkpoint-every',
+      '50',
+      '--batch-id',
+      'dup',
+    );
     expect(first).toEqual({ code: 0, stdout: 'started batch dup\nwatch it with `waymark status dup --watch`\n', stderr: '' });
     const second = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--batch-id', 'dup');
     expect(second).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'waymark: batch id "dup" already exists (running or finished); choose another with --batch-id, or see it with `waymark status dup`\n',
+      stderr:
+        'waymark: batch id "dup" already exists (running or finished); choose another with --batch-id, or see it with `waymark status dup`\n',
     });
     // Let the first one finish, so stopping the worker interrupts nothing.
     await env.client.workflow.getHandle('dup').result();

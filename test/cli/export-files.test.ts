@@ -39,18 +39,47 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
     const ledger = openLedger(path.join(dir, 'data'));
     try {
       // 10 items: 0-2 and 6 succeeded, 3 failed, 4-5 and 7-9 have no outcome (the batch stopped).
-      await ledger.commit(BATCH, 0, [succeeded(0, 'plain text, with a comma'), succeeded(1, { word: 'aa', length: 2 }), succeeded(2, 42)], null);
       await ledger.commit(
         BATCH,
         0,
-        [{ index: 3, status: 'failed', errorType: 'exec-data-error', errorMessage: 'bad "data"\nsecond line', attempts: 1, startedAt: 1000, finishedAt: 1002 }],
+        [succeeded(0, 'plain text, with a comma'), succeeded(1, { word: 'aa', length: 2 }), succeeded(2, 42)],
+        null,
+      );
+      await ledger.commit(
+        BATCH,
+        0,
+        [
+          {
+            index: 3,
+            status: 'failed',
+            errorType: 'exec-data-error',
+            errorMessage: 'bad "data"\nsecond line',
+            attempts: 1,
+            startedAt: 1000,
+            finishedAt: 1002,
+          },
+        ],
         null,
       );
       await ledger.commit(BATCH, 6, [succeeded(6, ['x', 'y'])], null);
-      const spec = parseBatchSpec({ source: { kind: 'text', path: path.join(dir, 'words.txt') }, processor: { name: 'sha256' }, sliceSize: 2, checkpointEvery: 10 });
+      const spec = parseBatchSpec({
+        source: { kind: 'text', path: path.join(dir, 'words.txt') },
+        processor: { name: 'sha256' },
+        sliceSize: 2,
+        checkpointEvery: 10,
+      });
       ({ manifest } = await finalize(
         { ledger, dataDir: path.join(dir, 'data') },
-        { batchId: BATCH, spec, status: 'failed-tolerance', stopReason: '1 failed item(s), more than the 0 tolerated', total: 10, runs: 1, startedAt: 0, finishedAt: 5000 },
+        {
+          batchId: BATCH,
+          spec,
+          status: 'failed-tolerance',
+          stopReason: '1 failed item(s), more than the 0 tolerated',
+          total: 10,
+          runs: 1,
+          startedAt: 0,
+          finishedAt: 5000,
+        },
       ));
     } finally {
       await ledger.close();
@@ -59,7 +88,16 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('the batch manifest has the pending ranges the export expands', () => {
-    expect(manifest).toMatchObject({ total: 10, succeeded: 4, failed: 1, pending: 5, pendingRanges: [[4, 5], [7, 9]] });
+    expect(manifest).toMatchObject({
+      total: 10,
+      succeeded: 4,
+      failed: 1,
+      pending: 5,
+      pendingRanges: [
+        [4, 5],
+        [7, 9],
+      ],
+    });
   });
 
   it('jsonl (the default): results.jsonl, failures.jsonl, pending.jsonl', async () => {
@@ -78,7 +116,9 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
         '',
       ].join('\n'),
     );
-    expect(read('out-jsonl', 'failures.jsonl')).toBe('{"index":3,"error":{"type":"exec-data-error","message":"bad \\"data\\"\\nsecond line"},"attempts":1}\n');
+    expect(read('out-jsonl', 'failures.jsonl')).toBe(
+      '{"index":3,"error":{"type":"exec-data-error","message":"bad \\"data\\"\\nsecond line"},"attempts":1}\n',
+    );
     expect(read('out-jsonl', 'pending.jsonl')).toBe('{"index":4}\n{"index":5}\n{"index":7}\n{"index":8}\n{"index":9}\n');
     expect(read('out-jsonl', 'manifest.json')).toBe(
       `${JSON.stringify(
@@ -107,7 +147,9 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
     expect(read('out-csv', 'results.csv')).toBe(
       ['index,result', '0,"plain text, with a comma"', '1,"{""word"":""aa"",""length"":2}"', '2,42', '6,"[""x"",""y""]"', ''].join('\n'),
     );
-    expect(read('out-csv', 'failures.csv')).toBe('index,errorType,errorMessage,attempts\n3,exec-data-error,"bad ""data""\nsecond line",1\n');
+    expect(read('out-csv', 'failures.csv')).toBe(
+      'index,errorType,errorMessage,attempts\n3,exec-data-error,"bad ""data""\nsecond line",1\n',
+    );
     expect(read('out-csv', 'pending.csv')).toBe('index\n4\n5\n7\n8\n9\n');
     expect(JSON.parse(read('out-csv', 'manifest.json'))).toEqual({
       ...manifest,
@@ -124,7 +166,8 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
     expect(await waymark('export', BATCH, '--out', 'out-xml', '--format', 'xml')).toEqual({
       code: 1,
       stdout: '',
-      stderr: "waymark: option '--format <format>' argument 'xml' is invalid. Allowed choices are jsonl, csv.\n(run `waymark help` for the commands)\n",
+      stderr:
+        "waymark: option '--format <format>' argument 'xml' is invalid. Allowed choices are jsonl, csv.\n(run `waymark help` for the commands)\n",
     });
     expect(fs.existsSync(path.join(dir, 'out-xml'))).toBe(false);
   });

@@ -24,7 +24,10 @@ const BAR_LINE = /% \| \d+\/(\d+|\?) items \|/;
 /** One line on stderr besides the progress bar, no stack trace, this exit code, and the line matching `message`. */
 function expectOneLine(run: CliRun, code: number, message: RegExp | string): void {
   expect(run.stderr).not.toMatch(/^\s+at /m);
-  const lines = run.stderr.trimEnd().split('\n').filter((line) => line.trim() !== '' && !BAR_LINE.test(line));
+  const lines = run.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !BAR_LINE.test(line));
   expect({ code: run.code, lines }).toEqual({ code, lines: [expect.any(String)] });
   if (typeof message === 'string') expect(lines[0]).toBe(`waymark: ${message}`);
   else expect(lines[0]).toMatch(message);
@@ -38,7 +41,8 @@ describe('waymark CLI failure paths', () => {
   let cliEnv: Record<string, string>;
   let taskQueue: string;
   const waymark = (...args: string[]): Promise<CliRun> => runCli(args, { cwd: dir, env: cliEnv, timeoutMs: 30_000 });
-  const noWorker = () => `no worker is polling task queue ${taskQueue} on ${env.address}; start one with \`npx waymark worker\` (with WAYMARK_TASK_QUEUE=${taskQueue})`;
+  const noWorker = () =>
+    `no worker is polling task queue ${taskQueue} on ${env.address}; start one with \`npx waymark worker\` (with WAYMARK_TASK_QUEUE=${taskQueue})`;
 
   beforeAll(async () => {
     dir = makeRealTempDir('waymark-cli-failures-');
@@ -58,11 +62,20 @@ describe('waymark CLI failure paths', () => {
   });
 
   it('without a server, each command names the address and `npx waymark dev`', async () => {
-    const offline = (...args: string[]) => runCli(args, { cwd: dir, env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1' }, timeoutMs: 30_000 });
+    const offline = (...args: string[]) =>
+      runCli(args, { cwd: dir, env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1' }, timeoutMs: 30_000 });
     // Side by side: each waits out the connect timeout.
-    const runs = await Promise.all([['status', 'b'], ['pause', 'b'], ['cancel', 'b'], ['list'], ['start', 'items.jsonl', '--processor', 'sha256', '--wait']].map((args) => offline(...args)));
+    const runs = await Promise.all(
+      [['status', 'b'], ['pause', 'b'], ['cancel', 'b'], ['list'], ['start', 'items.jsonl', '--processor', 'sha256', '--wait']].map(
+        (args) => offline(...args),
+      ),
+    );
     for (const run of runs) {
-      expectOneLine(run, 1, /^waymark: no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); start one with `npx waymark dev` or set TEMPORAL_ADDRESS to a running server$/);
+      expectOneLine(
+        run,
+        1,
+        /^waymark: no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); start one with `npx waymark dev` or set TEMPORAL_ADDRESS to a running server$/,
+      );
     }
   });
 
@@ -73,33 +86,68 @@ describe('waymark CLI failure paths', () => {
     };
     it('a spec that is an array or a string names what it got', async () => {
       expectOneLine(await spec('array.json', [{ source: {} }]), 1, 'invalid batch spec: the spec must be a JSON object, got an array');
-      expectOneLine(await spec('string.json', 'items.jsonl'), 1, 'invalid batch spec: the spec must be a JSON object, got the string "items.jsonl"');
+      expectOneLine(
+        await spec('string.json', 'items.jsonl'),
+        1,
+        'invalid batch spec: the spec must be a JSON object, got the string "items.jsonl"',
+      );
     });
     it('a field of the wrong type names the type it got', async () => {
       const base = { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' } };
-      expectOneLine(await spec('slice.json', { ...base, sliceSize: '5' }), 1, 'invalid batch spec: sliceSize must be a whole number (items per slice), got the string "5"');
-      expectOneLine(await spec('kind.json', { ...base, source: { kind: 'xml', path: 'items.jsonl' } }), 1, 'invalid batch spec: source.kind must be one of jsonl, text, csv, folder, postgres-table, got the string "xml"');
-      expectOneLine(await spec('source.json', { ...base, source: 'items.jsonl' }), 1, 'invalid batch spec: source must be a JSON object, got the string "items.jsonl"');
+      expectOneLine(
+        await spec('slice.json', { ...base, sliceSize: '5' }),
+        1,
+        'invalid batch spec: sliceSize must be a whole number (items per slice), got the string "5"',
+      );
+      expectOneLine(
+        await spec('kind.json', { ...base, source: { kind: 'xml', path: 'items.jsonl' } }),
+        1,
+        'invalid batch spec: source.kind must be one of jsonl, text, csv, folder, postgres-table, got the string "xml"',
+      );
+      expectOneLine(
+        await spec('source.json', { ...base, source: 'items.jsonl' }),
+        1,
+        'invalid batch spec: source must be a JSON object, got the string "items.jsonl"',
+      );
       expectOneLine(await spec('missing.json', { source: base.source }), 1, 'invalid batch spec: processor is required');
     });
 
     it('dev on a port in use says so in one line', async () => {
       const uiPort = await findFreePort();
-      expectOneLine(await waymark('dev', '--port', env.address.split(':').pop()!, '--ui-port', String(uiPort)), 1, /^waymark: cannot start the Temporal dev server: 127\.0\.0\.1:\d+ \(its gRPC port\) is already in use\. .*TEMPORAL_ADDRESS=/);
+      expectOneLine(
+        await waymark('dev', '--port', env.address.split(':').pop()!, '--ui-port', String(uiPort)),
+        1,
+        /^waymark: cannot start the Temporal dev server: 127\.0\.0\.1:\d+ \(its gRPC port\) is already in use\. .*TEMPORAL_ADDRESS=/,
+      );
     });
 
     it('failures without a ledger names WAYMARK_DATA_DIR and creates none', async () => {
       const elsewhere = path.join(dir, 'no-data-here');
-      const run = await runCli(['failures', 'b'], { cwd: dir, env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1', WAYMARK_DATA_DIR: elsewhere } });
-      expectOneLine(run, 1, `no ledger ${path.join(elsewhere, 'ledger.sqlite')}: no worker has run with this data dir; set WAYMARK_DATA_DIR to the worker's data dir (or WAYMARK_LEDGER_URL to its PostgreSQL ledger)`);
+      const run = await runCli(['failures', 'b'], {
+        cwd: dir,
+        env: { ...cliEnv, TEMPORAL_ADDRESS: '127.0.0.1:1', WAYMARK_DATA_DIR: elsewhere },
+      });
+      expectOneLine(
+        run,
+        1,
+        `no ledger ${path.join(elsewhere, 'ledger.sqlite')}: no worker has run with this data dir; set WAYMARK_DATA_DIR to the worker's data dir (or WAYMARK_LEDGER_URL to its PostgreSQL ledger)`,
+      );
       expect(fs.existsSync(elsewhere)).toBe(false);
     });
 
     it('export --out refuses a file and a special filesystem at once', async () => {
       const file = path.join(dir, 'items.jsonl');
-      expectOneLine(await waymark('export', 'b', '--out', file), 1, `--out ${file} is a file, not a folder; give a folder (it is created when missing)`);
+      expectOneLine(
+        await waymark('export', 'b', '--out', file),
+        1,
+        `--out ${file} is a file, not a folder; give a folder (it is created when missing)`,
+      );
       const started = Date.now();
-      expectOneLine(await waymark('export', 'b', '--out', '/proc/waymark-export'), 1, '--out /proc/waymark-export is under /proc, a special filesystem, not a folder for files; give a folder on disk');
+      expectOneLine(
+        await waymark('export', 'b', '--out', '/proc/waymark-export'),
+        1,
+        '--out /proc/waymark-export is under /proc, a special filesystem, not a folder for files; give a folder on disk',
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
     });
   });
@@ -116,7 +164,9 @@ describe('waymark CLI failure paths', () => {
       const run = await waymark(command, 'nope', ...rest);
       expect(run.stderr).not.toMatch(/^\s+at /m);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/^waymark: no (batch "nope" in this ledger|ledger .*ledger\.sqlite: no worker has run with this data dir); .*WAYMARK_DATA_DIR/);
+      expect(run.stderr).toMatch(
+        /^waymark: no (batch "nope" in this ledger|ledger .*ledger\.sqlite: no worker has run with this data dir); .*WAYMARK_DATA_DIR/,
+      );
       expect(fs.existsSync(path.join(dir, 'out-nope'))).toBe(false);
     });
   });
@@ -174,11 +224,18 @@ describe('waymark CLI failure paths', () => {
 
   it('a worker started through npx (npm, then sh) stops when npx is killed', async () => {
     // npm exec runs `sh -c "waymark worker"`; here a launcher process stands in for npm, and `; true` keeps sh from exec-ing node.
-    const launcher = spawn(process.execPath, ['-e', `require('node:child_process').spawn('sh', ['-c', '"${process.execPath}" "${BIN}" worker; true'], { stdio: 'inherit' }); setInterval(() => {}, 1000);`], {
-      cwd: dir,
-      env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv, npm_command: 'exec' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const launcher = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:child_process').spawn('sh', ['-c', '"${process.execPath}" "${BIN}" worker; true'], { stdio: 'inherit' }); setInterval(() => {}, 1000);`,
+      ],
+      {
+        cwd: dir,
+        env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv, npm_command: 'exec' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let output = '';
     launcher.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + 60_000;
@@ -186,7 +243,13 @@ describe('waymark CLI failure paths', () => {
       if (Date.now() > deadline) throw new Error(`worker not ready:\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const workerPid = Number(fs.readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').trim().split(' ').map((sh) => fs.readFileSync(`/proc/${sh}/task/${sh}/children`, 'utf8').trim())[0]);
+    const workerPid = Number(
+      fs
+        .readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8')
+        .trim()
+        .split(' ')
+        .map((sh) => fs.readFileSync(`/proc/${sh}/task/${sh}/children`, 'utf8').trim())[0],
+    );
     launcher.kill('SIGKILL');
     const stopBy = Date.now() + 15_000;
     const alive = () => {
@@ -211,7 +274,10 @@ describe('waymark CLI failure paths', () => {
         taskQueue,
         args: [{ source: { kind: 'jsonl', path: path.join(dir, 'items.jsonl') }, processor: { name: 'sha256' }, sliceSize: 0 }],
       });
-      await env.client.workflow.getHandle('bad-spec').result().catch(() => undefined);
+      await env.client.workflow
+        .getHandle('bad-spec')
+        .result()
+        .catch(() => undefined);
     });
 
     const reason = 'invalid batch spec: sliceSize must be at least 1 (items per slice)';
@@ -232,7 +298,11 @@ describe('waymark CLI failure paths', () => {
       ['redrive', []],
     ])('%s of a batch that failed before any item says it failed, with the reason', async (command, rest) => {
       const action = { failures: 'list', export: 'export', redrive: 'redrive' }[command];
-      expectOneLine(await waymark(command, 'bad-spec', ...rest), 1, `batch "bad-spec" failed before it finished: ${reason}; it has nothing to ${action}. Fix the cause and start a new batch`);
+      expectOneLine(
+        await waymark(command, 'bad-spec', ...rest),
+        1,
+        `batch "bad-spec" failed before it finished: ${reason}; it has nothing to ${action}. Fix the cause and start a new batch`,
+      );
     });
 
     it('--wait exits 0 when every item succeeded, 3 when some failed, and says a 0-item source had nothing to do', async () => {
@@ -240,7 +310,9 @@ describe('waymark CLI failure paths', () => {
       expect(ok.code).toBe(0);
       const some = await waymark('start', 'some-bad.jsonl', '--processor', 'sha256', '--batch-id', 'some-bad', '--wait');
       expect(some.code).toBe(3);
-      expect(some.stderr).toContain('1 item(s) failed (exit code 3); list them with `waymark failures some-bad`, re-run them with `waymark redrive some-bad`');
+      expect(some.stderr).toContain(
+        '1 item(s) failed (exit code 3); list them with `waymark failures some-bad`, re-run them with `waymark redrive some-bad`',
+      );
       expect((await waymark('status', 'some-bad', '--watch')).code).toBe(3);
       const empty = await waymark('start', 'empty.jsonl', '--processor', 'sha256', '--batch-id', 'empty', '--wait');
       expect(empty.code).toBe(0);
@@ -260,10 +332,31 @@ describe('waymark CLI failure paths', () => {
     });
 
     it('status --watch exits 5 for a cancelled batch', async () => {
-      expect(await waymark('start', 'items.jsonl', '--processor', 'sleep', '--option', 'ms=2000', '--slice', '1', '--checkpoint-every', '4', '--concurrency', '1', '--batch-id', 'stopped')).toMatchObject({ code: 0 });
+      expect(
+        await waymark(
+          'start',
+          'items.jsonl',
+          '--processor',
+          'sleep',
+          '--option',
+          'ms=2000',
+          '--slice',
+          '1',
+          '--checkpoint-every',
+          '4',
+          '--concurrency',
+          '1',
+          '--batch-id',
+          'stopped',
+        ),
+      ).toMatchObject({ code: 0 });
       expect(await waymark('cancel', 'stopped')).toMatchObject({ code: 0 });
       const run = await waymark('status', 'stopped', '--watch');
-      expectOneLine(run, 5, 'batch stopped was cancelled; what it finished is kept: `waymark export stopped --out DIR`, `waymark redrive stopped` runs the rest');
+      expectOneLine(
+        run,
+        5,
+        'batch stopped was cancelled; what it finished is kept: `waymark export stopped --out DIR`, `waymark redrive stopped` runs the rest',
+      );
     });
 
     it('status of finished batches needs no worker', async () => {
@@ -272,7 +365,14 @@ describe('waymark CLI failure paths', () => {
       const started = Date.now();
       const run = await waymark('status', 'all-ok', '--json');
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'COMPLETED', state: 'completed', total: 4, succeeded: 4, failed: 0, cursor: 4 });
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        status: 'COMPLETED',
+        state: 'completed',
+        total: 4,
+        succeeded: 4,
+        failed: 0,
+        cursor: 4,
+      });
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await waymark('status', 'bad-spec')).toMatchObject({ code: 0, stderr: '' });
     });

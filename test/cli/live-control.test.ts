@@ -32,7 +32,22 @@ describe('waymark pause, resume, configure, cancel and list', () => {
   });
 
   const slowBatch = (id: string) =>
-    waymark('start', 'words.txt', '--processor', 'sleep', '--option', 'ms=20', '--slice', '20', '--checkpoint-every', '200', '--concurrency', '1', '--batch-id', id);
+    waymark(
+      'start',
+      'words.txt',
+      '--processor',
+      'sleep',
+      '--option',
+      'ms=20',
+      '--slice',
+      '20',
+      '--checkpoint-every',
+      '200',
+      '--concurrency',
+      '1',
+      '--batch-id',
+      id,
+    );
 
   it('pauses, reports it, takes a new concurrency, resumes to completion, and lists by status', async () => {
     expect((await slowBatch('steered')).code).toBe(0);
@@ -47,10 +62,16 @@ describe('waymark pause, resume, configure, cancel and list', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await status('steered')).succeeded).toBe(whilePaused);
 
-    expect(await waymark('configure', 'steered', '--concurrency', '3')).toEqual({ code: 0, stdout: 'steered: concurrency 3, slice size 20\n', stderr: '' });
+    expect(await waymark('configure', 'steered', '--concurrency', '3')).toEqual({
+      code: 0,
+      stdout: 'steered: concurrency 3, slice size 20\n',
+      stderr: '',
+    });
     const refused = await waymark('configure', 'steered', '--slice', '30');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe('waymark: configure refused: invalid batch spec: checkpointEvery (200) is not a multiple of sliceSize (30); use e.g. 210\n');
+    expect(refused.stderr).toBe(
+      'waymark: configure refused: invalid batch spec: checkpointEvery (200) is not a multiple of sliceSize (30); use e.g. 210\n',
+    );
 
     expect((await waymark('resume', 'steered')).code).toBe(0);
     await waitFor('the batch to complete', async () => (await status('steered')).status === 'COMPLETED', 60_000);
@@ -58,7 +79,9 @@ describe('waymark pause, resume, configure, cancel and list', () => {
 
     // Visibility is eventually consistent: the last upsert may reach the list a moment after the result.
     const line = /^steered\tCOMPLETED\tcompleted\tsucceeded 400, failed 0\t/m;
-    await waitFor('the list to show the completed batch', async () => line.test((await waymark('list', '--query', "WaymarkStatus = 'completed'")).stdout));
+    await waitFor('the list to show the completed batch', async () =>
+      line.test((await waymark('list', '--query', "WaymarkStatus = 'completed'")).stdout),
+    );
   });
 
   it('cancels gracefully: the batch ends cancelled with its manifest, and a second cancel is refused', async () => {

@@ -58,7 +58,22 @@ describe('progress of slow items and control that answers', () => {
   });
 
   const slowBatch = (id: string, slice: number, concurrency: number, items = ITEMS) =>
-    waymark('start', items === ITEMS ? 'words.txt' : `words-${items}.txt`, '--processor', 'sleep', '--option', 'ms=200', '--slice', String(slice), '--checkpoint-every', String(items), '--concurrency', String(concurrency), '--batch-id', id);
+    waymark(
+      'start',
+      items === ITEMS ? 'words.txt' : `words-${items}.txt`,
+      '--processor',
+      'sleep',
+      '--option',
+      'ms=200',
+      '--slice',
+      String(slice),
+      '--checkpoint-every',
+      String(items),
+      '--concurrency',
+      String(concurrency),
+      '--batch-id',
+      id,
+    );
 
   it('status counts committed items within 2 s of their commit while no slice has finished; pause and cancel stop every slice within 2 s and status, the manifest and the export agree with the ledger', async () => {
     const id = 'slow';
@@ -103,10 +118,14 @@ describe('progress of slow items and control that answers', () => {
     const atPause = await committed(id);
     expect(atPause).toBeLessThan(200);
     // The slices stopped mid-way and returned no tally: status still shows what they committed.
-    await waitFor('status to show the committed items of the stopped slices', async () => {
-      const s = await status(id);
-      return s.state === 'paused' && s.slicesInFlight === 0 && s.succeeded === atPause;
-    }, 10_000);
+    await waitFor(
+      'status to show the committed items of the stopped slices',
+      async () => {
+        const s = await status(id);
+        return s.state === 'paused' && s.slicesInFlight === 0 && s.succeeded === atPause;
+      },
+      10_000,
+    );
 
     await handle(id).signal(resumeSignal);
     await waitFor('more commits after resume', async () => (await committed(id)) >= atPause + 10);
@@ -123,7 +142,10 @@ describe('progress of slow items and control that answers', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'data', 'manifests', `${id}.json`), 'utf8'));
     expect(manifest).toMatchObject({ status: 'cancelled', succeeded: atCancel, pending: ITEMS - atCancel });
     const out = path.join(dir, 'export');
-    expect(await waymark('export', id, '--out', out)).toMatchObject({ code: 0, stdout: expect.stringContaining(`wrote ${atCancel} results, 0 failures, ${ITEMS - atCancel} pending`) });
+    expect(await waymark('export', id, '--out', out)).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining(`wrote ${atCancel} results, 0 failures, ${ITEMS - atCancel} pending`),
+    });
   });
 
   it('the Web UI current details and WaymarkSucceeded (visibility) move within 30 s while one long slice runs, for at most 100 history events a minute', async () => {
@@ -134,14 +156,20 @@ describe('progress of slow items and control that answers', () => {
     const firstCommit = Date.now();
 
     const visible = `WorkflowId = '${id}' AND WaymarkSucceeded > 0`;
-    await waitFor('WaymarkSucceeded > 0 in visibility', async () => {
-      for await (const _ of env.client.workflow.list({ query: visible })) return true;
-      return false;
-    }, 30_000);
+    await waitFor(
+      'WaymarkSucceeded > 0 in visibility',
+      async () => {
+        for await (const _ of env.client.workflow.list({ query: visible })) return true;
+        return false;
+      },
+      30_000,
+    );
     const metadata = await handle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     const shownInUi = Number(/succeeded: ([\d,]+)/.exec(metadata.currentDetails ?? '')?.[1]?.replace(/,/g, ''));
     expect(shownInUi).toBeGreaterThan(0);
-    console.log(`first commit to WaymarkSucceeded > 0 in visibility: ${Date.now() - firstCommit} ms; current details: ${shownInUi} succeeded`);
+    console.log(
+      `first commit to WaymarkSucceeded > 0 in visibility: ${Date.now() - firstCommit} ms; current details: ${shownInUi} succeeded`,
+    );
     // Still mid-slice: the counts came from the ledger, not from a finished slice.
     expect((await handle(id).query(progressQuery)).finishedSlices).toEqual({ succeeded: 0, failed: 0, redone: 0 });
     expect(await slicesRunning(id)).toBe(1);
@@ -154,14 +182,30 @@ describe('progress of slow items and control that answers', () => {
     const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(started.eventId))!;
     const during = Number(completed.eventId) - Number(started.eventId) - 2;
     const minutes = (ms(completed.eventTime) - ms(started.eventTime)) / 60_000;
-    console.log(`refresh: ${during} events in ${(minutes * 60).toFixed(1)} s of a running slice = ${(during / minutes).toFixed(1)} a minute`);
+    console.log(
+      `refresh: ${during} events in ${(minutes * 60).toFixed(1)} s of a running slice = ${(during / minutes).toFixed(1)} a minute`,
+    );
     expect(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toBe(true);
     expect(during / minutes).toBeLessThanOrEqual(100);
   });
 
   it('the --wait bar shows ?% until the source is counted, never 100% of 0 items, and no NaN ETA', async () => {
     fs.writeFileSync(path.join(dir, 'words-60.txt'), Array.from({ length: 60 }, (_, i) => `word-${i}`).join('\n'));
-    const run = await waymark('start', 'words-60.txt', '--processor', 'sleep', '--option', 'ms=50', '--slice', '20', '--concurrency', '2', '--batch-id', 'waited', '--wait');
+    const run = await waymark(
+      'start',
+      'words-60.txt',
+      '--processor',
+      'sleep',
+      '--option',
+      'ms=50',
+      '--slice',
+      '20',
+      '--concurrency',
+      '2',
+      '--batch-id',
+      'waited',
+      '--wait',
+    );
     expect(run.code).toBe(0);
     // cli-progress draws on stderr.
     const bars = run.stderr.split('\n').filter((line) => line.includes(' items | '));

@@ -33,7 +33,12 @@ describe('waymark schedule against a dev server', () => {
   const described = async (): Promise<Map<string, string>> => {
     const run = await waymark('schedule', 'describe', ID);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    return new Map(run.stdout.trimEnd().split('\n').map((line) => [line.slice(0, 11).trim(), line.slice(11)]));
+    return new Map(
+      run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => [line.slice(0, 11).trim(), line.slice(11)]),
+    );
   };
   const batchResult = (batchId: string) => env.client.workflow.getHandle(batchId).result() as Promise<BatchSummary>;
 
@@ -48,7 +53,10 @@ describe('waymark schedule against a dev server', () => {
       path.join(dir, 'spec.json'),
       JSON.stringify({ source: { kind: 'text', path: 'words.txt' }, processor: { name: 'sha256' }, sliceSize: 10, checkpointEvery: 20 }),
     );
-    fs.writeFileSync(path.join(dir, 'bad-spec.json'), JSON.stringify({ source: { kind: 'text', path: 'words.txt' }, processor: { name: 'sha256' }, sliceSize: 0 }));
+    fs.writeFileSync(
+      path.join(dir, 'bad-spec.json'),
+      JSON.stringify({ source: { kind: 'text', path: 'words.txt' }, processor: { name: 'sha256' }, sliceSize: 0 }),
+    );
   });
 
   afterAll(async () => {
@@ -148,7 +156,9 @@ describe('waymark schedule against a dev server', () => {
       stdout: `deleted schedule ${ID}; batches it started go on (see \`waymark list\`)\n`,
       stderr: '',
     });
-    expect(await waymark('schedule', 'describe', ID)).toEqual(refused(`no schedule "${ID}" on ${env.address}; see the schedules with \`waymark schedule list\``));
+    expect(await waymark('schedule', 'describe', ID)).toEqual(
+      refused(`no schedule "${ID}" on ${env.address}; see the schedules with \`waymark schedule list\``),
+    );
     await waitFor('the schedule gone from `schedule list`', async () => !(await waymark('schedule', 'list')).stdout.includes(`${ID}\t`));
     expect(JSON.parse((await waymark('status', firstBatch, '--json')).stdout)).toMatchObject({ status: 'COMPLETED', succeeded: 20 });
   });
@@ -157,7 +167,9 @@ describe('waymark schedule against a dev server', () => {
     expect(await waymark('schedule', 'create', '--id', 'bad', '--every', '1h', '--spec', 'bad-spec.json')).toEqual(
       refused('invalid batch spec: sliceSize must be at least 1 (items per slice)'),
     );
-    expect(await waymark('schedule', 'describe', 'bad')).toEqual(refused(`no schedule "bad" on ${env.address}; see the schedules with \`waymark schedule list\``));
+    expect(await waymark('schedule', 'describe', 'bad')).toEqual(
+      refused(`no schedule "bad" on ${env.address}; see the schedules with \`waymark schedule list\``),
+    );
   });
 
   it('refuses timing mistakes before anything is created', async () => {
@@ -173,7 +185,9 @@ describe('waymark schedule against a dev server', () => {
     expect(both).toEqual(sayWhen);
     expect(badEvery).toEqual(refused('--every takes a duration such as 30s, 15m, 1h, 1h30m or 1d, got "90"'));
     expect(badCron).toEqual(
-      refused('--cron "at two" was refused by the server (CronString does not have 5-7 fields); give 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"'),
+      refused(
+        '--cron "at two" was refused by the server (CronString does not have 5-7 fields); give 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"',
+      ),
     );
     expect(await waymark('schedule', 'describe', 'timing')).toMatchObject({ code: 1 });
   });
@@ -184,7 +198,9 @@ describe('waymark schedule against a dev server', () => {
     const lines = await waymark('schedule', 'describe', 'nightly');
     expect(lines.stdout).toContain('\nwhen       cron 0 2 * * *\n');
     expect(lines.stdout).toMatch(/\nnext {7}\S+T02:00:00\.000Z, \S+T02:00:00\.000Z, \S+T02:00:00\.000Z\n/);
-    expect(await create()).toEqual(refused('schedule "nightly" already exists; choose another --id, or see it with `waymark schedule describe nightly`'));
+    expect(await create()).toEqual(
+      refused('schedule "nightly" already exists; choose another --id, or see it with `waymark schedule describe nightly`'),
+    );
     expect(await waymark('schedule', 'delete', 'nightly')).toMatchObject({ code: 0 });
   });
 });

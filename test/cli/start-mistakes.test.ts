@@ -22,7 +22,11 @@ describe('waymark start refuses mistakes with one clear line', () => {
   /** A CliError: exit 1, nothing on stdout, exactly `waymark: MESSAGE` on stderr. */
   const refused = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `waymark: ${message}\n` });
   /** A flag the parser (commander) rejects, followed by its pointer to the help. */
-  const rejectedFlag = (message: string): CliRun => ({ code: 1, stdout: '', stderr: `waymark: ${message}\n(run \`waymark help\` for the commands)\n` });
+  const rejectedFlag = (message: string): CliRun => ({
+    code: 1,
+    stdout: '',
+    stderr: `waymark: ${message}\n(run \`waymark help\` for the commands)\n`,
+  });
   const writeSpec = (name: string, spec: unknown): string => {
     fs.writeFileSync(path.join(dir, name), typeof spec === 'string' ? spec : JSON.stringify(spec));
     return name;
@@ -119,13 +123,32 @@ describe('waymark start refuses mistakes with one clear line', () => {
 
   it('refuses table flags for a file source, and a table without its key column', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--key-column', 'id', '--url-env', 'SHOP_DB_URL')).toEqual(
-      refused('--key-column, --url-env describe a PostgreSQL table; add --source-kind postgres-table and give the table as the input, or drop them'),
+      refused(
+        '--key-column, --url-env describe a PostgreSQL table; add --source-kind postgres-table and give the table as the input, or drop them',
+      ),
     );
     expect(await waymark('start', 'shop.orders', '--source-kind', 'postgres-table', '--processor', 'sha256')).toEqual(
-      refused('--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order'),
+      refused(
+        '--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order',
+      ),
     );
-    expect(await waymark('start', 'shop.orders', '--source-kind', 'postgres-table', '--key-column', 'id', '--columns', 'id,,email', '--processor', 'sha256')).toEqual(
-      rejectedFlag('option \'--columns <list>\' argument \'id,,email\' is invalid. --columns takes column names separated by commas, e.g. id,email,total, got "id,,email"'),
+    expect(
+      await waymark(
+        'start',
+        'shop.orders',
+        '--source-kind',
+        'postgres-table',
+        '--key-column',
+        'id',
+        '--columns',
+        'id,,email',
+        '--processor',
+        'sha256',
+      ),
+    ).toEqual(
+      rejectedFlag(
+        "option '--columns <list>' argument 'id,,email' is invalid. --columns takes column names separated by commas, e.g. id,email,total, got \"id,,email\"",
+      ),
     );
     expect(await waymark('start', 'a.b.c', '--source-kind', 'postgres-table', '--key-column', 'id', '--processor', 'sha256')).toEqual(
       refused('invalid batch spec: source.path ("a.b.c") must name the table as table or schema.table for a postgres-table source'),

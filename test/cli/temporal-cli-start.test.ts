@@ -24,7 +24,10 @@ import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
 const EXAMPLE_SPEC = path.join(ROOT, 'examples', 'words-sha256.json');
-const WORDS = fs.readFileSync(path.join(ROOT, 'examples', 'words.txt'), 'utf8').trimEnd().split('\n');
+const WORDS = fs
+  .readFileSync(path.join(ROOT, 'examples', 'words.txt'), 'utf8')
+  .trimEnd()
+  .split('\n');
 
 function run(file: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
   return new Promise((resolve) => {
@@ -47,7 +50,22 @@ describe('temporal workflow start --input-file starts a batch', () => {
   const temporalStart = (workflowId: string, specFile: string, namespace = 'default'): Promise<CliRun> =>
     run(
       requireTemporalCli(),
-      ['workflow', 'start', '--address', env.address, '--namespace', namespace, '--type', 'batchWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', specFile],
+      [
+        'workflow',
+        'start',
+        '--address',
+        env.address,
+        '--namespace',
+        namespace,
+        '--type',
+        'batchWorkflow',
+        '--task-queue',
+        taskQueue,
+        '--workflow-id',
+        workflowId,
+        '--input-file',
+        specFile,
+      ],
       { cwd: ROOT },
     );
   const writeSpec = (name: string, spec: object): string => {
@@ -59,7 +77,8 @@ describe('temporal workflow start --input-file starts a batch', () => {
   beforeAll(async () => {
     // The example's source path is relative: the worker resolves it from its working directory,
     // which is this process's (startWorkerProcess sets none).
-    if (!fs.existsSync(path.resolve('examples/words.txt'))) throw new Error(`run jest from the waymark folder (${ROOT}), not ${process.cwd()}`);
+    if (!fs.existsSync(path.resolve('examples/words.txt')))
+      throw new Error(`run jest from the waymark folder (${ROOT}), not ${process.cwd()}`);
     dir = makeRealTempDir('waymark-temporal-cli-');
     env = await createDevServerEnv({ server: { extraArgs: ['--namespace', PLAIN_NAMESPACE] } });
     taskQueue = `temporal-cli-${process.pid}`;
@@ -101,17 +120,32 @@ describe('temporal workflow start --input-file starts a batch', () => {
 
     const status = await runCli(['status', 'words-from-temporal-cli', '--json'], { cwd: dir, env: cliEnv });
     expect(status).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'COMPLETED', state: 'completed', total: 200, succeeded: 200, failed: 0, cursor: 200 });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      status: 'COMPLETED',
+      state: 'completed',
+      total: 200,
+      succeeded: 200,
+      failed: 0,
+      cursor: 200,
+    });
 
     const out = path.join(dir, 'export');
-    expect(await runCli(['export', 'words-from-temporal-cli', '--out', out], { cwd: dir, env: cliEnv })).toMatchObject({ code: 0, stderr: '' });
+    expect(await runCli(['export', 'words-from-temporal-cli', '--out', out], { cwd: dir, env: cliEnv })).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
     const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
-    expect(fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8')).toBe(WORDS.map((word, index) => `${JSON.stringify({ index, result: sha256(word) })}\n`).join(''));
+    expect(fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8')).toBe(
+      WORDS.map((word, index) => `${JSON.stringify({ index, result: sha256(word) })}\n`).join(''),
+    );
   });
 
   it('a bad spec fails the workflow at once, non-retryably, naming the field', async () => {
     const badSpec = path.join(dir, 'bad-spec.json');
-    fs.writeFileSync(badSpec, JSON.stringify({ source: { kind: 'text', path: 'examples/words.txt' }, processor: { name: 'sha256' }, sliceSize: 0 }));
+    fs.writeFileSync(
+      badSpec,
+      JSON.stringify({ source: { kind: 'text', path: 'examples/words.txt' }, processor: { name: 'sha256' }, sliceSize: 0 }),
+    );
     expect(await temporalStart('bad-spec-from-temporal-cli', badSpec)).toMatchObject({ code: 0 });
 
     const handle = env.client.workflow.getHandle('bad-spec-from-temporal-cli');
@@ -153,7 +187,10 @@ describe('temporal workflow start --input-file starts a batch', () => {
 
     // Another file under the same id: the server accepts the start, since the batch is closed.
     fs.writeFileSync(path.join(dir, 'other.txt'), 'alpha\nbeta\ngamma\n');
-    const otherSpec = writeSpec('other-spec.json', { source: { kind: 'text', path: path.join(dir, 'other.txt') }, processor: { name: 'sha256' } });
+    const otherSpec = writeSpec('other-spec.json', {
+      source: { kind: 'text', path: path.join(dir, 'other.txt') },
+      processor: { name: 'sha256' },
+    });
     expect(await temporalStart('reused-id', otherSpec)).toMatchObject({ code: 0 });
     const handle = env.client.workflow.getHandle('reused-id');
     const err: unknown = await handle.result().catch((e: unknown) => e);
@@ -170,15 +207,27 @@ describe('temporal workflow start --input-file starts a batch', () => {
     });
     // Refused at its first planWindow: no slice ran, no finalize wrote a manifest.
     const { events } = await handle.fetchHistory();
-    expect(events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name)).toEqual(['planWindow']);
+    expect(
+      events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name),
+    ).toEqual(['planWindow']);
     expect(snapshot()).toEqual(before);
   });
 
   it('a batch started without --search-attribute publishes WaymarkStatus, WaymarkSucceeded and WaymarkFailed where the namespace has them', async () => {
     fs.writeFileSync(path.join(dir, 'items.jsonl'), ['{"id":1}', '{"id":2}', 'not json', '{"id":4}', '{broken'].join('\n'));
-    const spec = writeSpec('jsonl-spec.json', { source: { kind: 'jsonl', path: path.join(dir, 'items.jsonl') }, processor: { name: 'noop' }, sliceSize: 1, checkpointEvery: 2 });
+    const spec = writeSpec('jsonl-spec.json', {
+      source: { kind: 'jsonl', path: path.join(dir, 'items.jsonl') },
+      processor: { name: 'noop' },
+      sliceSize: 1,
+      checkpointEvery: 2,
+    });
     expect(await temporalStart('listed-by-attributes', spec)).toMatchObject({ code: 0 });
-    expect(await env.client.workflow.getHandle('listed-by-attributes').result()).toMatchObject({ status: 'completed', succeeded: 3, failed: 2, runs: 3 });
+    expect(await env.client.workflow.getHandle('listed-by-attributes').result()).toMatchObject({
+      status: 'completed',
+      succeeded: 3,
+      failed: 2,
+      runs: 3,
+    });
 
     const found = async (query: string): Promise<string[]> => {
       const ids: string[] = [];
@@ -187,7 +236,9 @@ describe('temporal workflow start --input-file starts a batch', () => {
     };
     // Visibility is eventually consistent.
     await waitFor('the batch listed by WaymarkFailed > 0', async () => (await found('WaymarkFailed > 0')).includes('listed-by-attributes'));
-    await waitFor("the batch listed by WaymarkStatus = 'completed'", async () => (await found("WaymarkStatus = 'completed' AND WaymarkSucceeded = 3 AND WaymarkFailed = 2")).includes('listed-by-attributes'));
+    await waitFor("the batch listed by WaymarkStatus = 'completed'", async () =>
+      (await found("WaymarkStatus = 'completed' AND WaymarkSucceeded = 3 AND WaymarkFailed = 2")).includes('listed-by-attributes'),
+    );
   });
 
   it('a batch started on a namespace without the search attributes still completes', async () => {
@@ -196,7 +247,10 @@ describe('temporal workflow start --input-file starts a batch', () => {
       const { customAttributes } = await env.connection.operatorService.listSearchAttributes({ namespace: PLAIN_NAMESPACE });
       return Object.keys(customAttributes ?? {}).filter((name) => name.startsWith('Waymark'));
     };
-    await env.connection.operatorService.removeSearchAttributes({ namespace: PLAIN_NAMESPACE, searchAttributes: await waymarkAttributes() });
+    await env.connection.operatorService.removeSearchAttributes({
+      namespace: PLAIN_NAMESPACE,
+      searchAttributes: await waymarkAttributes(),
+    });
     await waitFor(`no Waymark search attributes on ${PLAIN_NAMESPACE}`, async () => (await waymarkAttributes()).length === 0);
 
     expect(await temporalStart('no-attributes', EXAMPLE_SPEC, PLAIN_NAMESPACE)).toMatchObject({ code: 0 });

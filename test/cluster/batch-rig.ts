@@ -79,22 +79,37 @@ export function writeSpecFile(dir: string, source: JsonlSource, spec: RigSpec): 
  */
 export function startWithTemporalCli(address: string, batchId: string, taskQueue: string, specFile: string): Promise<string> {
   const args = [
-    'workflow', 'start',
-    '--address', address,
-    '--namespace', 'default',
-    '--type', 'batchWorkflow',
-    '--task-queue', taskQueue,
-    '--workflow-id', batchId,
-    '--input-file', specFile,
-    '--search-attribute', 'WaymarkStatus="planning"',
-    '--search-attribute', 'WaymarkSucceeded=0',
-    '--search-attribute', 'WaymarkFailed=0',
+    'workflow',
+    'start',
+    '--address',
+    address,
+    '--namespace',
+    'default',
+    '--type',
+    'batchWorkflow',
+    '--task-queue',
+    taskQueue,
+    '--workflow-id',
+    batchId,
+    '--input-file',
+    specFile,
+    '--search-attribute',
+    'WaymarkStatus="planning"',
+    '--search-attribute',
+    'WaymarkSucceeded=0',
+    '--search-attribute',
+    'WaymarkFailed=0',
   ];
   return new Promise((resolve, reject) => {
-    execFile(requireTemporalCli(), args, { timeout: 60_000, env: { ...process.env, TEMPORAL_CONFIG_FILE: '/nonexistent/waymark-test.toml' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`temporal ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      requireTemporalCli(),
+      args,
+      { timeout: 60_000, env: { ...process.env, TEMPORAL_CONFIG_FILE: '/nonexistent/waymark-test.toml' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`temporal ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 

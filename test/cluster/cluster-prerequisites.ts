@@ -11,7 +11,8 @@ export const CLUSTER_REQUIRED = Boolean(process.env.CI) && process.env.CI !== 'f
 /** Why the cluster cannot be started here, or undefined when it can. */
 export function clusterUnavailable(): string | undefined {
   if (builtServerBinaries(defaultServerBinDir())) return undefined;
-  if (spawnSync('go', ['version']).error) return 'no Temporal server build in .temporal-bin and no Go to make one (`apt-get install golang-go`)';
+  if (spawnSync('go', ['version']).error)
+    return 'no Temporal server build in .temporal-bin and no Go to make one (`apt-get install golang-go`)';
   return undefined;
 }
 

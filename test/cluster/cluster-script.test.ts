@@ -66,7 +66,11 @@ describe('npm run cluster, when it cannot start', () => {
       .split(path.delimiter)
       .filter((d) => d && !fs.existsSync(path.join(d, 'go')))
       .join(path.delimiter);
-    const run = await runCluster(await startArgs(dir), { ...process.env, PATH: withoutGo, WAYMARK_CLUSTER_BIN_DIR: path.join(path.dirname(dir), 'no-build-yet') });
+    const run = await runCluster(await startArgs(dir), {
+      ...process.env,
+      PATH: withoutGo,
+      WAYMARK_CLUSTER_BIN_DIR: path.join(path.dirname(dir), 'no-build-yet'),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Go is not installed (no `go` on PATH)');
     expect(run.stderr).toContain('Install Go 1.21 or newer');

@@ -68,7 +68,9 @@ describe('temporal-compose.yml', () => {
   });
 
   // Compose itself, where it is installed: the `docker compose` plugin or a standalone docker-compose v2.
-  const composeCommand = [['docker', 'compose'], ['docker-compose']].find(([cmd, ...sub]) => spawnSync(cmd, [...sub, 'version'], { encoding: 'utf8' }).status === 0);
+  const composeCommand = [['docker', 'compose'], ['docker-compose']].find(
+    ([cmd, ...sub]) => spawnSync(cmd, [...sub, 'version'], { encoding: 'utf8' }).status === 0,
+  );
   (composeCommand ? it : it.skip)('passes `docker compose config` (where Compose is installed)', () => {
     const [cmd, ...sub] = composeCommand!;
     const run = spawnSync(cmd, [...sub, '-f', COMPOSE_FILE, 'config', '--quiet'], { cwd: ROOT, encoding: 'utf8' });

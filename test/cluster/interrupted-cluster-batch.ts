@@ -101,10 +101,16 @@ export async function runInterruptedClusterBatch(input: InterruptedClusterBatchI
   for (const planned of plan) {
     if (!(await until(`${planned.atCommitted} committed items`, () => monitor.committed >= planned.atCommitted))) break;
     const slot = planned.worker ?? (lastExecutor === undefined ? undefined : workers.slotOf(lastExecutor)) ?? 0;
-    const interruption: FiredClusterInterruption = { kind: planned.kind, committed: monitor.committed, ...(await interrupt(planned.kind, slot, cluster, workers)) };
+    const interruption: FiredClusterInterruption = {
+      kind: planned.kind,
+      committed: monitor.committed,
+      ...(await interrupt(planned.kind, slot, cluster, workers)),
+    };
     fired.push(interruption);
     const after = (time: number) => `${((time - interruption.at) / 1000).toFixed(1)} s`;
-    log(`${elapsed(interruption.at)}  ${planned.kind} at ${interruption.committed} committed items: ${interruption.target}, back after ${after(interruption.backAt)}`);
+    log(
+      `${elapsed(interruption.at)}  ${planned.kind} at ${interruption.committed} committed items: ${interruption.target}, back after ${after(interruption.backAt)}`,
+    );
 
     if (await until('the batch to start a new slice', () => monitor.lastSliceStartedAt > interruption.at)) {
       interruption.resumedAt = monitor.lastSliceStartedAt;
@@ -114,7 +120,9 @@ export async function runInterruptedClusterBatch(input: InterruptedClusterBatchI
     // their workers until a newer attempt fenced them out, so those must all have been replaced.
     let quietFrom = interruption.backAt;
     if (planned.kind !== 'worker-kill') {
-      await until('the slices running at the kill to finish or be retried', () => noSliceAttemptStartedBefore(client, batchId, interruption.at));
+      await until('the slices running at the kill to finish or be retried', () =>
+        noSliceAttemptStartedBefore(client, batchId, interruption.at),
+      );
       quietFrom = Date.now();
     }
     await until('the interrupted items to be redone', () => {
@@ -133,7 +141,12 @@ export async function runInterruptedClusterBatch(input: InterruptedClusterBatchI
   return { summary, startedAt, durationMs: at - startedAt, fired, missed };
 }
 
-async function interrupt(kind: ClusterInterruptionKind, slot: number, cluster: LocalCluster, workers: WorkerPool): Promise<Pick<FiredClusterInterruption, 'at' | 'target' | 'backAt'>> {
+async function interrupt(
+  kind: ClusterInterruptionKind,
+  slot: number,
+  cluster: LocalCluster,
+  workers: WorkerPool,
+): Promise<Pick<FiredClusterInterruption, 'at' | 'target' | 'backAt'>> {
   if (kind === 'worker-kill') {
     const { pid, at, replacement } = await workers.killAndReplace(slot);
     return { at, target: `worker ${slot} pid ${pid}, replaced by pid ${replacement}`, backAt: Date.now() };

@@ -1,7 +1,14 @@
 /** The payload codec on its own: round trip, key ids, rotation, wrong keys, bad key settings. */
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { AesGcmPayloadCodec, CIPHER, ENCRYPTED_ENCODING, METADATA_CIPHER, METADATA_KEY_ID, PayloadDecryptionError } from '../../src/codec/aes-gcm-codec';
+import {
+  AesGcmPayloadCodec,
+  CIPHER,
+  ENCRYPTED_ENCODING,
+  METADATA_CIPHER,
+  METADATA_KEY_ID,
+  PayloadDecryptionError,
+} from '../../src/codec/aes-gcm-codec';
 import { EncryptionKeyError, encryptionKeysFromEnv, keyFingerprint } from '../../src/codec/encryption-keys';
 import { waymarkDataConverter } from '../../src/codec/data-converter';
 
@@ -58,7 +65,9 @@ describe('the AES-256-GCM payload codec', () => {
   });
 
   it('decrypts old payloads after a rotation when the old key is listed in WAYMARK_ENCRYPTION_OLD_KEYS', async () => {
-    const [old] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([defaultPayloadConverter.toPayload('old')]);
+    const [old] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([
+      defaultPayloadConverter.toPayload('old'),
+    ]);
     const rotated = codec({ WAYMARK_ENCRYPTION_KEY: keyB, WAYMARK_ENCRYPTION_KEY_ID: 'k2', WAYMARK_ENCRYPTION_OLD_KEYS: `k1:${keyA}` });
     const [fresh] = await rotated.encode([defaultPayloadConverter.toPayload('new')]);
     expect(text(fresh.metadata![METADATA_KEY_ID])).toBe('k2');
@@ -67,7 +76,9 @@ describe('the AES-256-GCM payload codec', () => {
   });
 
   it('says which key id it lacks when a payload was written with another key', async () => {
-    const [wire] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([defaultPayloadConverter.toPayload(1)]);
+    const [wire] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([
+      defaultPayloadConverter.toPayload(1),
+    ]);
     const other = codec({ WAYMARK_ENCRYPTION_KEY: keyB, WAYMARK_ENCRYPTION_KEY_ID: 'k2' });
     await expect(other.decode([wire])).rejects.toThrow(PayloadDecryptionError);
     await expect(other.decode([wire])).rejects.toThrow(
@@ -76,7 +87,9 @@ describe('the AES-256-GCM payload codec', () => {
   });
 
   it('says the key is wrong when the id matches but the key does not, and refuses a relabelled or altered payload', async () => {
-    const [wire] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([defaultPayloadConverter.toPayload(1)]);
+    const [wire] = await codec({ WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'k1' }).encode([
+      defaultPayloadConverter.toPayload(1),
+    ]);
     const wrong = codec({ WAYMARK_ENCRYPTION_KEY: keyB, WAYMARK_ENCRYPTION_KEY_ID: 'k1' });
     await expect(wrong.decode([wire])).rejects.toThrow(/key id "k1" does not decrypt with this process's key of that id: the key is wrong/);
 
@@ -97,12 +110,36 @@ describe('encryption settings', () => {
   });
 
   it.each([
-    ['not base64', { WAYMARK_ENCRYPTION_KEY: 'not base64!' }, 'WAYMARK_ENCRYPTION_KEY is not base64; make a key with `openssl rand -base64 32`'],
-    ['16 bytes', { WAYMARK_ENCRYPTION_KEY: randomBytes(16).toString('base64') }, 'WAYMARK_ENCRYPTION_KEY must be 32 bytes in base64 (AES-256), got 16 bytes; make one with `openssl rand -base64 32`'],
-    ['a key id alone', { WAYMARK_ENCRYPTION_KEY_ID: 'k1' }, 'WAYMARK_ENCRYPTION_KEY_ID or WAYMARK_ENCRYPTION_OLD_KEYS is set but WAYMARK_ENCRYPTION_KEY is not; set the key too, or unset them'],
-    ['a bad key id', { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'has space' }, /WAYMARK_ENCRYPTION_KEY_ID: a key id is 1-64 letters/],
-    ['an old key without id', { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_OLD_KEYS: keyB }, /WAYMARK_ENCRYPTION_OLD_KEYS takes id:base64-key pairs/],
-    ['an old key too short', { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_OLD_KEYS: 'k0:AAAA' }, /WAYMARK_ENCRYPTION_OLD_KEYS \(key "k0"\) must be 32 bytes/],
+    [
+      'not base64',
+      { WAYMARK_ENCRYPTION_KEY: 'not base64!' },
+      'WAYMARK_ENCRYPTION_KEY is not base64; make a key with `openssl rand -base64 32`',
+    ],
+    [
+      '16 bytes',
+      { WAYMARK_ENCRYPTION_KEY: randomBytes(16).toString('base64') },
+      'WAYMARK_ENCRYPTION_KEY must be 32 bytes in base64 (AES-256), got 16 bytes; make one with `openssl rand -base64 32`',
+    ],
+    [
+      'a key id alone',
+      { WAYMARK_ENCRYPTION_KEY_ID: 'k1' },
+      'WAYMARK_ENCRYPTION_KEY_ID or WAYMARK_ENCRYPTION_OLD_KEYS is set but WAYMARK_ENCRYPTION_KEY is not; set the key too, or unset them',
+    ],
+    [
+      'a bad key id',
+      { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_KEY_ID: 'has space' },
+      /WAYMARK_ENCRYPTION_KEY_ID: a key id is 1-64 letters/,
+    ],
+    [
+      'an old key without id',
+      { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_OLD_KEYS: keyB },
+      /WAYMARK_ENCRYPTION_OLD_KEYS takes id:base64-key pairs/,
+    ],
+    [
+      'an old key too short',
+      { WAYMARK_ENCRYPTION_KEY: keyA, WAYMARK_ENCRYPTION_OLD_KEYS: 'k0:AAAA' },
+      /WAYMARK_ENCRYPTION_OLD_KEYS \(key "k0"\) must be 32 bytes/,
+    ],
   ])('refuse %s with one clear line', (_what, env, message) => {
     expect(() => encryptionKeysFromEnv(env)).toThrow(EncryptionKeyError);
     expect(() => encryptionKeysFromEnv(env)).toThrow(message);

@@ -74,14 +74,30 @@ describe('a batch with payload encryption', () => {
     });
     dir = makeTempDir('waymark-codec-');
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-    registerProcessor(PROCESSOR, defineProcessor(async (item) => ({ enriched: `${String(item)}!` })));
+    registerProcessor(
+      PROCESSOR,
+      defineProcessor(async (item) => ({ enriched: `${String(item)}!` })),
+    );
     const file = path.join(dir, SOURCE_NAME);
     fs.writeFileSync(file, Array.from({ length: 30 }, (_, i) => `account-${i}`).join('\n'));
-    spec = validateSpecForStart({ source: { kind: 'text', path: file }, processor: { name: PROCESSOR }, sliceSize: 10, checkpointEvery: 20, concurrency: 2 });
+    spec = validateSpecForStart({
+      source: { kind: 'text', path: file },
+      processor: { name: PROCESSOR },
+      sliceSize: 10,
+      checkpointEvery: 20,
+      concurrency: 2,
+    });
 
     const dataConverter = waymarkDataConverter(KEY_ENV);
     client = await connectClient(localConnectionSettings(env.address), dataConverter);
-    worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle, dataConverter });
+    worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+      dataConverter,
+    });
     // The worker keeps running for the tests below.
     running = worker.run();
     await (await startBatch(client, spec, 'encrypted-batch', TASK_QUEUE)).result();
@@ -126,7 +142,10 @@ describe('a batch with payload encryption', () => {
     const started = histories[histories.length - 1].events![0].workflowExecutionStartedEventAttributes!;
     const codec = new AesGcmPayloadCodec(encryptionKeysFromEnv(KEY_ENV)!);
     const [input] = await codec.decode(started.input!.payloads!);
-    expect(defaultPayloadConverter.fromPayload(input)).toMatchObject({ source: { path: spec.source.path }, processor: { name: PROCESSOR } });
+    expect(defaultPayloadConverter.fromPayload(input)).toMatchObject({
+      source: { path: spec.source.path },
+      processor: { name: PROCESSOR },
+    });
     const summary = await client.workflow.getHandle('encrypted-batch').result();
     expect(summary).toMatchObject({ batchId: 'encrypted-batch', total: 30, succeeded: 30, failed: 0, runs: 2 });
   });
@@ -138,9 +157,14 @@ describe('a batch with payload encryption', () => {
       await expect(wrong.workflow.getHandle('encrypted-batch').result()).rejects.toThrow(
         /key id "test-key-1" does not decrypt with this process's key of that id: the key is wrong/,
       );
-      const otherId = await connectClient(localConnectionSettings(env.address), waymarkDataConverter({ ...wrongKey, WAYMARK_ENCRYPTION_KEY_ID: 'test-key-2' }));
+      const otherId = await connectClient(
+        localConnectionSettings(env.address),
+        waymarkDataConverter({ ...wrongKey, WAYMARK_ENCRYPTION_KEY_ID: 'test-key-2' }),
+      );
       try {
-        await expect(otherId.workflow.getHandle('encrypted-batch').result()).rejects.toThrow(/encrypted with key id "test-key-1", which this process does not have/);
+        await expect(otherId.workflow.getHandle('encrypted-batch').result()).rejects.toThrow(
+          /encrypted with key id "test-key-1", which this process does not have/,
+        );
       } finally {
         await otherId.connection.close();
       }
@@ -155,7 +179,10 @@ describe('a batch with payload encryption', () => {
     const vanishing = validateSpecForStart({ source: { kind: 'text', path: file }, processor: { name: PROCESSOR } });
     fs.rmSync(file);
     const handle = await startBatch(client, vanishing, 'encrypted-failure', TASK_QUEUE);
-    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const messages: string[] = [];
     for (let e: unknown = err; e instanceof Error; e = (e as Error & { cause?: unknown }).cause) messages.push(e.message);

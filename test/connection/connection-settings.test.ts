@@ -6,12 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  clientConnectionOptions,
-  connectionHint,
-  loadConnectionSettings,
-  workerConnectionOptions,
-} from '../../src/connection/connect';
+import { clientConnectionOptions, connectionHint, loadConnectionSettings, workerConnectionOptions } from '../../src/connection/connect';
 import { CliError } from '../../src/user-error';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 
@@ -66,7 +61,10 @@ describe('connection settings', () => {
   });
 
   it('treat an empty TEMPORAL_ADDRESS or TEMPORAL_NAMESPACE as unset', () => {
-    expect(loadConnectionSettings(envWith({ TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' }))).toMatchObject({ address: 'localhost:7233', namespace: 'default' });
+    expect(loadConnectionSettings(envWith({ TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' }))).toMatchObject({
+      address: 'localhost:7233',
+      namespace: 'default',
+    });
   });
 
   it('pick up address and namespace from the default profile of the config file', () => {
@@ -97,7 +95,11 @@ describe('connection settings', () => {
       apiKey: 'key-from-profile',
       profile: 'cloud',
     });
-    expect(clientConnectionOptions(settings)).toMatchObject({ address: 'waymark.a1b2c.tmprl.cloud:7233', tls: true, apiKey: 'key-from-profile' });
+    expect(clientConnectionOptions(settings)).toMatchObject({
+      address: 'waymark.a1b2c.tmprl.cloud:7233',
+      tls: true,
+      apiKey: 'key-from-profile',
+    });
     expect(workerConnectionOptions(settings)).toEqual({ address: 'waymark.a1b2c.tmprl.cloud:7233', tls: true, apiKey: 'key-from-profile' });
   });
 
@@ -148,14 +150,18 @@ describe('connection settings', () => {
 
   it('refuse a client certificate without its key, naming what is missing', () => {
     expect(() => loadConnectionSettings(envWith({ TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'client.pem') }))).toThrow(
-      new CliError('mTLS needs a client certificate and its key together: the client key (TEMPORAL_TLS_CLIENT_KEY_PATH or client_key_path) is missing'),
+      new CliError(
+        'mTLS needs a client certificate and its key together: the client key (TEMPORAL_TLS_CLIENT_KEY_PATH or client_key_path) is missing',
+      ),
     );
   });
 
   it('refuse a TLS file that does not exist, naming it', () => {
     const missing = path.join(dir, 'nope.pem');
     const load = () =>
-      loadConnectionSettings(envWith({ TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'client.key') }));
+      loadConnectionSettings(
+        envWith({ TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'client.key') }),
+      );
     expect(load).toThrow(CliError);
     expect(load).toThrow(missing);
   });
@@ -168,7 +174,9 @@ describe('connection settings', () => {
 
   it('refuse a config file that is not TOML', () => {
     fs.writeFileSync(configFile, '[profile.default\naddress = ');
-    expect(() => loadConnectionSettings(envWith({ TEMPORAL_CONFIG_FILE: configFile }))).toThrow(/cannot read the Temporal connection profile/);
+    expect(() => loadConnectionSettings(envWith({ TEMPORAL_CONFIG_FILE: configFile }))).toThrow(
+      /cannot read the Temporal connection profile/,
+    );
   });
 
   it('hint at the dev server for a local address and at the credentials for a secured one', () => {

@@ -59,6 +59,8 @@ describe('a profile from the Temporal config file', () => {
     const settings = loadConnectionSettings({ HOME: dir, TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_API_KEY: 'secret' });
     const failed = connectClient(settings, undefined);
     await expect(failed).rejects.toThrow(CliError);
-    await expect(failed).rejects.toThrow(/^no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); check the address, namespace, API key and TLS settings from the TEMPORAL_\* variables$/);
+    await expect(failed).rejects.toThrow(
+      /^no Temporal server reachable at 127\.0\.0\.1:1 \(.+\); check the address, namespace, API key and TLS settings from the TEMPORAL_\* variables$/,
+    );
   });
 });

@@ -65,7 +65,12 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
         quotaPending = false;
         const doneBefore = opts.quotaOnceAt! - slice.start;
         committedBySlice.set(slice.start, { succeeded: doneBefore, failed: 0, redone: 0 });
-        return { outcome: 'quota', retryAfterMs: opts.quotaMs!, nextIndex: opts.quotaOnceAt!, tally: { succeeded: doneBefore, failed: 0, redone: 0 } };
+        return {
+          outcome: 'quota',
+          retryAfterMs: opts.quotaMs!,
+          nextIndex: opts.quotaOnceAt!,
+          tally: { succeeded: doneBefore, failed: 0, redone: 0 },
+        };
       }
       let failed = 0;
       if (opts.failEvery) for (let i = slice.start; i < end; i++) if (i % opts.failEvery === 0) failed++;
@@ -89,11 +94,26 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       return {
         manifestPath: `/tmp/${input.batchId}.json`,
         manifest: {
-          batchId: input.batchId, status: input.status, total: totalItems, succeeded: 0, failed: 0, pending: 0, pendingRanges: [],
-          redone: 0, runs: input.runs, startedAt: new Date(input.startedAt).toISOString(), finishedAt: new Date(input.finishedAt).toISOString(),
-          durationMs: input.finishedAt - input.startedAt, itemsPerSecond: 0, resumeCostBound: 0,
-          source: input.spec.source, processor: input.spec.processor.name, sliceSize: input.spec.sliceSize,
-          checkpointEvery: input.spec.checkpointEvery, concurrency: input.spec.concurrency, commitGroup: input.spec.commitGroup,
+          batchId: input.batchId,
+          status: input.status,
+          total: totalItems,
+          succeeded: 0,
+          failed: 0,
+          pending: 0,
+          pendingRanges: [],
+          redone: 0,
+          runs: input.runs,
+          startedAt: new Date(input.startedAt).toISOString(),
+          finishedAt: new Date(input.finishedAt).toISOString(),
+          durationMs: input.finishedAt - input.startedAt,
+          itemsPerSecond: 0,
+          resumeCostBound: 0,
+          source: input.spec.source,
+          processor: input.spec.processor.name,
+          sliceSize: input.spec.sliceSize,
+          checkpointEvery: input.spec.checkpointEvery,
+          concurrency: input.spec.concurrency,
+          commitGroup: input.spec.commitGroup,
         },
       };
     },

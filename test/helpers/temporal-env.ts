@@ -14,9 +14,7 @@ import { cliExecutableOption, testServerExecutableOption } from '../../src/serve
 import { WAYMARK_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 
 /** The time-skipping test server: durable timers fire at once. */
-export function createTimeSkippingEnv(
-  options: TimeSkippingTestWorkflowEnvironmentOptions = {},
-): Promise<TestWorkflowEnvironment> {
+export function createTimeSkippingEnv(options: TimeSkippingTestWorkflowEnvironmentOptions = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
     ...options,
     server: { ...options.server, executable: testServerExecutableOption() },

@@ -56,7 +56,8 @@ describe('a batch keeps its id across its own runs (I11)', () => {
         ...activities,
         finalize: async (input: Parameters<typeof activities.finalize>[0]) => {
           const result = await activities.finalize(input);
-          if (failFinalizeOnce.delete(input.batchId)) throw ApplicationFailure.nonRetryable('finalize fails once, after the manifest is written', 'FailOnce');
+          if (failFinalizeOnce.delete(input.batchId))
+            throw ApplicationFailure.nonRetryable('finalize fails once, after the manifest is written', 'FailOnce');
           return result;
         },
       },
@@ -71,7 +72,12 @@ describe('a batch keeps its id across its own runs (I11)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const spec = (checkpointEvery: number) => ({ source: { kind: 'text', path: file }, processor: { name: 'sha256' }, sliceSize: 5, checkpointEvery });
+  const spec = (checkpointEvery: number) => ({
+    source: { kind: 'text', path: file },
+    processor: { name: 'sha256' },
+    sliceSize: 5,
+    checkpointEvery,
+  });
   const claimsOf = (batchId: string) => claims.filter((c) => c.batchId === batchId);
   const startedEvent = async (workflowId: string, runId: string) => {
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -88,7 +94,10 @@ describe('a batch keeps its id across its own runs (I11)', () => {
     // Observed: every run after continue-as-new has the first run's id as firstExecutionRunId.
     expect((await startedEvent('four-runs', last.runId)).firstExecutionRunId).toBe(handle.firstExecutionRunId);
     expect(claimsOf('four-runs')).toEqual([{ batchId: 'four-runs', identity: handle.firstExecutionRunId, claim: { claimed: true } }]);
-    expect(await ledger.batch('four-runs')).toMatchObject({ identity: handle.firstExecutionRunId, manifest: { status: 'completed', succeeded: 40 } });
+    expect(await ledger.batch('four-runs')).toMatchObject({
+      identity: handle.firstExecutionRunId,
+      manifest: { status: 'completed', succeeded: 40 },
+    });
   });
 
   it('a workflow retry after the manifest was written is the same batch: claimed again and completed', async () => {
@@ -152,6 +161,9 @@ describe('a batch keeps its id across its own runs (I11)', () => {
       { batchId: 'reset', identity: handle.firstExecutionRunId, claim: { claimed: true } },
       { batchId: 'reset', identity: handle.firstExecutionRunId, claim: { claimed: true } },
     ]);
-    expect(await ledger.batch('reset')).toMatchObject({ identity: handle.firstExecutionRunId, manifest: { status: 'completed', succeeded: 40 } });
+    expect(await ledger.batch('reset')).toMatchObject({
+      identity: handle.firstExecutionRunId,
+      manifest: { status: 'completed', succeeded: 40 },
+    });
   });
 });

@@ -63,7 +63,13 @@ describe('a batch on the dev server', () => {
       checkpointEvery: 2000,
       concurrency: 4,
     });
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const handle = await worker.runUntil(async () => {
       const h = await startBatch(env.client, spec, 'jsonl-10k', TASK_QUEUE);
       await h.result();
@@ -88,7 +94,9 @@ describe('a batch on the dev server', () => {
     const runEvents: number[] = [];
     let runId: string | undefined = (await handle.describe()).runId;
     while (runId) {
-      const history: Awaited<ReturnType<ReturnType<typeof env.client.workflow.getHandle>['fetchHistory']>> = await env.client.workflow.getHandle('jsonl-10k', runId).fetchHistory();
+      const history: Awaited<ReturnType<ReturnType<typeof env.client.workflow.getHandle>['fetchHistory']>> = await env.client.workflow
+        .getHandle('jsonl-10k', runId)
+        .fetchHistory();
       runEvents.push(history.events!.length);
       runId = history.events![0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
     }
@@ -100,10 +108,24 @@ describe('a batch on the dev server', () => {
     expect(exported).toMatchObject({ results: 9997, failures: 3 });
     const firstResult = JSON.parse(fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8').split('\n')[0]);
     expect(firstResult).toEqual({ index: 0, result: expected.get(0) });
-    const failureLines = fs.readFileSync(path.join(out, 'failures.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(failureLines[2]).toEqual({ index: 7000, error: { type: 'parse', message: 'line 7001 is empty (remove blank lines from the file)' }, attempts: 0 });
+    const failureLines = fs
+      .readFileSync(path.join(out, 'failures.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(failureLines[2]).toEqual({
+      index: 7000,
+      error: { type: 'parse', message: 'line 7001 is empty (remove blank lines from the file)' },
+      attempts: 0,
+    });
     expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'))).toMatchObject({
-      batchId: 'jsonl-10k', status: 'completed', total: 10_000, succeeded: 9997, failed: 3, runs: 5, resumeCostBound: 4,
+      batchId: 'jsonl-10k',
+      status: 'completed',
+      total: 10_000,
+      succeeded: 9997,
+      failed: 3,
+      runs: 5,
+      resumeCostBound: 4,
     });
   });
 
@@ -158,11 +180,12 @@ describe('a batch on the dev server', () => {
       expect(summary.redone).toBeGreaterThanOrEqual(redoneIndexes.length);
       expect(summary.redone).toBeLessThanOrEqual(summary.resumeCostBound);
       expect(committedAtKill).toBeLessThan(items);
-      console.log(`kill test: killed at ${committedAtKill} committed items; re-executed ${redoneIndexes.length} item(s) [${redoneIndexes.join(', ')}]; reported redone ${summary.redone}, bound ${summary.resumeCostBound}`);
+      console.log(
+        `kill test: killed at ${committedAtKill} committed items; re-executed ${redoneIndexes.length} item(s) [${redoneIndexes.join(', ')}]; reported redone ${summary.redone}, bound ${summary.resumeCostBound}`,
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
     }
   });
 });
-

@@ -41,7 +41,7 @@ describe('an exec batch whose program cannot start', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails the batch in seconds with one message naming the program, not after every item\'s attempts', async () => {
+  it("fails the batch in seconds with one message naming the program, not after every item's attempts", async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
     const spec = validateSpecForStart({
       source: { kind: 'text', path: items },
@@ -55,7 +55,13 @@ describe('an exec batch whose program cannot start', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('there is no "pyhton3-waymark-typo" on the worker\'s PATH'));
     warn.mockRestore();
 
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const startedAt = Date.now();
     const err = await worker.runUntil(async () => {
       const handle = await startBatch(env.client, spec, 'typo-batch', TASK_QUEUE);

@@ -51,7 +51,11 @@ describe('an http batch against an API with a small quota', () => {
       source: { kind: 'jsonl', path: file },
       processor: {
         name: 'http',
-        options: { url: `${api.url}/enrich/{id}`, headers: { Authorization: 'Bearer ${env:WAYMARK_TEST_QUOTA_API_TOKEN}' }, timeoutMs: 5000 },
+        options: {
+          url: `${api.url}/enrich/{id}`,
+          headers: { Authorization: 'Bearer ${env:WAYMARK_TEST_QUOTA_API_TOKEN}' },
+          timeoutMs: 5000,
+        },
       },
       sliceSize: 10,
       checkpointEvery: ITEMS,
@@ -61,7 +65,13 @@ describe('an http batch against an API with a small quota', () => {
     expect(JSON.stringify(spec)).not.toContain('token-for-test');
 
     const started = Date.now();
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const { summary, history } = await worker.runUntil(async () => {
       const handle = await startBatch(env.client, spec, 'http-quota', TASK_QUEUE);
       return { summary: await handle.result(), history: await handle.fetchHistory() };
@@ -94,9 +104,12 @@ describe('an http batch against an API with a small quota', () => {
 
     // The waits were durable timers as long as Retry-After said (at most the 2 s period; the
     // workflow's other timers, its progress refreshes, run 25 s), and no slice activity failed.
-    const timerMs = history.events!
-      .filter((e) => e.timerStartedEventAttributes)
-      .map(({ timerStartedEventAttributes: t }) => Number(t!.startToFireTimeout!.seconds ?? 0) * 1000 + (t!.startToFireTimeout!.nanos ?? 0) / 1e6);
+    const timerMs = history
+      .events!.filter((e) => e.timerStartedEventAttributes)
+      .map(
+        ({ timerStartedEventAttributes: t }) =>
+          Number(t!.startToFireTimeout!.seconds ?? 0) * 1000 + (t!.startToFireTimeout!.nanos ?? 0) / 1e6,
+      );
     const quotaTimers = timerMs.filter((ms) => ms < 10_000);
     expect(quotaTimers.length).toBeGreaterThanOrEqual(1);
     for (const ms of quotaTimers) expect(ms).toBeLessThanOrEqual(PERIOD_MS);

@@ -69,12 +69,19 @@ describe('slices sized for the lanes', () => {
     return file;
   }
 
-  const worker = () => createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+  const worker = () =>
+    createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
 
   it('runs 200 items at C = 8 and the default slice size on 8 lanes at once, each item once', async () => {
-    const spec = validateSpecForStart({ source: { kind: 'text', path: itemsFile('short.txt', 200) }, processor: { name: 'sleep', options: { ms: 20 } }, concurrency: 8 });
+    const spec = validateSpecForStart({
+      source: { kind: 'text', path: itemsFile('short.txt', 200) },
+      processor: { name: 'sleep', options: { ms: 20 } },
+      concurrency: 8,
+    });
     expect(spec.sliceSize).toBe(1000);
-    const handle = await (await worker()).runUntil(async () => {
+    const handle = await (
+      await worker()
+    ).runUntil(async () => {
       const h = await startBatch(env.client, spec, 'lanes-200', TASK_QUEUE);
       await h.result();
       return h;
@@ -92,7 +99,9 @@ describe('slices sized for the lanes', () => {
       concurrency: 1,
       sliceSize: 50,
     });
-    const handle = await (await worker()).runUntil(async () => {
+    const handle = await (
+      await worker()
+    ).runUntil(async () => {
       const h = await startBatch(env.client, spec, 'lanes-raise', TASK_QUEUE);
       await waitFor('the first slice in flight', async () => (await h.query(progressQuery)).slicesInFlight === 1);
       // One lane, and 3 slices of 50 queued behind it: fewer than 8.
@@ -113,16 +122,32 @@ describe('slices sized for the lanes', () => {
   it('says how many lanes run and why when fewer than C can: waymark start and the Web UI details', async () => {
     const w = await worker();
     await w.runUntil(async () => {
-      const run = await runCli(['start', itemsFile('three.txt', 3), '--processor', 'sleep', '--option', 'ms=3000', '--concurrency', '8', '--batch-id', 'lanes-three'], {
-        cwd: dir,
-        env: { TEMPORAL_ADDRESS: env.address, WAYMARK_TASK_QUEUE: TASK_QUEUE, WAYMARK_DATA_DIR: dir },
-      });
+      const run = await runCli(
+        [
+          'start',
+          itemsFile('three.txt', 3),
+          '--processor',
+          'sleep',
+          '--option',
+          'ms=3000',
+          '--concurrency',
+          '8',
+          '--batch-id',
+          'lanes-three',
+        ],
+        {
+          cwd: dir,
+          env: { TEMPORAL_ADDRESS: env.address, WAYMARK_TASK_QUEUE: TASK_QUEUE, WAYMARK_DATA_DIR: dir },
+        },
+      );
       expect(run.stderr).toBe('');
       expect(run.stdout).toContain('lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one\n');
       const handle = env.client.workflow.getHandle('lanes-three');
       const progress = await handle.query(progressQuery);
       expect(progress).toMatchObject({ lanesInUse: 3, concurrency: 8 });
-      expect(currentDetails(progress, Date.now(), {})).toContain('- lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one');
+      expect(currentDetails(progress, Date.now(), {})).toContain(
+        '- lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one',
+      );
       await handle.result();
     });
   });

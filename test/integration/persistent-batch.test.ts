@@ -47,7 +47,12 @@ describe('an exec-persistent batch on the dev server', () => {
   const run = (batchId: string, spec: object) =>
     createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle }).then((worker) =>
       worker.runUntil(async () => {
-        const handle = await startBatch(env.client, validateSpecForStart({ source: { kind: 'text', path: items }, ...spec }), batchId, TASK_QUEUE);
+        const handle = await startBatch(
+          env.client,
+          validateSpecForStart({ source: { kind: 'text', path: items }, ...spec }),
+          batchId,
+          TASK_QUEUE,
+        );
         return handle.result();
       }),
     );
@@ -58,7 +63,13 @@ describe('an exec-persistent batch on the dev server', () => {
     ['Python', 10, [path.join(CLIENTS, 'sha256_client.py')]],
   ])('runs every item through the %s reference client (itemsPerCall %d)', async (language, itemsPerCall, command) => {
     const batchId = `persistent-${language}-${itemsPerCall}`;
-    const summary = await run(batchId, { processor: { name: 'exec-persistent', options: { command } }, sliceSize: 50, checkpointEvery: 100, concurrency: 2, itemsPerCall });
+    const summary = await run(batchId, {
+      processor: { name: 'exec-persistent', options: { command } },
+      sliceSize: 50,
+      checkpointEvery: 100,
+      concurrency: 2,
+      itemsPerCall,
+    });
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0 });
     const rows = await allOutcomes(ledger, batchId);
     expect(rows).toHaveLength(ITEMS);
@@ -69,7 +80,13 @@ describe('an exec-persistent batch on the dev server', () => {
     const missing = path.join(dir, 'no-such-client.py');
     const spec = { processor: { name: 'exec-persistent', options: { command: [missing] } } };
     fs.writeFileSync(missing, '#!/usr/bin/env python3\n', { mode: 0o755 }); // exists for `waymark start`, gone before the worker looks
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const validated = validateSpecForStart({ source: { kind: 'text', path: items }, ...spec });
     fs.rmSync(missing);
     const err = await worker.runUntil(async () => {

@@ -66,7 +66,13 @@ describe('waymark redrive', () => {
   });
 
   const spec = (extra: object = {}) =>
-    validateSpecForStart({ source: { kind: 'jsonl', path: file }, processor: { name: 'fragile' }, sliceSize: 10, checkpointEvery: 100, ...extra });
+    validateSpecForStart({
+      source: { kind: 'jsonl', path: file },
+      processor: { name: 'fragile' },
+      sliceSize: 10,
+      checkpointEvery: 100,
+      ...extra,
+    });
 
   async function redrive(batchId: string, redriveId: string) {
     const plan = await planRedrive(ledger, batchId);
@@ -92,18 +98,27 @@ describe('waymark redrive', () => {
     expect(exported.manifest).toMatchObject({ status: 'completed', succeeded: 300, failed: 0, redrives: ['orders-redrive-1'] });
     expect(fs.readFileSync(path.join(out, 'failures.jsonl'), 'utf8')).toBe('');
 
-    await expect(planRedrive(ledger, 'orders')).rejects.toThrow('batch "orders" has no failed or pending items; there is nothing to redrive');
+    await expect(planRedrive(ledger, 'orders')).rejects.toThrow(
+      'batch "orders" has no failed or pending items; there is nothing to redrive',
+    );
   });
 
   it('finishes a batch stopped by its failure tolerance: failed and pending items, and nothing else', async () => {
     for (const i of [5, 6, 7, 8]) broken.add(i);
-    const err = await (await startBatch(env.client, spec({ concurrency: 1, toleratedFailureCount: 3 }), 'strict', TASK_QUEUE))
+    const err = await (
+      await startBatch(env.client, spec({ concurrency: 1, toleratedFailureCount: 3 }), 'strict', TASK_QUEUE)
+    )
       .result()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const stopped = (await ledger.batch('strict'))!.manifest as BatchManifest;
     expect(stopped).toMatchObject({
-      status: 'failed-tolerance', total: 300, succeeded: 6, failed: 4, pending: 290, pendingRanges: [[10, 299]],
+      status: 'failed-tolerance',
+      total: 300,
+      succeeded: 6,
+      failed: 4,
+      pending: 290,
+      pendingRanges: [[10, 299]],
       stopReason: '4 failed items exceed toleratedFailureCount (3)',
     });
 
@@ -115,8 +130,14 @@ describe('waymark redrive', () => {
     expect(calls.some((c) => c.index < 5 || c.index === 9)).toBe(false);
 
     const merged = (await ledger.batch('strict'))!.manifest as BatchManifest;
-    expect(merged).toMatchObject({ status: 'completed', succeeded: 300, failed: 0, pending: 0, pendingRanges: [], redrives: ['strict-redrive'] });
+    expect(merged).toMatchObject({
+      status: 'completed',
+      succeeded: 300,
+      failed: 0,
+      pending: 0,
+      pendingRanges: [],
+      redrives: ['strict-redrive'],
+    });
     expect(merged.stopReason).toBeUndefined();
   });
 });
-

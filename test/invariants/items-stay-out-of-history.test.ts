@@ -52,7 +52,9 @@ describe('I1: item data stays out of workflow history', () => {
 
   it('keeps items, results and failure messages in the ledger only, across every run', async () => {
     const file = path.join(dir, 'items.jsonl');
-    const lines = Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? `{"broken": "${MARKER}${i}` : JSON.stringify({ text: `${MARKER}${i}` })));
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      i % 50 === 7 ? `{"broken": "${MARKER}${i}` : JSON.stringify({ text: `${MARKER}${i}` }),
+    );
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
     const spec = validateSpecForStart({
       source: { kind: 'jsonl', path: file },
@@ -62,7 +64,13 @@ describe('I1: item data stays out of workflow history', () => {
       checkpointEvery: 100,
       concurrency: 3,
     });
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const summary = await worker.runUntil(async () => (await startBatch(env.client, spec, 'i1-batch', TASK_QUEUE)).result());
     expect(summary).toMatchObject({ total: 300, succeeded: 294, failed: 6, runs: 3 });
 

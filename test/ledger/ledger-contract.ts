@@ -56,10 +56,38 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
 
   it('stores every field of an outcome as it came', async () => {
     const started = Date.UTC(2030, 0, 1);
-    await ledger.commit('b', 0, [{ ...ok(5, { nested: [1, 'two', null], unicode: 'é ✓ \u0000' }), attempts: 2, startedAt: started, finishedAt: started + 1234 }, bad(6)], null);
+    await ledger.commit(
+      'b',
+      0,
+      [
+        { ...ok(5, { nested: [1, 'two', null], unicode: 'é ✓ \u0000' }), attempts: 2, startedAt: started, finishedAt: started + 1234 },
+        bad(6),
+      ],
+      null,
+    );
     expect(await allOutcomes(ledger, 'b')).toEqual([
-      { batchId: 'b', index: 5, status: 'succeeded', result: { nested: [1, 'two', null], unicode: 'é ✓ \u0000' }, errorType: undefined, errorMessage: undefined, attempts: 2, startedAt: started, finishedAt: started + 1234 },
-      { batchId: 'b', index: 6, status: 'failed', result: undefined, errorType: 'parse', errorMessage: 'line 7 is empty', attempts: 0, startedAt: 1000, finishedAt: 1000 },
+      {
+        batchId: 'b',
+        index: 5,
+        status: 'succeeded',
+        result: { nested: [1, 'two', null], unicode: 'é ✓ \u0000' },
+        errorType: undefined,
+        errorMessage: undefined,
+        attempts: 2,
+        startedAt: started,
+        finishedAt: started + 1234,
+      },
+      {
+        batchId: 'b',
+        index: 6,
+        status: 'failed',
+        result: undefined,
+        errorType: 'parse',
+        errorMessage: 'line 7 is empty',
+        attempts: 0,
+        startedAt: 1000,
+        finishedAt: 1000,
+      },
     ]);
   });
 

@@ -61,7 +61,9 @@ async function expectReleaseContents(ledger: Ledger, query: Query): Promise<void
     expect({ table, rows: Number(n) }).toEqual({ table, rows: expected.rowCounts[table] });
   }
   for (const [table, sql] of Object.entries(RAW_ROWS)) {
-    const rows = (await query(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v])));
+    const rows = (await query(sql)).map((row) =>
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v])),
+    );
     expect(byKey(rows)).toEqual(byKey(expected.rawRows[table]));
   }
 }
@@ -142,7 +144,11 @@ describeWithPostgres('PostgresLedger on a release 0.1 database', () => {
     await raw.connect();
     try {
       await expectReleaseContents(ledger, async (sql) => (await raw.query(sql)).rows);
-      expect((await raw.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+      expect((await raw.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([
+        { version: 1 },
+        { version: 2 },
+        { version: 3 },
+      ]);
       await expectNewCommitsWork(ledger);
     } finally {
       await raw.end();
@@ -168,7 +174,10 @@ async function loadPlainDump(client: Client, dump: string): Promise<void> {
     await client.query(sql.join('\n'));
     sql = [];
     const [, table, columns] = copy;
-    const placeholders = columns.split(',').map((_, c) => `$${c + 1}`).join(', ');
+    const placeholders = columns
+      .split(',')
+      .map((_, c) => `$${c + 1}`)
+      .join(', ');
     for (i++; lines[i] !== '\\.'; i++) {
       await client.query(`INSERT INTO ${table} (${columns}) VALUES (${placeholders})`, lines[i].split('\t').map(copyTextValue));
     }

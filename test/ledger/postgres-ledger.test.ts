@@ -19,7 +19,9 @@ describe('PostgresLedger without a server', () => {
   });
 
   it('refuses a URL that is not one before connecting, without showing its password', () => {
-    expect(() => new PostgresLedger('postgres://waymark:s3cret@host:port/db')).toThrow(/postgres:\/\/waymark:\*\*\*@host:port\/db is not a valid URL/);
+    expect(() => new PostgresLedger('postgres://waymark:s3cret@host:port/db')).toThrow(
+      /postgres:\/\/waymark:\*\*\*@host:port\/db is not a valid URL/,
+    );
     expect(() => new PostgresLedger('postgres://waymark:s3cret@host:port/db')).not.toThrow(/s3cret/);
     expect(() => new PostgresLedger('mysql://waymark:s3cret@host/db')).toThrow(/not a postgres:\/\/ or postgresql:\/\/ URL/);
   });
@@ -106,7 +108,10 @@ describeWithPostgres('PostgresLedger', () => {
     it("fences a commit that waits behind a newer attempt's claim on another connection", async () => {
       await a.claimSlice('b', 0, 'attempt-1');
       await a.markInFlight('b', 0, 0, 'attempt-1');
-      const [claim, commit] = await queuedBehindRowLock([() => b.claimSlice('b', 0, 'attempt-2'), () => a.commit('b', 0, [ok(0)], 1, 'attempt-1')]);
+      const [claim, commit] = await queuedBehindRowLock([
+        () => b.claimSlice('b', 0, 'attempt-2'),
+        () => a.commit('b', 0, [ok(0)], 1, 'attempt-1'),
+      ]);
       // The claim went first: it learned that item 0 was in flight, and the old attempt's commit changed nothing.
       expect(claim).toEqual({ status: 'fulfilled', value: { index: 0, cause: 'crash' } });
       expect(commit.status === 'rejected' && commit.reason).toBeInstanceOf(LeaseLostError);
@@ -118,7 +123,10 @@ describeWithPostgres('PostgresLedger', () => {
     it('lets a claim that waits behind a commit see the item that commit left in flight', async () => {
       await a.claimSlice('b', 0, 'attempt-1');
       await a.markInFlight('b', 0, 0, 'attempt-1');
-      const [commit, claim] = await queuedBehindRowLock([() => a.commit('b', 0, [ok(0)], 1, 'attempt-1'), () => b.claimSlice('b', 0, 'attempt-2')]);
+      const [commit, claim] = await queuedBehindRowLock([
+        () => a.commit('b', 0, [ok(0)], 1, 'attempt-1'),
+        () => b.claimSlice('b', 0, 'attempt-2'),
+      ]);
       expect(commit.status).toBe('fulfilled');
       expect(claim).toEqual({ status: 'fulfilled', value: { index: 1, cause: 'crash' } });
       expect(await b.committedIndexes('b', 0, 10)).toEqual([0]);
@@ -144,7 +152,11 @@ describeWithPostgres('PostgresLedger', () => {
       const client = await PostgresTestDb.client(url);
       try {
         // Each migration applied exactly once, in order.
-        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([
+          { version: 1 },
+          { version: 2 },
+          { version: 3 },
+        ]);
       } finally {
         await client.end();
         await db.dropSchemas();
@@ -157,7 +169,9 @@ describeWithPostgres('PostgresLedger', () => {
       const client = await PostgresTestDb.client(url);
       try {
         await client.query('INSERT INTO ledger_schema_version (version) VALUES (4)');
-        await expect(PostgresLedger.connect(url)).rejects.toThrow(/has schema version 4, newer than this waymark knows \(3\); upgrade waymark/);
+        await expect(PostgresLedger.connect(url)).rejects.toThrow(
+          /has schema version 4, newer than this waymark knows \(3\); upgrade waymark/,
+        );
       } finally {
         await client.end();
         await db.dropSchemas();
@@ -169,7 +183,12 @@ describeWithPostgres('PostgresLedger', () => {
     const url = await db.freshSchema();
     const ledger = await PostgresLedger.connect(url);
     try {
-      await ledger.commit('b', 0, [{ index: 0, status: 'failed', errorType: 'exec', errorMessage: 'stderr: a\0b', attempts: 1, startedAt: 1, finishedAt: 2 }], null);
+      await ledger.commit(
+        'b',
+        0,
+        [{ index: 0, status: 'failed', errorType: 'exec', errorMessage: 'stderr: a\0b', attempts: 1, startedAt: 1, finishedAt: 2 }],
+        null,
+      );
       expect((await allOutcomes(ledger, 'b')).map((o) => o.errorMessage)).toEqual(['stderr: a\uFFFDb']);
     } finally {
       await ledger.close();

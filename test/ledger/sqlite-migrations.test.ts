@@ -9,11 +9,18 @@ import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-erro
 function describeFile(file: string): Record<string, { columns: unknown[]; withoutRowid: boolean; rows: unknown[] }> {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string; sql: string }[];
+    const tables = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string;
+      sql: string;
+    }[];
     return Object.fromEntries(
       tables.map(({ name, sql }) => [
         name,
-        { columns: db.prepare(`PRAGMA table_info(${name})`).all(), withoutRowid: /WITHOUT ROWID/i.test(sql), rows: db.prepare(`SELECT * FROM ${name} ORDER BY 1, ${name === 'ledger_schema_version' ? 1 : 2}`).all() },
+        {
+          columns: db.prepare(`PRAGMA table_info(${name})`).all(),
+          withoutRowid: /WITHOUT ROWID/i.test(sql),
+          rows: db.prepare(`SELECT * FROM ${name} ORDER BY 1, ${name === 'ledger_schema_version' ? 1 : 2}`).all(),
+        },
       ]),
     );
   } finally {
@@ -84,7 +91,11 @@ describe('SqliteLedger migrations', () => {
       const after = describeFile(file);
       const fresh = describeFile(await freshFile());
       for (const [table, want] of Object.entries(fresh)) {
-        expect({ table, columns: after[table].columns, withoutRowid: after[table].withoutRowid }).toEqual({ table, columns: want.columns, withoutRowid: want.withoutRowid });
+        expect({ table, columns: after[table].columns, withoutRowid: after[table].withoutRowid }).toEqual({
+          table,
+          columns: want.columns,
+          withoutRowid: want.withoutRowid,
+        });
       }
       expect(Object.keys(after).sort()).toEqual(Object.keys(fresh).sort());
       for (const [table, { rows }] of Object.entries(before)) {
@@ -98,7 +109,9 @@ describe('SqliteLedger migrations', () => {
         for (const column of fresh[table].columns as { name: string; dflt_value: string | null }[]) {
           if (had.has(column.name)) continue;
           const fallback = column.dflt_value === null ? null : Number(column.dflt_value);
-          expect(after[table].rows.map((row) => (row as Record<string, unknown>)[column.name])).toEqual(before[table].rows.map(() => fallback));
+          expect(after[table].rows.map((row) => (row as Record<string, unknown>)[column.name])).toEqual(
+            before[table].rows.map(() => fallback),
+          );
         }
       }
     });

@@ -6,7 +6,13 @@ import path from 'node:path';
 import { isRunning } from '../helpers/process-state';
 import { execPersistentProcessor, closeIdlePrograms } from '../../src/processors/exec-persistent';
 import { RetryableItemError } from '../../src/processors/errors';
-import { NonRetryableItemError, ProcessorCannotStartError, QuotaExhaustedError, type ItemOutcome, type ProcessorContext } from '../../src/processors/processor';
+import {
+  NonRetryableItemError,
+  ProcessorCannotStartError,
+  QuotaExhaustedError,
+  type ItemOutcome,
+  type ProcessorContext,
+} from '../../src/processors/processor';
 import { abortAfter, makeContext } from './context';
 import { rejectionOf } from '../helpers/rejection';
 
@@ -84,7 +90,9 @@ describe('exec-persistent', () => {
     const check = () => execPersistentProcessor.checkCanStart!({ command: ['./no-such-program.py'] });
     expect(check).toThrow(ProcessorCannotStartError);
     expect(check).toThrow(/^processor "exec-persistent" cannot start "\.\/no-such-program\.py" on .+ does not exist \(ENOENT\)/);
-    expect(() => execPersistentProcessor.validateOptions!({ command: 'python3 x.py' })).toThrow('processor "exec-persistent" option "command" must be an array');
+    expect(() => execPersistentProcessor.validateOptions!({ command: 'python3 x.py' })).toThrow(
+      'processor "exec-persistent" option "command" must be an array',
+    );
   });
 
   it('carries a list of items in one call, one outcome each, or a failure of the call as a whole', async () => {

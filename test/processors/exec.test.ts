@@ -90,7 +90,8 @@ describe('exec', () => {
 
     it('passes the item identity in the environment', async () => {
       const ctx = { batchId: 'b-7', index: 12, attempt: 2, idempotencyKey: 'b-7:12', file: '/data/in/12.txt' };
-      const script = 'printf "%s %s %s %s %s" "$WAYMARK_BATCH_ID" "$WAYMARK_ITEM_INDEX" "$WAYMARK_ATTEMPT" "$WAYMARK_IDEMPOTENCY_KEY" "$WAYMARK_ITEM_FILE"';
+      const script =
+        'printf "%s %s %s %s %s" "$WAYMARK_BATCH_ID" "$WAYMARK_ITEM_INDEX" "$WAYMARK_ATTEMPT" "$WAYMARK_IDEMPOTENCY_KEY" "$WAYMARK_ITEM_FILE"';
       await expect(run({}, { command: sh(script) }, ctx)).resolves.toBe('b-7 12 2 b-7:12 /data/in/12.txt');
     });
   });

@@ -89,7 +89,7 @@ describe('http', () => {
       expect(api.requests[0].authorization).toBe('Bearer s3cret');
     });
 
-    it('keeps the same Idempotency-Key on every attempt (5xx retried) and a redrive keeps the redriven batch\'s', async () => {
+    it("keeps the same Idempotency-Key on every attempt (5xx retried) and a redrive keeps the redriven batch's", async () => {
       const spec = parseBatchSpec({
         source: { kind: 'jsonl', path: '/unused.jsonl' },
         processor: { name: 'http', options: { url: `${api.url}/enrich/{id}` } },
@@ -97,7 +97,13 @@ describe('http', () => {
         itemBackoffMs: 10,
       });
       api.script.push({ status: 500, body: 'boom' }, { reset: true });
-      const runner = new ItemRunner({ batchId: 'b1', spec, processor: httpProcessor, log: silentLog, sliceSignal: new AbortController().signal });
+      const runner = new ItemRunner({
+        batchId: 'b1',
+        spec,
+        processor: httpProcessor,
+        log: silentLog,
+        sliceSignal: new AbortController().signal,
+      });
       const run1 = await runner.run({ index: 5, value: { id: 'x' } });
       runner.close();
       expect(run1).toMatchObject({ kind: 'outcome', outcome: { status: 'succeeded', attempts: 3 } });
@@ -107,7 +113,13 @@ describe('http', () => {
         [200, 'b1:5'],
       ]);
 
-      const redrive = new ItemRunner({ batchId: 'b1-redrive-1', spec: { ...spec, redriveOf: 'b1' }, processor: httpProcessor, log: silentLog, sliceSignal: new AbortController().signal });
+      const redrive = new ItemRunner({
+        batchId: 'b1-redrive-1',
+        spec: { ...spec, redriveOf: 'b1' },
+        processor: httpProcessor,
+        log: silentLog,
+        sliceSignal: new AbortController().signal,
+      });
       await redrive.run({ index: 5, value: { id: 'x' } });
       redrive.close();
       // The API recognises the key and replays its stored answer instead of doing the work twice.
@@ -154,7 +166,9 @@ describe('http', () => {
       for (let i = 0; i < refusals; i++) api.script.push({ status: 429, body: 'slow down' });
       const errors = [];
       for (let i = 0; i < refusals; i++) errors.push(await failure(run({ id: 1 }, {}, { index })));
-      expect(errors.slice(0, MAX_UNTIMED_QUOTA_WAITS).map((e) => (e as QuotaExhaustedError).retryAfterMs)).toEqual([1000, 2000, 4000, 8000, 16000]);
+      expect(errors.slice(0, MAX_UNTIMED_QUOTA_WAITS).map((e) => (e as QuotaExhaustedError).retryAfterMs)).toEqual([
+        1000, 2000, 4000, 8000, 16000,
+      ]);
       for (const err of errors.slice(MAX_UNTIMED_QUOTA_WAITS)) {
         expect(err).toBeInstanceOf(RetryableItemError);
         expect(err).toMatchObject({ type: 'http-429', message: expect.stringContaining('slow down') });
@@ -172,7 +186,9 @@ describe('http', () => {
       const err = await failure(run({ id: 1 }, { url: `${api.url}/nowhere/{id}` }));
       expect(err).toBeInstanceOf(NonRetryableItemError);
       expect(err).toMatchObject({ type: 'http-404' });
-      expect(err.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/nowhere\/1 answered 404 Not Found; .*body: \{"error":"no route for GET \/nowhere\/1"\}$/);
+      expect(err.message).toMatch(
+        /^GET http:\/\/127\.0\.0\.1:\d+\/nowhere\/1 answered 404 Not Found; .*body: \{"error":"no route for GET \/nowhere\/1"\}$/,
+      );
     });
 
     it('5xx and 408: retryable http-STATUS; a reset connection: retryable http-network', async () => {
@@ -200,7 +216,10 @@ describe('http', () => {
 
     it('an answer over 64 KiB: a non-retryable http-response-too-large row, never a result cut short', async () => {
       const big = JSON.stringify({ data: 'x'.repeat(HTTP_RESPONSE_CAP_BYTES) });
-      api.script.push({ status: 200, body: big }, { status: 200, body: 'y'.repeat(HTTP_RESPONSE_CAP_BYTES), headers: { 'content-type': 'text/plain' } });
+      api.script.push(
+        { status: 200, body: big },
+        { status: 200, body: 'y'.repeat(HTTP_RESPONSE_CAP_BYTES), headers: { 'content-type': 'text/plain' } },
+      );
       const err = await failure(run({ id: 1 }));
       expect(err).toBeInstanceOf(NonRetryableItemError);
       expect(err).toMatchObject({ type: 'http-response-too-large', message: expect.stringContaining('more than 65536 bytes') });

@@ -34,7 +34,9 @@ describe('registry', () => {
   describe('getProcessor', () => {
     it('names the unknown processor, lists the known ones and says how to add one', () => {
       expect(() => getProcessor('sha512')).toThrow(UnknownProcessorError);
-      expect(() => getProcessor('sha512')).toThrow(/^unknown processor "sha512"; known processors: (.+, )?exec, exec-persistent, http, noop, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/);
+      expect(() => getProcessor('sha512')).toThrow(
+        /^unknown processor "sha512"; known processors: (.+, )?exec, exec-persistent, http, noop, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/,
+      );
       expect(() => getProcessor('sha512')).toThrow('loadProcessorModule(path)');
     });
   });

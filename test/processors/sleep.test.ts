@@ -16,7 +16,9 @@ describe('sleep', () => {
   it('rejects with the abort reason as soon as the signal aborts', async () => {
     const reason = new Error('slice cancelled');
     const started = Date.now();
-    await expect(sleepProcessor.process('x', makeContext({ options: { ms: 60_000 }, signal: abortAfter(30, reason) }))).rejects.toBe(reason);
+    await expect(sleepProcessor.process('x', makeContext({ options: { ms: 60_000 }, signal: abortAfter(30, reason) }))).rejects.toBe(
+      reason,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
@@ -31,7 +33,9 @@ describe('sleep', () => {
     expect(validate({})).not.toThrow();
     for (const ms of [-1, 1.5, '10', null]) {
       expect(validate({ ms })).toThrow(ProcessorOptionsError);
-      expect(validate({ ms })).toThrow(`processor "sleep" option "ms" must be a whole number of milliseconds, at least 0; got ${JSON.stringify(ms)}`);
+      expect(validate({ ms })).toThrow(
+        `processor "sleep" option "ms" must be a whole number of milliseconds, at least 0; got ${JSON.stringify(ms)}`,
+      );
     }
   });
 

@@ -22,14 +22,28 @@ it('records one history per workflow run of every scenario', async () => {
       const taskQueue = `record-${scenario.name}`;
       const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
       await worker.runUntil(async () => {
-        const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: scenario.name, args: [scenarioSpec(scenario)] });
+        const handle = await env.client.workflow.start('batchWorkflow', {
+          taskQueue,
+          workflowId: scenario.name,
+          args: [scenarioSpec(scenario)],
+        });
         await scenario.drive(handle, release, env.client);
         // Walk the chain of runs back from the last one.
         let runId: string | undefined = (await handle.describe()).runId;
         const runs: string[] = [];
         while (runId) {
           const history = await env.client.workflow.getHandle(scenario.name, runId).fetchHistory();
-          runs.unshift(JSON.stringify(temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String }), null, 1));
+          runs.unshift(
+            JSON.stringify(
+              temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, {
+                longs: String,
+                enums: String,
+                bytes: String,
+              }),
+              null,
+              1,
+            ),
+          );
           runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
         }
         runs.forEach((json, i) => fs.writeFileSync(path.join(OUT, `${scenario.name}.run-${i + 1}.json`), `${json}\n`));

@@ -13,8 +13,14 @@ import { SCENARIOS } from './scenarios';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
 const DIR = path.join(__dirname, 'histories');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
-const load = (file: string) => ({ workflowId: file.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'))) });
+const files = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const load = (file: string) => ({
+  workflowId: file.replace(/\.json$/, ''),
+  history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'))),
+});
 
 describe('replay of recorded batch histories', () => {
   let current: WorkflowBundleWithSourceMap;

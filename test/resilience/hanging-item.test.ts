@@ -73,7 +73,13 @@ describe('an item that hangs', () => {
       // and retried, running the hanging item again and showing a second attempt in the history.
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     const handle = await worker.runUntil(async () => {
       const h = await startBatch(env.client, spec, 'hanging-item', TASK_QUEUE);
       await h.result();
@@ -113,4 +119,3 @@ describe('an item that hangs', () => {
     expect(events!.filter((e) => e.activityTaskTimedOutEventAttributes || e.activityTaskFailedEventAttributes)).toEqual([]);
   });
 });
-

@@ -28,7 +28,7 @@ describe('an exec-persistent program whose worker is SIGKILLed mid-item', () => 
     removeTempDirs();
   });
 
-  it('is gone within 5 s of the worker\'s death, though it ignores stdin and SIGTERM', async () => {
+  it("is gone within 5 s of the worker's death, though it ignores stdin and SIGTERM", async () => {
     const dir = makeTempDir('waymark-orphan-');
     const items = path.join(dir, 'items.txt');
     fs.writeFileSync(items, 'ok:a\nhang\nok:b\n');

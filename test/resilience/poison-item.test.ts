@@ -35,42 +35,45 @@ describe('items that crash their worker process', () => {
     it.each([
       ['process.exit(70)', 'exit', { code: 70, signal: null }],
       ['process.abort()', 'abort', { code: null, signal: 'SIGABRT' }],
-    ] as const)('is dead-lettered as crashed-worker after %s kills the worker 3 times, and the batch completes', async (_how, crash, death) => {
-      const { summary, rows, executions, supervisor } = await runPoisonBatch(env, `poison-${crash}`, ITEMS, {
-        processor: { name: 'crashing', options: { poisonIndex: POISON, crash, ms: 2 } },
-        sliceSize: 20,
-        checkpointEvery: 100,
-        // One slice in flight, so every crash is the poison item's alone (the next describe
-        // covers a healthy item in flight beside it).
-        concurrency: 1,
-        itemCrashLimit: CRASH_LIMIT,
-        heartbeatTimeoutMs: 1000,
-      });
+    ] as const)(
+      'is dead-lettered as crashed-worker after %s kills the worker 3 times, and the batch completes',
+      async (_how, crash, death) => {
+        const { summary, rows, executions, supervisor } = await runPoisonBatch(env, `poison-${crash}`, ITEMS, {
+          processor: { name: 'crashing', options: { poisonIndex: POISON, crash, ms: 2 } },
+          sliceSize: 20,
+          checkpointEvery: 100,
+          // One slice in flight, so every crash is the poison item's alone (the next describe
+          // covers a healthy item in flight beside it).
+          concurrency: 1,
+          itemCrashLimit: CRASH_LIMIT,
+          heartbeatTimeoutMs: 1000,
+        });
 
-      expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS - 1, failed: 1, pending: 0 });
+        expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS - 1, failed: 1, pending: 0 });
 
-      // The worker died exactly K times, each time by the poison item's own hand.
-      expect(supervisor.deaths).toHaveLength(CRASH_LIMIT);
-      for (const d of supervisor.deaths) expect(d).toMatchObject(death);
-      expect(executions.get(POISON)).toEqual(supervisor.deaths.map((d) => String(d.pid)));
+        // The worker died exactly K times, each time by the poison item's own hand.
+        expect(supervisor.deaths).toHaveLength(CRASH_LIMIT);
+        for (const d of supervisor.deaths) expect(d).toMatchObject(death);
+        expect(executions.get(POISON)).toEqual(supervisor.deaths.map((d) => String(d.pid)));
 
-      expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
-      expect(rows[POISON]).toMatchObject({
-        status: 'failed',
-        errorType: 'crashed-worker',
-        attempts: CRASH_LIMIT,
-        errorMessage: expect.stringContaining(`died ${CRASH_LIMIT} times`),
-      });
-      const others = rows.filter((r) => r.index !== POISON);
-      expect(others.filter((r) => r.status !== 'succeeded' || r.attempts !== 1)).toEqual([]);
-      for (const r of others) expect(r.result).toEqual({ index: r.index, echo: `item-${r.index}` });
+        expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
+        expect(rows[POISON]).toMatchObject({
+          status: 'failed',
+          errorType: 'crashed-worker',
+          attempts: CRASH_LIMIT,
+          errorMessage: expect.stringContaining(`died ${CRASH_LIMIT} times`),
+        });
+        const others = rows.filter((r) => r.index !== POISON);
+        expect(others.filter((r) => r.status !== 'succeeded' || r.attempts !== 1)).toEqual([]);
+        for (const r of others) expect(r.result).toEqual({ index: r.index, echo: `item-${r.index}` });
 
-      // Every other item ran exactly once: the crashes cost nothing but the poison item's own
-      // redos, and waymark reports exactly those (its third interruption is the dead-lettering).
-      expect(executions.size).toBe(ITEMS);
-      expect([...executions].filter(([i, pids]) => i !== POISON && pids.length !== 1)).toEqual([]);
-      expect(summary.redone).toBe(CRASH_LIMIT - 1);
-    });
+        // Every other item ran exactly once: the crashes cost nothing but the poison item's own
+        // redos, and waymark reports exactly those (its third interruption is the dead-lettering).
+        expect(executions.size).toBe(ITEMS);
+        expect([...executions].filter(([i, pids]) => i !== POISON && pids.length !== 1)).toEqual([]);
+        expect(summary.redone).toBe(CRASH_LIMIT - 1);
+      },
+    );
   });
 
   describe('a healthy item beside a poison item', () => {

@@ -97,16 +97,19 @@ describe('a batch that runs out of quota', () => {
     bucket = new TokenBucket(CAPACITY, HOUR, () => serverNow);
     const firstRefill = bucket.refillAt;
 
-    const worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    const worker = await createWaymarkWorker({
+      connection: env.nativeConnection,
+      ledger,
+      dataDir: dir,
+      taskQueue: TASK_QUEUE,
+      workflowBundle,
+    });
     await worker.runUntil(async () => {
       const handle = await startBatch(env.client, spec, 'quota', TASK_QUEUE);
 
       // Time only skips while a result is awaited: until then the wait can be watched.
       await waitFor('the batch to wait for quota', async () => (await handle.query(progressQuery)).state === 'waiting-for-quota');
-      await waitFor(
-        'every slice in flight to stop',
-        async () => ((await handle.describe()).raw.pendingActivities ?? []).length === 0,
-      );
+      await waitFor('every slice in flight to stop', async () => ((await handle.describe()).raw.pendingActivities ?? []).length === 0);
       const waiting = await handle.query(progressQuery);
       const now = await env.currentTimeMs();
       expect(waiting).toMatchObject({ state: 'waiting-for-quota', succeeded: CAPACITY, failed: 0, redone: 0 });
@@ -152,7 +155,9 @@ describe('a batch that runs out of quota', () => {
       expect(all.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
       expect(all.filter((r) => r.status !== 'succeeded' || r.attempts !== 1)).toEqual([]);
       const { events } = await handle.fetchHistory();
-      const sliceAttempts = events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      const sliceAttempts = events!
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       expect(sliceAttempts.every((a) => a === 1)).toBe(true);
       expect(events!.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes)).toEqual([]);
     });
@@ -162,4 +167,3 @@ describe('a batch that runs out of quota', () => {
     expect(new Set(calls).size).toBe(ITEMS);
   });
 });
-

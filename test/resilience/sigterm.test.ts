@@ -124,7 +124,12 @@ describe('a worker stopped with SIGTERM mid-item', () => {
     const log = readLog(executionLog);
     const starts = log.filter((l) => !l.done);
     expect(starts.map((l) => l.index).sort((a, b) => a - b)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
-    expect(log.filter((l) => l.done).map((l) => `${l.index} ${l.pid}`).sort()).toEqual(starts.map((l) => `${l.index} ${l.pid}`).sort());
+    expect(
+      log
+        .filter((l) => l.done)
+        .map((l) => `${l.index} ${l.pid}`)
+        .sort(),
+    ).toEqual(starts.map((l) => `${l.index} ${l.pid}`).sort());
 
     // The item in flight at SIGTERM was finished and committed by the stopped worker, which
     // started nothing after it; the rest of its slice ran on the other worker.

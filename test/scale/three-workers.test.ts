@@ -108,14 +108,18 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     // victim is the worker that started an item last, in the first part of a slice: it is
     // surely mid-slice, with items left for another worker to finish.
     let chosen: WorkerProcess | undefined;
-    await waitFor('all three workers to run items, a third of the batch committed, and a worker mid-slice', async () => {
-      const log = readExecutionLog(executionLog);
-      const ran = new Set(log.map((e) => e.pid));
-      if (!pids.every((pid) => ran.has(pid)) || (await ledger.totals(BATCH_ID)).succeeded < ITEMS / 3) return false;
-      const last = log[log.length - 1];
-      chosen = last.index % SLICE < SLICE / 2 && Date.now() - last.at < 50 ? workers.find((w) => w.child.pid === last.pid) : undefined;
-      return chosen !== undefined;
-    }, 90_000);
+    await waitFor(
+      'all three workers to run items, a third of the batch committed, and a worker mid-slice',
+      async () => {
+        const log = readExecutionLog(executionLog);
+        const ran = new Set(log.map((e) => e.pid));
+        if (!pids.every((pid) => ran.has(pid)) || (await ledger.totals(BATCH_ID)).succeeded < ITEMS / 3) return false;
+        const last = log[log.length - 1];
+        chosen = last.index % SLICE < SLICE / 2 && Date.now() - last.at < 50 ? workers.find((w) => w.child.pid === last.pid) : undefined;
+        return chosen !== undefined;
+      },
+      90_000,
+    );
     const victim = chosen!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
@@ -125,7 +129,13 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     // may be nothing, when the kill caught it between an item's commit and the next item.
     const victimRan = readExecutionLog(executionLog).filter((e) => e.pid === victim.child.pid);
     const uncommitted = new Set(
-      (await Promise.all([...new Set(victimRan.map((e) => e.index))].map(async (i) => ((await ledger.committedIndexes(BATCH_ID, i, i + 1)).length ? [] : [i])))).flat(),
+      (
+        await Promise.all(
+          [...new Set(victimRan.map((e) => e.index))].map(async (i) =>
+            (await ledger.committedIndexes(BATCH_ID, i, i + 1)).length ? [] : [i],
+          ),
+        )
+      ).flat(),
     );
     const inFlightAtKill = [...uncommitted].sort((a, b) => a - b);
     expect(inFlightAtKill.length).toBeLessThanOrEqual(bound);
@@ -168,7 +178,10 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
 
     // Re-executed: only items in flight at the kill, at most the bound; waymark's count covers them.
     const runs = groupBy(executions, (e) => e.index);
-    const redone = [...runs].filter(([, list]) => list.length > 1).map(([index]) => index).sort((a, b) => a - b);
+    const redone = [...runs]
+      .filter(([, list]) => list.length > 1)
+      .map(([index]) => index)
+      .sort((a, b) => a - b);
     expect([...runs.values()].every((list) => list.length <= 2)).toBe(true);
     expect(redone.every((index) => inFlightAtKill.includes(index))).toBe(true);
     expect(redone.length).toBeLessThanOrEqual(bound);

@@ -27,9 +27,10 @@ describe('csv source: planning and reading', () => {
   const records = rows.map((r) => `${field(r.id)},${field(r.note)},${field(r.empty)}\r\n`);
   const content = header + records.join('');
   /** Byte offset of each record's start, and of the end of the file last. */
-  const recordStarts = records.reduce((starts, record) => [...starts, starts[starts.length - 1] + Buffer.byteLength(record)], [
-    Buffer.byteLength(header),
-  ]);
+  const recordStarts = records.reduce(
+    (starts, record) => [...starts, starts[starts.length - 1] + Buffer.byteLength(record)],
+    [Buffer.byteLength(header)],
+  );
 
   it('reads every record once, with its quoted newlines, across windows from the previous plan', async () => {
     const { items, plans } = await planAndReadAll(csv(content), 10, 3);
@@ -79,7 +80,10 @@ describe('csv source: planning and reading', () => {
     expect(await source.countItems()).toBe(2);
     const first = await source.planWindow({ index: 0, offset: 0 }, 2, 2);
     expect(first.exhausted).toBe(true);
-    expect(values(await readAll(source, first.slices[0]))).toEqual([{ a: '1', b: '2' }, { a: '3', b: '4' }]);
+    expect(values(await readAll(source, first.slices[0]))).toEqual([
+      { a: '1', b: '2' },
+      { a: '3', b: '4' },
+    ]);
   });
 
   it('reads a header after a UTF-8 BOM without the BOM in its first name', async () => {
@@ -103,7 +107,10 @@ describe('csv source: planning and reading', () => {
 
   it('takes a stray quote inside an unquoted field as text', async () => {
     const { items } = await planAndReadAll(csv('item,size\ntv,55" screen\nradio,small\n'), 10, 10);
-    expect(values(items)).toEqual([{ item: 'tv', size: '55" screen' }, { item: 'radio', size: 'small' }]);
+    expect(values(items)).toEqual([
+      { item: 'tv', size: '55" screen' },
+      { item: 'radio', size: 'small' },
+    ]);
   });
 });
 
@@ -164,7 +171,12 @@ describe('csv source: bad rows fail alone', () => {
     ];
     expect(await csv(content).countItems()).toBe(5);
     // Slices that start or end next to the bad row read what the plan counted.
-    for (const [windowSize, sliceSize] of [[10, 10], [5, 1], [4, 2], [3, 3]]) {
+    for (const [windowSize, sliceSize] of [
+      [10, 10],
+      [5, 1],
+      [4, 2],
+      [3, 3],
+    ]) {
       const { items } = await planAndReadAll(csv(content), windowSize, sliceSize);
       expect(items.map((item) => item.index)).toEqual([0, 1, 2, 3, 4]);
       expect(values(items)).toEqual(expected);

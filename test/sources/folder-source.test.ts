@@ -14,7 +14,19 @@ describe('folder source', () => {
   /** A tree whose byte order differs from both per-folder order and JavaScript's UTF-16 string order. */
   function makeTree(): string {
     const root = tempDir();
-    for (const name of ['b.txt', 'a.txt', 'a-b.txt', 'a/x.txt', 'a/y/z.txt', 'A.txt', 'Z/n.txt', 'é.txt', '\uFF01.txt', '𝄞.txt', 'new\nline.txt']) {
+    for (const name of [
+      'b.txt',
+      'a.txt',
+      'a-b.txt',
+      'a/x.txt',
+      'a/y/z.txt',
+      'A.txt',
+      'Z/n.txt',
+      'é.txt',
+      '\uFF01.txt',
+      '𝄞.txt',
+      'new\nline.txt',
+    ]) {
       writeTemp(root, name, name);
     }
     fs.mkdirSync(path.join(root, 'empty-folder'));

@@ -37,12 +37,14 @@ describe('line sources: planning and reading', () => {
     const plan = await source.planWindow({ index: 0, offset: 0 }, 1000, 250);
     const lineStarts = [0];
     for (const r of records) lineStarts.push(lineStarts[lineStarts.length - 1] + Buffer.byteLength(JSON.stringify(r)) + 1);
-    expect(plan.slices).toEqual([0, 250, 500, 750].map((start) => ({
-      start,
-      count: 250,
-      startOffset: lineStarts[start],
-      endOffset: lineStarts[start + 250],
-    })));
+    expect(plan.slices).toEqual(
+      [0, 250, 500, 750].map((start) => ({
+        start,
+        count: 250,
+        startOffset: lineStarts[start],
+        endOffset: lineStarts[start + 250],
+      })),
+    );
   });
 
   it('handles windows that are not a multiple of the slice size, and a last line without newline', async () => {
@@ -62,7 +64,11 @@ describe('line sources: planning and reading', () => {
     const first = await eleven.planWindow({ index: 0, offset: 0 }, 10, 4);
     expect(first.exhausted).toBe(false);
     const second = await eleven.planWindow(first.next, 10, 4);
-    expect(second).toEqual({ slices: [{ start: 10, count: 1, startOffset: 20, endOffset: 22 }], next: { index: 11, offset: 22 }, exhausted: true });
+    expect(second).toEqual({
+      slices: [{ start: 10, count: 1, startOffset: 20, endOffset: 22 }],
+      next: { index: 11, offset: 22 },
+      exhausted: true,
+    });
   });
 
   it('ends a window before a huge line without needing its end', async () => {
@@ -77,7 +83,11 @@ describe('line sources: planning and reading', () => {
   it('plans nothing for an empty file', async () => {
     const source = text('');
     expect(await source.countItems()).toBe(0);
-    expect(await source.planWindow({ index: 0, offset: 0 }, 100, 10)).toEqual({ slices: [], next: { index: 0, offset: 0 }, exhausted: true });
+    expect(await source.planWindow({ index: 0, offset: 0 }, 100, 10)).toEqual({
+      slices: [],
+      next: { index: 0, offset: 0 },
+      exhausted: true,
+    });
   });
 
   it.each([
@@ -190,7 +200,11 @@ describe('line sources: bad lines fail alone', () => {
     try {
       const scanned = [];
       for await (const lines of scanLines(file, 0, Infinity, 1024 * 1024)) scanned.push(...lines);
-      expect(scanned.map((l) => [l.length, l.bytes?.length])).toEqual([[6, 6], [huge.length, undefined], [5, 5]]);
+      expect(scanned.map((l) => [l.length, l.bytes?.length])).toEqual([
+        [6, 6],
+        [huge.length, undefined],
+        [5, 5],
+      ]);
     } finally {
       await file.close();
     }
@@ -212,7 +226,9 @@ describe('line sources: a file that changes under a batch', () => {
     const plan = await source.planWindow({ index: 0, offset: 0 }, 10, 10);
     fs.writeFileSync(path, 'a\n');
     await expect(readAll(source, plan.slices[0])).rejects.toThrow(SourceUnavailableError);
-    await expect(readAll(source, plan.slices[0])).rejects.toThrow(/changed since its window was planned: .*shrinks\.txt .*the file is now 2 bytes/);
+    await expect(readAll(source, plan.slices[0])).rejects.toThrow(
+      /changed since its window was planned: .*shrinks\.txt .*the file is now 2 bytes/,
+    );
   });
 
   it('refuses to read a slice whose bytes now hold a different number of lines', async () => {

@@ -40,8 +40,16 @@ function openError(spec: SourceSpec): Error {
 
 describe('a postgres-table source spec', () => {
   it('takes the table in path, the key column, optional columns and the name of the URL variable', () => {
-    const spec = parseBatchSpec(specWith({ kind: 'postgres-table', path: 'shop.orders', keyColumn: 'id', columns: ['id', 'total'], urlEnv: 'ORDERS_DB_URL' }));
-    expect(spec.source).toEqual({ kind: 'postgres-table', path: 'shop.orders', keyColumn: 'id', columns: ['id', 'total'], urlEnv: 'ORDERS_DB_URL' });
+    const spec = parseBatchSpec(
+      specWith({ kind: 'postgres-table', path: 'shop.orders', keyColumn: 'id', columns: ['id', 'total'], urlEnv: 'ORDERS_DB_URL' }),
+    );
+    expect(spec.source).toEqual({
+      kind: 'postgres-table',
+      path: 'shop.orders',
+      keyColumn: 'id',
+      columns: ['id', 'total'],
+      urlEnv: 'ORDERS_DB_URL',
+    });
   });
 
   it('requires the key column', () => {
@@ -151,7 +159,10 @@ describeWithPostgres('the postgres-table source', () => {
   async function makeItems(n: number): Promise<{ id: number; name: string; tags: string[] }[]> {
     await sql.query('CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, tags jsonb NOT NULL)');
     // Inserted in reverse: the item order is the key order, not the physical one.
-    await sql.query(`INSERT INTO items SELECT 3 * i - 1000, 'row ' || i, jsonb_build_array('t' || i % 3) FROM generate_series($1::int - 1, 0, -1) i`, [n]);
+    await sql.query(
+      `INSERT INTO items SELECT 3 * i - 1000, 'row ' || i, jsonb_build_array('t' || i % 3) FROM generate_series($1::int - 1, 0, -1) i`,
+      [n],
+    );
     return Array.from({ length: n }, (_, i) => ({ id: 3 * i - 1000, name: `row ${i}`, tags: [`t${i % 3}`] }));
   }
 
@@ -166,7 +177,7 @@ describeWithPostgres('the postgres-table source', () => {
     expect(plans[2].exhausted).toBe(true);
   });
 
-  it('bounds each slice by keys: its first key, and the next slice\'s first key (or the last key + 1)', async () => {
+  it("bounds each slice by keys: its first key, and the next slice's first key (or the last key + 1)", async () => {
     const rows = await makeItems(25);
     const plan = await table().planWindow({ index: 0, offset: 0 }, 20, 8);
     expect(plan.slices).toEqual([
@@ -208,7 +219,11 @@ describeWithPostgres('the postgres-table source', () => {
   it('plans nothing from an empty table', async () => {
     await makeItems(0);
     expect(await table().countItems()).toBe(0);
-    expect(await table().planWindow({ index: 0, offset: 0 }, 100, 10)).toEqual({ slices: [], next: { index: 0, offset: 0 }, exhausted: true });
+    expect(await table().planWindow({ index: 0, offset: 0 }, 100, 10)).toEqual({
+      slices: [],
+      next: { index: 0, offset: 0 },
+      exhausted: true,
+    });
   });
 
   it('reads a slice larger than one page of rows', async () => {
@@ -261,10 +276,14 @@ describeWithPostgres('the postgres-table source', () => {
   it('refuses a missing table or key column, naming it', async () => {
     const missing = await rejectionOf(table().countItems());
     expect(missing).toBeInstanceOf(SourceUnavailableError);
-    expect(missing.message).toMatch(/^source table items not found in postgres:\/\/waymark:\*\*\*@.* \(check source\.path: table or schema\.table, case-sensitive as written/);
+    expect(missing.message).toMatch(
+      /^source table items not found in postgres:\/\/waymark:\*\*\*@.* \(check source\.path: table or schema\.table, case-sensitive as written/,
+    );
     await makeItems(3);
     const noKey = await rejectionOf(table({ keyColumn: 'ID' }).planWindow({ index: 0, offset: 0 }, 10, 10));
-    expect(noKey.message).toBe('source.keyColumn "ID" of table items does not exist (check source.keyColumn; names are case-sensitive as written)');
+    expect(noKey.message).toBe(
+      'source.keyColumn "ID" of table items does not exist (check source.keyColumn; names are case-sensitive as written)',
+    );
   });
 
   it('refuses a key that is not an integer, or not NOT NULL and unique', async () => {
@@ -295,5 +314,4 @@ describeWithPostgres('the postgres-table source', () => {
     expect(err).toBeInstanceOf(SourceUnavailableError);
     expect(err.message).toContain('has key 9007199254740993, beyond ±2^53');
   });
-
 });

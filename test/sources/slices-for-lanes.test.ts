@@ -83,7 +83,13 @@ describe('planForLanes: every file source kind cuts a short window for the lanes
   });
 
   it('cuts a window in the middle of the source the same way, ending where the plain cut ends', async () => {
-    const spec = parseBatchSpec({ source: sources[0][1], processor: { name: 'noop' }, concurrency: 4, sliceSize: 50, checkpointEvery: 150 });
+    const spec = parseBatchSpec({
+      source: sources[0][1],
+      processor: { name: 'noop' },
+      concurrency: 4,
+      sliceSize: 50,
+      checkpointEvery: 150,
+    });
     const source = openSource(spec.source, { dataDir: tempDir(), batchId: 'lanes-middle' });
     const first = await planForLanes(source, spec, { index: 0, offset: 0 }, 150);
     const plain = await source.planWindow({ index: 0, offset: 0 }, 150, 50);

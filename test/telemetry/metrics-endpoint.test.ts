@@ -67,9 +67,16 @@ describe('worker metrics and logs', () => {
     expect(worker.output()).toContain(`metrics at ${endpoint}`);
 
     const file = path.join(dir, 'items.txt');
-    const lines = Array.from({ length: 60 }, (_, i) => (REJECTED.has(i) ? `reject-${i}` : i === QUOTA ? `quota-${i}` : i === EMPTY ? '' : `item-${i}`));
+    const lines = Array.from({ length: 60 }, (_, i) =>
+      REJECTED.has(i) ? `reject-${i}` : i === QUOTA ? `quota-${i}` : i === EMPTY ? '' : `item-${i}`,
+    );
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
-    const spec = validateSpecForStart({ source: { kind: 'text', path: file }, processor: { name: 'metered' }, sliceSize: 10, concurrency: 2 });
+    const spec = validateSpecForStart({
+      source: { kind: 'text', path: file },
+      processor: { name: 'metered' },
+      sliceSize: 10,
+      concurrency: 2,
+    });
     const handle = await startBatch(env.client, spec, 'metrics-batch', TASK_QUEUE);
 
     // The endpoint answers while the batch runs.
@@ -106,10 +113,17 @@ describe('worker metrics and logs', () => {
         throw new Error(`not a JSON log line: ${line}`);
       }
     });
-    for (const r of records) expect(r).toEqual(expect.objectContaining({ time: expect.any(String), level: expect.any(String), message: expect.any(String) }));
+    for (const r of records)
+      expect(r).toEqual(expect.objectContaining({ time: expect.any(String), level: expect.any(String), message: expect.any(String) }));
     const ready = records.find((r) => String(r.message).startsWith('waymark worker:'));
     expect(ready).toMatchObject({ level: 'INFO', taskQueue: TASK_QUEUE, metrics: endpoint, encryption: 'off' });
     const itemLog = records.find((r) => r.message === 'metered item');
-    expect(itemLog).toMatchObject({ level: 'INFO', index: expect.any(Number), workflowId: 'metrics-batch', activityType: 'processSlice', taskQueue: TASK_QUEUE });
+    expect(itemLog).toMatchObject({
+      level: 'INFO',
+      index: expect.any(Number),
+      workflowId: 'metrics-batch',
+      activityType: 'processSlice',
+      taskQueue: TASK_QUEUE,
+    });
   });
 });

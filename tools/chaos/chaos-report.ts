@@ -79,10 +79,14 @@ export function judge(findings: ChaosFindings): ChaosReport {
   }
   const redone = totalRedone(findings);
   if (redone > interruptions.length * bound) {
-    problems.push(`${redone} items redone in all, over ${interruptions.length} interruptions x bound ${bound} = ${interruptions.length * bound}`);
+    problems.push(
+      `${redone} items redone in all, over ${interruptions.length} interruptions x bound ${bound} = ${interruptions.length * bound}`,
+    );
   }
   if (findings.unexplainedRedone.length > 0) {
-    problems.push(`${findings.unexplainedRedone.length} re-execution(s) before any interruption: ${findings.unexplainedRedone.slice(0, 10).join(', ')}`);
+    problems.push(
+      `${findings.unexplainedRedone.length} re-execution(s) before any interruption: ${findings.unexplainedRedone.slice(0, 10).join(', ')}`,
+    );
   }
   if (findings.missed.length > 0) {
     problems.push(
@@ -95,7 +99,9 @@ export function judge(findings: ChaosFindings): ChaosReport {
     warnings.push(`waymark reported ${findings.reportedRedone} redone item(s); the side-effect log shows ${redone} re-execution(s)`);
   }
   for (const exit of findings.unplannedWorkerExits) {
-    warnings.push(`worker ${exit.worker} (pid ${exit.pid}) exited unplanned (${exit.signal ?? `code ${exit.code}`}) and was restarted; see worker-${exit.worker}.log`);
+    warnings.push(
+      `worker ${exit.worker} (pid ${exit.pid}) exited unplanned (${exit.signal ?? `code ${exit.code}`}) and was restarted; see worker-${exit.worker}.log`,
+    );
   }
   return { ...findings, problems, warnings };
 }
@@ -121,7 +127,15 @@ export function formatReport(report: ChaosReport): string {
   };
   const table = formatTable(
     ['interruption', 'count', 'redone', 'max redone per interruption', 'bound', 'resume median', 'resume max'],
-    [...kinds.map((kind) => row(INTERRUPTION_LABELS[kind], report.interruptions.filter((i) => i.kind === kind))), row('all', report.interruptions)],
+    [
+      ...kinds.map((kind) =>
+        row(
+          INTERRUPTION_LABELS[kind],
+          report.interruptions.filter((i) => i.kind === kind),
+        ),
+      ),
+      row('all', report.interruptions),
+    ],
   );
   const redone = totalRedone(report);
   const time =

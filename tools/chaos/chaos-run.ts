@@ -66,7 +66,9 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
   const taskQueue = `waymark-chaos-${runId}`;
   const batchId = `chaos-${runId}`;
 
-  log(`data dir ${dataDir}; ${describeChaosLedger(options.ledgerUrl, dataDir)}; starting the dev server and ${options.workers} worker process(es)`);
+  log(
+    `data dir ${dataDir}; ${describeChaosLedger(options.ledgerUrl, dataDir)}; starting the dev server and ${options.workers} worker process(es)`,
+  );
   let cluster: ChaosCluster | undefined;
   let client: Client | undefined;
   try {
@@ -92,7 +94,10 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     const chaosLog = renameLog(executionLog, batchId);
     const executions = readExecutionLog(chaosLog);
     const check = await checkItems(ledger, batchId, readSource(sourceFile), executions);
-    const attribution = attributeRedone(executions, run.fired.map((f) => f.at));
+    const attribution = attributeRedone(
+      executions,
+      run.fired.map((f) => f.at),
+    );
 
     let baselineMs: number | undefined;
     if (!options.skipBaseline) {
@@ -167,7 +172,14 @@ function renameLog(executionLog: string, batchId: string): string {
 }
 
 /** The same batch with nothing interrupted, on the same server and workers: what the interruptions cost. */
-async function runBaseline(client: Client, spec: BatchSpec, batchId: string, taskQueue: string, deadline: Deadline, log: (line: string) => void): Promise<number> {
+async function runBaseline(
+  client: Client,
+  spec: BatchSpec,
+  batchId: string,
+  taskQueue: string,
+  deadline: Deadline,
+  log: (line: string) => void,
+): Promise<number> {
   log(`running the uninterrupted baseline, batch ${batchId}`);
   const startedAt = Date.now();
   const handle = await startBatch(client, spec, batchId, taskQueue);

@@ -23,6 +23,8 @@ export class Deadline {
   }
 
   private expired(waitingFor: string): Error {
-    return new Error(`the chaos run timed out after ${Math.round(this.ms / 1000)} s waiting for ${waitingFor}; raise --timeout-s if the machine is just slow`);
+    return new Error(
+      `the chaos run timed out after ${Math.round(this.ms / 1000)} s waiting for ${waitingFor}; raise --timeout-s if the machine is just slow`,
+    );
   }
 }

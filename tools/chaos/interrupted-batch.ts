@@ -90,7 +90,9 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
       if (!(await until(`${planned.atCommitted} committed items`, () => monitor.committed >= planned.atCommitted))) break;
       const interruption: FiredInterruption = { planned, committed: monitor.committed, ...(await interrupt(planned, cluster)) };
       fired.push(interruption);
-      log(`${elapsed(interruption.at)}  ${INTERRUPTION_LABELS[planned.kind]} at ${interruption.committed} committed items: ${interruption.target}`);
+      log(
+        `${elapsed(interruption.at)}  ${INTERRUPTION_LABELS[planned.kind]} at ${interruption.committed} committed items: ${interruption.target}`,
+      );
 
       // Redone items and slices finishing are not yet the batch moving on: that takes the workflow.
       if (await until('the batch to start a new slice', () => monitor.lastSliceStartedAt > interruption.at)) {
@@ -102,7 +104,9 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
       // their workers until a newer attempt fences them out, so those must all have been replaced.
       let quietFrom = interruption.backAt;
       if (planned.kind === 'server-kill') {
-        await until('the slices running at the server kill to finish or be retried', () => noSliceAttemptStartedBefore(client, batchId, interruption.at));
+        await until('the slices running at the server kill to finish or be retried', () =>
+          noSliceAttemptStartedBefore(client, batchId, interruption.at),
+        );
         quietFrom = Date.now();
       }
       await until('the interrupted items to be redone', () => {
@@ -125,7 +129,10 @@ export async function runInterruptedBatch(input: InterruptedBatchInput): Promise
   }
 }
 
-async function interrupt(planned: PlannedInterruption, cluster: ChaosCluster): Promise<Pick<FiredInterruption, 'at' | 'target' | 'backAt'>> {
+async function interrupt(
+  planned: PlannedInterruption,
+  cluster: ChaosCluster,
+): Promise<Pick<FiredInterruption, 'at' | 'target' | 'backAt'>> {
   if (planned.kind === 'server-kill') {
     const at = await cluster.killServer();
     await sleep(SERVER_DOWNTIME_MS);

@@ -26,15 +26,30 @@ function buildProgram(): Command {
     .description('run a batch while killing its workers and server, then check that nothing was lost or done twice beyond the bound')
     .option('--items <n>', 'items in the batch', wholeNumber('--items', 1), d.items)
     .option('--worker-kills <n>', 'worker SIGKILLs, each followed by a restart', wholeNumber('--worker-kills', 0), d.workerKills)
-    .option('--server-kills <n>', 'dev server SIGKILLs, each followed by a restart on the same SQLite file', wholeNumber('--server-kills', 0), d.serverKills)
-    .option('--worker-terms <n>', 'worker SIGTERMs (graceful shutdown), each followed by a restart', wholeNumber('--worker-terms', 0), d.workerTerms)
+    .option(
+      '--server-kills <n>',
+      'dev server SIGKILLs, each followed by a restart on the same SQLite file',
+      wholeNumber('--server-kills', 0),
+      d.serverKills,
+    )
+    .option(
+      '--worker-terms <n>',
+      'worker SIGTERMs (graceful shutdown), each followed by a restart',
+      wholeNumber('--worker-terms', 0),
+      d.workerTerms,
+    )
     .option('--workers <n>', 'worker processes', wholeNumber('--workers', 1), d.workers)
     .option('--item-ms <ms>', 'time the processor takes per item', wholeNumber('--item-ms', 0), d.itemMs)
     .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1), d.concurrency)
     .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1), d.sliceSize)
     .option('--checkpoint-every <n>', 'N: items per workflow run (default 10 x slice)', wholeNumber('--checkpoint-every', 1))
     .option('--commit-group <n>', 'k: items per ledger transaction; the bound is C x k', wholeNumber('--commit-group', 1), d.commitGroup)
-    .option('--heartbeat-timeout-ms <ms>', 'how soon a killed slice is retried', wholeNumber('--heartbeat-timeout-ms', 1000), d.heartbeatTimeoutMs)
+    .option(
+      '--heartbeat-timeout-ms <ms>',
+      'how soon a killed slice is retried',
+      wholeNumber('--heartbeat-timeout-ms', 1000),
+      d.heartbeatTimeoutMs,
+    )
     .option('--seed <n>', 'seed of the interruption moments (default random; the report prints it)', wholeNumber('--seed', 0))
     .option('--data-dir <dir>', 'where the server, ledger, source and logs go (default a new temp dir)')
     .option(

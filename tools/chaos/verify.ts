@@ -32,7 +32,17 @@ export interface ItemCheck {
 
 export async function checkItems(ledger: Ledger, batchId: string, sourceItems: string[], executions: Execution[]): Promise<ItemCheck> {
   const total = sourceItems.length;
-  const check: ItemCheck = { total, rows: 0, lost: 0, duplicated: 0, unexpected: 0, failed: 0, wrongResults: 0, withoutSideEffect: 0, examples: [] };
+  const check: ItemCheck = {
+    total,
+    rows: 0,
+    lost: 0,
+    duplicated: 0,
+    unexpected: 0,
+    failed: 0,
+    wrongResults: 0,
+    withoutSideEffect: 0,
+    examples: [],
+  };
   const note = (line: string) => {
     if (check.examples.length < MAX_EXAMPLES) check.examples.push(line);
   };
@@ -54,7 +64,9 @@ export async function checkItems(ledger: Ledger, batchId: string, sourceItems: s
       note(`item ${row.index} failed: ${row.errorType}: ${row.errorMessage}`);
     } else if (row.result !== chaosResult(row.index, sourceItems[row.index])) {
       check.wrongResults++;
-      note(`item ${row.index} has result ${JSON.stringify(row.result)}, expected ${JSON.stringify(chaosResult(row.index, sourceItems[row.index]))}`);
+      note(
+        `item ${row.index} has result ${JSON.stringify(row.result)}, expected ${JSON.stringify(chaosResult(row.index, sourceItems[row.index]))}`,
+      );
     }
   }
 

@@ -62,7 +62,8 @@ async function retry<T>(deadline: number, what: string, attempt: () => Promise<T
     } catch (err) {
       // Anything but a gRPC error (a search attribute of the wrong type, say) will not go away by waiting.
       if (grpcCode(err) === undefined) throw err;
-      if (Date.now() > deadline) throw new Error(`the cluster's frontend kept failing while ${what}: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`the cluster's frontend kept failing while ${what}: ${(err as Error).message}`, { cause: err });
       await sleep(500);
     }
   }

@@ -23,7 +23,10 @@ function scriptEnv(pg: ClusterPostgres): NodeJS.ProcessEnv {
 
 function runScript(pg: ClusterPostgres, command: 'start' | 'stop' | 'status'): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(projectRoot(), POSTGRES_SCRIPT), command], { env: scriptEnv(pg), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', [path.join(projectRoot(), POSTGRES_SCRIPT), command], {
+      env: scriptEnv(pg),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);

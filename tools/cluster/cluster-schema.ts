@@ -26,12 +26,21 @@ export async function prepareDatabases(binaries: ServerBinaries, pgPort: number,
 
 function runSqlTool(tool: string, args: string[], pgPort: number): Promise<void> {
   // Connection settings through the tool's own variables, so no password is on a command line.
-  const env = { ...process.env, SQL_PLUGIN: PERSISTENCE.plugin, SQL_HOST: '127.0.0.1', SQL_PORT: String(pgPort), SQL_USER: PG_USER, SQL_PASSWORD: PG_PASSWORD };
+  const env = {
+    ...process.env,
+    SQL_PLUGIN: PERSISTENCE.plugin,
+    SQL_HOST: '127.0.0.1',
+    SQL_PORT: String(pgPort),
+    SQL_USER: PG_USER,
+    SQL_PASSWORD: PG_PASSWORD,
+  };
   return new Promise((resolve, reject) => {
     execFile(tool, args, { env, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
       if (!err) return resolve();
       const output = `${stdout}${stderr}`.trim().split('\n').slice(-20).join('\n');
-      reject(new Error(`temporal-sql-tool ${args.join(' ')} failed (PostgreSQL 127.0.0.1:${pgPort}): ${err.message.split('\n')[0]}\n${output}`));
+      reject(
+        new Error(`temporal-sql-tool ${args.join(' ')} failed (PostgreSQL 127.0.0.1:${pgPort}): ${err.message.split('\n')[0]}\n${output}`),
+      );
     });
   });
 }

@@ -152,7 +152,8 @@ export class LocalCluster {
 
   /** Starts one service process (again, after a kill) and resolves once it listens; returns its pid. */
   async startService(service: ServiceName): Promise<number> {
-    if (isRunning(this.state.services[service], this.state.serverBinary)) throw new Error(`${service} already runs (pid ${this.state.services[service]})`);
+    if (isRunning(this.state.services[service], this.state.serverBinary))
+      throw new Error(`${service} already runs (pid ${this.state.services[service]})`);
     const port = clusterPorts(this.state.frontendPort).grpc[service];
     const { pid } = await startListeningProcess({
       command: this.state.serverBinary,

@@ -68,7 +68,12 @@ export async function startListeningProcess(options: {
   child.unref();
   const logTail = () => {
     const bytes = fs.readFileSync(logFile);
-    return bytes.subarray(Math.max(from, bytes.length - LOG_TAIL_BYTES)).toString('utf8').trim() || '(no output)';
+    return (
+      bytes
+        .subarray(Math.max(from, bytes.length - LOG_TAIL_BYTES))
+        .toString('utf8')
+        .trim() || '(no output)'
+    );
   };
 
   const deadline = Date.now() + timeoutMs;
@@ -76,7 +81,9 @@ export async function startListeningProcess(options: {
     if (exit) throw new Error(`${what} ${exit} before listening on 127.0.0.1:${port}. The end of its log (${logFile}):\n${logTail()}`);
     if (Date.now() > deadline) {
       if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s. The end of its log (${logFile}):\n${logTail()}`);
+      throw new Error(
+        `${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s. The end of its log (${logFile}):\n${logTail()}`,
+      );
     }
     await sleep(100);
   }

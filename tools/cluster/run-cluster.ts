@@ -28,7 +28,8 @@ const log = (line: string) => console.error(`cluster: ${line}`);
 function port(flag: string, min: number, max: number) {
   return (raw: string): number => {
     const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new InvalidArgumentError(`${flag} takes a port from ${min} to ${max}, got "${raw}"`);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} takes a port from ${min} to ${max}, got "${raw}"`);
     return n;
   };
 }
@@ -55,19 +56,28 @@ function describeProcesses(cluster: LocalCluster): string {
 }
 
 function buildProgram(): Command {
-  const program = new Command('cluster').description(`a local Temporal ${TEMPORAL_SERVER_VERSION} cluster: PostgreSQL and the four services as separate processes`);
+  const program = new Command('cluster').description(
+    `a local Temporal ${TEMPORAL_SERVER_VERSION} cluster: PostgreSQL and the four services as separate processes`,
+  );
   const dirOption = ['--dir <dir>', 'where config, logs, PostgreSQL and the record of processes go', defaultClusterDir()] as const;
 
   program
     .command('start', { isDefault: true })
     .description('build the pinned server if needed, start PostgreSQL and the four services, create the namespace and search attributes')
     .option(...dirOption)
-    .option('--port <port>', 'the frontend gRPC port; the other services take ports around it', port('--port', MIN_FRONTEND_PORT, MAX_FRONTEND_PORT), DEFAULT_FRONTEND_PORT)
+    .option(
+      '--port <port>',
+      'the frontend gRPC port; the other services take ports around it',
+      port('--port', MIN_FRONTEND_PORT, MAX_FRONTEND_PORT),
+      DEFAULT_FRONTEND_PORT,
+    )
     .option('--pg-port <port>', "PostgreSQL's port", port('--pg-port', 1024, 65535), DEFAULT_PG_PORT)
     .action(async (opts: { dir: string; port: number; pgPort: number }) => {
       const { cluster, alreadyRunning } = await LocalCluster.start({ dir: opts.dir, port: opts.port, pgPort: opts.pgPort, log });
       if (alreadyRunning) {
-        console.log(`waymark cluster: already running from ${relative(cluster.dir)} (frontend ${cluster.address}; ${describeProcesses(cluster)}); nothing started.`);
+        console.log(
+          `waymark cluster: already running from ${relative(cluster.dir)} (frontend ${cluster.address}; ${describeProcesses(cluster)}); nothing started.`,
+        );
       } else {
         console.log(
           `waymark cluster: Temporal server ${TEMPORAL_SERVER_VERSION} on ${cluster.address} as ${SERVICES.length} processes (${SERVICES.join(', ')}), ` +
@@ -104,7 +114,9 @@ function buildProgram(): Command {
 
   program
     .command('build')
-    .description(`build Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool into ${relative(defaultServerBinDir())} unless already there`)
+    .description(
+      `build Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool into ${relative(defaultServerBinDir())} unless already there`,
+    )
     .action(async () => {
       const binaries = await buildServerBinaries(defaultServerBinDir(), log);
       console.log(`waymark cluster: Temporal server ${TEMPORAL_SERVER_VERSION} is in ${relative(binaries.dir)}`);

@@ -64,10 +64,21 @@ export async function buildServerBinaries(dir: string, log: (line: string) => vo
   // The module asks for a newer Go than many machines have; GOTOOLCHAIN=auto fetches that toolchain
   // through the Go module proxy, as `go install` itself suggests.
   const env = { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN || 'auto', GOBIN: staging };
-  log(`building Temporal server ${version} and temporal-sql-tool with Go into ${dir} (once; minutes the first time, seconds when Go's caches are warm)`);
+  log(
+    `building Temporal server ${version} and temporal-sql-tool with Go into ${dir} (once; minutes the first time, seconds when Go's caches are warm)`,
+  );
   try {
-    await run('go', ['install', `${TEMPORAL_SERVER_MODULE}/cmd/server@${version}`, `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql@${version}`], env, 'building the Temporal server');
-    const moduleDir = (JSON.parse(await run('go', ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${version}`], env, 'locating the server module')) as { Dir: string }).Dir;
+    await run(
+      'go',
+      ['install', `${TEMPORAL_SERVER_MODULE}/cmd/server@${version}`, `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql@${version}`],
+      env,
+      'building the Temporal server',
+    );
+    const moduleDir = (
+      JSON.parse(
+        await run('go', ['mod', 'download', '-json', `${TEMPORAL_SERVER_MODULE}@${version}`], env, 'locating the server module'),
+      ) as { Dir: string }
+    ).Dir;
     const built = layout(staging);
     fs.renameSync(path.join(staging, 'server'), built.server);
     fs.renameSync(path.join(staging, 'sql'), built.sqlTool);
@@ -81,7 +92,10 @@ export async function buildServerBinaries(dir: string, log: (line: string) => vo
     fs.rmSync(staging, { recursive: true, force: true });
   }
   const binaries = builtServerBinaries(dir);
-  if (!binaries) throw new Error(`the build of Temporal server ${version} finished but ${dir} is incomplete; delete it and run \`npm run cluster\` again`);
+  if (!binaries)
+    throw new Error(
+      `the build of Temporal server ${version} finished but ${dir} is incomplete; delete it and run \`npm run cluster\` again`,
+    );
   log(`built Temporal server ${version} into ${dir}`);
   return binaries;
 }
@@ -109,11 +123,15 @@ async function requireGo(): Promise<void> {
     version = await run('go', ['env', 'GOVERSION'], { ...process.env, GOTOOLCHAIN: 'local' }, 'checking for Go');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw new GoMissingError(`Go is not installed (no \`go\` on PATH), and the local cluster's Temporal server ${TEMPORAL_SERVER_VERSION} is built from source with it. ${INSTALL_GO}`);
+    throw new GoMissingError(
+      `Go is not installed (no \`go\` on PATH), and the local cluster's Temporal server ${TEMPORAL_SERVER_VERSION} is built from source with it. ${INSTALL_GO}`,
+    );
   }
   const match = /^go1\.(\d+)/.exec(version.trim());
   if (match && Number(match[1]) < 21) {
-    throw new GoMissingError(`Go on PATH is ${version.trim()}, too old to build the local cluster's Temporal server ${TEMPORAL_SERVER_VERSION}. ${INSTALL_GO}`);
+    throw new GoMissingError(
+      `Go on PATH is ${version.trim()}, too old to build the local cluster's Temporal server ${TEMPORAL_SERVER_VERSION}. ${INSTALL_GO}`,
+    );
   }
 }
 
@@ -130,7 +148,11 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, what: stri
       if (code === 0) return resolve(stdout);
       const output = `${stdout}${stderr}`.trim();
       const tail = output.length > OUTPUT_TAIL_CHARS ? `…${output.slice(-OUTPUT_TAIL_CHARS)}` : output;
-      reject(new Error(`${what} failed: \`${command} ${args.join(' ')}\` ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${tail}`));
+      reject(
+        new Error(
+          `${what} failed: \`${command} ${args.join(' ')}\` ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${tail}`,
+        ),
+      );
     });
   });
 }

@@ -7,10 +7,45 @@
 import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
 
 const IPA: Record<string, string> = {
-  AA: 'ɑ', AE: 'æ', AH: 'ʌ', AO: 'ɔ', AW: 'aʊ', AY: 'aɪ', B: 'b', CH: 'tʃ', D: 'd', DH: 'ð',
-  EH: 'ɛ', ER: 'ɝ', EY: 'eɪ', F: 'f', G: 'ɡ', HH: 'h', IH: 'ɪ', IY: 'i', JH: 'dʒ', K: 'k',
-  L: 'l', M: 'm', N: 'n', NG: 'ŋ', OW: 'oʊ', OY: 'ɔɪ', P: 'p', R: 'ɹ', S: 's', SH: 'ʃ',
-  T: 't', TH: 'θ', UH: 'ʊ', UW: 'u', V: 'v', W: 'w', Y: 'j', Z: 'z', ZH: 'ʒ',
+  AA: 'ɑ',
+  AE: 'æ',
+  AH: 'ʌ',
+  AO: 'ɔ',
+  AW: 'aʊ',
+  AY: 'aɪ',
+  B: 'b',
+  CH: 'tʃ',
+  D: 'd',
+  DH: 'ð',
+  EH: 'ɛ',
+  ER: 'ɝ',
+  EY: 'eɪ',
+  F: 'f',
+  G: 'ɡ',
+  HH: 'h',
+  IH: 'ɪ',
+  IY: 'i',
+  JH: 'dʒ',
+  K: 'k',
+  L: 'l',
+  M: 'm',
+  N: 'n',
+  NG: 'ŋ',
+  OW: 'oʊ',
+  OY: 'ɔɪ',
+  P: 'p',
+  R: 'ɹ',
+  S: 's',
+  SH: 'ʃ',
+  T: 't',
+  TH: 'θ',
+  UH: 'ʊ',
+  UW: 'u',
+  V: 'v',
+  W: 'w',
+  Y: 'j',
+  Z: 'z',
+  ZH: 'ʒ',
 };
 /** Unstressed AH and ER are the reduced vowels. */
 const REDUCED: Record<string, string> = { AH0: 'ə', ER0: 'ɚ' };
@@ -20,7 +55,11 @@ const SIBILANT_END = new Set(['S', 'Z', 'SH', 'ZH', 'CH', 'JH']);
 /** Regular English inflections: the base word's phonemes plus the suffix's, voiced by the base's last sound. */
 const INFLECTIONS: { suffix: string; bases: (w: string) => string[]; sound: (last: string) => string }[] = [
   { suffix: 'ing', bases: (b) => [b, `${b}e`, undouble(b)], sound: () => 'IH0 NG' },
-  { suffix: 'ed', bases: (b) => [b, `${b}e`, undouble(b)], sound: (l) => (l === 'T' || l === 'D' ? 'IH0 D' : VOICELESS_END.has(l) ? 'T' : 'D') },
+  {
+    suffix: 'ed',
+    bases: (b) => [b, `${b}e`, undouble(b)],
+    sound: (l) => (l === 'T' || l === 'D' ? 'IH0 D' : VOICELESS_END.has(l) ? 'T' : 'D'),
+  },
   { suffix: 'es', bases: (b) => [b], sound: () => 'IH0 Z' },
   { suffix: 's', bases: (b) => [b], sound: (l) => (SIBILANT_END.has(l) ? 'IH0 Z' : VOICELESS_END.has(l) ? 'S' : 'Z') },
   { suffix: 'ly', bases: (b) => [b], sound: () => 'L IY0' },
@@ -74,10 +113,16 @@ export const pronounce = defineProcessor(async (item): Promise<Pronunciation> =>
   const word = item.trim().toLowerCase();
   const found = arpabetOf(word);
   if (!found) {
-    throw new NonRetryableItemError(`"${word}" is not in the CMU Pronouncing Dictionary, nor a regular inflection of a word in it`, 'no-pronunciation');
+    throw new NonRetryableItemError(
+      `"${word}" is not in the CMU Pronouncing Dictionary, nor a regular inflection of a word in it`,
+      'no-pronunciation',
+    );
   }
   const phonemes = found.arpabet.split(' ');
-  const stress = phonemes.map((p) => p.match(/\d/)?.[0]).filter((d): d is string => d !== undefined).join('');
+  const stress = phonemes
+    .map((p) => p.match(/\d/)?.[0])
+    .filter((d): d is string => d !== undefined)
+    .join('');
   const ipa = phonemes.map((p) => REDUCED[p] ?? IPA[p.replace(/\d/, '')] ?? '').join('');
   return { word, ipa, arpabet: found.arpabet, syllables: stress.length, stress, derivedFrom: found.derivedFrom };
 });

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     const server = await startDevServerInBackground({ dataDir: dir, detached: true });
     settings = localConnectionSettings(server.address);
     uiUrl = server.uiUrl;
-    console.log(`dev server running in the background (pid ${server.pid}, log ${server.logFile}); it keeps your batches and the Web UI after this demo ends: stop it with \`kill ${server.pid}\``);
+    console.log(
+      `dev server running in the background (pid ${server.pid}, log ${server.logFile}); it keeps your batches and the Web UI after this demo ends: stop it with \`kill ${server.pid}\``,
+    );
   }
   const dataConverter = configuredDataConverter();
 
@@ -65,7 +67,9 @@ async function main(): Promise<void> {
     });
     console.log('');
     console.log(`done: ${summary.total} words, ${summary.succeeded} pronounced, ${summary.failed} in the compensating record`);
-    console.log(`      ${summary.itemsPerSecond} items/s over ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.runs} workflow runs, redone ${summary.redone} (bound ${summary.resumeCostBound} per interruption)`);
+    console.log(
+      `      ${summary.itemsPerSecond} items/s over ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.runs} workflow runs, redone ${summary.redone} (bound ${summary.resumeCostBound} per interruption)`,
+    );
     console.log(`manifest:  ${summary.manifestPath}`);
     console.log(`failures:  npx waymark failures ${summary.batchId}`);
     console.log(`export:    npx waymark export ${summary.batchId} --out ./export`);

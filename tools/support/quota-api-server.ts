@@ -67,8 +67,7 @@ export interface QuotaApi {
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<QuotaApi> {
-  const bucket =
-    options.capacity === undefined ? undefined : new TokenBucket(options.capacity, options.periodMs ?? 1000, () => Date.now());
+  const bucket = options.capacity === undefined ? undefined : new TokenBucket(options.capacity, options.periodMs ?? 1000, () => Date.now());
   const requests: RecordedRequest[] = [];
   const script: ScriptedAnswer[] = [];
   const succeeded = new Map<string, string>();
@@ -208,7 +207,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 if (require.main === module) {
   const [port = '8787', capacity = '20', periodMs = '2000'] = process.argv.slice(2);
   startQuotaApi({ port: Number(port), capacity: Number(capacity), periodMs: Number(periodMs), bearerToken: process.env.API_TOKEN }).then(
-    (api) => console.log(`quota API on ${api.url}: ${capacity} requests per ${periodMs} ms${process.env.API_TOKEN ? ', bearer token from API_TOKEN' : ''}; Ctrl-C to stop`),
+    (api) =>
+      console.log(
+        `quota API on ${api.url}: ${capacity} requests per ${periodMs} ms${process.env.API_TOKEN ? ', bearer token from API_TOKEN' : ''}; Ctrl-C to stop`,
+      ),
     (err: Error) => {
       console.error(`cannot start the quota API: ${err.message}`);
       process.exitCode = 1;

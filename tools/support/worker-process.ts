@@ -102,7 +102,9 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   while (!output().includes(READY_LINE)) {
     if (exitedAt !== undefined) {
       const exit = await exited;
-      throw new Error(`worker process ${child.pid ?? '(not started)'} exited (${describeExit(exit)}) before it was ready; its output:\n${tail()}`);
+      throw new Error(
+        `worker process ${child.pid ?? '(not started)'} exited (${describeExit(exit)}) before it was ready; its output:\n${tail()}`,
+      );
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

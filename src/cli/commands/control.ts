@@ -64,8 +64,12 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
   const handle = await runningBatch(batchId);
   // An update is answered by a worker: without one it would wait for as long as none comes.
   const { taskQueue } = await handle.describe();
-  if (!(await workerPolls(handle.client, taskQueue))) throw new CliError(`cannot configure batch ${batchId} now: ${noWorkerMessage(taskQueue)}`);
-  const change = { ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}), ...(o.slice !== undefined ? { sliceSize: o.slice } : {}) };
+  if (!(await workerPolls(handle.client, taskQueue)))
+    throw new CliError(`cannot configure batch ${batchId} now: ${noWorkerMessage(taskQueue)}`);
+  const change = {
+    ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+    ...(o.slice !== undefined ? { sliceSize: o.slice } : {}),
+  };
   try {
     const now = await handle.executeUpdate(configureUpdate, { args: [change] });
     console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}`);
@@ -78,7 +82,8 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
 /** A signal waits in the batch's history until a worker runs it: say so when none polls. */
 async function noteMissingWorker(handle: Awaited<ReturnType<typeof runningBatch>>): Promise<void> {
   const { taskQueue } = await handle.describe();
-  if (!(await workerPolls(handle.client, taskQueue))) console.error(`waymark: ${noWorkerMessage(taskQueue)}; the request takes effect once one does`);
+  if (!(await workerPolls(handle.client, taskQueue)))
+    console.error(`waymark: ${noWorkerMessage(taskQueue)}; the request takes effect once one does`);
 }
 
 /** A handle to a batch that exists and is still running, or one clear line why not. */
@@ -89,7 +94,8 @@ async function runningBatch(batchId: string) {
   try {
     status = (await handle.describe()).status.name;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id with \`waymark list\``);
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError(`no batch "${batchId}" on ${temporalAddress()}; check the id with \`waymark list\``);
     throw err;
   }
   if (status !== 'RUNNING') throw new CliError(`batch "${batchId}" is not running (${status}); see it with \`waymark status ${batchId}\``);

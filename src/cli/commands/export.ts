@@ -11,7 +11,11 @@ export function addExportCommand(program: Command): void {
     .description('write results, failures and pending items of a finished batch, and manifest.json listing them')
     .argument('<batch>', 'batch id')
     .requiredOption('--out <dir>', 'folder to write into')
-    .addOption(new Option('--format <format>', 'jsonl: results.jsonl, failures.jsonl, pending.jsonl; csv: the same as .csv').choices(EXPORT_FORMATS).default('jsonl'))
+    .addOption(
+      new Option('--format <format>', 'jsonl: results.jsonl, failures.jsonl, pending.jsonl; csv: the same as .csv')
+        .choices(EXPORT_FORMATS)
+        .default('jsonl'),
+    )
     .action(writeExport);
 }
 

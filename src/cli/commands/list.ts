@@ -22,7 +22,8 @@ async function list(o: { query?: string; limit: number }): Promise<void> {
   for await (const wf of client.workflow.list({ query })) {
     const attrs = wf.typedSearchAttributes;
     const status = attrs.get(WAYMARK_STATUS) ?? '-';
-    const counts = attrs.get(WAYMARK_SUCCEEDED) === undefined ? '' : `succeeded ${attrs.get(WAYMARK_SUCCEEDED)}, failed ${attrs.get(WAYMARK_FAILED)}`;
+    const counts =
+      attrs.get(WAYMARK_SUCCEEDED) === undefined ? '' : `succeeded ${attrs.get(WAYMARK_SUCCEEDED)}, failed ${attrs.get(WAYMARK_FAILED)}`;
     console.log(`${wf.workflowId}\t${wf.status.name}\t${status}\t${counts}\t${wf.startTime.toISOString()}`);
     if (++n >= o.limit) break;
   }

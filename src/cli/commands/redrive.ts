@@ -13,7 +13,7 @@ import { watchBatch } from '../watch-batch';
 export function addRedriveCommand(program: Command): void {
   program
     .command('redrive')
-    .description("re-run only the failed (and pending) items of a finished batch, as a linked batch merged back into it")
+    .description('re-run only the failed (and pending) items of a finished batch, as a linked batch merged back into it')
     .argument('<batch>', 'batch id')
     .option('--batch-id <id>', 'id of the redrive batch; default: BATCH-redrive-TIME')
     .option('--wait', 'show a live progress bar and exit when the redrive completes')

@@ -20,9 +20,7 @@ import {
 } from '../schedules';
 
 export function addScheduleCommands(program: Command): void {
-  const schedule = program
-    .command('schedule')
-    .description('start batches on a cron expression or an interval, with a Temporal Schedule');
+  const schedule = program.command('schedule').description('start batches on a cron expression or an interval, with a Temporal Schedule');
   addCreate(schedule);
   addList(schedule);
   addDescribe(schedule);
@@ -49,7 +47,9 @@ function addCreate(schedule: Command): void {
     .option('--every <duration>', 'start a batch at this interval, e.g. 30m, 1h, 1d')
     .requiredOption('--spec <file>', 'the batch spec as JSON (as for `waymark start --spec`)')
     .addOption(
-      new Option('--overlap <policy>', 'what happens when a batch is due while the previous one runs').choices(Object.keys(OVERLAP_POLICIES)).default('skip'),
+      new Option('--overlap <policy>', 'what happens when a batch is due while the previous one runs')
+        .choices(Object.keys(OVERLAP_POLICIES))
+        .default('skip'),
     )
     .action(create);
 }

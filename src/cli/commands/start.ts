@@ -101,9 +101,18 @@ async function lanesShortAtStart(handle: Awaited<ReturnType<typeof startBatch>>)
 
 function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
   if (flags.spec) {
-    const conflicting = ['sourceKind', 'processor', 'option', 'slice', 'checkpointEvery', 'concurrency', 'commitGroup', 'attempts', 'itemTimeout', ...Object.keys(TABLE_FLAGS)].filter(
-      (k) => flags[k as keyof StartFlags] !== undefined,
-    );
+    const conflicting = [
+      'sourceKind',
+      'processor',
+      'option',
+      'slice',
+      'checkpointEvery',
+      'concurrency',
+      'commitGroup',
+      'attempts',
+      'itemTimeout',
+      ...Object.keys(TABLE_FLAGS),
+    ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
       throw new CliError('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec');
     }
@@ -114,7 +123,9 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
   const options: Record<string, unknown> = { ...flags.option };
   if (command.length) {
     if (flags.processor !== 'exec') {
-      throw new CliError(`a command after -- is only for --processor exec, not ${flags.processor}; drop the command, or use --processor exec`);
+      throw new CliError(
+        `a command after -- is only for --processor exec, not ${flags.processor}; drop the command, or use --processor exec`,
+      );
     }
     options.command = command;
   }
@@ -142,7 +153,9 @@ function checkTableFlags(kind: SourceKind, flags: StartFlags): void {
     );
   }
   if (kind === 'postgres-table' && flags.keyColumn === undefined) {
-    throw new CliError('--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order');
+    throw new CliError(
+      '--source-kind postgres-table needs --key-column COLUMN: the integer key column (NOT NULL, unique) whose order is the item order',
+    );
   }
 }
 

@@ -70,7 +70,9 @@ async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>): Pr
     return await batchProgress(handle);
   } catch (err) {
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
-    throw new CliError(`cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`);
+    throw new CliError(
+      `cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`,
+    );
   }
 }
 
@@ -80,7 +82,13 @@ function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void
   const workflowStatus = closed.ending === 'completed' ? 'COMPLETED' : closed.workflowStatus;
   const reason = closed.ending === 'completed' ? undefined : closed.reason;
   if (json) {
-    console.log(JSON.stringify({ batchId, status: workflowStatus, ...(progress ?? { state: closed.ending }), ...(reason ? { reason } : {}) }, null, 2));
+    console.log(
+      JSON.stringify(
+        { batchId, status: workflowStatus, ...(progress ?? { state: closed.ending }), ...(reason ? { reason } : {}) },
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (progress) printProgress(batchId, progress);

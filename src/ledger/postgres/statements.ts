@@ -39,7 +39,6 @@ export const COMMIT_UNOWNED = `
   WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
   ON CONFLICT (batch_id, idx) DO NOTHING`;
 
-
 /**
  * PostgreSQL text cannot hold NUL, and an error message (a process's stderr, say) can: the
  * commit would fail and the item could never be recorded. Results are JSON, where NUL is escaped.

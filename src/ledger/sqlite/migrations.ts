@@ -57,9 +57,12 @@ const MIGRATIONS: readonly string[] = [
 export function migrate(db: Database.Database, file: string): void {
   db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS ledger_schema_version (version INTEGER NOT NULL)');
-    const found = (db.prepare('SELECT max(version) AS version FROM ledger_schema_version').get() as { version: number | null }).version ?? 0;
+    const found =
+      (db.prepare('SELECT max(version) AS version FROM ledger_schema_version').get() as { version: number | null }).version ?? 0;
     if (found > MIGRATIONS.length) {
-      throw new LedgerUnavailableError(`the ledger ${file} has schema version ${found}, newer than this waymark knows (${MIGRATIONS.length}); upgrade waymark`);
+      throw new LedgerUnavailableError(
+        `the ledger ${file} has schema version ${found}, newer than this waymark knows (${MIGRATIONS.length}); upgrade waymark`,
+      );
     }
     for (let version = found + 1; version <= MIGRATIONS.length; version++) {
       if (version === 1) applyFirstMigration(db);
@@ -107,7 +110,13 @@ interface Column {
 }
 
 function columnsOf(db: Database.Database, table: string): Column[] {
-  return (db.prepare(`PRAGMA table_info(${table})`).all() as Column[]).map(({ name, type, notnull, dflt_value, pk }) => ({ name, type, notnull, dflt_value, pk }));
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as Column[]).map(({ name, type, notnull, dflt_value, pk }) => ({
+    name,
+    type,
+    notnull,
+    dflt_value,
+    pk,
+  }));
 }
 
 /** The tables migration 1 creates, and their columns, read from a database it ran on. */

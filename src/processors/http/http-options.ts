@@ -51,7 +51,9 @@ function urlOption(url: unknown): string {
   if (typeof url !== 'string' || url === '') fail(`option "url" must be a URL template (a string), got ${describeValue(url)}; ${example}`);
   const template = url as string;
   if (template.includes('${env:')) {
-    fail('option "url" names an environment variable; ${env:NAME} is read only in "headers" values, so keep secrets in a header (e.g. "Authorization": "Bearer ${env:API_TOKEN}")');
+    fail(
+      'option "url" names an environment variable; ${env:NAME} is read only in "headers" values, so keep secrets in a header (e.g. "Authorization": "Bearer ${env:API_TOKEN}")',
+    );
   }
   let parsed: URL;
   try {
@@ -75,15 +77,20 @@ function methodOption(method: unknown): HttpMethod {
 function headersOption(headers: unknown): Record<string, string> {
   if (headers === undefined) return {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    fail(`option "headers" must be an object of header names to string values, e.g. {"Authorization": "Bearer \${env:API_TOKEN}"}, got ${describeValue(headers)}`);
+    fail(
+      `option "headers" must be an object of header names to string values, e.g. {"Authorization": "Bearer \${env:API_TOKEN}"}, got ${describeValue(headers)}`,
+    );
   }
   for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
     if (!HEADER_NAME.test(name)) fail(`option "headers" has ${describeValue(name)}, which is not an HTTP header name`);
     if (RESERVED_HEADERS.includes(name.toLowerCase())) {
-      fail(`option "headers" sets "${name}", which waymark sets itself${name.toLowerCase() === 'idempotency-key' ? ' (batchId:index, the same on every attempt, resume and redrive)' : ''}; remove it`);
+      fail(
+        `option "headers" sets "${name}", which waymark sets itself${name.toLowerCase() === 'idempotency-key' ? ' (batchId:index, the same on every attempt, resume and redrive)' : ''}; remove it`,
+      );
     }
     if (typeof value !== 'string') fail(`option "headers" value of "${name}" must be a string, got ${describeValue(value)}`);
-    if (/[\r\n\0]/.test(value as string)) fail(`option "headers" value of "${name}" contains a line break or NUL, which no header value may hold`);
+    if (/[\r\n\0]/.test(value as string))
+      fail(`option "headers" value of "${name}" contains a line break or NUL, which no header value may hold`);
     try {
       envNames(value as string, `option "headers" value of "${name}"`);
     } catch (err) {
@@ -94,7 +101,8 @@ function headersOption(headers: unknown): Record<string, string> {
 }
 
 function bodyOption(method: HttpMethod, options: Record<string, unknown>): HttpOptions['body'] {
-  if (!('body' in options) || options.body === undefined) return METHODS_WITH_ITEM_BODY.includes(method) ? { kind: 'item' } : { kind: 'none' };
+  if (!('body' in options) || options.body === undefined)
+    return METHODS_WITH_ITEM_BODY.includes(method) ? { kind: 'item' } : { kind: 'none' };
   if (options.body === null) return { kind: 'none' };
   if (method === 'GET') fail('option "body" is set, but a GET request has no body; use "method": "POST" (or PUT, PATCH) or remove "body"');
   return { kind: 'template', template: options.body };
@@ -103,7 +111,8 @@ function bodyOption(method: HttpMethod, options: Record<string, unknown>): HttpO
 function pointerOption(options: Record<string, unknown>, name: string): string[] | undefined {
   const pointer = options[name];
   if (pointer === undefined) return undefined;
-  if (typeof pointer !== 'string') return fail(`option "${name}" must be a JSON pointer (RFC 6901) such as "/data/score", got ${describeValue(pointer)}`);
+  if (typeof pointer !== 'string')
+    return fail(`option "${name}" must be a JSON pointer (RFC 6901) such as "/data/score", got ${describeValue(pointer)}`);
   const parsed = parseJsonPointer(pointer);
   if ('problem' in parsed) return fail(`option "${name}" ${describeValue(pointer)} is not a JSON pointer: ${parsed.problem}`);
   return parsed;

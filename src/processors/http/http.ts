@@ -26,7 +26,13 @@
 import { hostname } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadableStreamReadResult } from 'node:stream/web';
-import { defineProcessor, NonRetryableItemError, ProcessorCannotStartError, QuotaExhaustedError, type ProcessorContext } from '../processor';
+import {
+  defineProcessor,
+  NonRetryableItemError,
+  ProcessorCannotStartError,
+  QuotaExhaustedError,
+  type ProcessorContext,
+} from '../processor';
 import { RetryableItemError } from '../errors';
 import { itemJson } from '../item-text';
 import { parseHttpOptions, type HttpOptions } from './http-options';
@@ -90,7 +96,10 @@ function requestBody(options: HttpOptions, item: unknown): string | undefined {
 }
 
 /** The item's signal, also aborted after timeoutMs; `timedOut` tells the two apart. */
-function requestSignal(itemSignal: AbortSignal, timeoutMs: number | undefined): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
+function requestSignal(
+  itemSignal: AbortSignal,
+  timeoutMs: number | undefined,
+): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
   if (timeoutMs === undefined) return { signal: itemSignal, timedOut: () => false, done: () => {} };
   const controller = new AbortController();
   let timedOut = false;
@@ -189,7 +198,10 @@ function successResult(options: HttpOptions, what: string, response: Response, b
   try {
     document = JSON.parse(body.text);
   } catch (err) {
-    throw new RetryableItemError(`${what} answered ${response.status} with JSON that does not parse (${(err as Error).message}); counted as a failed attempt; ${bodyStart(body.text)}`, 'http-invalid-json');
+    throw new RetryableItemError(
+      `${what} answered ${response.status} with JSON that does not parse (${(err as Error).message}); counted as a failed attempt; ${bodyStart(body.text)}`,
+      'http-invalid-json',
+    );
   }
   let result = document;
   if (options.resultPointer !== undefined) {
@@ -213,7 +225,10 @@ function quotaAnswer(what: string, response: Response, body: CappedBody, key: st
   const wait = quotaWaitFromHeaders(response.headers);
   if (wait !== undefined) {
     untimedWaits.clear(key);
-    return new QuotaExhaustedError(wait.ms, `${what} answered ${status} with ${wait.header}; the batch waits ${wait.ms} ms, then retries the item without charging an attempt`);
+    return new QuotaExhaustedError(
+      wait.ms,
+      `${what} answered ${status} with ${wait.header}; the batch waits ${wait.ms} ms, then retries the item without charging an attempt`,
+    );
   }
   const backoffMs = untimedWaits.next(key);
   if (backoffMs !== undefined) {
@@ -254,7 +269,10 @@ export const httpProcessor = defineProcessor(
     if (status === 408 || status >= 500) {
       throw new RetryableItemError(`${detail}; counted as a failed attempt; ${bodyStart(answer.text)}`, `http-${status}`);
     }
-    throw new NonRetryableItemError(`${detail}; the same request would get the same answer, so it is not retried; ${bodyStart(answer.text)}`, `http-${status}`);
+    throw new NonRetryableItemError(
+      `${detail}; the same request would get the same answer, so it is not retried; ${bodyStart(answer.text)}`,
+      `http-${status}`,
+    );
   },
   {
     validateOptions: (options) => void parseHttpOptions(options),

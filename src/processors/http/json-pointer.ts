@@ -5,7 +5,8 @@ export function parseJsonPointer(pointer: string): string[] | { problem: string 
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) return { problem: 'a JSON pointer is "" or starts with "/", e.g. "/data/score"' };
   const tokens = pointer.slice(1).split('/');
-  if (tokens.some((token) => /~(?![01])/.test(token))) return { problem: 'in a JSON pointer "~" must be followed by 0 ("~0" is "~") or 1 ("~1" is "/")' };
+  if (tokens.some((token) => /~(?![01])/.test(token)))
+    return { problem: 'in a JSON pointer "~" must be followed by 0 ("~0" is "~") or 1 ("~1" is "/")' };
   return tokens.map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 

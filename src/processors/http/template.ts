@@ -76,7 +76,9 @@ export function envNames(value: string, describe: string): string[] {
   const names = [...value.matchAll(ENV_REFERENCE)].map((match) => match[1]);
   const bad = names.find((name) => !ENV_NAME.test(name));
   if (bad !== undefined) {
-    throw new Error(`${describe} has \${env:${bad}}, but "${bad}" is not an environment variable name (letters, digits and _, not starting with a digit)`);
+    throw new Error(
+      `${describe} has \${env:${bad}}, but "${bad}" is not an environment variable name (letters, digits and _, not starting with a digit)`,
+    );
   }
   return names;
 }
