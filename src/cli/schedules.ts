@@ -22,7 +22,10 @@ import { TASK_QUEUE, temporalAddress } from '../settings';
 import { CliError } from '../user-error';
 import { batchStartMetadata } from './start-batch';
 
-/** The overlap policies a batch schedule may take, by their CLI names. TERMINATE_OTHER is left out: a terminated batch writes no manifest. */
+/**
+ * The overlap policies a batch schedule may take, by their CLI names. TERMINATE_OTHER is left
+ * out: a terminated batch writes no manifest.
+ */
 export const OVERLAP_POLICIES = {
   skip: ScheduleOverlapPolicy.SKIP,
   'buffer-one': ScheduleOverlapPolicy.BUFFER_ONE,

@@ -1,6 +1,7 @@
 /**
  * The batch as the Temporal Web UI shows it: a markdown "current details" block refreshed as
- * slices finish and, while they run, as the workflow reads the ledger's committed counts. Pure, so the workflow can call it on every replay.
+ * slices finish and, while they run, as the workflow reads the ledger's committed counts. Pure,
+ * so the workflow can call it on every replay.
  */
 import type { BatchProgress } from '../contract/messages';
 

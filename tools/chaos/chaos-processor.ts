@@ -18,7 +18,10 @@ function itemMs(options: Record<string, unknown>): number {
   return integerOption(CHAOS_PROCESSOR_NAME, options, 'ms', 0, 'milliseconds') ?? DEFAULT_MS;
 }
 
-/** What the processor returns for an item (an object, such as a table row, as its JSON); the chaos run checks every ledger row against it. */
+/**
+ * What the processor returns for an item (an object, such as a table row, as its JSON); the
+ * chaos run checks every ledger row against it.
+ */
 export function chaosResult(index: number, item: unknown): string {
   return `${index}:${typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item)}`;
 }
