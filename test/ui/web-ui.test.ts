@@ -134,7 +134,7 @@ if (!haveChromium && !IN_CI) {
           expect(current).toContain('failed: 5 (parse 3, exec-data-error 2)');
           expect(current).toContain('ETA: -');
           expect(current).toContain(`cursor: ${ITEMS} (run 1)`);
-          expect(current).toContain('slices in flight: 0 of 4, 25 items each');
+          expect(current).toContain('slices in flight: 0 of 4, at most 25 items each');
           expect(current).toContain('resume-cost bound: 4 items per interruption (redone so far: 0)');
           expect(current).toMatch(/speed: \d+(\.\d)? items\/s/);
 

@@ -13,6 +13,7 @@ import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
 import { progressQuery } from '../../contract/messages';
 import { lanesInUse } from '../../workflows/details';
+import { workerPolls } from '../worker-presence';
 
 interface StartFlags {
   spec?: string;
@@ -68,7 +69,7 @@ async function start(input: string | undefined, command: string[], flags: StartF
   const client = await connectClient();
   const handle = await startBatch(client, spec, flags.batchId);
   console.log(`started batch ${handle.workflowId}`);
-  const lanes = await lanesShortAtStart(handle);
+  const lanes = await lanesShortAtStart(handle, client);
   if (lanes) console.log(`lanes in use: ${lanes}`);
   if (!flags.wait) {
     console.log(`watch it with \`waymark status ${handle.workflowId} --watch\``);
@@ -83,15 +84,17 @@ const LANES_CHECK_MS = 3000;
 /**
  * When the batch cannot keep C lanes busy (fewer items than C), says so right away: how many
  * lanes run and why. Asked of the workflow once its first window is planned; a batch no worker
- * has picked up yet within LANES_CHECK_MS is not waited for.
+ * polls for, or that no worker has planned within LANES_CHECK_MS, is not waited for. Each query
+ * carries the deadline, so an unanswered one cannot keep `start` from exiting.
  */
-async function lanesShortAtStart(handle: Awaited<ReturnType<typeof startBatch>>): Promise<string | undefined> {
+async function lanesShortAtStart(
+  handle: Awaited<ReturnType<typeof startBatch>>,
+  client: Awaited<ReturnType<typeof connectClient>>,
+): Promise<string | undefined> {
+  if (!(await workerPolls(client.workflow, TASK_QUEUE).catch(() => false))) return undefined;
   const deadline = Date.now() + LANES_CHECK_MS;
   while (Date.now() < deadline) {
-    const progress = await Promise.race([
-      handle.query(progressQuery).catch(() => undefined),
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())).unref()),
-    ]);
+    const progress = await client.connection.withDeadline(deadline, () => handle.query(progressQuery)).catch(() => undefined);
     if (progress === undefined) return undefined;
     if (progress.state !== 'planning') return progress.lanesInUse !== undefined ? lanesInUse(progress) : undefined;
     await new Promise((resolve) => setTimeout(resolve, 200));
