@@ -5,44 +5,23 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { waitFor } from '../helpers/wait-for';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { exportBatch } from '../../src/cli/export-batch';
 import { EVENTS_PER_RUN_BUDGET } from '../../src/workflows/batch-workflow';
 import { loadProcessorModule } from '../../src/processors/registry';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'dev-server-batch';
 
 describe('a batch on the dev server', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
-
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-e2e-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = devServerSuite('waymark-e2e-');
 
   it('runs 10,000 JSONL items to exact ledger contents, with malformed lines as parse failures', async () => {
-    const file = path.join(dir, 'items.jsonl');
+    const file = path.join(suite.dir, 'items.jsonl');
     const lines: string[] = [];
     const expected = new Map<number, string>();
     for (let i = 0; i < 10_000; i++) {
@@ -63,22 +42,16 @@ describe('a batch on the dev server', () => {
       checkpointEvery: 2000,
       concurrency: 4,
     });
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
+    const worker = await suite.worker(TASK_QUEUE);
     const handle = await worker.runUntil(async () => {
-      const h = await startBatch(env.client, spec, 'jsonl-10k', TASK_QUEUE);
+      const h = await startBatch(suite.env.client, spec, 'jsonl-10k', TASK_QUEUE);
       await h.result();
       return h;
     });
     const summary = await handle.result();
 
     expect(summary).toMatchObject({ total: 10_000, succeeded: 9997, failed: 3, runs: 5, redone: 0, resumeCostBound: 4 });
-    const rows = await allOutcomes(ledger, 'jsonl-10k');
+    const rows = await allOutcomes(suite.ledger, 'jsonl-10k');
     expect(rows.map((r) => r.index)).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
     for (const row of rows) {
       if (expected.has(row.index)) expect(row).toMatchObject({ status: 'succeeded', result: expected.get(row.index), attempts: 1 });
@@ -94,17 +67,16 @@ describe('a batch on the dev server', () => {
     const runEvents: number[] = [];
     let runId: string | undefined = (await handle.describe()).runId;
     while (runId) {
-      const history: Awaited<ReturnType<ReturnType<typeof env.client.workflow.getHandle>['fetchHistory']>> = await env.client.workflow
-        .getHandle('jsonl-10k', runId)
-        .fetchHistory();
+      const history: Awaited<ReturnType<ReturnType<typeof suite.env.client.workflow.getHandle>['fetchHistory']>> =
+        await suite.env.client.workflow.getHandle('jsonl-10k', runId).fetchHistory();
       runEvents.push(history.events!.length);
       runId = history.events![0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
     }
     expect(runEvents).toHaveLength(5);
     for (const n of runEvents) expect(n).toBeLessThan(EVENTS_PER_RUN_BUDGET);
 
-    const out = path.join(dir, 'export');
-    const exported = await exportBatch(ledger, 'jsonl-10k', out);
+    const out = path.join(suite.dir, 'export');
+    const exported = await exportBatch(suite.ledger, 'jsonl-10k', out);
     expect(exported).toMatchObject({ results: 9997, failures: 3 });
     const firstResult = JSON.parse(fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8').split('\n')[0]);
     expect(firstResult).toEqual({ index: 0, result: expected.get(0) });
@@ -130,14 +102,14 @@ describe('a batch on the dev server', () => {
   });
 
   it('loses and duplicates nothing when a worker process is SIGKILLed mid-slice, and redoes at most the bound', async () => {
-    const file = path.join(dir, 'words.txt');
+    const file = path.join(suite.dir, 'words.txt');
     const items = 1500;
     fs.writeFileSync(file, Array.from({ length: items }, (_, i) => `word-${i}`).join('\n'));
-    const executionLog = path.join(dir, 'executions.log');
+    const executionLog = path.join(suite.dir, 'executions.log');
     fs.writeFileSync(executionLog, '');
     const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      WAYMARK_DATA_DIR: dir,
+      TEMPORAL_ADDRESS: suite.env.address,
+      WAYMARK_DATA_DIR: suite.dir,
       WAYMARK_TASK_QUEUE: 'kill-test',
       WAYMARK_PROCESSORS: path.resolve(__dirname, '../fixtures/logging-processor.js'),
       WAYMARK_TEST_EXECUTION_LOG: executionLog,
@@ -153,16 +125,16 @@ describe('a batch on the dev server', () => {
     });
 
     const first = await startWorkerProcess(workerEnv);
-    const handle = await startBatch(env.client, spec, 'kill-test', 'kill-test');
-    await waitFor('400 committed items', async () => (await ledger.totals('kill-test')).succeeded >= 400);
+    const handle = await startBatch(suite.env.client, spec, 'kill-test', 'kill-test');
+    await waitFor('400 committed items', async () => (await suite.ledger.totals('kill-test')).succeeded >= 400);
     first.child.kill('SIGKILL');
     await first.exited;
-    const committedAtKill = (await ledger.totals('kill-test')).succeeded;
+    const committedAtKill = (await suite.ledger.totals('kill-test')).succeeded;
 
     const second = await startWorkerProcess(workerEnv);
     try {
       const summary = await handle.result();
-      const rows = await allOutcomes(ledger, 'kill-test');
+      const rows = await allOutcomes(suite.ledger, 'kill-test');
       expect(rows.map((r) => r.index)).toEqual(Array.from({ length: items }, (_, i) => i));
       expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
 

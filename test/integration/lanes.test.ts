@@ -4,21 +4,15 @@
  * lanes can run, `waymark start` and the Web UI details say how many and why.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
-import { createDevServerEnv } from '../helpers/temporal-env';
 import { waitFor } from '../helpers/wait-for';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { configureUpdate, progressQuery } from '../../src/contract/messages';
 import { currentDetails } from '../../src/workflows/details';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { runCli } from '../cli/run-cli';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = `lanes-${process.pid}`;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -46,31 +40,15 @@ function mostSlicesAtOnce(events: HistoryEvent[]): { most: number; slices: numbe
 }
 
 describe('slices sized for the lanes', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
-
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-lanes-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = devServerSuite('waymark-lanes-');
 
   function itemsFile(name: string, count: number): string {
-    const file = path.join(dir, name);
+    const file = path.join(suite.dir, name);
     fs.writeFileSync(file, Array.from({ length: count }, (_, i) => `item ${i}`).join('\n') + '\n');
     return file;
   }
 
-  const worker = () =>
-    createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+  const worker = () => suite.worker(TASK_QUEUE);
 
   it('runs 200 items at C = 8 and the default slice size on 8 lanes at once, each item once', async () => {
     const spec = validateSpecForStart({
@@ -82,14 +60,14 @@ describe('slices sized for the lanes', () => {
     const handle = await (
       await worker()
     ).runUntil(async () => {
-      const h = await startBatch(env.client, spec, 'lanes-200', TASK_QUEUE);
+      const h = await startBatch(suite.env.client, spec, 'lanes-200', TASK_QUEUE);
       await h.result();
       return h;
     });
     expect(await handle.result()).toMatchObject({ total: 200, succeeded: 200, failed: 0, redone: 0 });
     const { events } = await handle.fetchHistory();
     expect(mostSlicesAtOnce(events ?? [])).toEqual({ most: 8, slices: 8 });
-    expect((await allOutcomes(ledger, 'lanes-200')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect((await allOutcomes(suite.ledger, 'lanes-200')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
   it('configure raising C mid-window cuts the unlaunched slices again, so every new lane has work', async () => {
@@ -102,7 +80,7 @@ describe('slices sized for the lanes', () => {
     const handle = await (
       await worker()
     ).runUntil(async () => {
-      const h = await startBatch(env.client, spec, 'lanes-raise', TASK_QUEUE);
+      const h = await startBatch(suite.env.client, spec, 'lanes-raise', TASK_QUEUE);
       await waitFor('the first slice in flight', async () => (await h.query(progressQuery)).slicesInFlight === 1);
       // One lane, and 3 slices of 50 queued behind it: fewer than 8.
       await h.executeUpdate(configureUpdate, { args: [{ concurrency: 8 }] });
@@ -116,7 +94,7 @@ describe('slices sized for the lanes', () => {
     expect(most).toBe(8);
     // The first slice of 50, then the other 150 items cut for 8 lanes.
     expect(slices).toBe(9);
-    expect((await allOutcomes(ledger, 'lanes-raise')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect((await allOutcomes(suite.ledger, 'lanes-raise')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
   it('says how many lanes run and why when fewer than C can: waymark start and the Web UI details', async () => {
@@ -136,13 +114,13 @@ describe('slices sized for the lanes', () => {
           'lanes-three',
         ],
         {
-          cwd: dir,
-          env: { TEMPORAL_ADDRESS: env.address, WAYMARK_TASK_QUEUE: TASK_QUEUE, WAYMARK_DATA_DIR: dir },
+          cwd: suite.dir,
+          env: { TEMPORAL_ADDRESS: suite.env.address, WAYMARK_TASK_QUEUE: TASK_QUEUE, WAYMARK_DATA_DIR: suite.dir },
         },
       );
       expect(run.stderr).toBe('');
       expect(run.stdout).toContain('lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one\n');
-      const handle = env.client.workflow.getHandle('lanes-three');
+      const handle = suite.env.client.workflow.getHandle('lanes-three');
       const progress = await handle.query(progressQuery);
       expect(progress).toMatchObject({ lanesInUse: 3, concurrency: 8 });
       expect(currentDetails(progress, Date.now(), {})).toContain(

@@ -4,16 +4,10 @@
  * several workflow runs; no event of any run may contain a marker, decoded or not.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { allOutcomes } from '../helpers/ledger-rows';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'items-stay-out-of-history';
 const MARKER = 'zq-item-payload-';
@@ -33,25 +27,10 @@ function historyText(value: unknown, seen = new Set<unknown>()): string {
 }
 
 describe('I1: item data stays out of workflow history', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
-
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-i1-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = devServerSuite('waymark-i1-');
 
   it('keeps items, results and failure messages in the ledger only, across every run', async () => {
-    const file = path.join(dir, 'items.jsonl');
+    const file = path.join(suite.dir, 'items.jsonl');
     const lines = Array.from({ length: 300 }, (_, i) =>
       i % 50 === 7 ? `{"broken": "${MARKER}${i}` : JSON.stringify({ text: `${MARKER}${i}` }),
     );
@@ -64,25 +43,19 @@ describe('I1: item data stays out of workflow history', () => {
       checkpointEvery: 100,
       concurrency: 3,
     });
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
-    const summary = await worker.runUntil(async () => (await startBatch(env.client, spec, 'i1-batch', TASK_QUEUE)).result());
+    const worker = await suite.worker(TASK_QUEUE);
+    const summary = await worker.runUntil(async () => (await startBatch(suite.env.client, spec, 'i1-batch', TASK_QUEUE)).result());
     expect(summary).toMatchObject({ total: 300, succeeded: 294, failed: 6, runs: 3 });
 
     // The ledger has the markers: the check below would see them if they leaked.
-    const rows = await allOutcomes(ledger, 'i1-batch');
+    const rows = await allOutcomes(suite.ledger, 'i1-batch');
     expect(JSON.stringify(rows.filter((r) => r.status === 'succeeded')[0].result)).toContain(MARKER);
     expect(rows.find((r) => r.status === 'failed')?.errorMessage).toBeDefined();
 
     let runId: string | undefined;
     let runs = 0;
     do {
-      const history = await env.client.workflow.getHandle('i1-batch', runId).fetchHistory();
+      const history = await suite.env.client.workflow.getHandle('i1-batch', runId).fetchHistory();
       runs++;
       expect(historyText(history)).not.toContain(MARKER);
       // From the latest run back to the first: each run's start names the run it continues.

@@ -6,17 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { defineProcessor } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'hanging-item';
 const ITEMS = 40;
@@ -40,25 +34,10 @@ registerProcessor(
 );
 
 describe('an item that hangs', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
-
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = makeTempDir('waymark-hang-');
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await env?.teardown();
-    removeTempDirs();
-  });
+  const suite = devServerSuite('waymark-hang-');
 
   it('fails with type timeout after its attempts, while heartbeats keep its slice alive and nothing else is redone', async () => {
-    const file = path.join(dir, 'items.txt');
+    const file = path.join(suite.dir, 'items.txt');
     fs.writeFileSync(file, Array.from({ length: ITEMS }, (_, i) => `item-${i}`).join('\n'));
     const spec = validateSpecForStart({
       source: { kind: 'text', path: file },
@@ -73,22 +52,16 @@ describe('an item that hangs', () => {
       // and retried, running the hanging item again and showing a second attempt in the history.
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
+    const worker = await suite.worker(TASK_QUEUE);
     const handle = await worker.runUntil(async () => {
-      const h = await startBatch(env.client, spec, 'hanging-item', TASK_QUEUE);
+      const h = await startBatch(suite.env.client, spec, 'hanging-item', TASK_QUEUE);
       await h.result();
       return h;
     });
     const summary = await handle.result();
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS - 1, failed: 1, redone: 0 });
 
-    const rows = await allOutcomes(ledger, 'hanging-item');
+    const rows = await allOutcomes(suite.ledger, 'hanging-item');
     expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
     const hung = rows[HANGING];
     expect(hung).toMatchObject({
