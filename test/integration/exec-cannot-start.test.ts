@@ -5,40 +5,22 @@
  * program path that does not exist here, and warns only about a name missing from its PATH.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { rejectionOf } from '../helpers/rejection';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'exec-cannot-start';
 
 describe('an exec batch whose program cannot start', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
+  const suite = devServerSuite('waymark-exec-start-');
   let items: string;
 
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-exec-start-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-    items = path.join(dir, 'items.txt');
+  beforeAll(() => {
+    items = path.join(suite.dir, 'items.txt');
     fs.writeFileSync(items, Array.from({ length: 1000 }, (_, i) => `item-${i}\n`).join(''));
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("fails the batch in seconds with one message naming the program, not after every item's attempts", async () => {
@@ -55,16 +37,10 @@ describe('an exec batch whose program cannot start', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('there is no "pyhton3-waymark-typo" on the worker\'s PATH'));
     warn.mockRestore();
 
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
+    const worker = await suite.worker(TASK_QUEUE);
     const startedAt = Date.now();
     const err = await worker.runUntil(async () => {
-      const handle = await startBatch(env.client, spec, 'typo-batch', TASK_QUEUE);
+      const handle = await startBatch(suite.env.client, spec, 'typo-batch', TASK_QUEUE);
       return rejectionOf(handle.result(), 'the batch to fail');
     });
     // 1000 items x 3 attempts with 5 s backoffs would take many minutes; one failed planWindow takes seconds.
@@ -75,11 +51,11 @@ describe('an exec batch whose program cannot start', () => {
     expect(cause?.message).toMatch(
       /^processor "exec" cannot start "pyhton3-waymark-typo" on .+: there is no "pyhton3-waymark-typo" on the worker's PATH \(ENOENT; PATH=.*\)\. Every item would fail the same way, so the batch stops here\. Fix command\[0\] in processor\.options/,
     );
-    expect(await allOutcomes(ledger, 'typo-batch')).toEqual([]);
+    expect(await allOutcomes(suite.ledger, 'typo-batch')).toEqual([]);
   });
 
   it('is refused by waymark start when given as a path that does not exist or is not executable here', () => {
-    const script = path.join(dir, 'score.sh');
+    const script = path.join(suite.dir, 'score.sh');
     fs.writeFileSync(script, '#!/bin/sh\ncat\n', { mode: 0o644 });
     const start = (program: string) => () =>
       validateSpecForStart({ source: { kind: 'text', path: items }, processor: { name: 'exec', options: { command: [program] } } });

@@ -6,16 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { allOutcomes } from '../helpers/ledger-rows';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { score, startQuotaApi, type QuotaApi } from '../../tools/support/quota-api-server';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'http-quota-batch';
 const ITEMS = 200;
@@ -23,28 +17,15 @@ const CAPACITY = 20;
 const PERIOD_MS = 2000;
 
 describe('an http batch against an API with a small quota', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
   let api: QuotaApi;
+  const suite = devServerSuite('waymark-http-quota-', { beforeTeardown: () => api?.close() });
 
   beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = makeTempDir('waymark-http-quota-');
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
     api = await startQuotaApi({ capacity: CAPACITY, periodMs: PERIOD_MS, bearerToken: 'token-for-test' });
-  });
-  afterAll(async () => {
-    await api?.close();
-    await ledger?.close();
-    await env?.teardown();
-    removeTempDirs();
   });
 
   it('meets 429s, waits what Retry-After says, and completes: 0 lost, 0 duplicated, no attempt charged', async () => {
-    const file = path.join(dir, 'users.jsonl');
+    const file = path.join(suite.dir, 'users.jsonl');
     fs.writeFileSync(file, Array.from({ length: ITEMS }, (_, i) => JSON.stringify({ id: `user ${i}` })).join('\n') + '\n');
     process.env.WAYMARK_TEST_QUOTA_API_TOKEN = 'token-for-test';
     const spec = validateSpecForStart({
@@ -65,15 +46,9 @@ describe('an http batch against an API with a small quota', () => {
     expect(JSON.stringify(spec)).not.toContain('token-for-test');
 
     const started = Date.now();
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
+    const worker = await suite.worker(TASK_QUEUE);
     const { summary, history } = await worker.runUntil(async () => {
-      const handle = await startBatch(env.client, spec, 'http-quota', TASK_QUEUE);
+      const handle = await startBatch(suite.env.client, spec, 'http-quota', TASK_QUEUE);
       return { summary: await handle.result(), history: await handle.fetchHistory() };
     });
     const elapsed = Date.now() - started;
@@ -82,7 +57,7 @@ describe('an http batch against an API with a small quota', () => {
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0, pending: 0, redone: 0 });
 
     // Every item exactly one outcome, its API answer, on its first attempt.
-    const rows = await allOutcomes(ledger, 'http-quota');
+    const rows = await allOutcomes(suite.ledger, 'http-quota');
     expect(rows.map((r) => r.index)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
     for (const row of rows) {
       const id = `user ${row.index}`;

@@ -4,51 +4,32 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { closeIdlePrograms } from '../../src/processors/exec-persistent';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { rejectionOf } from '../helpers/rejection';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'persistent-batch';
 const ITEMS = 300;
 const CLIENTS = path.resolve(__dirname, '../../examples/persistent');
 
 describe('an exec-persistent batch on the dev server', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
+  const suite = devServerSuite('waymark-persistent-', { beforeTeardown: closeIdlePrograms });
   let items: string;
 
-  beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-persistent-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-    items = path.join(dir, 'items.txt');
+  beforeAll(() => {
+    items = path.join(suite.dir, 'items.txt');
     fs.writeFileSync(items, Array.from({ length: ITEMS }, (_, i) => `item-${i}\n`).join(''));
-  });
-  afterAll(async () => {
-    closeIdlePrograms();
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const run = (batchId: string, spec: object) =>
-    createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle }).then((worker) =>
+    suite.worker(TASK_QUEUE).then((worker) =>
       worker.runUntil(async () => {
         const handle = await startBatch(
-          env.client,
+          suite.env.client,
           validateSpecForStart({ source: { kind: 'text', path: items }, ...spec }),
           batchId,
           TASK_QUEUE,
@@ -71,32 +52,26 @@ describe('an exec-persistent batch on the dev server', () => {
       itemsPerCall,
     });
     expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0 });
-    const rows = await allOutcomes(ledger, batchId);
+    const rows = await allOutcomes(suite.ledger, batchId);
     expect(rows).toHaveLength(ITEMS);
     for (const row of rows) expect(row.result).toBe(createHash('sha256').update(`item-${row.index}`).digest('hex'));
   });
 
   it('fails the batch before any item when the command cannot start', async () => {
-    const missing = path.join(dir, 'no-such-client.py');
+    const missing = path.join(suite.dir, 'no-such-client.py');
     const spec = { processor: { name: 'exec-persistent', options: { command: [missing] } } };
     fs.writeFileSync(missing, '#!/usr/bin/env python3\n', { mode: 0o755 }); // exists for `waymark start`, gone before the worker looks
-    const worker = await createWaymarkWorker({
-      connection: env.nativeConnection,
-      ledger,
-      dataDir: dir,
-      taskQueue: TASK_QUEUE,
-      workflowBundle,
-    });
+    const worker = await suite.worker(TASK_QUEUE);
     const validated = validateSpecForStart({ source: { kind: 'text', path: items }, ...spec });
     fs.rmSync(missing);
     const err = await worker.runUntil(async () => {
-      const handle = await startBatch(env.client, validated, 'persistent-cannot-start', TASK_QUEUE);
+      const handle = await startBatch(suite.env.client, validated, 'persistent-cannot-start', TASK_QUEUE);
       return rejectionOf(handle.result(), 'the batch to fail');
     });
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = (err as WorkflowFailedError).cause?.cause as Error | undefined;
     expect(cause).toMatchObject({ type: 'ProcessorCannotStartError', nonRetryable: true });
     expect(cause?.message).toContain(`processor "exec-persistent" cannot start "${missing}"`);
-    expect(await allOutcomes(ledger, 'persistent-cannot-start')).toEqual([]);
+    expect(await allOutcomes(suite.ledger, 'persistent-cannot-start')).toEqual([]);
   });
 });

@@ -4,21 +4,16 @@
  * original, so exporting the original shows the final state.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv } from '../helpers/temporal-env';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
-import { createWaymarkWorker } from '../../src/workers/create-worker';
+import { type Worker } from '@temporalio/worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { exportBatch } from '../../src/cli/export-batch';
 import { planRedrive } from '../../src/redrive/plan-redrive';
 import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor, NonRetryableItemError } from '../../src/processors/processor';
 import type { BatchManifest } from '../../src/contract/activity-io';
-import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
+import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = 'redrive';
 /** Items the downstream system rejects until it is fixed; the test fixes it between runs. */
@@ -35,30 +30,21 @@ registerProcessor(
 );
 
 describe('waymark redrive', () => {
-  let env: TestWorkflowEnvironment;
-  let workflowBundle: WorkflowBundleWithSourceMap;
-  let dir: string;
-  let ledger: SqliteLedger;
   let worker: Worker;
   let running: Promise<void>;
   let file: string;
+  const suite = devServerSuite('waymark-redrive-', {
+    beforeTeardown: async () => {
+      worker?.shutdown();
+      await running;
+    },
+  });
 
   beforeAll(async () => {
-    env = await createDevServerEnv();
-    workflowBundle = await bundleWaymarkWorkflows();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-redrive-'));
-    ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-    file = path.join(dir, 'items.jsonl');
+    file = path.join(suite.dir, 'items.jsonl');
     fs.writeFileSync(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: i })).join('\n'));
-    worker = await createWaymarkWorker({ connection: env.nativeConnection, ledger, dataDir: dir, taskQueue: TASK_QUEUE, workflowBundle });
+    worker = await suite.worker(TASK_QUEUE);
     running = worker.run();
-  });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await ledger?.close();
-    await env?.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
     broken.clear();
@@ -75,13 +61,13 @@ describe('waymark redrive', () => {
     });
 
   async function redrive(batchId: string, redriveId: string) {
-    const plan = await planRedrive(ledger, batchId);
-    return (await startBatch(env.client, plan.spec, redriveId, TASK_QUEUE)).result();
+    const plan = await planRedrive(suite.ledger, batchId);
+    return (await startBatch(suite.env.client, plan.spec, redriveId, TASK_QUEUE)).result();
   }
 
   it('re-runs only the failed items and merges their new outcomes into the original', async () => {
     for (const i of [3, 42, 150, 151, 299]) broken.add(i);
-    const first = await (await startBatch(env.client, spec(), 'orders', TASK_QUEUE)).result();
+    const first = await (await startBatch(suite.env.client, spec(), 'orders', TASK_QUEUE)).result();
     expect(first).toMatchObject({ total: 300, succeeded: 295, failed: 5, pending: 0 });
 
     broken.clear();
@@ -92,13 +78,13 @@ describe('waymark redrive', () => {
     expect(calls.map((c) => c.index).sort((a, b) => a - b)).toEqual([3, 42, 150, 151, 299]);
     expect(calls.every((c) => c.key === `orders:${c.index}`)).toBe(true);
 
-    const out = path.join(dir, 'orders-export');
-    const exported = await exportBatch(ledger, 'orders', out);
+    const out = path.join(suite.dir, 'orders-export');
+    const exported = await exportBatch(suite.ledger, 'orders', out);
     expect(exported).toMatchObject({ results: 300, failures: 0 });
     expect(exported.manifest).toMatchObject({ status: 'completed', succeeded: 300, failed: 0, redrives: ['orders-redrive-1'] });
     expect(fs.readFileSync(path.join(out, 'failures.jsonl'), 'utf8')).toBe('');
 
-    await expect(planRedrive(ledger, 'orders')).rejects.toThrow(
+    await expect(planRedrive(suite.ledger, 'orders')).rejects.toThrow(
       'batch "orders" has no failed or pending items; there is nothing to redrive',
     );
   });
@@ -106,12 +92,12 @@ describe('waymark redrive', () => {
   it('finishes a batch stopped by its failure tolerance: failed and pending items, and nothing else', async () => {
     for (const i of [5, 6, 7, 8]) broken.add(i);
     const err = await (
-      await startBatch(env.client, spec({ concurrency: 1, toleratedFailureCount: 3 }), 'strict', TASK_QUEUE)
+      await startBatch(suite.env.client, spec({ concurrency: 1, toleratedFailureCount: 3 }), 'strict', TASK_QUEUE)
     )
       .result()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    const stopped = (await ledger.batch('strict'))!.manifest as BatchManifest;
+    const stopped = (await suite.ledger.batch('strict'))!.manifest as BatchManifest;
     expect(stopped).toMatchObject({
       status: 'failed-tolerance',
       total: 300,
@@ -129,7 +115,7 @@ describe('waymark redrive', () => {
     expect(calls).toHaveLength(294);
     expect(calls.some((c) => c.index < 5 || c.index === 9)).toBe(false);
 
-    const merged = (await ledger.batch('strict'))!.manifest as BatchManifest;
+    const merged = (await suite.ledger.batch('strict'))!.manifest as BatchManifest;
     expect(merged).toMatchObject({
       status: 'completed',
       succeeded: 300,
