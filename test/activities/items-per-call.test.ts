@@ -4,42 +4,14 @@
  * a whole charges an attempt to each of its items; a crash charges every item of the open call,
  * which then run in calls of one; the bound is C x max(k, M).
  */
-import path from 'node:path';
-import fs from 'node:fs';
-import type { Info } from '@temporalio/activity';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger, type LogEntry } from '@temporalio/worker';
-import { processSlice, type SliceDeps } from '../../src/activities/process-slice';
-import type { ProcessSliceInput, ProcessSliceResult } from '../../src/contract/activity-io';
-import type { Ledger, OutcomeToCommit, StoredOutcome } from '../../src/ledger/ledger';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import type { Ledger } from '../../src/ledger/ledger';
 import { defineBatchProcessor, NonRetryableItemError, type BatchProcessorFn, type CallItem } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
-import { openSource } from '../../src/sources/open-source';
-import { parseBatchSpec, resumeCostBound, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
-import { allOutcomes } from '../helpers/ledger-rows';
-import type { SliceBounds, SliceHeartbeat } from '../../src/contract/slices';
+import { parseBatchSpec, resumeCostBound } from '../../src/contract/batch-spec';
+import { sliceHarness, makeSpec, range, endOf, succeeded } from '../helpers/slice-harness';
 
-let dir: string;
-let ledger: SqliteLedger;
-// Every attempt a test starts, for afterEach to stop.
-const attempts: Attempt[] = [];
-
-beforeEach(() => {
-  dir = makeTempDir('waymark-slice-');
-  ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-});
-
-afterEach(async () => {
-  // A test that failed mid-run must not leave its slice running (heartbeat timer, ledger writes)
-  // into the next test; cancelling a finished attempt does nothing.
-  const running = attempts.splice(0);
-  for (const attempt of running) attempt.env.cancel();
-  await Promise.allSettled(running.map((attempt) => attempt.result));
-  await ledger.close();
-  removeTempDirs();
-});
+const slices = sliceHarness();
+const { textSource, sliceOf, rows, startSlice } = slices;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -60,80 +32,6 @@ function recordingBatchProcessor(behaviour?: BatchProcessorFn) {
   return { name, calls, sizes: () => calls.map((c) => c.length) };
 }
 
-function writeSource(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
-  return file;
-}
-
-/** `item-0` ... `item-(n-1)`, one per line. */
-function textSource(n: number): string {
-  return writeSource(
-    'items.txt',
-    Array.from({ length: n }, (_, i) => `item-${i}`),
-  );
-}
-
-function makeSpec(sourcePath: string, processorName: string, extra: Partial<BatchSpecInput> = {}): BatchSpec {
-  return parseBatchSpec({
-    source: { kind: sourcePath.endsWith('.jsonl') ? 'jsonl' : 'text', path: sourcePath },
-    processor: { name: processorName },
-    // Retries would otherwise wait a second each; the backoff itself is not under test here.
-    itemBackoffMs: 0,
-    ...extra,
-  });
-}
-
-/**
- * Slice number `which` as the window planner cuts it, so its byte offsets are the real ones.
- * Tests use a slice past the first where they can, so an off-by-start bug cannot hide at 0.
- */
-async function sliceOf(spec: BatchSpec, which: number): Promise<SliceBounds> {
-  const source = openSource(spec.source, { dataDir: dir, batchId: 'plan' });
-  const plan = await source.planWindow({ index: 0, offset: 0 }, spec.checkpointEvery, spec.sliceSize);
-  return plan.slices[which];
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
-}
-
-function endOf(slice: SliceBounds): number {
-  return slice.start + slice.count;
-}
-
-function rows(batchId: string): Promise<StoredOutcome[]> {
-  return allOutcomes(ledger, batchId);
-}
-
-interface Attempt {
-  env: MockActivityEnvironment;
-  heartbeats: SliceHeartbeat[];
-  /** What the activity logged at WARN and above: kept, not printed, so test output stays readable. */
-  warnings: LogEntry[];
-  result: Promise<ProcessSliceResult>;
-}
-
-/** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
-function startSlice(batchId: string, spec: BatchSpec, slice: SliceBounds, info: Partial<Info> = {}, sliceLedger: Ledger = ledger): Attempt {
-  const warnings: LogEntry[] = [];
-  const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
-  const heartbeats: SliceHeartbeat[] = [];
-  env.on('heartbeat', (details: SliceHeartbeat) => heartbeats.push(details));
-  const result = env.run<[SliceDeps, ProcessSliceInput], ProcessSliceResult, typeof processSlice>(
-    processSlice,
-    { ledger: sliceLedger, dataDir: dir },
-    { batchId, spec, slice },
-  );
-  const attempt = { env, heartbeats, warnings, result };
-  attempts.push(attempt);
-  return attempt;
-}
-
-function succeeded(index: number, result: unknown, attempts = 1): OutcomeToCommit {
-  return { index, status: 'succeeded', resultJson: JSON.stringify(result), attempts, startedAt: 1, finishedAt: 2 };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe('processSlice with itemsPerCall', () => {
@@ -142,8 +40,10 @@ describe('processSlice with itemsPerCall', () => {
     const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4 });
     const slice = await sliceOf(spec, 1);
     const commits: number[][] = [];
-    const recording: Ledger = Object.create(ledger, {
-      commit: { value: (...args: Parameters<Ledger['commit']>) => (commits.push(args[2].map((o) => o.index)), ledger.commit(...args)) },
+    const recording: Ledger = Object.create(slices.ledger, {
+      commit: {
+        value: (...args: Parameters<Ledger['commit']>) => (commits.push(args[2].map((o) => o.index)), slices.ledger.commit(...args)),
+      },
     });
 
     const result = await startSlice('calls', spec, slice, {}, recording).result;
@@ -219,8 +119,8 @@ describe('processSlice with itemsPerCall', () => {
     const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4 });
     const slice = await sliceOf(spec, 1);
     const s = slice.start;
-    await ledger.claimSlice('call-crash', s, 'dead-attempt');
-    await ledger.commit(
+    await slices.ledger.claimSlice('call-crash', s, 'dead-attempt');
+    await slices.ledger.commit(
       'call-crash',
       s,
       range(s, s + 8).map((i) => succeeded(i, i)),
@@ -231,7 +131,7 @@ describe('processSlice with itemsPerCall', () => {
     const result = await startSlice('call-crash', spec, slice).result;
 
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 4 } });
-    expect(await ledger.interruptedIndexes('call-crash', s, endOf(slice))).toEqual(range(s + 8, s + 12));
+    expect(await slices.ledger.interruptedIndexes('call-crash', s, endOf(slice))).toEqual(range(s + 8, s + 12));
     expect(proc.sizes()).toEqual([1, 1, 1, 1, 4, 4, 3]);
   });
 

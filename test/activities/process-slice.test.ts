@@ -6,14 +6,8 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Info } from '@temporalio/activity';
 import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger, type LogEntry } from '@temporalio/worker';
-import { processSlice, type SliceDeps } from '../../src/activities/process-slice';
-import type { ProcessSliceInput, ProcessSliceResult } from '../../src/contract/activity-io';
-import { LeaseLostError, type Ledger, type OutcomeToCommit, type StoredOutcome } from '../../src/ledger/ledger';
-import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { LeaseLostError, type Ledger, type OutcomeToCommit } from '../../src/ledger/ledger';
 import {
   defineProcessor,
   NonRetryableItemError,
@@ -23,33 +17,14 @@ import {
 } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import { execProcessor } from '../../src/processors/exec';
-import { openSource } from '../../src/sources/open-source';
-import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../../src/contract/batch-spec';
-import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
+import { parseBatchSpec } from '../../src/contract/batch-spec';
 import { waitFor } from '../helpers/wait-for';
 import { rejectionOf } from '../helpers/rejection';
-import { allOutcomes } from '../helpers/ledger-rows';
-import type { SliceBounds, SliceHeartbeat } from '../../src/contract/slices';
+import { sliceHarness, makeSpec, range, endOf, succeeded } from '../helpers/slice-harness';
+import type { SliceHeartbeat } from '../../src/contract/slices';
 
-let dir: string;
-let ledger: SqliteLedger;
-// Every attempt a test starts, for afterEach to stop.
-const attempts: Attempt[] = [];
-
-beforeEach(() => {
-  dir = makeTempDir('waymark-slice-');
-  ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
-});
-
-afterEach(async () => {
-  // A test that failed mid-run must not leave its slice running (heartbeat timer, ledger writes)
-  // into the next test; cancelling a finished attempt does nothing.
-  const running = attempts.splice(0);
-  for (const attempt of running) attempt.env.cancel();
-  await Promise.allSettled(running.map((attempt) => attempt.result));
-  await ledger.close();
-  removeTempDirs();
-});
+const slices = sliceHarness();
+const { writeSource, textSource, sliceOf, rows, startSlice } = slices;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -78,84 +53,10 @@ function recordingProcessor(behaviour?: ProcessorFn): Recorder {
   return { name, calls, indexes: () => calls.map((c) => c.index) };
 }
 
-function writeSource(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
-  return file;
-}
-
-/** `item-0` ... `item-(n-1)`, one per line. */
-function textSource(n: number): string {
-  return writeSource(
-    'items.txt',
-    Array.from({ length: n }, (_, i) => `item-${i}`),
-  );
-}
-
-function makeSpec(sourcePath: string, processorName: string, extra: Partial<BatchSpecInput> = {}): BatchSpec {
-  return parseBatchSpec({
-    source: { kind: sourcePath.endsWith('.jsonl') ? 'jsonl' : 'text', path: sourcePath },
-    processor: { name: processorName },
-    // Retries would otherwise wait a second each; the backoff itself is not under test here.
-    itemBackoffMs: 0,
-    ...extra,
-  });
-}
-
-/**
- * Slice number `which` as the window planner cuts it, so its byte offsets are the real ones.
- * Tests use a slice past the first where they can, so an off-by-start bug cannot hide at 0.
- */
-async function sliceOf(spec: BatchSpec, which: number): Promise<SliceBounds> {
-  const source = openSource(spec.source, { dataDir: dir, batchId: 'plan' });
-  const plan = await source.planWindow({ index: 0, offset: 0 }, spec.checkpointEvery, spec.sliceSize);
-  return plan.slices[which];
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
-}
-
-function endOf(slice: SliceBounds): number {
-  return slice.start + slice.count;
-}
-
-function rows(batchId: string): Promise<StoredOutcome[]> {
-  return allOutcomes(ledger, batchId);
-}
-
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-interface Attempt {
-  env: MockActivityEnvironment;
-  heartbeats: SliceHeartbeat[];
-  /** What the activity logged at WARN and above: kept, not printed, so test output stays readable. */
-  warnings: LogEntry[];
-  result: Promise<ProcessSliceResult>;
-}
-
-/** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
-function startSlice(batchId: string, spec: BatchSpec, slice: SliceBounds, info: Partial<Info> = {}, sliceLedger: Ledger = ledger): Attempt {
-  const warnings: LogEntry[] = [];
-  const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
-  const heartbeats: SliceHeartbeat[] = [];
-  env.on('heartbeat', (details: SliceHeartbeat) => heartbeats.push(details));
-  const result = env.run<[SliceDeps, ProcessSliceInput], ProcessSliceResult, typeof processSlice>(
-    processSlice,
-    { ledger: sliceLedger, dataDir: dir },
-    { batchId, spec, slice },
-  );
-  const attempt = { env, heartbeats, warnings, result };
-  attempts.push(attempt);
-  return attempt;
-}
-
-function succeeded(index: number, result: unknown, attempts = 1): OutcomeToCommit {
-  return { index, status: 'succeeded', resultJson: JSON.stringify(result), attempts, startedAt: 1, finishedAt: 2 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +70,7 @@ describe('processSlice: where a retried attempt resumes', () => {
     const batchId = 'hb-resume';
     const resumeAt = slice.start + 37;
     // What a previous attempt leaves when it dies right after a commit and its heartbeat.
-    await ledger.commit(
+    await slices.ledger.commit(
       batchId,
       slice.start,
       range(slice.start, resumeAt).map((i) => succeeded(i, `previous-${i}`)),
@@ -204,7 +105,7 @@ describe('processSlice: where a retried attempt resumes', () => {
 
     expect(proc.indexes()).toEqual(range(slice.start, end));
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
-    expect(await ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, end));
+    expect(await slices.ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, end));
     // An operator must be told, since it means commits were lost.
     expect(attempt.warnings).toEqual([
       expect.objectContaining({
@@ -235,7 +136,7 @@ describe('processSlice: where a retried attempt resumes', () => {
       startedAt: 5,
       finishedAt: 6,
     };
-    await ledger.commit(batchId, slice.start, [...previous, previousFailure], null);
+    await slices.ledger.commit(batchId, slice.start, [...previous, previousFailure], null);
     const before = await rows(batchId);
 
     const result = await startSlice(batchId, spec, slice, { heartbeatDetails: { cursor: slice.start + 3 } }).result;
@@ -257,7 +158,7 @@ describe('processSlice: interrupted attempts', () => {
     const batchId = 'interrupted';
     const k = slice.start + 5;
     // What a worker killed mid-item leaves: items before k committed, k marked in flight, no outcome for k.
-    await ledger.commit(
+    await slices.ledger.commit(
       batchId,
       slice.start,
       range(slice.start, k).map((i) => succeeded(i, i)),
@@ -269,7 +170,7 @@ describe('processSlice: interrupted attempts', () => {
     expect(proc.indexes()).toEqual(range(k, end));
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     // A finished slice leaves no marker, so running it again (a duplicate delivery) counts nothing more.
-    expect(await ledger.inFlight(batchId, slice.start)).toBeNull();
+    expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
     const again = await startSlice(batchId, spec, slice).result;
     expect(again).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     expect(proc.indexes()).toEqual(range(k, end));
@@ -281,13 +182,13 @@ describe('processSlice: interrupted attempts', () => {
     const slice = await sliceOf(spec, 1);
     const batchId = 'interrupted-after-commit';
     const k = slice.start + 5;
-    await ledger.commit(
+    await slices.ledger.commit(
       batchId,
       slice.start,
       range(slice.start, k + 1).map((i) => succeeded(i, i)),
       null,
     );
-    await ledger.markInFlight(batchId, slice.start, k);
+    await slices.ledger.markInFlight(batchId, slice.start, k);
 
     const result = await startSlice(batchId, spec, slice).result;
 
@@ -343,7 +244,7 @@ describe('processSlice: failed items go to the compensating record and the slice
 
   it('fails the slice non-retryably, spending no attempts and writing no failure rows, when exec cannot start its program mid-batch', async () => {
     // The program was there when the batch was planned and is gone now (removed, or absent on this worker).
-    const program = path.join(dir, 'enrich.sh');
+    const program = path.join(slices.dir, 'enrich.sh');
     fs.writeFileSync(program, '#!/bin/sh\ncat\n', { mode: 0o755 });
     const spec = parseBatchSpec({
       source: { kind: 'text', path: textSource(6) },
@@ -458,9 +359,9 @@ describe('processSlice: quota', () => {
       const first = await startSlice(batchId, spec, slice).result;
 
       expect(first).toEqual({ outcome: 'quota', retryAfterMs: 5000, nextIndex: quotaAt, tally: { succeeded: 9, failed: 0, redone: 0 } });
-      expect(await ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, quotaAt));
+      expect(await slices.ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, quotaAt));
       // A quota stop is not an interruption: nothing is left in flight to be counted as redone.
-      expect(await ledger.inFlight(batchId, slice.start)).toBeNull();
+      expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
       // The quota item was tried once, not retried up to itemAttempts.
       expect(proc.indexes()).toEqual(range(slice.start, quotaAt + 1));
 
@@ -508,7 +409,7 @@ describe('processSlice: cancellation', () => {
       expect(row.finishedAt).toBeGreaterThanOrEqual(row.startedAt);
     }
     // The item cut short stays marked, so the run that resumes the slice counts its redo.
-    expect(await ledger.inFlight(batchId, slice.start)).toBe(blockAt);
+    expect(await slices.ledger.inFlight(batchId, slice.start)).toBe(blockAt);
 
     // A later run (a new activity attempt: the cancelled context stays cancelled) picks up at
     // the item cut short, redoes it (one redone item), and does not count it as a crash.
@@ -517,7 +418,7 @@ describe('processSlice: cancellation', () => {
     const later = await startSlice(batchId, spec, slice).result;
     expect(later).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     expect(proc.indexes()).toEqual(range(slice.start + 4, end));
-    expect(await ledger.interruptedIndexes(batchId, slice.start, end)).toEqual([]);
+    expect(await slices.ledger.interruptedIndexes(batchId, slice.start, end)).toEqual([]);
   });
 
   it('does not turn the item it cut short into a failure row, whatever error the processor rejects with', async () => {
@@ -540,7 +441,7 @@ describe('processSlice: cancellation', () => {
     attempt.env.cancel();
 
     await expect(attempt.result).rejects.toBeInstanceOf(CancelledFailure);
-    expect(await ledger.committedIndexes(batchId, 0, 10)).toEqual([0, 1, 2]);
+    expect(await slices.ledger.committedIndexes(batchId, 0, 10)).toEqual([0, 1, 2]);
   });
 
   it('on worker shutdown, lets the running item finish and commits it before stopping', async () => {
@@ -568,9 +469,9 @@ describe('processSlice: cancellation', () => {
     // The item was not aborted, it finished and is committed; nothing after it was started, so
     // the slice resumes on another worker with nothing to redo.
     expect(signalAborted).toBe(false);
-    expect(await ledger.committedIndexes(batchId, 0, 10)).toEqual([0, 1, 2, 3, 4]);
+    expect(await slices.ledger.committedIndexes(batchId, 0, 10)).toEqual([0, 1, 2, 3, 4]);
     expect(proc.indexes()).toEqual([0, 1, 2, 3, 4]);
-    expect(await ledger.inFlight(batchId, slice.start)).toBeNull();
+    expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
   });
 });
 
@@ -604,7 +505,7 @@ describe('processSlice: a superseded attempt', () => {
     // The newer attempt redid the item the stale one had in flight, and nothing more was run after.
     expect(newer).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
     expect(proc.indexes()).toEqual([...range(slice.start, blockAt + 1), ...range(blockAt, end)]);
-    expect(await ledger.inFlight(batchId, slice.start)).toBeNull();
+    expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
     expect((await rows(batchId)).map((r) => r.index)).toEqual(range(slice.start, end));
   });
 });
@@ -654,18 +555,18 @@ describe('processSlice: commit groups', () => {
     // Record each commit as it arrives; copies, because the caller may reuse its array afterwards.
     const commits: { indexes: number[]; nextInFlight: number | null }[] = [];
     const marks: (number | null)[] = [];
-    const recording: Ledger = Object.create(ledger, {
+    const recording: Ledger = Object.create(slices.ledger, {
       commit: {
         value: (...args: Parameters<Ledger['commit']>) => {
           const [, , outcomes, nextInFlight] = args;
           commits.push({ indexes: outcomes.map((o) => o.index), nextInFlight });
-          return ledger.commit(...args);
+          return slices.ledger.commit(...args);
         },
       },
       markInFlight: {
         value: (...args: Parameters<Ledger['markInFlight']>) => {
           marks.push(args[2]);
-          return ledger.markInFlight(...args);
+          return slices.ledger.markInFlight(...args);
         },
       },
     });
@@ -696,8 +597,8 @@ describe('processSlice: commit groups', () => {
     const batchId = 'groups-interrupted';
     const s = slice.start;
     // Two groups committed, the third open (marked from its first item) when the worker died.
-    await ledger.claimSlice(batchId, s, 'dead-attempt');
-    await ledger.commit(
+    await slices.ledger.claimSlice(batchId, s, 'dead-attempt');
+    await slices.ledger.commit(
       batchId,
       s,
       range(s, s + 10).map((i) => succeeded(i, i)),
@@ -710,6 +611,6 @@ describe('processSlice: commit groups', () => {
     expect(proc.indexes()).toEqual(range(s + 10, end));
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 5 } });
     // Only the first item of the group takes the blame for the crash.
-    expect(await ledger.interruptedIndexes(batchId, s, end)).toEqual([s + 10]);
+    expect(await slices.ledger.interruptedIndexes(batchId, s, end)).toEqual([s + 10]);
   });
 });
