@@ -22,18 +22,17 @@ export function checkSliceCut(cut: SliceCut): void {
 
 /**
  * Slices sized for the lanes: a slice is the unit of parallelism, so a window cut into fewer
- * slices than C, or into a number of slices that is not a multiple of C, leaves lanes idle while
- * the last slices run. The fewest slices of at most `sliceSize` items that give each of the
- * min(C, W) lanes the same number of slices, their sizes differing by one item at most. Returns
- * undefined when the plain cut into slices of `sliceSize` already does that.
+ * slices than C leaves lanes idle. Such a window is cut into min(C, W) slices instead, their
+ * sizes differing by one item at most. Returns undefined when the plain cut into slices of
+ * `sliceSize` already gives every lane a slice: that cut stays, so slices keep starting at
+ * multiples of S wherever they can, which operators and tools read ledgers by.
  */
 export function sliceSizesForLanes(windowItems: number, sliceSize: number, concurrency: number): number[] | undefined {
   const lanes = Math.min(concurrency, windowItems);
   if (lanes < 1) return undefined;
   const plain = Math.ceil(windowItems / sliceSize);
-  const slices = Math.ceil(plain / lanes) * lanes;
-  // One lane runs every slice in turn; full slices in whole rounds keep every lane busy already.
-  if (lanes === 1 || (slices === plain && windowItems % sliceSize === 0)) return undefined;
+  if (lanes === 1 || plain >= lanes) return undefined;
+  const slices = lanes;
   const small = Math.floor(windowItems / slices);
   const larger = windowItems % slices;
   return Array.from({ length: slices }, (_, i) => (i < larger ? small + 1 : small));

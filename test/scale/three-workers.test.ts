@@ -97,9 +97,7 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
       source: { kind: 'postgres-table', path: 'words', keyColumn: 'id' },
       processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 5 } },
       sliceSize: SLICE,
-      // 24 slices per window, whole rounds of C = 6: the plain cut at S stands (no re-cut for
-      // the lanes), so item i is in slice floor(i / SLICE), which the checks below rely on.
-      checkpointEvery: 1200,
+      checkpointEvery: 1000,
       concurrency: 6,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
