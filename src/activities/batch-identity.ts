@@ -1,5 +1,5 @@
 /**
- * A batch id names one batch forever (I11): the first window of a batch claims its id in the
+ * A batch id names one batch forever (INVARIANTS.md I11): the first window of a batch claims its id in the
  * ledger for the workflow chain that runs it, and a workflow of another chain under the same id
  * (`temporal workflow start` over a finished batch) is refused before it reads or writes anything.
  */

@@ -1,6 +1,6 @@
 /**
  * batchTotals: the batch's committed counts from the ledger, for the workflow to show progress
- * while slices run (I12). Runs as a local activity: one marker event per call, no task queue trip.
+ * while slices run (INVARIANTS.md I12). Runs as a local activity: one marker event per call, no task queue trip.
  */
 import type { BatchTotalsInput } from '../contract/activity-io';
 import type { CommittedCounts } from '../contract/slices';

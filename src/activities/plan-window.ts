@@ -31,7 +31,7 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
     if (countTotal) {
       const processor = resolveProcessor(spec.processor);
       processor.checkCanStart?.(spec.processor.options ?? {});
-      // Before anything reads the ledger: a reused id must not see the earlier batch's rows (I11).
+      // Before anything reads the ledger: a reused id must not see the earlier batch's rows (INVARIANTS.md I11).
       if (identity !== undefined) await claimBatchId(deps.ledger, batchId, identity, spec);
       else await deps.ledger.saveBatch({ batchId, spec });
       total = await source.countItems();

@@ -36,7 +36,7 @@ export class SliceSession {
   private readonly pending: OutcomeToCommit[] = [];
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
-  /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (I12). */
+  /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
   private lastBeat = 0;
 

@@ -1,7 +1,7 @@
 /**
  * Suspects: items that were in flight when a worker died. A crash counts against the item that
  * was in flight, and an item that keeps taking its worker down with it is dead-lettered after
- * `itemCrashLimit` crashes so the batch can go on (I8). So that a crash is charged to the item
+ * `itemCrashLimit` crashes so the batch can go on (INVARIANTS.md I8). So that a crash is charged to the item
  * that caused it, suspects run one at a time across the whole batch, under a batch-wide lease.
  */
 import type { Ledger, OutcomeToCommit } from '../ledger/ledger';

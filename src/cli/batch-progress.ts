@@ -1,7 +1,7 @@
 /**
  * A batch's progress as a client shows it (status, `--wait`, `status --watch`): the workflow's
  * progress query, plus what its running slices have committed since, read from their heartbeat
- * details in `describe()` (I12). Heartbeats cost no history events, and a slice heartbeats its
+ * details in `describe()` (INVARIANTS.md I12). Heartbeats cost no history events, and a slice heartbeats its
  * committed tally within about a second of each commit, so a commit shows here within ~2 s, long
  * before the slice finishes.
  */

@@ -1,7 +1,7 @@
 /**
  * Inputs and outputs of waymark's activities. Only types live here, so workflow code can
  * import them without pulling activity code into the workflow bundle.
- * Everything here travels through workflow history: cursors, offsets, counts, never item data (I1).
+ * Everything here travels through workflow history: cursors, offsets, counts, never item data (INVARIANTS.md I1).
  */
 import type { BatchSpec } from './batch-spec';
 import type { SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';

@@ -13,7 +13,7 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
 const FILE_ONLY_FIELDS = ['requireObject', 'maxItemBytes'] as const;
 const TABLE_ONLY_FIELDS = ['keyColumn', 'columns', 'urlEnv'] as const;
 
-/** Processor options travel through workflow history; this cap keeps item data out of it (I1). */
+/** Processor options travel through workflow history; this cap keeps item data out of it (INVARIANTS.md I1). */
 export const MAX_PROCESSOR_OPTIONS_BYTES = 16 * 1024;
 
 const positiveInt = (what: string) =>

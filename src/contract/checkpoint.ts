@@ -1,6 +1,6 @@
 /**
  * The checkpoint: all that crosses a continue-as-new. Cursor, counters and settings only, never
- * items (I1, see INVARIANTS.md), so a run's history stays bounded whatever the batch size (I2).
+ * items (INVARIANTS.md I1), so a run's history stays bounded whatever the batch size (INVARIANTS.md I2).
  */
 import type { SourcePosition } from './slices';
 

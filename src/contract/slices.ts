@@ -1,6 +1,6 @@
 /**
  * Positions, slices and their tallies: the numbers that cross workflow history in place of
- * items (I1, see INVARIANTS.md). Types only, so workflow code can import them.
+ * items (INVARIANTS.md I1). Types only, so workflow code can import them.
  */
 
 /** Where the next window starts: the index of its first item and that item's byte offset. */
@@ -34,7 +34,7 @@ export interface SliceTally {
   failedByType?: Record<string, number>;
 }
 
-/** Committed outcomes of a range of items: what progress counts (I12). */
+/** Committed outcomes of a range of items: what progress counts (INVARIANTS.md I12). */
 export type CommittedCounts = Pick<SliceTally, 'succeeded' | 'failed' | 'redone'>;
 
 /**

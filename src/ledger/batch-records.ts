@@ -5,7 +5,7 @@ export interface BatchRecord {
   spec: unknown;
   manifest?: unknown;
   /**
-   * Which batch holds this id (I11): the `firstExecutionRunId` of the workflow that first
+   * Which batch holds this id (INVARIANTS.md I11): the `firstExecutionRunId` of the workflow that first
    * claimed it. Records written before identities were kept have none.
    */
   identity?: string;

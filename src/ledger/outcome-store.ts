@@ -1,5 +1,5 @@
 /**
- * Outcomes: what became of each item, committed once (I3) and read back as indexes, counts and rows.
+ * Outcomes: what became of each item, committed once (INVARIANTS.md I3) and read back as indexes, counts and rows.
  */
 import type { SliceTally } from '../contract/slices';
 

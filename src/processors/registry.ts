@@ -50,7 +50,7 @@ export function getProcessor(name: string): Processor {
 }
 
 /**
- * The spec's processor with its options checked, so a bad spec is refused before any work (I9).
+ * The spec's processor with its options checked, so a bad spec is refused before any work (INVARIANTS.md I9).
  * Throws UnknownProcessorError or ProcessorOptionsError.
  */
 export function resolveProcessor(spec: ProcessorSpec): Processor {

@@ -1,5 +1,5 @@
 /**
- * The embedded default server (I10): `temporal server start-dev` keeping its state in
+ * The embedded default server (INVARIANTS.md I10): `temporal server start-dev` keeping its state in
  * `<data dir>/temporal.sqlite`, so batches survive a server restart, with waymark's search
  * attributes registered before anything else uses it.
  *

@@ -1,6 +1,6 @@
 /**
  * One workflow run of a batch: its state, counters and decisions; batchWorkflow wires its
- * messages and drives it. It never sees item data (I1); its cursor only moves past slices
+ * messages and drives it. It never sees item data (INVARIANTS.md I1); its cursor only moves past slices
  * whose activities returned, i.e. whose outcomes are committed in the ledger (I4).
  */
 import {

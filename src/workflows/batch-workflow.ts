@@ -1,6 +1,6 @@
 /**
  * batchWorkflow: plans a window of N items, runs its slices C at a time, and continues-as-new
- * with only cursor and counters (I1, I2). Its state and decisions live in BatchRun; this
+ * with only cursor and counters (INVARIANTS.md I1, I2). Its state and decisions live in BatchRun; this
  * function wires the batch's messages to it and decides how the run ends.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * How long one workflow run may grow before it continues-as-new (I2), whatever N says.
+ * How long one workflow run may grow before it continues-as-new (INVARIANTS.md I2), whatever N says.
  */
 import { workflowInfo } from '@temporalio/workflow';
 

@@ -1,6 +1,6 @@
 /**
  * The batch's counters. A slice stopped by a quota wait has committed part of its items; they
- * count now (I12) and are replaced, not added to, by the slice's tally when it finishes.
+ * count now (INVARIANTS.md I12) and are replaced, not added to, by the slice's tally when it finishes.
  */
 import type { Checkpoint } from '../contract/checkpoint';
 import type { SliceTally } from '../contract/slices';

@@ -1,7 +1,7 @@
 import type { BatchSpec } from '../contract/batch-spec';
 
 /**
- * Why the batch must stop (I6), or undefined while its failures are within tolerance.
+ * Why the batch must stop (INVARIANTS.md I6), or undefined while its failures are within tolerance.
  * The percentage is of all items, like Step Functions' ToleratedFailurePercentage, so a
  * failure among the first few items does not stop a long batch.
  */

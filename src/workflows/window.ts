@@ -1,7 +1,7 @@
 /**
  * One planned window: its slices, those not yet launched, and those finished. Slices finish in
  * any order, but the cursor stands at the first one not finished: everything before it is
- * committed (I4).
+ * committed (INVARIANTS.md I4).
  */
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 

@@ -45,7 +45,7 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE slice_progress ADD COLUMN cut_short BOOLEAN NOT NULL DEFAULT false;
    ALTER TABLE interruptions ALTER COLUMN count SET DEFAULT 0;
    ALTER TABLE interruptions ADD COLUMN redos INTEGER NOT NULL DEFAULT 0;`,
-  // A batch's identity (I11): which workflow chain first claimed the id, and when.
+  // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at BIGINT;`,
 ];

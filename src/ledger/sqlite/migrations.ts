@@ -45,7 +45,7 @@ const MIGRATIONS: readonly string[] = [
      spec     TEXT NOT NULL,
      manifest TEXT
    );`,
-  // A batch's identity (I11): which workflow chain first claimed the id, and when.
+  // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at INTEGER;`,
 ];
