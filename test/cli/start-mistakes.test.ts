@@ -48,7 +48,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
   it('lists the known processors for an unknown one and says how to add one', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha512')).toEqual(
       refused(
-        'unknown processor "sha512"; known processors: exec, http, noop, sha256, sleep. ' +
+        'unknown processor "sha512"; known processors: exec, exec-persistent, http, noop, sha256, sleep. ' +
           'Use one of them, or name your processor module in WAYMARK_PROCESSORS (comma-separated .js paths) for both `waymark start` and `waymark worker`',
       ),
     );
@@ -85,7 +85,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
     expect(await waymark('start', '--spec', spec)).toEqual(
       refused(
         'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
-          'concurrency, commitGroup, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
+          'concurrency, commitGroup, itemsPerCall, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
           'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs)',
       ),
     );
