@@ -80,27 +80,53 @@ async function runItems(
       lastYield = performance.now();
     }
     if (session.stopping) throw new SliceCancelledError();
-    const suspect = suspects.has(index);
-    if (suspect) {
-      // Alone in its commit group, and marked in flight only once it really runs.
-      await session.flush(null);
-      await suspects.takeLease();
+    if (suspects.has(index)) {
+      const stopped = await runSuspect(session, suspects, runner, item);
+      if (stopped) return stopped;
+      continue;
     }
-    if (!session.marked || suspect) await session.markInFlight(index);
+    if (!session.marked) await session.markInFlight(index);
     session.inProgress = index;
     const run = await runner.run(item);
     session.inProgress = null;
-    if (run.kind === 'quota') {
-      await session.stopForQuota();
-      return { outcome: 'quota', retryAfterMs: run.retryAfterMs, nextIndex: index, tally: await session.tally() };
-    }
+    if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
     session.hold(run.outcome);
     const next = index + 1 < session.end ? index + 1 : null;
-    if (suspect || session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
-    if (suspect) await suspects.releaseLease();
+    if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
   }
   await session.finish();
   return { outcome: 'done', tally: await session.tally() };
+}
+
+/**
+ * A suspect (in flight when a worker died) runs alone: its own commit group, under the batch-wide
+ * suspect lease, marked in flight only once it really runs (INVARIANTS.md I8). Returns the slice's
+ * result when a quota stops it there.
+ */
+async function runSuspect(
+  session: SliceSession,
+  suspects: SuspectItems,
+  runner: ItemRunner,
+  item: SourceItem,
+): Promise<ProcessSliceResult | undefined> {
+  const index = item.index;
+  await session.flush(null);
+  await suspects.takeLease();
+  await session.markInFlight(index);
+  session.inProgress = index;
+  const run = await runner.run(item);
+  session.inProgress = null;
+  if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
+  session.hold(run.outcome);
+  await session.flush(suspects.nextInFlight(index + 1 < session.end ? index + 1 : null));
+  await suspects.releaseLease();
+  return undefined;
+}
+
+/** The slice stops before `nextIndex` for a quota wait, keeping what it committed. */
+async function stopForQuota(session: SliceSession, retryAfterMs: number, nextIndex: number): Promise<ProcessSliceResult> {
+  await session.stopForQuota();
+  return { outcome: 'quota', retryAfterMs, nextIndex, tally: await session.tally() };
 }
 
 /**
@@ -130,10 +156,7 @@ async function runCalls(
     const run = await runner.runCall(call.splice(0));
     session.inProgress = null;
     for (const outcome of run.outcomes) session.hold(outcome);
-    if (run.quota) {
-      await session.stopForQuota();
-      return { outcome: 'quota', retryAfterMs: run.quota.retryAfterMs, nextIndex: run.quota.nextIndex, tally: await session.tally() };
-    }
+    if (run.quota) return stopForQuota(session, run.quota.retryAfterMs, run.quota.nextIndex);
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     return undefined;
   };
@@ -145,19 +168,8 @@ async function runCalls(
       const stopped = await runOpenCall(index);
       if (stopped) return stopped;
       if (session.stopping) throw new SliceCancelledError();
-      await session.flush(null);
-      await suspects.takeLease();
-      await session.markInFlight(index);
-      session.inProgress = index;
-      const run = await runner.run(item);
-      session.inProgress = null;
-      if (run.kind === 'quota') {
-        await session.stopForQuota();
-        return { outcome: 'quota', retryAfterMs: run.retryAfterMs, nextIndex: index, tally: await session.tally() };
-      }
-      session.hold(run.outcome);
-      await session.flush(suspects.nextInFlight(index + 1 < session.end ? index + 1 : null));
-      await suspects.releaseLease();
+      const stoppedOnSuspect = await runSuspect(session, suspects, runner, item);
+      if (stoppedOnSuspect) return stoppedOnSuspect;
       continue;
     }
     call.push(item);
