@@ -39,6 +39,11 @@ export class SliceSession {
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
   private lastBeat = 0;
+  /** Into how many slices an idle lane asked this attempt to split its slice (request-split.ts), once asked. */
+  splitPieces: number | undefined;
+  /** An attempt honours one split request at most: after it, the ledger is not asked again. */
+  private splitAnswered = false;
+  private splitPolling = false;
 
   private constructor(
     private readonly ctx: Context,
@@ -110,7 +115,10 @@ export class SliceSession {
     // (maxHeartbeatThrottleInterval, 1 s in createWaymarkWorker), with the latest details.
     const beatEveryMs = Math.max(200, Math.min(HEARTBEAT_EVERY_MS, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
     this.heartbeat();
-    this.beat = setInterval(() => this.heartbeat(), beatEveryMs);
+    this.beat = setInterval(() => {
+      this.heartbeat();
+      this.pollSplit();
+    }, beatEveryMs);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
   }
 
@@ -171,6 +179,24 @@ export class SliceSession {
   }
 
   /**
+   * Takes the split request: from here on the slice is not asked again, whether or not it splits
+   * (a slice with one item left does not).
+   */
+  takeSplit(): number {
+    const pieces = this.splitPieces!;
+    this.splitPieces = undefined;
+    this.splitAnswered = true;
+    return pieces;
+  }
+
+  /** Split: commits what finished and leaves nothing in flight, so the new slices redo nothing. */
+  async stopForSplit(): Promise<void> {
+    await this.flush(null);
+    await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
+    this.metrics.sliceReturned('split');
+  }
+
+  /**
    * Stops at an item boundary: what finished is committed, the item cut short is not, and is
    * left marked so the attempt that resumes the slice counts it as redone.
    */
@@ -181,8 +207,9 @@ export class SliceSession {
     return new CancelledFailure(`slice ${this.start}-${this.end - 1} cancelled at item ${this.cursor}`);
   }
 
-  tally(): Promise<SliceTally> {
-    return this.ledger.tally(this.batchId, this.start, this.end);
+  /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
+  tally(end = this.end): Promise<SliceTally> {
+    return this.ledger.tally(this.batchId, this.start, end);
   }
 
   private count(outcomes: OutcomeToCommit[]): void {
@@ -192,6 +219,25 @@ export class SliceSession {
   private heartbeat(): void {
     this.lastBeat = performance.now();
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
+  }
+
+  /**
+   * Reads whether an idle lane asked this attempt to split, on the heartbeat timer: one indexed
+   * read a second, and the item loop only looks at a field.
+   */
+  private pollSplit(): void {
+    if (this.splitPolling || this.splitAnswered || this.splitPieces !== undefined) return;
+    this.splitPolling = true;
+    this.ledger.takeSplitRequest(this.batchId, this.start).then(
+      (pieces) => {
+        this.splitPolling = false;
+        if (pieces !== null) this.splitPieces = pieces;
+      },
+      // The ledger did not answer: the next tick asks again, and the slice runs on meanwhile.
+      () => {
+        this.splitPolling = false;
+      },
+    );
   }
 
   /** Stops the heartbeat timer and the cancellation listener. */

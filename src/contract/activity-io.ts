@@ -38,7 +38,25 @@ export interface ProcessSliceInput {
 export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
   /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number };
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number }
+  /**
+   * Split for idle lanes (requestSplit): the attempt started nothing at or past `rest[0].start`;
+   * `tally` counts the slice up to there, and `rest`, cut for the lanes, covers the rest of it.
+   */
+  | { outcome: 'split'; tally: SliceTally; rest: SliceBounds[] };
+
+export interface RequestSplitInput {
+  batchId: string;
+  /** The slices in flight, and when (workflow time) each was launched, to tell their pace. */
+  slices: (SliceBounds & { launchedAt: number })[];
+  /** Into how many slices to cut the rest: the lanes that would take them. */
+  pieces: number;
+}
+
+export interface RequestSplitResult {
+  /** First index of the slice asked to split; absent when no slice has enough left to be worth it. */
+  sliceStart?: number;
+}
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 

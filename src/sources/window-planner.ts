@@ -32,9 +32,13 @@ export function sliceSizesForLanes(windowItems: number, sliceSize: number, concu
   if (lanes < 1) return undefined;
   const plain = Math.ceil(windowItems / sliceSize);
   if (lanes === 1 || plain >= lanes) return undefined;
-  const slices = lanes;
-  const small = Math.floor(windowItems / slices);
-  const larger = windowItems % slices;
+  return evenSizes(windowItems, lanes);
+}
+
+/** `items` cut into `slices` sizes that differ by one item at most, the larger ones first. */
+export function evenSizes(items: number, slices: number): number[] {
+  const small = Math.floor(items / slices);
+  const larger = items % slices;
   return Array.from({ length: slices }, (_, i) => (i < larger ? small + 1 : small));
 }
 

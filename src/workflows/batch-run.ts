@@ -24,10 +24,10 @@ import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/s
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
-import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
+import { historyBudgetSpent, refreshFitsBudget, splitFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
-import { Window } from './window';
+import { Window, type WindowSlice } from './window';
 
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
@@ -42,9 +42,11 @@ const REFRESH_EVERY_MS = 25_000;
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 /** Runs recorded before configure re-cut a window for more lanes replay without it. */
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
+/** Runs recorded before idle lanes split running slices replay without it. */
+const SPLIT_FOR_IDLE_LANES_PATCH = 'split-for-idle-lanes';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
-const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
+const { batchTotals, requestSplit } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
 export class BatchRun {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
@@ -69,9 +71,17 @@ export class BatchRun {
   private windowDone = false;
 
   private window: Window | undefined;
-  /** Lanes running, and the slices they have in flight. */
+  /** Lanes running, and the slices they have in flight with when each was launched. */
   private lanes = 0;
   private slicesInFlight = 0;
+  private readonly running = new Map<WindowSlice, number>();
+  /**
+   * The split idle lanes asked for (I14), while it is pending: 'asking' until the ledger has the
+   * request, then the slice asked. One at a time: the lanes a split feeds are counted when it is asked.
+   */
+  private splitPending: WindowSlice | 'asking' | undefined;
+  /** False once no running slice had enough left to split; new slices make it worth asking again. */
+  private splitWorthAsking = true;
   // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
   // flight; a cancelled slice stops at an item boundary (its commits stay).
   private readonly sliceScopes = new Set<CancellationScope>();
@@ -138,7 +148,7 @@ export class BatchRun {
   private lanesShort(): Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause'> {
     const window = this.window;
     if (window === undefined || this.state !== 'running' || this.paused) return {};
-    const runnable = this.slicesInFlight + window.unlaunched.length;
+    const runnable = this.slicesInFlight + window.unlaunched;
     if (runnable >= this.spec.concurrency) return {};
     const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
     const because =
@@ -244,7 +254,8 @@ export class BatchRun {
     this.spawnLanes();
     return CancellationScope.nonCancellable(async () => {
       const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
-      await condition(() => this.lanes === 0);
+      // A split still being asked for when the last slice ends is answered before the run moves on.
+      await condition(() => this.lanes === 0 && this.splitPending !== 'asking');
       this.windowDone = true;
       await refreshes;
     });
@@ -283,7 +294,7 @@ export class BatchRun {
   /** True when this run's window was the batch's last and all of it ran. */
   finishesBatch(): boolean {
     const window = this.window!;
-    return window.isLast && !this.outOfHistoryBudget && !this.replanRequested && window.unlaunched.length === 0;
+    return window.isLast && !this.outOfHistoryBudget && !this.replanRequested && window.unlaunched === 0;
   }
 
   async finish(status: BatchStatus, stopReason?: string): Promise<FinalizeResult> {
@@ -330,7 +341,7 @@ export class BatchRun {
     if (window === undefined) return;
     // Counted up front: a lane may end before its first await (nothing left to do), and a loop
     // on `lanes` would then never end.
-    const wanted = Math.min(this.spec.concurrency, window.unlaunched.length) - this.lanes;
+    const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.lanes;
     for (let i = 0; i < wanted; i++) {
       this.lanes++;
       void this.runLane(window);
@@ -370,10 +381,18 @@ export class BatchRun {
     this.publish();
   }
 
-  /** Launches the window's slices one after another until none is left or the run stops. */
+  /**
+   * Launches the window's slices one after another until none is left or the run stops. A lane
+   * left with nothing to launch asks for a running slice to be split (I14) as it ends.
+   */
   private async runLane(window: Window): Promise<void> {
+    let idle = false;
     try {
-      while (window.unlaunched.length > 0 && this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
+      while (this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
+        if (window.unlaunched === 0) {
+          idle = true;
+          return;
+        }
         // configure lowered the concurrency: surplus lanes end as their slice finishes.
         if (this.lanes > this.spec.concurrency) return;
         if (this.paused) {
@@ -388,22 +407,7 @@ export class BatchRun {
           this.outOfHistoryBudget = true;
           return;
         }
-        const i = window.launchNext();
-        this.slicesInFlight++;
-        try {
-          await this.runSlice(window.slice(i));
-          this.cursor = window.markFinished(i);
-        } catch (err) {
-          // Paused: the slice stopped at an item boundary and runs again on resume.
-          if (isCancellation(err) && this.paused && !this.cancelled) {
-            window.relaunchLater(i);
-            this.sliceStoppedUnread = true;
-            continue;
-          }
-          throw err;
-        } finally {
-          this.slicesInFlight--;
-        }
+        await this.runNext(window);
       }
     } catch (err) {
       const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
@@ -413,11 +417,76 @@ export class BatchRun {
       }
     } finally {
       this.lanes--;
+      if (idle) void this.askForSplit(window);
     }
   }
 
-  /** Runs one slice to its end, waiting out quota stops (I7) without spending attempts. */
-  private async runSlice(slice: SliceBounds): Promise<void> {
+  /** Launches the next slice and runs it to its end, or to its split. */
+  private async runNext(window: Window): Promise<void> {
+    const slice = window.launchNext();
+    this.slicesInFlight++;
+    this.running.set(slice, Date.now());
+    try {
+      const rest = await this.runSlice(slice);
+      if (rest === undefined) {
+        this.cursor = window.markFinished(slice);
+      } else {
+        this.cursor = window.split(slice, rest);
+        this.splitWorthAsking = true;
+        this.spawnLanes();
+      }
+    } catch (err) {
+      // Paused: the slice stopped at an item boundary and runs again on resume.
+      if (isCancellation(err) && this.paused && !this.cancelled) {
+        window.relaunchLater(slice);
+        this.sliceStoppedUnread = true;
+        return;
+      }
+      throw err;
+    } finally {
+      this.slicesInFlight--;
+      this.running.delete(slice);
+      if (this.splitPending === slice) this.splitPending = undefined;
+    }
+  }
+
+  /**
+   * Lanes without work while slices run (I14): the ledger asks the running slice with the most
+   * work left to stop at its next item boundary and hand the rest back cut for the free lanes,
+   * this one included. Its new slices launch only once it has stopped, so no item is in two
+   * attempts and at most C attempts have an item in flight. Not while a quota holds the batch.
+   */
+  private async askForSplit(window: Window): Promise<void> {
+    if (this.splitPending !== undefined || !this.splitWorthAsking || this.windowDone || window !== this.window) return;
+    if (window.unlaunched > 0 || this.running.size === 0 || this.paused || this.recutting || this.replanRequested) return;
+    if (this.stopReason !== undefined || this.failure !== undefined || this.cancelled) return;
+    if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) return;
+    const pieces = this.spec.concurrency - this.slicesInFlight + 1;
+    if (pieces < 2 || !splitFitsBudget(this.slicesInFlight, pieces) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
+    const running = [...this.running];
+    this.splitPending = 'asking';
+    try {
+      const { sliceStart } = await requestSplit({
+        batchId: this.batchId,
+        slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt })),
+        pieces,
+      });
+      if (sliceStart === undefined) this.splitWorthAsking = false;
+      // The slice may have ended while it was being asked: then nothing is pending.
+      const asked = running.find(([slice]) => slice.bounds.start === sliceStart && this.running.has(slice));
+      this.splitPending = asked?.[0];
+    } catch {
+      // The ledger did not answer: the slices run on whole, and the next idle lane asks again.
+      this.splitPending = undefined;
+    }
+  }
+
+  /**
+   * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. Returns
+   * the slices the rest of it was cut into when it split.
+   */
+  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | undefined> {
+    const slice = windowSlice.bounds;
     for (;;) {
       if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
         this.setState('waiting-for-quota');
@@ -433,15 +502,17 @@ export class BatchRun {
       } finally {
         this.sliceScopes.delete(scope);
       }
-      if (result.outcome === 'done') {
+      if (result.outcome !== 'quota') {
         this.tallies.sliceFinished(slice.start, result.tally);
         this.checkTolerance();
         this.publish();
-        return;
+        return result.outcome === 'split' ? result.rest : undefined;
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
+      // A split asked of the attempt that stopped is void: the next attempt runs the slice whole.
+      if (this.splitPending === windowSlice) this.splitPending = undefined;
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/contract/activity-io';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceResult, RequestSplitInput } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
 
 export interface FakeOptions {
@@ -26,6 +26,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     slices: [] as SliceBounds[],
     cancelled: [] as number[],
     finals: [] as FinalizeInput[],
+    splitAsks: [] as RequestSplitInput[],
   };
   let released = false;
   /** The tally each slice returned last, by first index: what a ledger would count. */
@@ -88,6 +89,11 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
         sum.redone += t.redone;
       }
       return sum;
+    },
+    // No slice here is ever worth splitting: the split itself is tested on real activities.
+    async requestSplit(input) {
+      record.splitAsks.push(input);
+      return {};
     },
     async finalize(input) {
       record.finals.push(input);

@@ -48,6 +48,8 @@ const MIGRATIONS: readonly string[] = [
   // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at BIGINT;`,
+  // A split of a running slice asked by lanes with nothing to run: into how many slices (INVARIANTS.md I14).
+  `ALTER TABLE slice_progress ADD COLUMN split_pieces INTEGER;`,
 ];
 
 /**
