@@ -220,7 +220,12 @@ function splitter(session: SliceSession, source: Source, slice: SliceBounds): Sp
     const rest = before > 0 ? plan.slices.slice(1) : plan.slices;
     const last = rest[rest.length - 1];
     // The source changed under the slice (a file rewritten): the slice runs on whole, as planned.
-    if (rest.length !== pieces || rest[0].start !== nextIndex || last.start + last.count !== session.end || last.endOffset !== slice.endOffset)
+    if (
+      rest.length !== pieces ||
+      rest[0].start !== nextIndex ||
+      last.start + last.count !== session.end ||
+      last.endOffset !== slice.endOffset
+    )
       return undefined;
     await session.stopForSplit();
     return { outcome: 'split', tally: await session.tally(nextIndex), rest };
