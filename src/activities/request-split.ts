@@ -13,7 +13,7 @@ import type { Ledger } from '../ledger/ledger';
 export const SPLIT_WORTH_MS = 2000;
 
 export async function requestSplit(deps: { ledger: Ledger }, input: RequestSplitInput): Promise<RequestSplitResult> {
-  const { batchId, slices, pieces } = input;
+  const { batchId, slices, freeLanes } = input;
   const now = Date.now();
   const progress = [];
   for (const slice of slices) {
@@ -25,11 +25,20 @@ export async function requestSplit(deps: { ledger: Ledger }, input: RequestSplit
   const paced = progress.filter((p) => p.done > 0);
   const msPerItem = paced.length === 0 ? Infinity : paced.reduce((sum, p) => sum + p.elapsedMs / p.done, 0) / paced.length;
   const candidates = progress
-    .map((p) => ({ ...p, leftMs: p.left * (p.done > 0 ? p.elapsedMs / p.done : msPerItem) }))
-    .filter((p) => p.left >= 2 && p.leftMs >= SPLIT_WORTH_MS)
-    .sort((a, b) => b.leftMs - a.leftMs || b.left - a.left);
-  if (candidates.length === 0) return {};
-  // The request waits in the ledger for the slice's attempt, should it not have started yet.
-  await deps.ledger.requestSplit(batchId, candidates[0].start, pieces);
-  return { sliceStart: candidates[0].start };
+    .map((p) => ({ start: p.start, left: p.left, leftMs: p.left * (p.done > 0 ? p.elapsedMs / p.done : msPerItem), lanes: 1 }))
+    .filter((c) => c.left >= 2 && c.leftMs >= SPLIT_WORTH_MS);
+  // Work left in time where some pace is known, else (nothing committed anywhere yet) in items.
+  const work = (c: (typeof candidates)[number]) => (Number.isFinite(msPerItem) ? c.leftMs : c.left) / c.lanes;
+  // Each free lane goes to the slice that would then finish last, as long as it has an item for it.
+  for (let lane = 0; lane < freeLanes; lane++) {
+    const slowest = candidates
+      .filter((c) => c.lanes < c.left)
+      .reduce<(typeof candidates)[number] | undefined>((a, c) => (a === undefined || work(c) > work(a) ? c : a), undefined);
+    if (slowest === undefined) break;
+    slowest.lanes++;
+  }
+  const asked = candidates.filter((c) => c.lanes > 1).map((c) => ({ sliceStart: c.start, pieces: c.lanes }));
+  // A request waits in the ledger for its slice's attempt, should that not have started yet.
+  for (const { sliceStart, pieces } of asked) await deps.ledger.requestSplit(batchId, sliceStart, pieces);
+  return { asked };
 }

@@ -18,6 +18,11 @@ import { uncommittedPerSlice } from '../contract/batch-spec';
 const HEARTBEAT_EVERY_MS = 1000;
 /** A commit heartbeats at once unless the last heartbeat is younger than this. */
 const HEARTBEAT_AFTER_COMMIT_MS = 200;
+/**
+ * How often an attempt asks the ledger whether idle lanes want its slice split: what a lane with
+ * nothing to run waits at most (one indexed read each time).
+ */
+const SPLIT_POLL_MS = 500;
 
 export class SliceSession {
   readonly batchId: string;
@@ -36,6 +41,7 @@ export class SliceSession {
   private readonly pending: OutcomeToCommit[] = [];
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
+  private splitPoll: NodeJS.Timeout | undefined;
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
   private lastBeat = 0;
@@ -115,10 +121,8 @@ export class SliceSession {
     // (maxHeartbeatThrottleInterval, 1 s in createWaymarkWorker), with the latest details.
     const beatEveryMs = Math.max(200, Math.min(HEARTBEAT_EVERY_MS, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
     this.heartbeat();
-    this.beat = setInterval(() => {
-      this.heartbeat();
-      this.pollSplit();
-    }, beatEveryMs);
+    this.beat = setInterval(() => this.heartbeat(), beatEveryMs);
+    this.splitPoll = setInterval(() => this.pollSplit(), SPLIT_POLL_MS);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
   }
 
@@ -221,10 +225,7 @@ export class SliceSession {
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
   }
 
-  /**
-   * Reads whether an idle lane asked this attempt to split, on the heartbeat timer: one indexed
-   * read a second, and the item loop only looks at a field.
-   */
+  /** Reads whether idle lanes asked this attempt to split: the item loop then only looks at a field. */
   private pollSplit(): void {
     if (this.splitPolling || this.splitAnswered || this.splitPieces !== undefined) return;
     this.splitPolling = true;
@@ -243,6 +244,7 @@ export class SliceSession {
   /** Stops the heartbeat timer and the cancellation listener. */
   close(): void {
     clearInterval(this.beat);
+    clearInterval(this.splitPoll);
     this.ctx.cancellationSignal.removeEventListener('abort', this.onCancel);
   }
 

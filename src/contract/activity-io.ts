@@ -47,15 +47,15 @@ export type ProcessSliceResult =
 
 export interface RequestSplitInput {
   batchId: string;
-  /** The slices in flight, and when (workflow time) each was launched, to tell their pace. */
+  /** The slices in flight that no split is pending for, and when (workflow time) each was launched, to tell their pace. */
   slices: (SliceBounds & { launchedAt: number })[];
-  /** Into how many slices to cut the rest: the lanes that would take them. */
-  pieces: number;
+  /** Lanes with nothing to run: the new slices' lanes. */
+  freeLanes: number;
 }
 
 export interface RequestSplitResult {
-  /** First index of the slice asked to split; absent when no slice has enough left to be worth it. */
-  sliceStart?: number;
+  /** The slices asked to split (by first index), and into how many slices each; none when no slice has enough left. */
+  asked: { sliceStart: number; pieces: number }[];
 }
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';

@@ -76,10 +76,12 @@ export class BatchRun {
   private slicesInFlight = 0;
   private readonly running = new Map<WindowSlice, number>();
   /**
-   * The split idle lanes asked for (I14), while it is pending: 'asking' until the ledger has the
-   * request, then the slice asked. One at a time: the lanes a split feeds are counted when it is asked.
+   * Splits idle lanes asked for (I14) and not yet answered: the slice asked, and how many free
+   * lanes its new slices will take. Those lanes are not offered to another split meanwhile.
    */
-  private splitPending: WindowSlice | 'asking' | undefined;
+  private readonly splitsPending = new Map<WindowSlice, number>();
+  /** While the ledger is being asked, no other lane asks. */
+  private askingForSplit = false;
   /** False once no running slice had enough left to split; new slices make it worth asking again. */
   private splitWorthAsking = true;
   // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
@@ -255,7 +257,7 @@ export class BatchRun {
     return CancellationScope.nonCancellable(async () => {
       const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
       // A split still being asked for when the last slice ends is answered before the run moves on.
-      await condition(() => this.lanes === 0 && this.splitPending !== 'asking');
+      await condition(() => this.lanes === 0 && !this.askingForSplit);
       this.windowDone = true;
       await refreshes;
     });
@@ -446,38 +448,43 @@ export class BatchRun {
     } finally {
       this.slicesInFlight--;
       this.running.delete(slice);
-      if (this.splitPending === slice) this.splitPending = undefined;
+      this.splitsPending.delete(slice);
     }
   }
 
   /**
-   * Lanes without work while slices run (I14): the ledger asks the running slice with the most
-   * work left to stop at its next item boundary and hand the rest back cut for the free lanes,
-   * this one included. Its new slices launch only once it has stopped, so no item is in two
+   * Lanes without work while slices run (I14): the ledger asks the running slices with the most
+   * work left to stop at their next item boundary and hand the rest back cut for the free lanes.
+   * New slices launch only once the slice they came from has stopped, so no item is in two
    * attempts and at most C attempts have an item in flight. Not while a quota holds the batch.
    */
   private async askForSplit(window: Window): Promise<void> {
-    if (this.splitPending !== undefined || !this.splitWorthAsking || this.windowDone || window !== this.window) return;
-    if (window.unlaunched > 0 || this.running.size === 0 || this.paused || this.recutting || this.replanRequested) return;
+    if (this.askingForSplit || !this.splitWorthAsking || this.windowDone || window !== this.window) return;
+    if (window.unlaunched > 0 || this.paused || this.recutting || this.replanRequested) return;
     if (this.stopReason !== undefined || this.failure !== undefined || this.cancelled) return;
     if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) return;
-    const pieces = this.spec.concurrency - this.slicesInFlight + 1;
-    if (pieces < 2 || !splitFitsBudget(this.slicesInFlight, pieces) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
-    const running = [...this.running];
-    this.splitPending = 'asking';
+    const promised = [...this.splitsPending.values()].reduce((a, b) => a + b, 0);
+    const freeLanes = this.spec.concurrency - this.slicesInFlight - promised;
+    const running = [...this.running].filter(([slice]) => !this.splitsPending.has(slice));
+    if (freeLanes < 1 || running.length === 0) return;
+    if (!splitFitsBudget(this.slicesInFlight + promised, freeLanes + running.length) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
+    this.askingForSplit = true;
     try {
-      const { sliceStart } = await requestSplit({
+      const { asked } = await requestSplit({
         batchId: this.batchId,
         slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt })),
-        pieces,
+        freeLanes,
       });
-      if (sliceStart === undefined) this.splitWorthAsking = false;
-      // The slice may have ended while it was being asked: then nothing is pending.
-      const asked = running.find(([slice]) => slice.bounds.start === sliceStart && this.running.has(slice));
-      this.splitPending = asked?.[0];
+      if (asked.length === 0) this.splitWorthAsking = false;
+      for (const { sliceStart, pieces } of asked) {
+        // A slice that ended while it was being asked has nothing pending.
+        const slice = running.find(([s]) => s.bounds.start === sliceStart)?.[0];
+        if (slice !== undefined && this.running.has(slice)) this.splitsPending.set(slice, pieces - 1);
+      }
     } catch {
       // The ledger did not answer: the slices run on whole, and the next idle lane asks again.
-      this.splitPending = undefined;
+    } finally {
+      this.askingForSplit = false;
     }
   }
 
@@ -511,8 +518,9 @@ export class BatchRun {
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
-      // A split asked of the attempt that stopped is void: the next attempt runs the slice whole.
-      if (this.splitPending === windowSlice) this.splitPending = undefined;
+      // Held for quota: the lanes promised to its split are free again (a later attempt may still
+      // take the request, and the lanes it then needs are found as any split's are).
+      this.splitsPending.delete(windowSlice);
     }
   }
 

@@ -93,7 +93,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     // No slice here is ever worth splitting: the split itself is tested on real activities.
     async requestSplit(input) {
       record.splitAsks.push(input);
-      return {};
+      return { asked: [] };
     },
     async finalize(input) {
       record.finals.push(input);
