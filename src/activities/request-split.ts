@@ -19,13 +19,19 @@ export async function requestSplit(deps: { ledger: Ledger }, input: RequestSplit
   for (const slice of slices) {
     const { succeeded, failed } = await deps.ledger.tally(batchId, slice.start, slice.start + slice.count);
     const done = succeeded + failed;
-    progress.push({ start: slice.start, left: slice.count - done, done, elapsedMs: Math.max(0, now - slice.launchedAt) });
+    progress.push({
+      start: slice.start,
+      left: slice.count - done,
+      done,
+      elapsedMs: Math.max(0, now - slice.launchedAt),
+      lanes: slice.lanes,
+    });
   }
   // A slice with nothing committed yet (just launched) is judged by the pace of the others.
   const paced = progress.filter((p) => p.done > 0);
   const msPerItem = paced.length === 0 ? Infinity : paced.reduce((sum, p) => sum + p.elapsedMs / p.done, 0) / paced.length;
   const candidates = progress
-    .map((p) => ({ start: p.start, left: p.left, leftMs: p.left * (p.done > 0 ? p.elapsedMs / p.done : msPerItem), lanes: 1 }))
+    .map((p) => ({ ...p, leftMs: p.left * (p.done > 0 ? p.elapsedMs / p.done : msPerItem), asked: p.lanes }))
     .filter((c) => c.left >= 2 && c.leftMs >= SPLIT_WORTH_MS);
   // Work left in time where some pace is known, else (nothing committed anywhere yet) in items.
   const work = (c: (typeof candidates)[number]) => (Number.isFinite(msPerItem) ? c.leftMs : c.left) / c.lanes;
@@ -37,8 +43,9 @@ export async function requestSplit(deps: { ledger: Ledger }, input: RequestSplit
     if (slowest === undefined) break;
     slowest.lanes++;
   }
-  const asked = candidates.filter((c) => c.lanes > 1).map((c) => ({ sliceStart: c.start, pieces: c.lanes }));
-  // A request waits in the ledger for its slice's attempt, should that not have started yet.
+  const asked = candidates.filter((c) => c.lanes > c.asked).map((c) => ({ sliceStart: c.start, pieces: c.lanes }));
+  // A request waits in the ledger for its slice's attempt, should that not have started yet; one
+  // the attempt has not taken yet is raised.
   for (const { sliceStart, pieces } of asked) await deps.ledger.requestSplit(batchId, sliceStart, pieces);
   return { asked };
 }

@@ -47,14 +47,20 @@ export type ProcessSliceResult =
 
 export interface RequestSplitInput {
   batchId: string;
-  /** The slices in flight that no split is pending for, and when (workflow time) each was launched, to tell their pace. */
-  slices: (SliceBounds & { launchedAt: number })[];
-  /** Lanes with nothing to run: the new slices' lanes. */
+  /**
+   * The slices in flight, when (workflow time) each was launched, to tell their pace, and the
+   * lanes each has: 1, or as many as a split already asked of it and not yet answered will feed.
+   */
+  slices: (SliceBounds & { launchedAt: number; lanes: number })[];
+  /** Lanes with nothing to run and promised to no split: the new slices' lanes. */
   freeLanes: number;
 }
 
 export interface RequestSplitResult {
-  /** The slices asked to split (by first index), and into how many slices each; none when no slice has enough left. */
+  /**
+   * The slices asked to split (by first index), into how many slices each, all lanes they
+   * now have counted; none when no slice has enough left.
+   */
   asked: { sliceStart: number; pieces: number }[];
 }
 

@@ -454,38 +454,49 @@ export class BatchRun {
 
   /**
    * Lanes without work while slices run (I14): the ledger asks the running slices with the most
-   * work left to stop at their next item boundary and hand the rest back cut for the free lanes.
+   * work left to stop at their next item boundary and hand the rest back cut for the free lanes
+   * (lanes that fall idle one after another raise the split asked of a slice, until it is taken).
    * New slices launch only once the slice they came from has stopped, so no item is in two
    * attempts and at most C attempts have an item in flight. Not while a quota holds the batch.
    */
   private async askForSplit(window: Window): Promise<void> {
-    if (this.askingForSplit || !this.splitWorthAsking || this.windowDone || window !== this.window) return;
-    if (window.unlaunched > 0 || this.paused || this.recutting || this.replanRequested) return;
-    if (this.stopReason !== undefined || this.failure !== undefined || this.cancelled) return;
-    if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) return;
-    const promised = [...this.splitsPending.values()].reduce((a, b) => a + b, 0);
-    const freeLanes = this.spec.concurrency - this.slicesInFlight - promised;
-    const running = [...this.running].filter(([slice]) => !this.splitsPending.has(slice));
-    if (freeLanes < 1 || running.length === 0) return;
-    if (!splitFitsBudget(this.slicesInFlight + promised, freeLanes + running.length) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
+    // Lanes that fall idle during an ask are counted by the next round of this one.
+    if (this.askingForSplit) return;
     this.askingForSplit = true;
     try {
-      const { asked } = await requestSplit({
-        batchId: this.batchId,
-        slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt })),
-        freeLanes,
-      });
-      if (asked.length === 0) this.splitWorthAsking = false;
-      for (const { sliceStart, pieces } of asked) {
-        // A slice that ended while it was being asked has nothing pending.
-        const slice = running.find(([s]) => s.bounds.start === sliceStart)?.[0];
-        if (slice !== undefined && this.running.has(slice)) this.splitsPending.set(slice, pieces - 1);
+      while (this.splitWorthAsking && this.maySplit(window)) {
+        const promised = [...this.splitsPending.values()].reduce((a, b) => a + b, 0);
+        const freeLanes = this.spec.concurrency - this.slicesInFlight - promised;
+        const running = [...this.running];
+        if (freeLanes < 1 || running.length === 0) return;
+        if (!splitFitsBudget(this.slicesInFlight + promised, freeLanes + running.length) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
+        const { asked } = await requestSplit({
+          batchId: this.batchId,
+          slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt, lanes: 1 + (this.splitsPending.get(slice) ?? 0) })),
+          freeLanes,
+        });
+        for (const { sliceStart, pieces } of asked) {
+          // A slice that ended while it was being asked has nothing pending.
+          const slice = running.find(([s]) => s.bounds.start === sliceStart)?.[0];
+          if (slice !== undefined && this.running.has(slice)) this.splitsPending.set(slice, pieces - 1);
+        }
+        if (asked.length > 0) continue;
+        if (this.splitsPending.size === 0) this.splitWorthAsking = false;
+        return;
       }
     } catch {
       // The ledger did not answer: the slices run on whole, and the next idle lane asks again.
     } finally {
       this.askingForSplit = false;
     }
+  }
+
+  /** Whether the window is in a state to split: running, nothing left to launch, no quota hold. */
+  private maySplit(window: Window): boolean {
+    if (this.windowDone || window !== this.window || window.unlaunched > 0) return false;
+    if (this.paused || this.recutting || this.replanRequested || this.cancelled) return false;
+    if (this.stopReason !== undefined || this.failure !== undefined) return false;
+    return this.quotaUntil === undefined || this.quotaUntil <= Date.now();
   }
 
   /**

@@ -9,6 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
 import type { FinalizeInput, PlanWindowInput, ProcessSliceResult, RequestSplitInput } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
+import { evenSizes } from '../../src/sources/window-planner';
 
 export interface FakeOptions {
   /** Items whose index is a multiple of this fail. */
@@ -18,6 +19,11 @@ export interface FakeOptions {
   quotaMs?: number;
   /** Slices from this item on run until `release()` (or cancellation). */
   gateFrom?: number;
+  /**
+   * The slice holding this item runs until idle lanes ask for it to be split, then stops before
+   * this item and hands back the rest cut for the lanes asked for.
+   */
+  splitAt?: number;
 }
 
 export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
@@ -32,6 +38,8 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
   /** The tally each slice returned last, by first index: what a ledger would count. */
   const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
   let quotaPending = opts.quotaOnceAt !== undefined;
+  /** Lanes asked for the slice holding `splitAt`, once asked, by its first index. */
+  const splitAsked = new Map<number, number>();
 
   const activities: WaymarkActivities = {
     async planWindow(input) {
@@ -62,6 +70,23 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           throw err;
         }
       }
+      const at = opts.splitAt;
+      if (at !== undefined && at > slice.start && at < end) {
+        const ctx = Context.current();
+        // As an attempt reads the ledger: a while after the first ask, so later asks may raise it.
+        while (!splitAsked.has(slice.start)) {
+          ctx.heartbeat();
+          await ctx.sleep(20);
+        }
+        await ctx.sleep(200);
+        const pieces = Math.min(splitAsked.get(slice.start)!, end - at);
+        const rest = evenSizes(end - at, pieces).map((count, i, sizes) => {
+          const start = at + sizes.slice(0, i).reduce((a, b) => a + b, 0);
+          return { start, count, startOffset: start * 10, endOffset: (start + count) * 10 };
+        });
+        committedBySlice.set(slice.start, { succeeded: at - slice.start, failed: 0, redone: 0 });
+        return { outcome: 'split', tally: { succeeded: at - slice.start, failed: 0, redone: 0 }, rest };
+      }
       if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
         quotaPending = false;
         const doneBefore = opts.quotaOnceAt! - slice.start;
@@ -90,10 +115,14 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       }
       return sum;
     },
-    // No slice here is ever worth splitting: the split itself is tested on real activities.
+    // Only the slice holding `splitAt` is worth splitting: it gets every free lane.
     async requestSplit(input) {
       record.splitAsks.push(input);
-      return { asked: [] };
+      const at = opts.splitAt;
+      const slice = input.slices.find((s) => at !== undefined && at > s.start && at < s.start + s.count);
+      if (slice === undefined) return { asked: [] };
+      splitAsked.set(slice.start, slice.lanes + input.freeLanes);
+      return { asked: [{ sliceStart: slice.start, pieces: slice.lanes + input.freeLanes }] };
     },
     async finalize(input) {
       record.finals.push(input);
