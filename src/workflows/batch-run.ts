@@ -153,12 +153,16 @@ export class BatchRun {
     const runnable = this.slicesInFlight + window.unlaunched;
     if (runnable >= this.spec.concurrency) return {};
     const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
+    const slices = (n: number) => `${n} slice${n === 1 ? '' : 's'}`;
     const because =
       this.total !== undefined && this.total < this.spec.concurrency
         ? `the batch has ${items(this.total)}, and a lane needs at least one`
         : runnable === 0
           ? 'the window is finishing'
-          : `only the last ${runnable} slice${runnable === 1 ? '' : 's'} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}`;
+          : this.splitsPending.size > 0
+            ? `splitting ${slices(this.splitsPending.size)} for the idle lanes`
+            : `only the last ${slices(runnable)} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}` +
+              (this.splitWorthAsking ? '' : ', too close to done to split');
     return { lanesInUse: runnable, lanesShortBecause: because };
   }
 
