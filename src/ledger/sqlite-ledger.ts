@@ -13,6 +13,7 @@ import {
 } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 
@@ -36,6 +37,7 @@ export class SqliteLedger implements Ledger {
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
+  private readonly sumUsage: Database.Statement<[string], { unit: string; total: number }>;
   private readonly commitTx: (
     batchId: string,
     sliceStart: number,
@@ -58,8 +60,8 @@ export class SqliteLedger implements Ledger {
     migrate(this.db, file);
 
     this.insertItem = this.db.prepare(
-      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
+      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
     );
     this.upsertInFlight = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
@@ -96,6 +98,10 @@ export class SqliteLedger implements Ledger {
     this.sumInterruptions = this.db.prepare(
       'SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
     );
+    this.sumUsage = this.db.prepare(
+      `SELECT u.key AS unit, sum(u.value) AS total FROM items, json_each(items.usage) AS u
+       WHERE items.batch_id = ? AND items.usage IS NOT NULL GROUP BY u.key ORDER BY u.key`,
+    );
     this.commitTx = this.db.transaction(
       (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
         for (const o of outcomes) {
@@ -109,6 +115,7 @@ export class SqliteLedger implements Ledger {
             o.attempts,
             o.startedAt,
             o.finishedAt,
+            o.usage === undefined ? null : JSON.stringify(o.usage),
           );
         }
         this.setInFlight(batchId, sliceStart, next, owner);
@@ -231,13 +238,13 @@ export class SqliteLedger implements Ledger {
   async mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
-         SELECT ?, idx, status, result, error_type, error_message, attempts, started_at, finished_at
+        `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
+         SELECT ?, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage
          FROM items WHERE batch_id = ? ORDER BY idx
          ON CONFLICT (batch_id, idx) DO UPDATE SET
            status = excluded.status, result = excluded.result, error_type = excluded.error_type,
            error_message = excluded.error_message, attempts = excluded.attempts,
-           started_at = excluded.started_at, finished_at = excluded.finished_at
+           started_at = excluded.started_at, finished_at = excluded.finished_at, usage = excluded.usage
          WHERE items.status = 'failed'`,
       )
       .run(intoBatchId, redriveBatchId);
@@ -261,6 +268,11 @@ export class SqliteLedger implements Ledger {
 
   async totals(batchId: string): Promise<SliceTally> {
     return this.tally(batchId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  async usageTotals(batchId: string): Promise<Usage> {
+    const rows = this.sumUsage.all(batchId);
+    return Object.fromEntries(rows.map((r) => [r.unit, r.total]));
   }
 
   async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {

@@ -156,6 +156,7 @@ describeWithPostgres('PostgresLedger', () => {
           { version: 1 },
           { version: 2 },
           { version: 3 },
+          { version: 4 },
         ]);
       } finally {
         await client.end();
@@ -168,9 +169,9 @@ describeWithPostgres('PostgresLedger', () => {
       await (await PostgresLedger.connect(url)).close();
       const client = await PostgresTestDb.client(url);
       try {
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES (4)');
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES (5)');
         await expect(PostgresLedger.connect(url)).rejects.toThrow(
-          /has schema version 4, newer than this waymark knows \(3\); upgrade waymark/,
+          /has schema version 5, newer than this waymark knows \(4\); upgrade waymark/,
         );
       } finally {
         await client.end();

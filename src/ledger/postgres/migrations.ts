@@ -48,6 +48,9 @@ const MIGRATIONS: readonly string[] = [
   // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at BIGINT;`,
+  // Usage (branch usage, appended last; renumber on merge): what each item used, by unit, as
+  // JSON text ({"tokens": 12}); null when its processor reported nothing.
+  `ALTER TABLE items ADD COLUMN usage TEXT;`,
 ];
 
 /**
