@@ -4,7 +4,8 @@
  * Everything here travels through workflow history: cursors, offsets, counts, never item data (INVARIANTS.md I1).
  */
 import type { BatchSpec } from './batch-spec';
-import type { SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
+import type { CommittedCounts, SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
+import type { Usage } from './usage';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -59,6 +60,8 @@ export interface BatchManifest {
   /** Redrives whose outcomes were merged into this batch, oldest first. */
   redrives?: string[];
   redone: number;
+  /** What the batch's committed items used, summed per unit; absent when no item reported usage. */
+  usage?: Usage;
   runs: number;
   startedAt: string;
   finishedAt: string;
@@ -75,6 +78,11 @@ export interface BatchManifest {
 
 export interface BatchTotalsInput {
   batchId: string;
+}
+
+/** The ledger's committed counts, and its usage per unit when any item reported some. */
+export interface BatchTotalsResult extends CommittedCounts {
+  usage?: Usage;
 }
 
 export interface FinalizeInput {

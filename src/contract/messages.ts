@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
+import type { Usage } from './usage';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -19,6 +20,8 @@ export interface BatchProgress {
   succeeded: number;
   failed: number;
   redone: number;
+  /** What committed items used, per unit, as the workflow last read it from the ledger (or the manifest). */
+  usage?: Usage;
   /**
    * For clients that add the heartbeats of running slices (src/cli/batch-progress.ts): counts of
    * the finished slices alone, and the partial tallies of slices stopped by a quota wait, by

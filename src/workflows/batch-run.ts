@@ -16,12 +16,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
-import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
+import type { BatchStatus, BatchTotalsResult, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
 import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
 import type { BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
 import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
@@ -62,6 +63,8 @@ export class BatchRun {
   private readonly tallies: Tallies;
   /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
   private ledgerCounts: CommittedCounts | undefined;
+  /** The ledger's usage per unit when last read (a refresh or the manifest); absent until some item reports usage. */
+  private usage: Usage | undefined;
   /** Whether this run reads the ledger's counts (false when replaying a run recorded before). */
   private refreshesFromLedger = false;
   /** A slice stopped by a pause since the last read: its commits reached no tally. */
@@ -116,6 +119,7 @@ export class BatchRun {
       state: this.paused && this.state === 'running' ? 'paused' : this.state,
       total: this.total,
       ...maxCounts(this.tallies.committed(), this.ledgerCounts),
+      ...(this.usage !== undefined ? { usage: this.usage } : {}),
       finishedSlices: this.tallies.finishedCounts(),
       partialSlices: this.tallies.partials(),
       cursor: this.cursor.index,
@@ -266,7 +270,7 @@ export class BatchRun {
       }
       if (!refreshFitsBudget(this.slicesInFlight)) return;
       this.sliceStoppedUnread = false;
-      let counts: CommittedCounts;
+      let counts: BatchTotalsResult;
       try {
         counts = await batchTotals({ batchId: this.batchId });
       } catch {
@@ -275,6 +279,7 @@ export class BatchRun {
       }
       const before = this.progress();
       this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
+      this.usage = counts.usage ?? this.usage;
       const after = this.progress();
       this.publish(after.succeeded !== before.succeeded || after.failed !== before.failed);
     }
@@ -303,6 +308,7 @@ export class BatchRun {
     );
     // The manifest counts the ledger: it also holds what slices stopped by a cancel committed.
     if (this.refreshesFromLedger) this.ledgerCounts = maxCounts(result.manifest, this.ledgerCounts);
+    this.usage = result.manifest.usage ?? this.usage;
     this.setState(status);
     return result;
   }

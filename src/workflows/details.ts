@@ -4,6 +4,7 @@
  * so the workflow can call it on every replay.
  */
 import type { BatchProgress } from '../contract/messages';
+import type { Usage } from '../contract/usage';
 
 export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil'>): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
@@ -29,6 +30,7 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
     detailsList([
       ['succeeded', p.succeeded.toLocaleString('en-US')],
       ['failed', `${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''}`],
+      ...(p.usage !== undefined ? [['usage', formatUsage(p.usage)] as [string, string]] : []),
       ['speed', `${rate.toFixed(1)} items/s`],
       ['ETA', eta],
       ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
@@ -37,6 +39,14 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
     ]),
   ].join('\n');
+}
+
+/** Usage totals as people read them, unit by unit: `costUsd 0.0123, tokens 1,234,567`. */
+export function formatUsage(usage: Usage): string {
+  return Object.entries(usage)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([unit, total]) => `${unit} ${total.toLocaleString('en-US', { maximumFractionDigits: 6 })}`)
+    .join(', ');
 }
 
 /** Fewer lanes than C can run: how many, and why. Shown by the Web UI and by `waymark start`. */
