@@ -38,8 +38,11 @@ export interface ProcessSliceInput {
 
 export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
-  /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number };
+  /**
+   * The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after
+   * the wait. With `budgetReached`, it was the batch's budget instead: the workflow pauses.
+   */
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; budgetReached?: true };
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 

@@ -8,7 +8,7 @@
 export type Usage = Record<string, number>;
 
 /** A unit name: what a metric label, a CSV header and a `--budget UNIT=MAX` flag can all carry. */
-const UNIT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+export const UNIT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** Why `value` is not a usage report, or undefined when it is one. */
 export function usageProblem(value: unknown): string | undefined {

@@ -5,6 +5,7 @@
  */
 import {
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
@@ -19,7 +20,7 @@ import type { WaymarkActivities } from '../activities';
 import type { BatchStatus, BatchTotalsResult, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
 import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
-import type { BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
+import type { BatchConfig, BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
 import type { Usage } from '../contract/usage';
@@ -43,6 +44,8 @@ const REFRESH_EVERY_MS = 25_000;
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 /** Runs recorded before configure re-cut a window for more lanes replay without it. */
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
+/** Runs recorded before budgets replay without the pause a budget makes. */
+const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
@@ -57,6 +60,8 @@ export class BatchRun {
 
   private state: BatchState = 'planning';
   private paused: boolean;
+  /** The pause is the budget's: resume or a raised budget ends it. */
+  private budgetReached = false;
   private total: number | undefined;
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
@@ -116,7 +121,7 @@ export class BatchRun {
 
   progress(): BatchProgress {
     return {
-      state: this.paused && this.state === 'running' ? 'paused' : this.state,
+      state: this.paused && this.state === 'running' ? (this.budgetReached ? 'budget-reached' : 'paused') : this.state,
       total: this.total,
       ...maxCounts(this.tallies.committed(), this.ledgerCounts),
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
@@ -127,6 +132,7 @@ export class BatchRun {
       slicesInFlight: this.slicesInFlight,
       resumeCostBound: resumeCostBound(this.spec),
       quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
+      ...(this.spec.budget !== undefined ? { budget: this.spec.budget } : {}),
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
@@ -188,18 +194,31 @@ export class BatchRun {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.budgetReached = false;
     this.publish(true);
   }
 
   validateConfigure(change: BatchConfigChange): void {
-    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize');
-    if (unknown.length) throw new Error(`configure takes concurrency and sliceSize only, not ${unknown.join(', ')}`);
-    parseBatchSpec({ ...this.spec, ...change });
+    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize' && k !== 'budget');
+    if (unknown.length) throw new Error(`configure takes concurrency, sliceSize and budget only, not ${unknown.join(', ')}`);
+    parseBatchSpec(this.changedSpec(change));
   }
 
-  configure(change: BatchConfigChange): Required<BatchConfigChange> {
+  /** The spec with a change applied; a new budget is a new maximum for the budget's unit. */
+  private changedSpec({ budget, ...settings }: BatchConfigChange): unknown {
+    if (budget === undefined) return { ...this.spec, ...settings };
+    if (this.spec.budget === undefined) {
+      throw new Error('this batch has no budget to raise; a budget is set when the batch starts (`waymark start --budget UNIT=MAX`)');
+    }
+    return { ...this.spec, ...settings, budget: { unit: this.spec.budget.unit, max: budget } };
+  }
+
+  configure(change: BatchConfigChange): BatchConfig {
     const before = this.spec;
-    this.spec = parseBatchSpec({ ...this.spec, ...change });
+    this.spec = parseBatchSpec(this.changedSpec(change));
+    // A new budget ends the budget's pause: slices check it against the ledger as they start again,
+    // so a budget still not above the usage pauses the batch again at once.
+    if (change.budget !== undefined && this.budgetReached) this.resume();
     // Slices of this window are already cut: a new slice size applies from the next window,
     // which starts as soon as the slices in flight have finished.
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
@@ -210,7 +229,8 @@ export class BatchRun {
       this.spawnLanes();
     }
     this.publish(true);
-    return { concurrency: this.spec.concurrency, sliceSize: this.spec.sliceSize };
+    const { concurrency, sliceSize, budget } = this.spec;
+    return { concurrency, sliceSize, ...(budget !== undefined ? { budget } : {}) };
   }
 
   async plan(): Promise<void> {
@@ -447,8 +467,25 @@ export class BatchRun {
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
+      if (result.budgetReached && patched(BUDGET_PATCH)) {
+        this.pauseForBudget();
+        // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
+        throw new CancelledFailure(`slice ${slice.start} stopped: budget reached`);
+      }
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
     }
+  }
+
+  /**
+   * The batch's usage reached its budget: no slice starts until resume or a raised budget. The
+   * other slices in flight are not cancelled, which would cut their items short; each stops by
+   * itself at its next item boundary, when it finds the budget reached.
+   */
+  private pauseForBudget(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.budgetReached = true;
+    this.publish(true);
   }
 
   /** Stops the batch once its failures exceed the tolerance (I6). */
