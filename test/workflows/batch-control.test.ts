@@ -96,6 +96,11 @@ describe('live control of a batch (time skipping)', () => {
         concurrency: 4,
         sliceSize: 25,
       });
+      // A budget is set at start: one cannot be raised on a batch that has none.
+      const noBudget = await handle.executeUpdate(configureUpdate, { args: [{ budget: 5 }] }).catch((e: unknown) => e);
+      expect(((noBudget as Error).cause as Error).message).toBe(
+        'this batch has no budget to raise; a budget is set when the batch starts (`waymark start --budget UNIT=MAX`)',
+      );
       release();
       await handle.result();
     });
