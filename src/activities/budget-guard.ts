@@ -1,8 +1,8 @@
 /**
  * The batch's budget as a slice sees it: before each item (or call) starts, whether the batch's
- * usage of the budget's unit has reached its maximum. The batch's total is the ledger's sum over
- * committed items, read again after each of this slice's commits (so at most once per commit
- * group), plus what this slice's items used since that read and has not committed yet.
+ * usage of the budget's unit has reached its maximum. The batch's total is the ledger's running
+ * total over committed items (one row), read again after each of this slice's commits (so at most
+ * once per commit group), plus what this slice's items used since that read and has not committed yet.
  *
  * Other slices' commits show at this slice's next read, so after the budget is reached each slice
  * may start at most one more commit group (or call) of items: the overshoot is at most the items
@@ -36,7 +36,7 @@ export class BudgetGuard {
    */
   async reached(cursor: number): Promise<boolean> {
     if (cursor !== this.readAtCursor) {
-      this.ledgerTotal = (await this.ledger.usageTotals(this.batchId))[this.budget.unit] ?? 0;
+      this.ledgerTotal = await this.ledger.usageOf(this.batchId, this.budget.unit);
       this.readAtCursor = cursor;
       this.usedSinceRead = 0;
     }

@@ -46,6 +46,12 @@ export interface OutcomeStore {
   totals(batchId: string): Promise<SliceTally>;
   /** The batch's usage summed per unit over its committed items, in one query; {} when none reported any. */
   usageTotals(batchId: string): Promise<Usage>;
+  /**
+   * What the batch's own commits used of `unit`, from a running total that each commit adds its
+   * newly inserted items to, in the same transaction: one row read, for budget checks before
+   * each item. Outcomes a redrive merged in are in usageTotals only.
+   */
+  usageOf(batchId: string, unit: string): Promise<number>;
   /** Outcomes in index order, optionally only one status; streamed so exports stay small in memory. */
   outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome>;
 }

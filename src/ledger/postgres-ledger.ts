@@ -299,6 +299,11 @@ export class PostgresLedger implements Ledger {
     return Object.fromEntries(rows.map((r) => [r.unit, r.total]));
   }
 
+  async usageOf(batchId: string, unit: string): Promise<number> {
+    const rows = await this.query<{ total: number }>('SELECT total FROM batch_usage WHERE batch_id = $1 AND unit = $2', [batchId, unit]);
+    return rows[0]?.total ?? 0;
+  }
+
   async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {
     // Keyset pages: each page starts after the last index of the one before, so no cursor or
     // transaction stays open while the caller works through the rows.

@@ -38,6 +38,8 @@ export class SqliteLedger implements Ledger {
   private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
   private readonly sumUsage: Database.Statement<[string], { unit: string; total: number }>;
+  private readonly addUsage: Database.Statement;
+  private readonly selectUsage: Database.Statement<[string, string], { total: number }>;
   private readonly commitTx: (
     batchId: string,
     sliceStart: number,
@@ -102,10 +104,15 @@ export class SqliteLedger implements Ledger {
       `SELECT u.key AS unit, sum(u.value) AS total FROM items, json_each(items.usage) AS u
        WHERE items.batch_id = ? AND items.usage IS NOT NULL GROUP BY u.key ORDER BY u.key`,
     );
+    this.addUsage = this.db.prepare(
+      `INSERT INTO batch_usage (batch_id, unit, total) VALUES (?, ?, ?)
+       ON CONFLICT (batch_id, unit) DO UPDATE SET total = total + excluded.total`,
+    );
+    this.selectUsage = this.db.prepare('SELECT total FROM batch_usage WHERE batch_id = ? AND unit = ?');
     this.commitTx = this.db.transaction(
       (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
         for (const o of outcomes) {
-          this.insertItem.run(
+          const inserted = this.insertItem.run(
             batchId,
             o.index,
             o.status,
@@ -117,6 +124,8 @@ export class SqliteLedger implements Ledger {
             o.finishedAt,
             o.usage === undefined ? null : JSON.stringify(o.usage),
           );
+          // Only an item this commit inserted adds to the running total: a second commit of it changes nothing (I3).
+          if (inserted.changes === 1) for (const [unit, amount] of Object.entries(o.usage ?? {})) this.addUsage.run(batchId, unit, amount);
         }
         this.setInFlight(batchId, sliceStart, next, owner);
       },
@@ -273,6 +282,10 @@ export class SqliteLedger implements Ledger {
   async usageTotals(batchId: string): Promise<Usage> {
     const rows = this.sumUsage.all(batchId);
     return Object.fromEntries(rows.map((r) => [r.unit, r.total]));
+  }
+
+  async usageOf(batchId: string, unit: string): Promise<number> {
+    return this.selectUsage.get(batchId, unit)?.total ?? 0;
   }
 
   async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {

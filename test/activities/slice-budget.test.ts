@@ -66,9 +66,9 @@ describe('processSlice: budget', () => {
   it('never reads the ledger for usage without a budget', async () => {
     const proc = tokenProcessor('no-budget');
     const spec = makeSpec(textSource(10), proc.name, { sliceSize: 10, checkpointEvery: 10 });
-    const usageTotals = jest.spyOn(slices.ledger, 'usageTotals');
+    const usageOf = jest.spyOn(slices.ledger, 'usageOf');
     const result = await startSlice('no-budget', spec, await sliceOf(spec, 0)).result;
     expect(result).toMatchObject({ outcome: 'done', tally: { succeeded: 10 } });
-    expect(usageTotals).not.toHaveBeenCalled();
+    expect(usageOf).not.toHaveBeenCalled();
   });
 });

@@ -20,6 +20,18 @@ const INSERT_GROUP =
  * runs first: it locks the slice's row, so a newer attempt's claim waits for this commit, or
  * this commit (after waiting for the claim) sees the new owner, updates nothing and inserts nothing.
  */
+/**
+ * The usage of the items a commit inserted (`committed`, not those a second commit of them left
+ * alone: I3), added to the batch's running totals, unit by unit in name order so that commits
+ * that meet on a unit's row lock it in the same order.
+ */
+const ADD_USAGE = `
+  INSERT INTO batch_usage (batch_id, unit, total)
+  SELECT $1, u.key, sum(u.value::double precision)
+  FROM committed CROSS JOIN LATERAL jsonb_each_text(committed.usage::jsonb) AS u
+  WHERE committed.usage IS NOT NULL GROUP BY u.key ORDER BY u.key
+  ON CONFLICT (batch_id, unit) DO UPDATE SET total = batch_usage.total + excluded.total`;
+
 export const COMMIT_OWNED = `
   WITH fence AS (
     UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $13 RETURNING 1
@@ -27,7 +39,8 @@ export const COMMIT_OWNED = `
     ${INSERT_GROUP} ${GROUP_ROWS}
     WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
     ON CONFLICT (batch_id, idx) DO NOTHING
-  )
+    RETURNING usage
+  ), used AS (${ADD_USAGE})
   SELECT count(*)::integer AS held FROM fence`;
 
 export const COMMIT_UNOWNED = `
@@ -35,10 +48,13 @@ export const COMMIT_UNOWNED = `
     INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
     ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false
     RETURNING 1
+  ), committed AS (
+    ${INSERT_GROUP} ${GROUP_ROWS}
+    WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
+    ON CONFLICT (batch_id, idx) DO NOTHING
+    RETURNING usage
   )
-  ${INSERT_GROUP} ${GROUP_ROWS}
-  WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
-  ON CONFLICT (batch_id, idx) DO NOTHING`;
+  ${ADD_USAGE}`;
 
 /**
  * PostgreSQL text cannot hold NUL, and an error message (a process's stderr, say) can: the

@@ -49,8 +49,16 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at INTEGER;`,
   // Usage (branch usage, appended last; renumber on merge): what each item used, by unit, as
-  // JSON text ({"tokens": 12}); null when its processor reported nothing.
-  `ALTER TABLE items ADD COLUMN usage TEXT;`,
+  // JSON text ({"tokens": 12}); null when its processor reported nothing. batch_usage keeps each
+  // batch's running total per unit, added to in the commit that inserts the item, so a budget
+  // check reads one row instead of summing every item of the batch.
+  `ALTER TABLE items ADD COLUMN usage TEXT;
+   CREATE TABLE batch_usage (
+     batch_id TEXT NOT NULL,
+     unit     TEXT NOT NULL,
+     total    REAL NOT NULL,
+     PRIMARY KEY (batch_id, unit)
+   ) WITHOUT ROWID;`,
 ];
 
 /**
