@@ -191,6 +191,7 @@ async function runCalls(
       const stopped = await runOpenCall(index);
       if (stopped) return stopped;
       if (session.stopping) throw new SliceCancelledError();
+      if (budget && (await budget.reached(session.cursor))) return stopForBudget(session, index);
       const stoppedOnSuspect = await runSuspect(session, suspects, runner, item);
       if (stoppedOnSuspect) return stoppedOnSuspect;
       continue;

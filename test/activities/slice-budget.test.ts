@@ -4,7 +4,7 @@
  * maximum it stops cleanly, like a quota stop, with budgetReached; nothing in flight, nothing lost.
  */
 import { registerProcessor } from '../../src/processors/registry';
-import { defineProcessor } from '../../src/processors/processor';
+import { defineBatchProcessor, defineProcessor } from '../../src/processors/processor';
 import { sliceHarness, makeSpec, range, endOf } from '../helpers/slice-harness';
 
 const slices = sliceHarness();
@@ -61,6 +61,29 @@ describe('processSlice: budget', () => {
     expect((await rows('budget')).map((r) => [r.index, r.attempts, r.usage])).toEqual(
       range(slice.start, endOf(slice)).map((i) => [i, 1, { tokens: 10 }]),
     );
+  });
+
+  it('checks before each call of many items, with the usage each outcome carries', async () => {
+    const ran: number[] = [];
+    registerProcessor(
+      'budget-calls',
+      defineBatchProcessor(async (calls) => {
+        ran.push(...calls.map((c) => c.index));
+        return calls.map((c) => ({ result: c.item, usage: { tokens: 10 } }));
+      }),
+    );
+    const spec = makeSpec(textSource(20), 'budget-calls', {
+      sliceSize: 20,
+      checkpointEvery: 20,
+      itemsPerCall: 3,
+      commitGroup: 3,
+      budget: { unit: 'tokens', max: 45 },
+    });
+    // Calls of 3: 30 tokens after the first, under 45, so a second call; 60 after it: no third.
+    const result = await startSlice('budget-calls', spec, await sliceOf(spec, 0)).result;
+    expect(result).toMatchObject({ outcome: 'quota', budgetReached: true, nextIndex: 6, tally: { succeeded: 6 } });
+    expect(ran).toEqual(range(0, 6));
+    expect(await slices.ledger.usageOf('budget-calls', 'tokens')).toBe(60);
   });
 
   it('never reads the ledger for usage without a budget', async () => {
