@@ -61,7 +61,7 @@ export class BatchRun {
   private state: BatchState = 'planning';
   private paused: boolean;
   /** The pause is the budget's: resume or a raised budget ends it. */
-  private budgetReached = false;
+  private budgetReached: boolean;
   private total: number | undefined;
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
@@ -107,6 +107,8 @@ export class BatchRun {
     this.startedAt = checkpoint?.startedAt ?? info.runStartTime.getTime();
     this.runs = (checkpoint?.runs ?? 0) + 1;
     this.paused = checkpoint?.paused ?? false;
+    this.budgetReached = checkpoint?.budgetReached ?? false;
+    this.usage = checkpoint?.usage;
     this.total = checkpoint?.total;
     this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
     this.tallies = new Tallies(checkpoint);
@@ -346,6 +348,8 @@ export class BatchRun {
       startedAt: this.startedAt,
       total: this.total,
       paused: this.paused,
+      ...(this.budgetReached ? { budgetReached: true } : {}),
+      ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(this.searchAttributesRegistered !== undefined ? { searchAttributesRegistered: this.searchAttributesRegistered } : {}),
     };
   }

@@ -109,6 +109,24 @@ describe('live control of a batch (time skipping)', () => {
     expect(state.plans.at(-1)!.spec.concurrency).toBe(4);
   });
 
+  it('shows the usage it read from the ledger at a pause, and still after continue-as-new, before the next run reads it', async () => {
+    const { activities, release } = fakeActivities(100, { gateFrom: 0 });
+    const ledgerTotals = activities.batchTotals;
+    let reads = 0;
+    // The ledger reports usage once; later reads (and the manifest) have none, so only the checkpoint can carry it.
+    activities.batchTotals = async (input) => ({ ...(await ledgerTotals(input)), ...(reads++ === 0 ? { usage: { tokens: 7 } } : {}) });
+    await withBatch(activities, 'usage-carried', spec(), async (handle, progress) => {
+      await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause to read the ledger', async () => (await progress()).usage !== undefined);
+      expect((await progress()).usage).toEqual({ tokens: 7 });
+      release();
+      await handle.signal(resumeSignal);
+      await handle.result();
+      expect(await progress()).toMatchObject({ runs: 2, usage: { tokens: 7 } });
+    });
+  });
+
   it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {
     const { activities, record: state } = fakeActivities(50, { gateFrom: 0 });
     await withBatch(activities, 'cancel', spec(), async (handle, progress) => {
