@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
-import { progressQuery } from '../../src/contract/messages';
+import { progressQuery, resumeSignal } from '../../src/contract/messages';
 import { resumeCostBound } from '../../src/contract/batch-spec';
 import { startQuotaApi, type QuotaApi } from '../../tools/support/quota-api-server';
 import { devServerSuite } from '../helpers/dev-server-suite';
@@ -75,6 +75,19 @@ describe('a batch with a budget', () => {
       if (used > BUDGET) expect(metadata.currentDetails).toContain(`${used - BUDGET} over: items in flight when it was reached`);
       const described = await handle.describe();
       expect(described.searchAttributes.WaymarkStatus).toEqual(['budget-reached']);
+
+      // A plain resume does not raise the budget: the slices start again, find it reached before
+      // their first item, and the batch pauses again at once, running no item.
+      const slicesScheduled = async () =>
+        (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'processSlice')
+          .length;
+      const scheduledBefore = await slicesScheduled();
+      await handle.signal(resumeSignal);
+      await waitFor('the resumed slices to stop again', async () => {
+        const p = await handle.query(progressQuery);
+        return (await slicesScheduled()) > scheduledBefore && p.state === 'budget-reached' && p.slicesInFlight === 0;
+      });
+      expect(api.requests).toHaveLength(committed.length);
 
       // Raised: the batch goes on from where it paused and completes.
       const configured = await waymark('configure', BATCH, '--budget', '1000');
