@@ -258,6 +258,13 @@ describe('http', () => {
       expect(warnings).toEqual([expect.stringMatching(/nothing at usagePointer \/cost.*no usage reported/)]);
     });
 
+    it('an answer without the result at resultPointer is a failure row that still reports the usage it was served with', async () => {
+      const reportUsage = jest.fn();
+      const err = await failure(run({ id: 'abc' }, { resultPointer: '/missing', usagePointer: '/usage' }, { reportUsage }));
+      expect(err).toMatchObject({ type: 'http-result-missing' });
+      expect(reportUsage).toHaveBeenCalledWith({ tokens: 3 });
+    });
+
     it('through ItemRunner, the reported usage goes with the outcome', async () => {
       const spec = parseBatchSpec({
         source: { kind: 'jsonl', path: '/x' },

@@ -207,6 +207,8 @@ function successResult(options: HttpOptions, what: string, response: Response, b
       'http-invalid-json',
     );
   }
+  // Reported first: an answer the result pointer finds nothing in was still served, and billed.
+  if (options.usagePointer !== undefined) reportUsageAt(document, options.usagePointer, what, ctx);
   let result = document;
   if (options.resultPointer !== undefined) {
     const found = resolveJsonPointer(document, options.resultPointer);
@@ -218,7 +220,6 @@ function successResult(options: HttpOptions, what: string, response: Response, b
     }
     result = found.value;
   }
-  if (options.usagePointer !== undefined) reportUsageAt(document, options.usagePointer, what, ctx);
   return result;
 }
 
