@@ -65,7 +65,9 @@ describeWithPostgres('PostgresLedger', () => {
     it('keeps one outcome per item when two connections commit the same indexes at once (I3)', async () => {
       const groups = 40;
       const size = 50;
-      const group = (g: number, result: string) => Array.from({ length: size }, (_, i) => ok(g * size + i, result));
+      // Each item used one token: only the commit that inserts it may add it to the running total.
+      const group = (g: number, result: string) =>
+        Array.from({ length: size }, (_, i) => ({ ...ok(g * size + i, result), usage: { tokens: 1 } }));
       await Promise.all(
         Array.from({ length: groups }, (_, g) => [
           a.commit('b', 0, group(g, 'a'), null),
@@ -77,6 +79,8 @@ describeWithPostgres('PostgresLedger', () => {
       expect(rows.map((r) => r.index)).toEqual(Array.from({ length: groups * size }, (_, i) => i));
       expect(rows.every((r) => r.result === 'a' || r.result === 'b')).toBe(true);
       expect(await b.totals('b')).toEqual({ succeeded: groups * size, failed: 0, redone: 0 });
+      expect(await a.usageOf('b', 'tokens')).toBe(groups * size);
+      expect(await b.usageTotals('b')).toEqual({ tokens: groups * size });
     });
 
     /**
