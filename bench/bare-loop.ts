@@ -38,7 +38,16 @@ export async function bareLoop(
     await commitTo?.ledger.claimSlice(batchId, laneNo, owner);
     const pending: OutcomeToCommit[] = [];
     for (let index = next++; index < items.length; index = next++) {
-      const ctx: ProcessorContext = { batchId: 'bare', index, attempt: 1, idempotencyKey: `bare:${index}`, signal, log, options };
+      const ctx: ProcessorContext = {
+        batchId: 'bare',
+        index,
+        attempt: 1,
+        idempotencyKey: `bare:${index}`,
+        signal,
+        log,
+        options,
+        reportUsage() {},
+      };
       const startedAt = Date.now();
       const result = await processor.process(items[index], ctx);
       if (!commitTo) continue;

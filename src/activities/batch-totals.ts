@@ -2,11 +2,14 @@
  * batchTotals: the batch's committed counts from the ledger, for the workflow to show progress
  * while slices run (INVARIANTS.md I12). Runs as a local activity: one marker event per call, no task queue trip.
  */
-import type { BatchTotalsInput } from '../contract/activity-io';
-import type { CommittedCounts } from '../contract/slices';
+import type { BatchTotalsInput, BatchTotalsResult } from '../contract/activity-io';
 import type { Ledger } from '../ledger/ledger';
 
-export async function batchTotals(deps: { ledger: Ledger }, input: BatchTotalsInput): Promise<CommittedCounts> {
-  const { succeeded, failed, redone } = await deps.ledger.totals(input.batchId);
-  return { succeeded, failed, redone };
+export async function batchTotals(deps: { ledger: Ledger }, input: BatchTotalsInput): Promise<BatchTotalsResult> {
+  const [{ succeeded, failed, redone }, usage] = await Promise.all([
+    deps.ledger.totals(input.batchId),
+    deps.ledger.usageTotals(input.batchId),
+  ]);
+  // Usage only when there is some: a batch without usage keeps the marker it always recorded.
+  return { succeeded, failed, redone, ...(Object.keys(usage).length > 0 ? { usage } : {}) };
 }

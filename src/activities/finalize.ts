@@ -15,6 +15,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
   const { ledger } = deps;
   const { batchId, spec, runs, startedAt, finishedAt, status, stopReason } = input;
   const totals = await ledger.totals(batchId);
+  const usage = await ledger.usageTotals(batchId);
   const processed = totals.succeeded + totals.failed;
   const total = Math.max(input.total ?? processed, processed);
   let pendingRanges: [number, number][] = [];
@@ -37,6 +38,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
     pendingRanges,
     ...(stopReason ? { stopReason } : {}),
     redone: totals.redone,
+    ...(Object.keys(usage).length > 0 ? { usage } : {}),
     runs,
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),

@@ -20,6 +20,13 @@ import { toApplicationFailure } from './failures';
 import { SliceMetrics } from '../telemetry/batch-metrics';
 import { SliceSession } from './slice-session';
 import { chargeInterruption, SuspectItems } from './suspect-items';
+import { BudgetGuard } from './budget-guard';
+
+/**
+ * A slice stopped by the budget tells an older workflow, which knows no budgets, to wait this long
+ * and try again; a workflow that knows them pauses instead.
+ */
+const BUDGET_RECHECK_MS = 60_000;
 
 export interface SliceDeps {
   ledger: Ledger;
@@ -45,6 +52,7 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   await chargeInterruption(ledger, session, spec);
   await session.begin();
   const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal });
+  const budget = BudgetGuard.forSpec(ledger, batchId, spec);
   // Loaded inside the try: should the ledger fail here, the session's timers still stop.
   let suspects: SuspectItems | undefined;
   try {
@@ -53,8 +61,8 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
     const items = source.readSlice(slice);
     const split = splitter(session, source, slice);
     // A processor that takes one item at a time runs so whatever itemsPerCall says.
-    if (itemsPerCall > 1 && processor.processBatch) return await runCalls(session, suspects, runner, items, split, itemsPerCall);
-    return await runItems(session, suspects, runner, items, split);
+    if (itemsPerCall > 1 && processor.processBatch) return await runCalls(session, suspects, runner, items, split, itemsPerCall, budget);
+    return await runItems(session, suspects, runner, items, split, budget);
   } catch (err) {
     if (err instanceof SliceCancelledError) throw await session.stopCancelled();
     if (err instanceof ApplicationFailure || err instanceof LeaseLostError) throw err;
@@ -73,6 +81,7 @@ async function runItems(
   runner: ItemRunner,
   items: AsyncIterable<SourceItem>,
   split: Splitter,
+  budget: BudgetGuard | undefined,
 ): Promise<ProcessSliceResult> {
   let lastYield = performance.now();
   for await (const item of items) {
@@ -85,6 +94,7 @@ async function runItems(
       lastYield = performance.now();
     }
     if (session.stopping) throw new SliceCancelledError();
+    if (budget && (await budget.reached(session.cursor))) return stopForBudget(session, index);
     if (suspects.has(index)) {
       const stopped = await runSuspect(session, suspects, runner, item);
       if (stopped) return stopped;
@@ -100,6 +110,7 @@ async function runItems(
     session.inProgress = null;
     if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
     session.hold(run.outcome);
+    budget?.spent(run.outcome);
     const next = index + 1 < session.end ? index + 1 : null;
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
   }
@@ -138,6 +149,12 @@ async function stopForQuota(session: SliceSession, retryAfterMs: number, nextInd
   return { outcome: 'quota', retryAfterMs, nextIndex, tally: await session.tally() };
 }
 
+/** The batch's budget is reached: the slice stops before `nextIndex` as for a quota, keeping what it committed. */
+async function stopForBudget(session: SliceSession, nextIndex: number): Promise<ProcessSliceResult> {
+  await session.stopForQuota('budget');
+  return { outcome: 'quota', retryAfterMs: BUDGET_RECHECK_MS, nextIndex, tally: await session.tally(), budgetReached: true };
+}
+
 /**
  * runItems for a processor that takes many items per call: each call takes up to M items and no
  * more than the open commit group has room for, so at most max(k, M) items are uncommitted. The
@@ -151,6 +168,7 @@ async function runCalls(
   items: AsyncIterable<SourceItem>,
   split: Splitter,
   itemsPerCall: number,
+  budget: BudgetGuard | undefined,
 ): Promise<ProcessSliceResult> {
   const call: SourceItem[] = [];
   let lastYield = performance.now();
@@ -161,11 +179,15 @@ async function runCalls(
       lastYield = performance.now();
     }
     if (session.stopping) throw new SliceCancelledError();
+    if (budget && (await budget.reached(session.cursor))) return stopForBudget(session, call[0].index);
     if (!session.marked) await session.markInFlight(call[0].index);
     session.inProgress = call[0].index;
     const run = await runner.runCall(call.splice(0));
     session.inProgress = null;
-    for (const outcome of run.outcomes) session.hold(outcome);
+    for (const outcome of run.outcomes) {
+      session.hold(outcome);
+      budget?.spent(outcome);
+    }
     if (run.quota) return stopForQuota(session, run.quota.retryAfterMs, run.quota.nextIndex);
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     return undefined;
@@ -178,6 +200,7 @@ async function runCalls(
       const stopped = await runOpenCall(index);
       if (stopped) return stopped;
       if (session.stopping) throw new SliceCancelledError();
+      if (budget && (await budget.reached(session.cursor))) return stopForBudget(session, index);
       const stoppedOnSuspect = await runSuspect(session, suspects, runner, item);
       if (stoppedOnSuspect) return stoppedOnSuspect;
       continue;

@@ -16,6 +16,7 @@ import {
   type Processor,
 } from '../processors/processor';
 import { errorType } from '../processors/errors';
+import { addUsage, usageProblem, type Usage } from '../contract/usage';
 
 export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'quota'; retryAfterMs: number };
 
@@ -102,7 +103,15 @@ export class ItemRunner {
     this.opts.sliceSignal.removeEventListener('abort', this.onSliceAbort);
   }
 
+  /** Runs the item's attempts; what they reported using goes with its outcome. */
   async run(item: SourceItem): Promise<ItemRun> {
+    const usage: Usage = {};
+    const run = await this.runAttempts(item, usage);
+    if (run.kind === 'outcome' && Object.keys(usage).length > 0) run.outcome.usage = usage;
+    return run;
+  }
+
+  private async runAttempts(item: SourceItem, usage: Usage): Promise<ItemRun> {
     const startedAt = Date.now();
     if (item.parseError !== undefined) {
       return failed(item.index, 'parse', item.parseError, 0, startedAt);
@@ -112,7 +121,7 @@ export class ItemRunner {
     for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
       if (sliceSignal.aborted) throw new SliceCancelledError();
       try {
-        const result = await this.attemptOnce(item, attempt);
+        const result = await this.attemptOnce(item, attempt, usage);
         this.current = undefined;
         return { kind: 'outcome', outcome: succeeded(item.index, result, attempt, startedAt) };
       } catch (err) {
@@ -143,6 +152,7 @@ export class ItemRunner {
     const states = items.map((item) => ({
       item,
       attempts: 0,
+      usage: {},
       outcome: item.parseError === undefined ? undefined : failedOutcome(item.index, 'parse', item.parseError, 0, startedAt),
     }));
     let retryAfterMs: number | undefined;
@@ -167,6 +177,7 @@ export class ItemRunner {
       for (let i = 0; i < open.length; i++) {
         const state = open[i];
         const outcome = outcomes?.[i];
+        if (outcome?.usage !== undefined) this.addReported(state.usage, outcome.usage, state.item.index);
         if (outcome !== undefined && !('error' in outcome)) {
           state.outcome = succeeded(state.item.index, outcome.result, ++state.attempts, startedAt);
           continue;
@@ -192,6 +203,7 @@ export class ItemRunner {
     const outcomes: OutcomeToCommit[] = [];
     for (const state of states) {
       if (state.outcome === undefined) return { outcomes, quota: { retryAfterMs: retryAfterMs ?? 0, nextIndex: state.item.index } };
+      if (Object.keys(state.usage).length > 0) state.outcome.usage = state.usage;
       outcomes.push(state.outcome);
     }
     return { outcomes };
@@ -229,6 +241,22 @@ export class ItemRunner {
     });
   }
 
+  /**
+   * Adds a processor's usage report to the item's, or logs why it cannot: a bad report is the
+   * processor's mistake, not the item's, so it costs the item nothing but the report.
+   */
+  private addReported(into: Usage, reported: unknown, index: number): void {
+    const problem = usageProblem(reported);
+    if (problem === undefined) {
+      addUsage(into, reported as Usage);
+      return;
+    }
+    this.opts.log.warn(`item ${index}: the processor reported usage that waymark leaves out: ${problem}. Fix what the processor reports`, {
+      batchId: this.opts.batchId,
+      index,
+    });
+  }
+
   private stop(err: Error): void {
     const attempt = this.current;
     if (!attempt || attempt.stopReason) return;
@@ -237,7 +265,7 @@ export class ItemRunner {
     attempt.reject(err);
   }
 
-  private attemptOnce(item: SourceItem, attempt: number): Promise<unknown> {
+  private attemptOnce(item: SourceItem, attempt: number, usage: Usage): Promise<unknown> {
     const { batchId, spec, processor, log } = this.opts;
     return new Promise((resolve, reject) => {
       const running: Attempt = { deadline: performance.now() + spec.itemTimeoutMs, items: 1, reject };
@@ -264,6 +292,7 @@ export class ItemRunner {
           log,
           file: item.file,
           options: spec.processor.options ?? {},
+          reportUsage: (reported) => this.addReported(usage, reported, item.index),
         }),
       ).then(resolve, reject);
     });

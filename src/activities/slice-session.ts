@@ -174,11 +174,14 @@ export class SliceSession {
     this.metrics.sliceReturned('done');
   }
 
-  /** A quota ran dry: commits what finished and leaves nothing in flight, so the wait costs no item. */
-  async stopForQuota(): Promise<void> {
+  /**
+   * A quota ran dry, or the batch's budget is reached: commits what finished and leaves nothing in
+   * flight, so the wait costs no item. Only a quota counts as a quota wait.
+   */
+  async stopForQuota(reason: 'quota' | 'budget' = 'quota'): Promise<void> {
     await this.flush(null);
     await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
-    this.metrics.quotaWait();
+    if (reason === 'quota') this.metrics.quotaWait();
     this.metrics.sliceReturned('quota');
   }
 

@@ -60,19 +60,20 @@ export async function exportBatch(ledger: Ledger, batchId: string, outDir: strin
     const files: ExportedFiles = {
       SUCCEEDED: await write(
         'results',
-        ['index', 'result'],
+        ['index', 'result', 'usage'],
         map(ledger.outcomes(batchId, 'succeeded'), (o) => ({
           index: o.index,
           result: format === 'csv' ? csvValue(o.result) : (o.result ?? null),
+          ...usageField(o, format),
         })),
       ),
       FAILED: await write(
         'failures',
-        ['index', 'errorType', 'errorMessage', 'attempts'],
+        ['index', 'errorType', 'errorMessage', 'attempts', 'usage'],
         map(ledger.outcomes(batchId, 'failed'), (o) =>
           format === 'csv'
-            ? { index: o.index, errorType: o.errorType, errorMessage: o.errorMessage, attempts: o.attempts }
-            : { index: o.index, error: { type: o.errorType, message: o.errorMessage }, attempts: o.attempts },
+            ? { index: o.index, errorType: o.errorType, errorMessage: o.errorMessage, attempts: o.attempts, ...usageField(o, format) }
+            : { index: o.index, error: { type: o.errorType, message: o.errorMessage }, attempts: o.attempts, ...usageField(o, format) },
         ),
       ),
       PENDING: await write('pending', ['index'], pendingItems(batchManifest.pendingRanges)),
@@ -118,6 +119,12 @@ export function checkOutDir(outDir: string): void {
 function csvValue(result: unknown): string {
   if (result === undefined || result === null) return '';
   return typeof result === 'string' ? result : JSON.stringify(result);
+}
+
+/** An item's usage: in JSONL a `usage` object, only on items that reported some; in CSV a column of its JSON text, empty when none. */
+function usageField(o: StoredOutcome, format: ExportFormat): Row {
+  if (format === 'csv') return { usage: o.usage === undefined ? '' : JSON.stringify(o.usage) };
+  return o.usage === undefined ? {} : { usage: o.usage };
 }
 
 async function* map(outcomes: AsyncIterable<StoredOutcome>, shape: (o: StoredOutcome) => Row): AsyncIterable<Row> {

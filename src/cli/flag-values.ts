@@ -1,5 +1,6 @@
 /** Parsers for flag values: a bad value is a commander usage error that names the flag. */
 import { InvalidArgumentError } from 'commander';
+import { UNIT_NAME } from '../contract/usage';
 
 export function wholeNumber(flag: string, min: number) {
   return (raw: string): number => {
@@ -22,6 +23,28 @@ export function keyValue(raw: string, into: Record<string, unknown> = {}): Recor
     // Not JSON: keep the text as it is, so `--option greeting=hello` needs no quotes.
   }
   return { ...into, [raw.slice(0, eq)]: parsed };
+}
+
+/** A number above 0, fractions allowed (a budget in dollars). */
+export function positiveNumber(flag: string, example: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${flag} takes a number above 0 (${example}), got "${raw}"`);
+    return n;
+  };
+}
+
+/** `--budget UNIT=MAX`: the spec's budget. */
+export function budgetFlag(raw: string): { unit: string; max: number } {
+  const eq = raw.indexOf('=');
+  const unit = raw.slice(0, eq);
+  if (eq <= 0 || !UNIT_NAME.test(unit)) {
+    throw new InvalidArgumentError(
+      `--budget takes UNIT=MAX, a usage unit the processor reports and the most the batch may use (e.g. --budget tokens=1000000), got "${raw}"`,
+    );
+  }
+  return { unit, max: positiveNumber('--budget', 'e.g. --budget tokens=1000000')(raw.slice(eq + 1)) };
 }
 
 export function columnList(raw: string): string[] {

@@ -1,6 +1,7 @@
 /** The lines a finished batch prints when the CLI watched it to the end, and its exit code. */
 import type { BatchSummary } from '../contract/messages';
 import { summaryExitCode } from './batch-outcome';
+import { formatUsage } from '../workflows/details';
 
 export function printSummary(s: BatchSummary): void {
   if (s.total === 0) {
@@ -11,6 +12,7 @@ export function printSummary(s: BatchSummary): void {
         `${s.itemsPerSecond} items/s, ${s.runs} workflow run(s), redone ${s.redone} (bound ${s.resumeCostBound} per interruption)`,
     );
   }
+  if (s.usage !== undefined) console.log(`usage: ${formatUsage(s.usage)}`);
   console.log(`manifest: ${s.manifestPath}`);
 }
 

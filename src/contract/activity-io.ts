@@ -4,7 +4,8 @@
  * Everything here travels through workflow history: cursors, offsets, counts, never item data (INVARIANTS.md I1).
  */
 import type { BatchSpec } from './batch-spec';
-import type { SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
+import type { CommittedCounts, SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
+import type { Usage } from './usage';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -37,8 +38,11 @@ export interface ProcessSliceInput {
 
 export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
-  /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number }
+  /**
+   * The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after
+   * the wait. With `budgetReached`, it was the batch's budget instead: the workflow pauses.
+   */
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; budgetReached?: true }
   /**
    * Split for idle lanes (requestSplit): the attempt started nothing at or past `rest[0].start`;
    * `tally` counts the slice up to there, and `rest`, cut for the lanes, covers the rest of it.
@@ -83,6 +87,8 @@ export interface BatchManifest {
   /** Redrives whose outcomes were merged into this batch, oldest first. */
   redrives?: string[];
   redone: number;
+  /** What the batch's committed items used, summed per unit; absent when no item reported usage. */
+  usage?: Usage;
   runs: number;
   startedAt: string;
   finishedAt: string;
@@ -99,6 +105,11 @@ export interface BatchManifest {
 
 export interface BatchTotalsInput {
   batchId: string;
+}
+
+/** The ledger's committed counts, and its usage per unit when any item reported some. */
+export interface BatchTotalsResult extends CommittedCounts {
+  usage?: Usage;
 }
 
 export interface FinalizeInput {

@@ -5,6 +5,7 @@
  * This module is imported by workflow code, so it must stay deterministic: no I/O, no clock.
  */
 import { z } from 'zod';
+import { UNIT_NAME } from './usage';
 
 export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder', 'postgres-table'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -86,6 +87,20 @@ export const processorSchema = z.strictObject({
     }),
 });
 
+/**
+ * A cap on what the batch may use of one usage unit (what its processor reports, see
+ * ProcessorContext.reportUsage): once its committed items have used `max`, no item starts and the
+ * batch pauses ("budget reached") until `waymark configure BATCH --budget N` raises it.
+ */
+export const budgetSchema = z.strictObject({
+  unit: z
+    .string({ error: 'must name the usage unit the processor reports, e.g. "tokens"' })
+    .regex(UNIT_NAME, { error: 'must be a unit name: a letter, then up to 63 letters, digits or _, e.g. "tokens" or "costUsd"' }),
+  max: z
+    .number({ error: 'must be a number: the most of the unit the batch may use' })
+    .positive({ error: 'must be more than 0: the most of the unit the batch may use' }),
+});
+
 export const DEFAULTS = {
   sliceSize: 1000,
   checkpointEvery: 100_000,
@@ -149,6 +164,8 @@ const specShape = z.strictObject({
   itemCrashLimit: positiveInt('worker crashes').max(100).default(DEFAULTS.itemCrashLimit),
   /** A slice whose worker stops heartbeating this long is handed to another worker. */
   heartbeatTimeoutMs: positiveInt('milliseconds').min(1000, { error: 'must be at least 1000 ms' }).default(DEFAULTS.heartbeatTimeoutMs),
+  /** Pause once the batch has used this much of a usage unit; optional so every earlier spec stays as it was. */
+  budget: budgetSchema.optional(),
 });
 
 export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
@@ -279,6 +296,7 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
     return Object.keys(sourceSchema.shape).filter((field) => !foreign.includes(field));
   }
   if (first === 'processor') return Object.keys(processorSchema.shape);
+  if (first === 'budget') return Object.keys(budgetSchema.shape);
   return Object.keys(specShape.shape);
 }
 

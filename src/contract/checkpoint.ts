@@ -3,6 +3,7 @@
  * items (INVARIANTS.md I1), so a run's history stays bounded whatever the batch size (INVARIANTS.md I2).
  */
 import type { SourcePosition } from './slices';
+import type { Usage } from './usage';
 
 /** What one workflow run hands the next at continue-as-new: cursor and counters, never items. */
 export interface Checkpoint {
@@ -18,6 +19,10 @@ export interface Checkpoint {
   total?: number;
   /** A batch paused when its run ended stays paused in the next run. */
   paused?: boolean;
+  /** The pause is the budget's (state budget-reached). */
+  budgetReached?: boolean;
+  /** The usage totals as last read from the ledger, so the next run shows them before its first read. */
+  usage?: Usage;
   /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
   searchAttributesRegistered?: boolean;
 }

@@ -5,11 +5,22 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
+import type { Usage } from './usage';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
 export type BatchState =
-  'planning' | 'running' | 'paused' | 'waiting-for-quota' | 'stopping' | 'finalizing' | 'completed' | 'failed-tolerance' | 'cancelled';
+  | 'planning'
+  | 'running'
+  | 'paused'
+  /** Paused because the batch's usage reached its budget: `configure --budget N` raises it and the batch goes on. */
+  | 'budget-reached'
+  | 'waiting-for-quota'
+  | 'stopping'
+  | 'finalizing'
+  | 'completed'
+  | 'failed-tolerance'
+  | 'cancelled';
 
 export interface BatchProgress {
   state: BatchState;
@@ -19,6 +30,8 @@ export interface BatchProgress {
   succeeded: number;
   failed: number;
   redone: number;
+  /** What committed items used, per unit, as the workflow last read it from the ledger (or the manifest). */
+  usage?: Usage;
   /**
    * For clients that add the heartbeats of running slices (src/cli/batch-progress.ts): counts of
    * the finished slices alone, and the partial tallies of slices stopped by a quota wait, by
@@ -34,6 +47,8 @@ export interface BatchProgress {
   resumeCostBound: number;
   /** While waiting for quota: epoch milliseconds when work resumes. */
   quotaUntil?: number;
+  /** The spec's budget, as configure left it. */
+  budget?: BatchBudget;
   startedAt: number;
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;
@@ -49,14 +64,28 @@ export interface BatchSummary extends BatchManifest {
 
 export const progressQuery = defineQuery<BatchProgress>('progress');
 
+export interface BatchBudget {
+  unit: string;
+  max: number;
+}
+
 /** Settings that may change on a running batch; each takes effect from the next slice. */
 export interface BatchConfigChange {
   concurrency?: number;
   sliceSize?: number;
+  /** A new maximum for the batch's budget (its unit stays); a batch paused by its budget goes on. */
+  budget?: number;
+}
+
+/** The settings configure can change, as they stand after a change. */
+export interface BatchConfig {
+  concurrency: number;
+  sliceSize: number;
+  budget?: BatchBudget;
 }
 
 /** Stop launching slices; those in flight stop at an item boundary and resume on `resume`. */
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 /** Validated against the whole spec; refused with a message naming the field when it would be invalid. */
-export const configureUpdate = defineUpdate<Required<BatchConfigChange>, [BatchConfigChange]>('configure');
+export const configureUpdate = defineUpdate<BatchConfig, [BatchConfigChange]>('configure');

@@ -9,6 +9,8 @@ export interface ItemRow {
   error_type: string | null;
   error_message: string | null;
   attempts: number;
+  /** The item's usage as JSON text; the column came with migration `usage` and is null before it. */
+  usage?: string | null;
   started_at: number;
   finished_at: number;
 }
@@ -22,6 +24,7 @@ export function toOutcome(row: ItemRow): StoredOutcome {
     errorType: row.error_type ?? undefined,
     errorMessage: row.error_message ?? undefined,
     attempts: row.attempts,
+    ...(row.usage ? { usage: JSON.parse(row.usage) as StoredOutcome['usage'] } : {}),
     startedAt: row.started_at,
     finishedAt: row.finished_at,
   };

@@ -2,6 +2,7 @@
  * Outcomes: what became of each item, committed once (INVARIANTS.md I3) and read back as indexes, counts and rows.
  */
 import type { SliceTally } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 
 export type ItemStatus = 'succeeded' | 'failed';
 
@@ -14,6 +15,8 @@ export interface ItemOutcome {
   errorType?: string;
   errorMessage?: string;
   attempts: number;
+  /** What the item used, by unit, as its processor reported it; absent when it reported nothing. */
+  usage?: Usage;
   /** Epoch milliseconds. */
   startedAt: number;
   finishedAt: number;
@@ -41,6 +44,14 @@ export interface OutcomeStore {
   tally(batchId: string, from: number, to: number): Promise<SliceTally>;
   /** Outcome counts over the whole batch. */
   totals(batchId: string): Promise<SliceTally>;
+  /** The batch's usage summed per unit over its committed items, in one query; {} when none reported any. */
+  usageTotals(batchId: string): Promise<Usage>;
+  /**
+   * What the batch's own commits used of `unit`, from a running total that each commit adds its
+   * newly inserted items to, in the same transaction: one row read, for budget checks before
+   * each item. Outcomes a redrive merged in are in usageTotals only.
+   */
+  usageOf(batchId: string, unit: string): Promise<number>;
   /** Outcomes in index order, optionally only one status; streamed so exports stay small in memory. */
   outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome>;
 }

@@ -11,6 +11,7 @@ import {
 } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
 import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
 import { migrate } from './postgres/migrations';
@@ -272,13 +273,13 @@ export class PostgresLedger implements Ledger {
 
   async mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void> {
     await this.query(
-      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
-       SELECT $1, idx, status, result, error_type, error_message, attempts, started_at, finished_at
+      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
+       SELECT $1, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage
        FROM items WHERE batch_id = $2 ORDER BY idx
        ON CONFLICT (batch_id, idx) DO UPDATE SET
          status = excluded.status, result = excluded.result, error_type = excluded.error_type,
          error_message = excluded.error_message, attempts = excluded.attempts,
-         started_at = excluded.started_at, finished_at = excluded.finished_at
+         started_at = excluded.started_at, finished_at = excluded.finished_at, usage = excluded.usage
        WHERE items.status = 'failed'`,
       [intoBatchId, redriveBatchId],
     );
@@ -311,6 +312,21 @@ export class PostgresLedger implements Ledger {
 
   async totals(batchId: string): Promise<SliceTally> {
     return this.tally(batchId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  async usageTotals(batchId: string): Promise<Usage> {
+    const rows = await this.query<{ unit: string; total: number }>(
+      `SELECT u.key AS unit, sum(u.value::double precision) AS total
+       FROM items CROSS JOIN LATERAL jsonb_each_text(items.usage::jsonb) AS u
+       WHERE items.batch_id = $1 AND items.usage IS NOT NULL GROUP BY u.key ORDER BY u.key`,
+      [batchId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.unit, r.total]));
+  }
+
+  async usageOf(batchId: string, unit: string): Promise<number> {
+    const rows = await this.query<{ total: number }>('SELECT total FROM batch_usage WHERE batch_id = $1 AND unit = $2', [batchId, unit]);
+    return rows[0]?.total ?? 0;
   }
 
   async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {

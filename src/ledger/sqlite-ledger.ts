@@ -13,6 +13,7 @@ import {
 } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 
@@ -22,6 +23,25 @@ import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
  * synchronous=NORMAL: a commit survives the death of any process (the WAL is written before
  * commit returns), which is what interruptions are; only a power cut can lose the last commits.
  */
+interface SplitRequests {
+  select: Database.Statement<[string, number], { split_pieces: number | null }>;
+  take: (batchId: string, sliceStart: number) => number | null;
+}
+
+/** The statements of split requests (INVARIANTS.md I14): a read every poll of a running slice, a write only when one is taken. */
+function splitRequests(db: Database.Database): SplitRequests {
+  const select = db.prepare<[string, number], { split_pieces: number | null }>(
+    'SELECT split_pieces FROM slice_progress WHERE batch_id = ? AND slice_start = ?',
+  );
+  const clear = db.prepare('UPDATE slice_progress SET split_pieces = NULL WHERE batch_id = ? AND slice_start = ?');
+  const take = db.transaction((batchId: string, sliceStart: number) => {
+    const pieces = select.get(batchId, sliceStart)?.split_pieces ?? null;
+    if (pieces !== null) clear.run(batchId, sliceStart);
+    return pieces;
+  });
+  return { select, take };
+}
+
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly insertItem: Database.Statement;
@@ -29,8 +49,7 @@ export class SqliteLedger implements Ledger {
   private readonly updateOwnedInFlight: Database.Statement;
   private readonly upsertOwner: Database.Statement;
   private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null; cut_short: number }>;
-  private readonly selectSplit: Database.Statement<[string, number], { split_pieces: number | null }>;
-  private readonly takeSplitTx: (batchId: string, sliceStart: number) => number | null;
+  private readonly splits: SplitRequests;
   private readonly bumpCrash: Database.Statement<[string, number], { count: number }>;
   private readonly bumpRedo: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
@@ -38,6 +57,9 @@ export class SqliteLedger implements Ledger {
   private readonly countByStatus: Database.Statement<[string, number, number], { status: ItemStatus; n: number; crashed: number }>;
   private readonly countFailedByType: Database.Statement<[string, number, number], { type: string | null; n: number }>;
   private readonly sumInterruptions: Database.Statement<[string, number, number], { n: number }>;
+  private readonly sumUsage: Database.Statement<[string], { unit: string; total: number }>;
+  private readonly addUsage: Database.Statement;
+  private readonly selectUsage: Database.Statement<[string, string], { total: number }>;
   private readonly commitTx: (
     batchId: string,
     sliceStart: number,
@@ -60,8 +82,8 @@ export class SqliteLedger implements Ledger {
     migrate(this.db, file);
 
     this.insertItem = this.db.prepare(
-      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
+      `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
     );
     this.upsertInFlight = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
@@ -75,13 +97,7 @@ export class SqliteLedger implements Ledger {
        ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL, cut_short = 0`,
     );
     this.selectInFlight = this.db.prepare('SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
-    this.selectSplit = this.db.prepare('SELECT split_pieces FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
-    const clearSplit = this.db.prepare('UPDATE slice_progress SET split_pieces = NULL WHERE batch_id = ? AND slice_start = ?');
-    this.takeSplitTx = this.db.transaction((batchId: string, sliceStart: number) => {
-      const pieces = this.selectSplit.get(batchId, sliceStart)?.split_pieces ?? null;
-      if (pieces !== null) clearSplit.run(batchId, sliceStart);
-      return pieces;
-    });
+    this.splits = splitRequests(this.db);
     this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
@@ -105,10 +121,19 @@ export class SqliteLedger implements Ledger {
     this.sumInterruptions = this.db.prepare(
       'SELECT coalesce(sum(count + redos), 0) AS n FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ?',
     );
+    this.sumUsage = this.db.prepare(
+      `SELECT u.key AS unit, sum(u.value) AS total FROM items, json_each(items.usage) AS u
+       WHERE items.batch_id = ? AND items.usage IS NOT NULL GROUP BY u.key ORDER BY u.key`,
+    );
+    this.addUsage = this.db.prepare(
+      `INSERT INTO batch_usage (batch_id, unit, total) VALUES (?, ?, ?)
+       ON CONFLICT (batch_id, unit) DO UPDATE SET total = total + excluded.total`,
+    );
+    this.selectUsage = this.db.prepare('SELECT total FROM batch_usage WHERE batch_id = ? AND unit = ?');
     this.commitTx = this.db.transaction(
       (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
         for (const o of outcomes) {
-          this.insertItem.run(
+          const inserted = this.insertItem.run(
             batchId,
             o.index,
             o.status,
@@ -118,7 +143,10 @@ export class SqliteLedger implements Ledger {
             o.attempts,
             o.startedAt,
             o.finishedAt,
+            o.usage === undefined ? null : JSON.stringify(o.usage),
           );
+          // Only an item this commit inserted adds to the running total: a second commit of it changes nothing (I3).
+          if (inserted.changes === 1) for (const [unit, amount] of Object.entries(o.usage ?? {})) this.addUsage.run(batchId, unit, amount);
         }
         this.setInFlight(batchId, sliceStart, next, owner);
       },
@@ -239,8 +267,8 @@ export class SqliteLedger implements Ledger {
 
   async takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null> {
     // Every running slice asks once a second, and is seldom asked: a read, and a write only then.
-    if (this.selectSplit.get(batchId, sliceStart)?.split_pieces == null) return null;
-    return this.takeSplitTx(batchId, sliceStart);
+    if (this.splits.select.get(batchId, sliceStart)?.split_pieces == null) return null;
+    return this.splits.take(batchId, sliceStart);
   }
 
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {
@@ -255,13 +283,13 @@ export class SqliteLedger implements Ledger {
   async mergeRedrive(redriveBatchId: string, intoBatchId: string): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)
-         SELECT ?, idx, status, result, error_type, error_message, attempts, started_at, finished_at
+        `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
+         SELECT ?, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage
          FROM items WHERE batch_id = ? ORDER BY idx
          ON CONFLICT (batch_id, idx) DO UPDATE SET
            status = excluded.status, result = excluded.result, error_type = excluded.error_type,
            error_message = excluded.error_message, attempts = excluded.attempts,
-           started_at = excluded.started_at, finished_at = excluded.finished_at
+           started_at = excluded.started_at, finished_at = excluded.finished_at, usage = excluded.usage
          WHERE items.status = 'failed'`,
       )
       .run(intoBatchId, redriveBatchId);
@@ -285,6 +313,15 @@ export class SqliteLedger implements Ledger {
 
   async totals(batchId: string): Promise<SliceTally> {
     return this.tally(batchId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  async usageTotals(batchId: string): Promise<Usage> {
+    const rows = this.sumUsage.all(batchId);
+    return Object.fromEntries(rows.map((r) => [r.unit, r.total]));
+  }
+
+  async usageOf(batchId: string, unit: string): Promise<number> {
+    return this.selectUsage.get(batchId, unit)?.total ?? 0;
   }
 
   async *outcomes(batchId: string, status?: ItemStatus): AsyncIterable<StoredOutcome> {

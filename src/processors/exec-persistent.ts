@@ -33,6 +33,7 @@ import {
   type ItemOutcome,
 } from './processor';
 import { RetryableItemError } from './errors';
+import type { Usage } from '../contract/usage';
 import { commandOption, EXEC_STDERR_TAIL_BYTES, TailBuffer } from './exec';
 import { rejectUnknownOptions } from './options';
 import { checkProgramCanStart, programCannotStart, programStartProblem } from './program';
@@ -311,12 +312,16 @@ function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcom
     throw new NotAResponse(`its "index" ${JSON.stringify(r.index)} is not the item's, ${index}`);
   if (r.usage !== undefined && !isUsage(r.usage))
     throw new NotAResponse('its "usage" is not an object of numbers, e.g. {"tokens": 12, "costUsd": 0.01}');
-  if ('result' in r) return { result: r.result };
+  const usage = r.usage === undefined ? {} : { usage: r.usage as Usage };
+  if ('result' in r) return { result: r.result, ...usage };
   if (r.retryAfterSeconds !== undefined) {
     const seconds = r.retryAfterSeconds;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
       throw new NotAResponse('its "retryAfterSeconds" is not a number of seconds, 0 or more');
-    return { error: new QuotaExhaustedError(Math.ceil(seconds * 1000), `the program's quota is exhausted; retry after ${seconds} s`) };
+    return {
+      error: new QuotaExhaustedError(Math.ceil(seconds * 1000), `the program's quota is exhausted; retry after ${seconds} s`),
+      ...usage,
+    };
   }
   if (r.error !== undefined) {
     const e = typeof r.error === 'string' ? { message: r.error } : (r.error as Record<string, unknown>);
@@ -328,6 +333,7 @@ function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcom
         e.retryable === false
           ? new NonRetryableItemError(message, e.type ?? 'non-retryable')
           : new RetryableItemError(message, e.type ?? 'persistent-error'),
+      ...usage,
     };
   }
   throw new NotAResponse('it has none of "result", "error", "retryAfterSeconds"');

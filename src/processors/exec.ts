@@ -11,6 +11,11 @@
  * |                       | `retry-after=SECONDS`, a quota wait (QuotaExhaustedError)       |
  * | anything else, signal | retryable failure                                              |
  *
+ * Usage: a stderr line `usage={"tokens":12,"costUsd":0.01}` reports what the item used
+ * (ProcessorContext.reportUsage), whatever the exit status: a failed attempt's tokens are spent
+ * too. The last such line in the stderr tail counts; one that is not a usage object is logged as
+ * a warning and left out, and the item's outcome stands.
+ *
  * Options: `command` (argv array: program, then arguments), `input` ('stdin', the default:
  * the item's JSON text and a newline on stdin; 'arg': the item appended as the last
  * argument, a string item as is and anything else as JSON, with an empty stdin),
@@ -49,6 +54,7 @@ export const EXEC_STDERR_TAIL_BYTES = 4 * 1024;
 const EX_DATAERR = 65;
 const EX_TEMPFAIL = 75;
 const RETRY_AFTER_LINE = /^retry-after=(\d+(?:\.\d+)?)$/;
+const USAGE_LINE = /^usage=(.*)$/;
 
 const INPUT_MODES = ['stdin', 'arg'] as const;
 type InputMode = (typeof INPUT_MODES)[number];
@@ -289,6 +295,27 @@ export class TailBuffer {
   }
 }
 
+/** Reports the last `usage=JSON` line of stderr, if there is one. */
+function reportUsageLine(program: string, stderrTail: string, ctx: ProcessorContext): void {
+  const line = stderrTail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => USAGE_LINE.test(l))
+    .at(-1);
+  if (line === undefined) return;
+  let usage: unknown;
+  try {
+    usage = JSON.parse(USAGE_LINE.exec(line)![1]);
+  } catch {
+    ctx.log.warn(
+      `item ${ctx.index}: "${program}" printed a usage line that is not JSON, left out: ${line.slice(0, 200)}. Print usage={"tokens":12} on one line of stderr`,
+      { batchId: ctx.batchId, index: ctx.index },
+    );
+    return;
+  }
+  ctx.reportUsage(usage as Record<string, number>);
+}
+
 function retryAfterSeconds(stderrTail: string): number | undefined {
   const lastLine = stderrTail
     .split('\n')
@@ -378,6 +405,7 @@ export const execProcessor = defineProcessor(
       timeoutMs,
       signal: ctx.signal,
     });
+    reportUsageLine(program, outcome.stderrTail, ctx);
     return outcomeResult(program, timeoutMs, outcome);
   },
   {

@@ -3,6 +3,8 @@
  * throw to steer what waymark does with the item.
  */
 
+import type { Usage } from '../contract/usage';
+
 export interface ItemLogger {
   info(message: string, attrs?: Record<string, unknown>): void;
   warn(message: string, attrs?: Record<string, unknown>): void;
@@ -24,6 +26,13 @@ export interface ProcessorContext {
   file?: string;
   /** The processor's options from the batch spec. */
   options: Record<string, unknown>;
+  /**
+   * Reports what the item used, by unit: `ctx.reportUsage({ tokens: 1234, costUsd: 0.002 })`.
+   * Reports add up, over calls and over the item's attempts (a failed attempt's tokens are spent
+   * too), and are committed with the item's outcome. A report that is not a flat object of
+   * non-negative finite numbers is logged as a warning and left out: it never costs the item.
+   */
+  reportUsage(usage: Usage): void;
 }
 
 export type ProcessorFn<R = unknown> = (item: unknown, ctx: ProcessorContext) => Promise<R>;
@@ -59,9 +68,10 @@ export type CallContext = Pick<ProcessorContext, 'batchId' | 'signal' | 'log' | 
 
 /**
  * One item's outcome in a call: its result, or the error it would have thrown alone
- * (NonRetryableItemError, QuotaExhaustedError, anything else for a retryable failure).
+ * (NonRetryableItemError, QuotaExhaustedError, anything else for a retryable failure), and what
+ * it used, as ProcessorContext.reportUsage takes it.
  */
-export type ItemOutcome = { result: unknown } | { error: unknown };
+export type ItemOutcome = ({ result: unknown } | { error: unknown }) & { usage?: Usage };
 
 /** A call fails as a whole by throwing: that counts an attempt against each of its items. */
 export type BatchProcessorFn = (items: CallItem[], ctx: CallContext) => Promise<ItemOutcome[]>;
@@ -86,6 +96,7 @@ export function defineBatchProcessor(
       await processBatch([{ item, index: ctx.index, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, file: ctx.file }], ctx),
       1,
     )[0];
+    if (outcome.usage !== undefined) ctx.reportUsage(outcome.usage);
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
   };

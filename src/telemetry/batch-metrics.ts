@@ -8,24 +8,34 @@
  *   waymark_item_latency     histogram  ms from an item's first attempt to its outcome
  *   waymark_slice_latency    histogram  ms of a slice attempt that returned; `outcome` done|quota
  *   waymark_quota_waits      counter    slices stopped by a quota (each one a batch-wide wait)
+ *   waymark_item_usage       histogram  what a committed item used, by `unit` (tokens, costUsd, ...):
+ *                                       its _sum is the total per unit, its _count the items that reported
+ *
+ * Usage is a histogram, not a counter: the SDK's counters take whole numbers only, and a unit
+ * such as costUsd is fractional; a histogram of floats keeps the exact total in its _sum.
  *
  * Every metric carries `processor` besides the SDK's activity tags (namespace, task_queue, ...).
  */
 import type { MetricMeter } from '@temporalio/common';
+import type { Usage } from '../contract/usage';
 
 export const ITEM_LATENCY = 'waymark_item_latency';
 export const SLICE_LATENCY = 'waymark_slice_latency';
+export const ITEM_USAGE = 'waymark_item_usage';
 
 /** Bucket bounds in ms: items from a hash (sub-ms) to an LLM call; slices up to hours. */
 export const HISTOGRAM_BUCKETS: Record<string, number[]> = {
   [ITEM_LATENCY]: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000],
   [SLICE_LATENCY]: [100, 500, 1000, 5000, 10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000],
+  // Units differ by orders of magnitude (a fraction of a cent, thousands of tokens): powers of ten.
+  [ITEM_USAGE]: [0.0001, 0.001, 0.01, 0.1, 1, 10, 100, 1000, 10_000, 100_000, 1_000_000],
 };
 
 /** What an outcome needs to be counted: the ledger's OutcomeToCommit has these fields. */
 export interface CountedOutcome {
   status: 'succeeded' | 'failed';
   errorType?: string;
+  usage?: Usage;
   startedAt: number;
   finishedAt: number;
 }
@@ -38,6 +48,7 @@ export class SliceMetrics {
   private readonly itemLatency;
   private readonly sliceLatency;
   private readonly quotaWaits;
+  private readonly itemUsage;
 
   constructor(meter: MetricMeter, processor: string) {
     const tagged = meter.withTags({ processor });
@@ -53,6 +64,7 @@ export class SliceMetrics {
       'time of a slice attempt that returned (done or stopped for quota)',
     );
     this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
+    this.itemUsage = tagged.createHistogram(ITEM_USAGE, 'float', '', 'what a committed item used, by unit; _sum is the total');
   }
 
   /**
@@ -70,6 +82,7 @@ export class SliceMetrics {
         failedByType.set(type, (failedByType.get(type) ?? 0) + 1);
       }
       this.itemLatency[o.status].record(Math.max(0, Math.round(o.finishedAt - o.startedAt)));
+      for (const [unit, amount] of Object.entries(o.usage ?? {})) this.itemUsage.record(amount, { unit });
     }
     if (succeeded) this.succeeded.add(succeeded);
     for (const [type, count] of failedByType ?? []) this.failed.add(count, { type });

@@ -5,6 +5,7 @@
  */
 import {
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
@@ -16,12 +17,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
-import type { BatchStatus, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
+import type { BatchStatus, BatchTotalsResult, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
 import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
-import type { BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
+import type { BatchConfig, BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
 import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
+import type { Usage } from '../contract/usage';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
 import { historyBudgetSpent, refreshFitsBudget, splitFitsBudget } from './history-budget';
@@ -44,6 +46,8 @@ const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
 /** Runs recorded before idle lanes split running slices replay without it. */
 const SPLIT_FOR_IDLE_LANES_PATCH = 'split-for-idle-lanes';
+/** Runs recorded before budgets replay without the pause a budget makes. */
+const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 const { batchTotals, requestSplit } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
@@ -58,12 +62,16 @@ export class BatchRun {
 
   private state: BatchState = 'planning';
   private paused: boolean;
+  /** The pause is the budget's: resume or a raised budget ends it. */
+  private budgetReached: boolean;
   private total: number | undefined;
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
   private readonly tallies: Tallies;
   /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
   private ledgerCounts: CommittedCounts | undefined;
+  /** The ledger's usage per unit when last read (a refresh or the manifest); absent until some item reports usage. */
+  private usage: Usage | undefined;
   /** Whether this run reads the ledger's counts (false when replaying a run recorded before). */
   private refreshesFromLedger = false;
   /** A slice stopped by a pause since the last read: its commits reached no tally. */
@@ -111,6 +119,8 @@ export class BatchRun {
     this.startedAt = checkpoint?.startedAt ?? info.runStartTime.getTime();
     this.runs = (checkpoint?.runs ?? 0) + 1;
     this.paused = checkpoint?.paused ?? false;
+    this.budgetReached = checkpoint?.budgetReached ?? false;
+    this.usage = checkpoint?.usage;
     this.total = checkpoint?.total;
     this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
     this.tallies = new Tallies(checkpoint);
@@ -125,9 +135,10 @@ export class BatchRun {
 
   progress(): BatchProgress {
     return {
-      state: this.paused && this.state === 'running' ? 'paused' : this.state,
+      state: this.paused && this.state === 'running' ? (this.budgetReached ? 'budget-reached' : 'paused') : this.state,
       total: this.total,
       ...maxCounts(this.tallies.committed(), this.ledgerCounts),
+      ...(this.usage !== undefined ? { usage: this.usage } : {}),
       finishedSlices: this.tallies.finishedCounts(),
       partialSlices: this.tallies.partials(),
       cursor: this.cursor.index,
@@ -135,6 +146,7 @@ export class BatchRun {
       slicesInFlight: this.slicesInFlight,
       resumeCostBound: resumeCostBound(this.spec),
       quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
+      ...(this.spec.budget !== undefined ? { budget: this.spec.budget } : {}),
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
@@ -200,18 +212,31 @@ export class BatchRun {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.budgetReached = false;
     this.publish(true);
   }
 
   validateConfigure(change: BatchConfigChange): void {
-    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize');
-    if (unknown.length) throw new Error(`configure takes concurrency and sliceSize only, not ${unknown.join(', ')}`);
-    parseBatchSpec({ ...this.spec, ...change });
+    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize' && k !== 'budget');
+    if (unknown.length) throw new Error(`configure takes concurrency, sliceSize and budget only, not ${unknown.join(', ')}`);
+    parseBatchSpec(this.changedSpec(change));
   }
 
-  configure(change: BatchConfigChange): Required<BatchConfigChange> {
+  /** The spec with a change applied; a new budget is a new maximum for the budget's unit. */
+  private changedSpec({ budget, ...settings }: BatchConfigChange): unknown {
+    if (budget === undefined) return { ...this.spec, ...settings };
+    if (this.spec.budget === undefined) {
+      throw new Error('this batch has no budget to raise; a budget is set when the batch starts (`waymark start --budget UNIT=MAX`)');
+    }
+    return { ...this.spec, ...settings, budget: { unit: this.spec.budget.unit, max: budget } };
+  }
+
+  configure(change: BatchConfigChange): BatchConfig {
     const before = this.spec;
-    this.spec = parseBatchSpec({ ...this.spec, ...change });
+    this.spec = parseBatchSpec(this.changedSpec(change));
+    // A new budget ends the budget's pause: slices check it against the ledger as they start again,
+    // so a budget still not above the usage pauses the batch again at once.
+    if (change.budget !== undefined && this.budgetReached) this.resume();
     // Slices of this window are already cut: a new slice size applies from the next window,
     // which starts as soon as the slices in flight have finished.
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
@@ -222,7 +247,8 @@ export class BatchRun {
       this.spawnLanes();
     }
     this.publish(true);
-    return { concurrency: this.spec.concurrency, sliceSize: this.spec.sliceSize };
+    const { concurrency, sliceSize, budget } = this.spec;
+    return { concurrency, sliceSize, ...(budget !== undefined ? { budget } : {}) };
   }
 
   async plan(): Promise<void> {
@@ -283,7 +309,7 @@ export class BatchRun {
       }
       if (!refreshFitsBudget(this.slicesInFlight)) return;
       this.sliceStoppedUnread = false;
-      let counts: CommittedCounts;
+      let counts: BatchTotalsResult;
       try {
         counts = await batchTotals({ batchId: this.batchId });
       } catch {
@@ -292,6 +318,7 @@ export class BatchRun {
       }
       const before = this.progress();
       this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
+      this.usage = counts.usage ?? this.usage;
       const after = this.progress();
       this.publish(after.succeeded !== before.succeeded || after.failed !== before.failed);
     }
@@ -320,6 +347,7 @@ export class BatchRun {
     );
     // The manifest counts the ledger: it also holds what slices stopped by a cancel committed.
     if (this.refreshesFromLedger) this.ledgerCounts = maxCounts(result.manifest, this.ledgerCounts);
+    this.usage = result.manifest.usage ?? this.usage;
     this.setState(status);
     return result;
   }
@@ -337,6 +365,8 @@ export class BatchRun {
       startedAt: this.startedAt,
       total: this.total,
       paused: this.paused,
+      ...(this.budgetReached ? { budgetReached: true } : {}),
+      ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(this.searchAttributesRegistered !== undefined ? { searchAttributesRegistered: this.searchAttributesRegistered } : {}),
     };
   }
@@ -532,11 +562,28 @@ export class BatchRun {
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
+      if (result.budgetReached && patched(BUDGET_PATCH)) {
+        this.pauseForBudget();
+        // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
+        throw new CancelledFailure(`slice ${slice.start} stopped: budget reached`);
+      }
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
       // Held for quota: the lanes promised to its split are free again (a later attempt may still
       // take the request, and the lanes it then needs are found as any split's are).
       this.splitsPending.delete(windowSlice);
     }
+  }
+
+  /**
+   * The batch's usage reached its budget: no slice starts until resume or a raised budget. The
+   * other slices in flight are not cancelled, which would cut their items short; each stops by
+   * itself at its next item boundary, when it finds the budget reached.
+   */
+  private pauseForBudget(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.budgetReached = true;
+    this.publish(true);
   }
 
   /** Stops the batch once its failures exceed the tolerance (I6). */

@@ -4,12 +4,21 @@
  * so the workflow can call it on every replay.
  */
 import type { BatchProgress } from '../contract/messages';
+import type { Usage } from '../contract/usage';
 
-export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil'>): string {
+export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage'>): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
     return `waiting for quota until ${new Date(p.quotaUntil).toISOString()}`;
   }
+  if (p.state === 'budget-reached' && p.budget !== undefined) return `budget reached (${budgetUse(p.budget, p.usage)})`;
   return p.state;
+}
+
+/** `tokens 1,050 of 1,000`: what the batch used of its budget's unit, as last read, and its maximum. */
+function budgetUse(budget: NonNullable<BatchProgress['budget']>, usage: Usage | undefined): string {
+  const used = usage?.[budget.unit];
+  const amount = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 6 });
+  return `${budget.unit} ${used === undefined ? '?' : amount(used)} of ${amount(budget.max)}`;
 }
 
 export function currentDetails(p: BatchProgress, now: number, failuresByType: Record<string, number>): string {
@@ -29,6 +38,8 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
     detailsList([
       ['succeeded', p.succeeded.toLocaleString('en-US')],
       ['failed', `${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''}`],
+      ...(p.usage !== undefined ? [['usage', formatUsage(p.usage)] as [string, string]] : []),
+      ...(p.budget !== undefined ? [['budget', budgetLine(p)] as [string, string]] : []),
       ['speed', `${rate.toFixed(1)} items/s`],
       ['ETA', eta],
       ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
@@ -37,6 +48,29 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
     ]),
   ].join('\n');
+}
+
+/**
+ * The budget and its use. Past the maximum, the overshoot: items that were already in flight when
+ * the budget was reached finish and count, at most the resume-cost bound of them.
+ */
+function budgetLine(p: BatchProgress): string {
+  const budget = p.budget!;
+  const used = p.usage?.[budget.unit] ?? 0;
+  const over = used - budget.max;
+  const overshoot =
+    over > 0
+      ? `, ${over.toLocaleString('en-US', { maximumFractionDigits: 6 })} over: items in flight when it was reached (at most ${p.resumeCostBound})`
+      : '';
+  return `${budgetUse(budget, p.usage)}${overshoot}; raise it with \`waymark configure BATCH --budget N\``;
+}
+
+/** Usage totals as people read them, unit by unit: `costUsd 0.0123, tokens 1,234,567`. */
+export function formatUsage(usage: Usage): string {
+  return Object.entries(usage)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([unit, total]) => `${unit} ${total.toLocaleString('en-US', { maximumFractionDigits: 6 })}`)
+    .join(', ');
 }
 
 /** Fewer lanes than C can run: how many, and why. Shown by the Web UI and by `waymark start`. */

@@ -146,14 +146,17 @@ describe('waymark CLI against a dev server', () => {
     });
   });
 
-  it('start --spec runs an exec processor batch from a spec file', async () => {
+  it('start --spec runs an exec processor batch from a spec file; the usage= lines it prints reach the summary and the export', async () => {
     const words = ['a', 'hello', 'waymark', 'long batch jobs'];
     fs.writeFileSync(path.join(dir, 'words.txt'), `${words.join('\n')}\n`);
     fs.writeFileSync(
       path.join(dir, 'spec.json'),
       JSON.stringify({
         source: { kind: 'text', path: 'words.txt' },
-        processor: { name: 'exec', options: { command: ['sh', '-c', 'read x; echo "$x" | wc -c'] } },
+        processor: {
+          name: 'exec',
+          options: { command: ['sh', '-c', 'read x; n=$(echo "$x" | wc -c); echo "usage={\\"tokens\\":$n}" >&2; echo "$n"'] },
+        },
         sliceSize: 2,
         checkpointEvery: 4,
       }),
@@ -161,6 +164,9 @@ describe('waymark CLI against a dev server', () => {
     const run = await waymark('start', '--spec', 'spec.json', '--batch-id', 'exec1', '--wait');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^started batch exec1\nbatch exec1 completed: 4 items \(succeeded 4, failed 0\) in /);
+    // stdin carries the item as JSON text and a newline: `"a"` + newline is 4 bytes, and as many tokens.
+    const bytes = words.map((word) => JSON.stringify(word).length + 1);
+    expect(run.stdout).toContain(`\nusage: tokens ${bytes.reduce((a, b) => a + b, 0)}\n`);
 
     const out = path.join(dir, 'export-exec1');
     expect(await waymark('export', 'exec1', '--out', out)).toMatchObject({ code: 0, stderr: '' });
@@ -169,8 +175,7 @@ describe('waymark CLI against a dev server', () => {
       .trimEnd()
       .split('\n')
       .map((line) => JSON.parse(line));
-    // stdin carries the item as JSON text and a newline: `"a"` + newline is 4 bytes.
-    expect(results).toEqual(words.map((word, index) => ({ index, result: String(JSON.stringify(word).length + 1) })));
+    expect(results).toEqual(bytes.map((n, index) => ({ index, result: String(n), usage: { tokens: n } })));
     expect(fs.readFileSync(path.join(out, 'failures.jsonl'), 'utf8')).toBe('');
   });
 

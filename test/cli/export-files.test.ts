@@ -42,7 +42,11 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
       await ledger.commit(
         BATCH,
         0,
-        [succeeded(0, 'plain text, with a comma'), succeeded(1, { word: 'aa', length: 2 }), succeeded(2, 42)],
+        [
+          succeeded(0, 'plain text, with a comma'),
+          { ...succeeded(1, { word: 'aa', length: 2 }), usage: { tokens: 12, costUsd: 0.5 } },
+          succeeded(2, 42),
+        ],
         null,
       );
       await ledger.commit(
@@ -55,6 +59,7 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
             errorType: 'exec-data-error',
             errorMessage: 'bad "data"\nsecond line',
             attempts: 1,
+            usage: { tokens: 3 },
             startedAt: 1000,
             finishedAt: 1002,
           },
@@ -87,11 +92,12 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('the batch manifest has the pending ranges the export expands', () => {
+  it('the batch manifest has the pending ranges the export expands, and the usage summed per unit', () => {
     expect(manifest).toMatchObject({
       total: 10,
       succeeded: 4,
       failed: 1,
+      usage: { costUsd: 0.5, tokens: 15 },
       pending: 5,
       pendingRanges: [
         [4, 5],
@@ -110,14 +116,14 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
     expect(read('out-jsonl', 'results.jsonl')).toBe(
       [
         '{"index":0,"result":"plain text, with a comma"}',
-        '{"index":1,"result":{"word":"aa","length":2}}',
+        '{"index":1,"result":{"word":"aa","length":2},"usage":{"tokens":12,"costUsd":0.5}}',
         '{"index":2,"result":42}',
         '{"index":6,"result":["x","y"]}',
         '',
       ].join('\n'),
     );
     expect(read('out-jsonl', 'failures.jsonl')).toBe(
-      '{"index":3,"error":{"type":"exec-data-error","message":"bad \\"data\\"\\nsecond line"},"attempts":1}\n',
+      '{"index":3,"error":{"type":"exec-data-error","message":"bad \\"data\\"\\nsecond line"},"attempts":1,"usage":{"tokens":3}}\n',
     );
     expect(read('out-jsonl', 'pending.jsonl')).toBe('{"index":4}\n{"index":5}\n{"index":7}\n{"index":8}\n{"index":9}\n');
     expect(read('out-jsonl', 'manifest.json')).toBe(
@@ -137,7 +143,7 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
     expect(fs.readdirSync(out).sort()).toEqual(['failures.jsonl', 'manifest.json', 'pending.jsonl', 'results.jsonl']);
   });
 
-  it('--format csv: results.csv with object results as JSON text, failures.csv, pending.csv', async () => {
+  it('--format csv: results.csv with object results and usage as JSON text, failures.csv, pending.csv', async () => {
     const out = path.join(dir, 'out-csv');
     expect(await waymark('export', BATCH, '--out', 'out-csv', '--format', 'csv')).toEqual({
       code: 0,
@@ -145,10 +151,17 @@ describe('waymark export writes SUCCEEDED, FAILED and PENDING files and a manife
       stderr: '',
     });
     expect(read('out-csv', 'results.csv')).toBe(
-      ['index,result', '0,"plain text, with a comma"', '1,"{""word"":""aa"",""length"":2}"', '2,42', '6,"[""x"",""y""]"', ''].join('\n'),
+      [
+        'index,result,usage',
+        '0,"plain text, with a comma",',
+        '1,"{""word"":""aa"",""length"":2}","{""tokens"":12,""costUsd"":0.5}"',
+        '2,42,',
+        '6,"[""x"",""y""]",',
+        '',
+      ].join('\n'),
     );
     expect(read('out-csv', 'failures.csv')).toBe(
-      'index,errorType,errorMessage,attempts\n3,exec-data-error,"bad ""data""\nsecond line",1\n',
+      'index,errorType,errorMessage,attempts,usage\n3,exec-data-error,"bad ""data""\nsecond line",1,"{""tokens"":3}"\n',
     );
     expect(read('out-csv', 'pending.csv')).toBe('index\n4\n5\n7\n8\n9\n');
     expect(JSON.parse(read('out-csv', 'manifest.json'))).toEqual({

@@ -86,10 +86,35 @@ describe('waymark start refuses mistakes with one clear line', () => {
       refused(
         'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
           'concurrency, commitGroup, itemsPerCall, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
-          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs)',
+          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs, budget)',
       ),
     );
   });
+
+  it.each([
+    [{ unit: 'tokens', max: 0 }, 'budget.max must be more than 0: the most of the unit the batch may use'],
+    [
+      { unit: 'total tokens', max: 5 },
+      'budget.unit must be a unit name: a letter, then up to 63 letters, digits or _, e.g. "tokens" or "costUsd"',
+    ],
+    [{ unit: 'tokens' }, 'budget.max is required'],
+    [{ unit: 'tokens', max: '5' }, 'budget.max must be a number: the most of the unit the batch may use, got the string "5"'],
+    [{ unit: 'tokens', max: 5, per: 'day' }, 'budget.per is not a known field; remove it (known fields: unit, max)'],
+  ])('refuses a --spec budget of %j, naming the field and the fix', async (budget, message) => {
+    const spec = writeSpec('budget.json', { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' }, budget });
+    expect(await waymark('start', '--spec', spec)).toEqual(refused(`invalid batch spec: ${message}`));
+  });
+
+  it.each(['tokens', 'tokens=0', 'tokens=lots', 'total tokens=5'])(
+    'refuses --budget %s in the flag parser, saying what it takes',
+    async (flag) => {
+      const run = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--budget', flag);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /^waymark: option '--budget <unit=max>' argument .* is invalid\. --budget takes (UNIT=MAX|a number above 0)/,
+      );
+    },
+  );
 
   it('names an unknown field nested in source', async () => {
     const spec = writeSpec('nested.json', { source: { kind: 'jsonl', path: 'items.jsonl', header: true }, processor: { name: 'sha256' } });

@@ -91,6 +91,44 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     ]);
   });
 
+  it('keeps the usage of each item with its outcome, once, and sums it per unit for the batch', async () => {
+    expect(await ledger.usageTotals('b')).toEqual({});
+    await ledger.commit('b', 0, [{ ...ok(0), usage: { tokens: 10, costUsd: 0.25 } }, { ...bad(1), usage: { tokens: 5 } }, ok(2)], 3);
+    // A second commit of item 0 changes nothing, its usage included (I3).
+    await ledger.commit(
+      'b',
+      0,
+      [
+        { ...ok(0), usage: { tokens: 1000 } },
+        { ...ok(3), usage: { tokens: 1, requests: 1 } },
+      ],
+      null,
+    );
+    await ledger.commit('other', 0, [{ ...ok(0), usage: { tokens: 99 } }], null);
+    expect((await allOutcomes(ledger, 'b')).map((o) => [o.index, o.usage])).toEqual([
+      [0, { tokens: 10, costUsd: 0.25 }],
+      [1, { tokens: 5 }],
+      [2, undefined],
+      [3, { tokens: 1, requests: 1 }],
+    ]);
+    expect(await ledger.usageTotals('b')).toEqual({ costUsd: 0.25, requests: 1, tokens: 16 });
+    // The running totals a budget reads agree, the second commit of item 0 left out of them too.
+    expect([await ledger.usageOf('b', 'tokens'), await ledger.usageOf('b', 'costUsd'), await ledger.usageOf('b', 'seconds')]).toEqual([
+      16, 0.25, 0,
+    ]);
+    // A commit fenced out of its slice adds nothing.
+    await ledger.claimSlice('b', 10, 'attempt-2');
+    await expect(ledger.commit('b', 10, [{ ...ok(10), usage: { tokens: 500 } }], null, 'attempt-1')).rejects.toThrow(LeaseLostError);
+    expect(await ledger.usageOf('b', 'tokens')).toBe(16);
+    await ledger.commit('b', 10, [{ ...ok(10), usage: { tokens: 4 } }], null, 'attempt-2');
+    expect(await ledger.usageOf('b', 'tokens')).toBe(20);
+    expect(await ledger.usageOf('other', 'tokens')).toBe(99);
+    // A redrive's usage comes along with the outcomes it folds in.
+    await ledger.commit('b-redrive', 0, [{ ...ok(1), usage: { tokens: 7 } }], null);
+    await ledger.mergeRedrive('b-redrive', 'b');
+    expect(await ledger.usageTotals('b')).toEqual({ costUsd: 0.25, requests: 1, tokens: 22 });
+  });
+
   it('tallies outcomes per slice range and keeps batches apart', async () => {
     await ledger.commit('b', 0, [ok(0), bad(1), ok(2)], null);
     await ledger.commit('b', 3, [ok(3), bad(4)], null);

@@ -2,6 +2,7 @@ import type { Client } from 'pg';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-error';
 import { LeaseLostError } from '../../src/ledger/ledger';
+import { LATEST_SCHEMA_VERSION } from '../../src/ledger/postgres/migrations';
 import { ledgerContract, ok } from './ledger-contract';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
@@ -65,7 +66,9 @@ describeWithPostgres('PostgresLedger', () => {
     it('keeps one outcome per item when two connections commit the same indexes at once (I3)', async () => {
       const groups = 40;
       const size = 50;
-      const group = (g: number, result: string) => Array.from({ length: size }, (_, i) => ok(g * size + i, result));
+      // Each item used one token: only the commit that inserts it may add it to the running total.
+      const group = (g: number, result: string) =>
+        Array.from({ length: size }, (_, i) => ({ ...ok(g * size + i, result), usage: { tokens: 1 } }));
       await Promise.all(
         Array.from({ length: groups }, (_, g) => [
           a.commit('b', 0, group(g, 'a'), null),
@@ -77,6 +80,8 @@ describeWithPostgres('PostgresLedger', () => {
       expect(rows.map((r) => r.index)).toEqual(Array.from({ length: groups * size }, (_, i) => i));
       expect(rows.every((r) => r.result === 'a' || r.result === 'b')).toBe(true);
       expect(await b.totals('b')).toEqual({ succeeded: groups * size, failed: 0, redone: 0 });
+      expect(await a.usageOf('b', 'tokens')).toBe(groups * size);
+      expect(await b.usageTotals('b')).toEqual({ tokens: groups * size });
     });
 
     /**
@@ -152,12 +157,9 @@ describeWithPostgres('PostgresLedger', () => {
       const client = await PostgresTestDb.client(url);
       try {
         // Each migration applied exactly once, in order.
-        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual([
-          { version: 1 },
-          { version: 2 },
-          { version: 3 },
-          { version: 4 },
-        ]);
+        expect((await client.query('SELECT version FROM ledger_schema_version ORDER BY version')).rows).toEqual(
+          Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
+        );
       } finally {
         await client.end();
         await db.dropSchemas();
@@ -169,9 +171,11 @@ describeWithPostgres('PostgresLedger', () => {
       await (await PostgresLedger.connect(url)).close();
       const client = await PostgresTestDb.client(url);
       try {
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES (5)');
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES ($1)', [LATEST_SCHEMA_VERSION + 1]);
         await expect(PostgresLedger.connect(url)).rejects.toThrow(
-          /has schema version 5, newer than this waymark knows \(4\); upgrade waymark/,
+          new RegExp(
+            `has schema version ${LATEST_SCHEMA_VERSION + 1}, newer than this waymark knows \\(${LATEST_SCHEMA_VERSION}\\); upgrade waymark`,
+          ),
         );
       } finally {
         await client.end();

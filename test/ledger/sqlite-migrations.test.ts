@@ -4,6 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-error';
+import { LATEST_SCHEMA_VERSION } from '../../src/ledger/sqlite/migrations';
+
+/** One row per migration, 1 to the latest, each once. */
+const EVERY_VERSION = Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }));
 
 /** Every table's definition (columns in order, WITHOUT ROWID or not) and its rows, for comparing files. */
 function describeFile(file: string): Record<string, { columns: unknown[]; withoutRowid: boolean; rows: unknown[] }> {
@@ -76,7 +80,7 @@ describe('SqliteLedger migrations', () => {
   it('records each version it applies, once', async () => {
     const file = await freshFile();
     await new SqliteLedger(file).close();
-    expect(describeFile(file).ledger_schema_version.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(describeFile(file).ledger_schema_version.rows).toEqual(EVERY_VERSION);
   });
 
   for (const [state, sql] of Object.entries(STATES)) {
@@ -123,7 +127,9 @@ describe('SqliteLedger migrations', () => {
     db.exec('INSERT INTO ledger_schema_version (version) VALUES (99)');
     db.close();
     expect(() => new SqliteLedger(file)).toThrow(LedgerUnavailableError);
-    expect(() => new SqliteLedger(file)).toThrow(/schema version 99, newer than this waymark knows \(3\); upgrade waymark/);
-    expect(describeFile(file).ledger_schema_version.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 99 }]);
+    expect(() => new SqliteLedger(file)).toThrow(
+      new RegExp(`schema version 99, newer than this waymark knows \\(${LATEST_SCHEMA_VERSION}\\); upgrade waymark`),
+    );
+    expect(describeFile(file).ledger_schema_version.rows).toEqual([...EVERY_VERSION, { version: 99 }]);
   });
 });

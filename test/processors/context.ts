@@ -13,6 +13,7 @@ export function makeContext(overrides: Partial<ProcessorContext> = {}): Processo
     signal: new AbortController().signal,
     log: silentLog,
     options: {},
+    reportUsage() {},
     ...overrides,
   };
 }

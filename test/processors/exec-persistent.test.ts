@@ -34,7 +34,9 @@ afterAll(() => closeIdlePrograms());
 describe('exec-persistent', () => {
   it('returns results, and one program serves item after item', async () => {
     const run = runner();
-    expect(await run('ok:abc')).toBe('ABC'); // with usage, which is accepted
+    const reportUsage = jest.fn();
+    expect(await run('ok:abc', { reportUsage })).toBe('ABC');
+    expect(reportUsage).toHaveBeenCalledWith({ tokens: 3, costUsd: 0.001 });
     const pid = await run('pid');
     expect(await run('pid', { index: 2 })).toBe(pid);
   });
@@ -99,7 +101,7 @@ describe('exec-persistent', () => {
     const ctx = makeContext({ batchId: 'persistent-calls', options: { command: [FIXTURE] } });
     const calls = ['ok:a', 'bad', 'quota'].map((item, index) => ({ item, index, attempt: 1, idempotencyKey: `persistent-calls:${index}` }));
     const outcomes = (await execPersistentProcessor.processBatch!(calls, ctx)) as Array<ItemOutcome & { error?: Error }>;
-    expect(outcomes[0]).toEqual({ result: 'A' });
+    expect(outcomes[0]).toEqual({ result: 'A', usage: { tokens: 3, costUsd: 0.001 } });
     expect(outcomes[1].error).toBeInstanceOf(NonRetryableItemError);
     expect(outcomes[2].error).toBeInstanceOf(QuotaExhaustedError);
     const whole = await failure(execPersistentProcessor.processBatch!([calls[0], { ...calls[1], item: 'call-fail' }], ctx));

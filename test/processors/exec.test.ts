@@ -199,6 +199,26 @@ describe('exec', () => {
     });
   });
 
+  describe('usage', () => {
+    it('reports the last usage= line of stderr, whatever the exit status', async () => {
+      const reports: unknown[] = [];
+      const reportUsage = (usage: unknown) => void reports.push(usage);
+      const ok = sh('echo \'usage={"tokens":1}\' >&2; echo \'usage={"tokens":12,"costUsd":0.5}\' >&2; echo "done" >&2; echo out');
+      await expect(run(1, { command: ok }, { reportUsage })).resolves.toBe('out');
+      await failure(run(1, { command: sh('echo \'usage={"tokens":4}\' >&2; exit 1') }, { reportUsage }));
+      expect(reports).toEqual([{ tokens: 12, costUsd: 0.5 }, { tokens: 4 }]);
+    });
+
+    it('a usage line that is not JSON is a warning naming the line; the item still succeeds', async () => {
+      const warnings: string[] = [];
+      const log = { info() {}, error() {}, warn: (message: string) => void warnings.push(message) };
+      const reportUsage = jest.fn();
+      await expect(run(1, { command: sh('echo "usage=tokens:12" >&2; echo out') }, { reportUsage, log })).resolves.toBe('out');
+      expect(reportUsage).not.toHaveBeenCalled();
+      expect(warnings).toEqual([expect.stringMatching(/usage line that is not JSON, left out: usage=tokens:12/)]);
+    });
+  });
+
   describe('stopping', () => {
     it('kills a program that runs past timeoutMs and counts a failed attempt', async () => {
       const started = Date.now();

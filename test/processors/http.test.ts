@@ -229,12 +229,57 @@ describe('http', () => {
   });
 
   describe('results', () => {
-    it('text for non-JSON answers; resultPointer and usagePointer pick from JSON', async () => {
+    it('text for non-JSON answers; resultPointer picks the result from JSON', async () => {
       api.script.push({ status: 200, body: 'plain', headers: { 'content-type': 'text/plain' } });
       expect(await run({ id: 1 })).toBe('plain');
-      expect(await run({ id: 'k' }, { resultPointer: '/score', usagePointer: '/usage/tokens' })).toEqual({ result: score('k'), usage: 1 });
+      expect(await run({ id: 'k' }, { resultPointer: '/score' })).toBe(score('k'));
       const err = await failure(run({ id: 'k' }, { resultPointer: '/missing' }));
       expect(err).toMatchObject({ type: 'http-result-missing' });
+    });
+
+    it('usagePointer reports usage beside a plain result: an object of numbers, or a number named by the last segment', async () => {
+      const reports: unknown[] = [];
+      const reportUsage = (usage: unknown) => void reports.push(usage);
+      expect(await run({ id: 'abc' }, { resultPointer: '/score', usagePointer: '/usage' }, { reportUsage })).toBe(score('abc'));
+      expect(await run({ id: 'k' }, { usagePointer: '/usage/tokens' }, { reportUsage })).toEqual({
+        id: 'k',
+        score: score('k'),
+        usage: { tokens: 1 },
+      });
+      expect(reports).toEqual([{ tokens: 3 }, { tokens: 1 }]);
+    });
+
+    it('an answer without usage at usagePointer still succeeds, with a warning that names the pointer', async () => {
+      const warnings: string[] = [];
+      const log = { ...silentLog, warn: (message: string) => void warnings.push(message) };
+      const reportUsage = jest.fn();
+      expect(await run({ id: 'k' }, { resultPointer: '/score', usagePointer: '/cost' }, { reportUsage, log })).toBe(score('k'));
+      expect(reportUsage).not.toHaveBeenCalled();
+      expect(warnings).toEqual([expect.stringMatching(/nothing at usagePointer \/cost.*no usage reported/)]);
+    });
+
+    it('an answer without the result at resultPointer is a failure row that still reports the usage it was served with', async () => {
+      const reportUsage = jest.fn();
+      const err = await failure(run({ id: 'abc' }, { resultPointer: '/missing', usagePointer: '/usage' }, { reportUsage }));
+      expect(err).toMatchObject({ type: 'http-result-missing' });
+      expect(reportUsage).toHaveBeenCalledWith({ tokens: 3 });
+    });
+
+    it('through ItemRunner, the reported usage goes with the outcome', async () => {
+      const spec = parseBatchSpec({
+        source: { kind: 'jsonl', path: '/x' },
+        processor: { name: 'http', options: { url: `${api.url}/enrich/{id}`, usagePointer: '/usage' } },
+      });
+      const runner = new ItemRunner({
+        batchId: 'b1',
+        spec,
+        processor: httpProcessor,
+        log: silentLog,
+        sliceSignal: new AbortController().signal,
+      });
+      const run1 = await runner.run({ index: 0, value: { id: 'four' } });
+      runner.close();
+      expect(run1).toMatchObject({ kind: 'outcome', outcome: { status: 'succeeded', usage: { tokens: 4 } } });
     });
   });
 

@@ -2,7 +2,7 @@
  * The worker's Prometheus endpoint and JSON logs, on a real worker process (the built CLI: the
  * Runtime, which owns the exporter, can be installed once per process, and jest's has one).
  * A batch with successes, rejected items, a parse failure and a quota wait runs on the dev
- * server; waymark's counters on the endpoint then equal the batch's counts, next to the SDK's
+ * server; waymark's counters (and the usage its items report) on the endpoint then equal the batch's counts, next to the SDK's
  * temporal_* metrics, and every log line the worker wrote is a JSON object.
  */
 import fs from 'node:fs';
@@ -86,6 +86,8 @@ describe('worker metrics and logs', () => {
     });
     const summary = await handle.result();
     expect(summary).toMatchObject({ total: 60, succeeded: 54, failed: 6 });
+    const tokens = lines.filter((line, i) => line !== '' && !REJECTED.has(i)).reduce((sum, line) => sum + line.length, 0);
+    expect(summary.usage).toEqual({ costUsd: expect.closeTo(0.054, 9), tokens });
 
     const text = await (await fetch(endpoint)).text();
     expect(sample(text, 'waymark_items_succeeded', { processor: 'metered' })).toBe(summary.succeeded);
@@ -93,6 +95,10 @@ describe('worker metrics and logs', () => {
     expect(sample(text, 'waymark_items_failed', { type: 'rejected' })).toBe(5);
     expect(sample(text, 'waymark_items_failed', { type: 'parse' })).toBe(1);
     expect(sample(text, 'waymark_quota_waits')).toBe(1);
+    // Usage per unit: the histogram's _sum is the total, its _count the items that reported it.
+    expect(sample(text, 'waymark_item_usage_sum', { unit: 'tokens' })).toBe(tokens);
+    expect(sample(text, 'waymark_item_usage_sum', { unit: 'costUsd' })).toBeCloseTo(0.054, 9);
+    expect(sample(text, 'waymark_item_usage_count', { unit: 'tokens' })).toBe(summary.succeeded);
     expect(sample(text, 'waymark_item_latency_count')).toBe(60);
     expect(sample(text, 'waymark_item_latency_count', { status: 'failed' })).toBe(summary.failed);
     expect(sample(text, 'waymark_item_latency_bucket', { le: '+Inf' })).toBe(60);

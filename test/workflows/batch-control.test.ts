@@ -96,12 +96,35 @@ describe('live control of a batch (time skipping)', () => {
         concurrency: 4,
         sliceSize: 25,
       });
+      // A budget is set at start: one cannot be raised on a batch that has none.
+      const noBudget = await handle.executeUpdate(configureUpdate, { args: [{ budget: 5 }] }).catch((e: unknown) => e);
+      expect(((noBudget as Error).cause as Error).message).toBe(
+        'this batch has no budget to raise; a budget is set when the batch starts (`waymark start --budget UNIT=MAX`)',
+      );
       release();
       await handle.result();
     });
     // The first window was cut in slices of 10; the window after the change, in slices of 25.
     expect(state.plans.map((p) => p.spec.sliceSize)).toEqual([10, 25, 25]);
     expect(state.plans.at(-1)!.spec.concurrency).toBe(4);
+  });
+
+  it('shows the usage it read from the ledger at a pause, and still after continue-as-new, before the next run reads it', async () => {
+    const { activities, release } = fakeActivities(100, { gateFrom: 0 });
+    const ledgerTotals = activities.batchTotals;
+    let reads = 0;
+    // The ledger reports usage once; later reads (and the manifest) have none, so only the checkpoint can carry it.
+    activities.batchTotals = async (input) => ({ ...(await ledgerTotals(input)), ...(reads++ === 0 ? { usage: { tokens: 7 } } : {}) });
+    await withBatch(activities, 'usage-carried', spec(), async (handle, progress) => {
+      await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause to read the ledger', async () => (await progress()).usage !== undefined);
+      expect((await progress()).usage).toEqual({ tokens: 7 });
+      release();
+      await handle.signal(resumeSignal);
+      await handle.result();
+      expect(await progress()).toMatchObject({ runs: 2, usage: { tokens: 7 } });
+    });
   });
 
   it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {

@@ -6,7 +6,7 @@ import type { batchWorkflow } from '../../workflows/batch-workflow';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
-import { wholeNumber } from '../flag-values';
+import { positiveNumber, wholeNumber } from '../flag-values';
 import { rootMessage } from '../batch-outcome';
 import { noWorkerMessage, workerPolls } from '../worker-presence';
 
@@ -52,15 +52,21 @@ export function addCancelCommand(program: Command): void {
 export function addConfigureCommand(program: Command): void {
   program
     .command('configure')
-    .description('change concurrency or slice size of a running batch (from the next slice on)')
+    .description('change concurrency, slice size or budget of a running batch (from the next slice on)')
     .argument('<batch>', 'batch id')
     .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
     .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1))
+    .option(
+      '--budget <max>',
+      'the most of its budget\'s unit the batch may use; a batch paused with "budget reached" goes on when it is raised',
+      positiveNumber('--budget', 'e.g. --budget 2000000'),
+    )
     .action(configure);
 }
 
-async function configure(batchId: string, o: { concurrency?: number; slice?: number }): Promise<void> {
-  if (o.concurrency === undefined && o.slice === undefined) throw new CliError('say what to change: --concurrency N and/or --slice N');
+async function configure(batchId: string, o: { concurrency?: number; slice?: number; budget?: number }): Promise<void> {
+  if (o.concurrency === undefined && o.slice === undefined && o.budget === undefined)
+    throw new CliError('say what to change: --concurrency N, --slice N and/or --budget MAX');
   const handle = await runningBatch(batchId);
   // An update is answered by a worker: without one it would wait for as long as none comes.
   const { taskQueue } = await handle.describe();
@@ -69,10 +75,12 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
   const change = {
     ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.slice !== undefined ? { sliceSize: o.slice } : {}),
+    ...(o.budget !== undefined ? { budget: o.budget } : {}),
   };
   try {
     const now = await handle.executeUpdate(configureUpdate, { args: [change] });
-    console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}`);
+    const budget = now.budget === undefined ? '' : `, budget ${now.budget.max} ${now.budget.unit}`;
+    console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}${budget}`);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
     throw err;

@@ -7,7 +7,7 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { columnList, keyValue, wholeNumber } from '../flag-values';
+import { budgetFlag, columnList, keyValue, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -29,6 +29,7 @@ interface StartFlags {
   keyColumn?: string;
   columns?: string[];
   urlEnv?: string;
+  budget?: { unit: string; max: number };
   batchId?: string;
   wait?: boolean;
 }
@@ -55,6 +56,11 @@ export function addStartCommand(program: Command): void {
     .option('--key-column <column>', 'postgres-table: the integer key column (NOT NULL, unique) whose order is the item order')
     .option('--columns <list>', 'postgres-table: the columns each item holds, comma-separated (default all)', columnList)
     .option('--url-env <variable>', 'postgres-table: the variable on every worker that holds the database URL (default WAYMARK_SOURCE_URL)')
+    .option(
+      '--budget <unit=max>',
+      'pause the batch once its items have used MAX of a usage unit the processor reports, e.g. tokens=1000000; raise it with `waymark configure BATCH --budget N`',
+      budgetFlag,
+    )
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
     .action(start);
@@ -114,6 +120,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
       'commitGroup',
       'attempts',
       'itemTimeout',
+      'budget',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
@@ -143,6 +150,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     commitGroup: flags.commitGroup,
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
+    budget: flags.budget,
   };
   return spec;
 }

@@ -4,7 +4,7 @@ import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { BatchManifest } from '../../contract/activity-io';
 import type { BatchProgress } from '../../contract/messages';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
-import { describeState } from '../../workflows/details';
+import { describeState, formatUsage } from '../../workflows/details';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
@@ -110,6 +110,7 @@ function progressOf(m: BatchManifest): BatchProgress {
     succeeded: m.succeeded,
     failed: m.failed,
     redone: m.redone,
+    ...(m.usage !== undefined ? { usage: m.usage } : {}),
     cursor: firstPending ?? m.total,
     runs: m.runs,
     slicesInFlight: 0,
@@ -125,6 +126,7 @@ function printProgress(batchId: string, p: BatchProgress): void {
   console.log(`batch     ${batchId}`);
   console.log(`state     ${describeState(p)}`);
   console.log(`items     ${p.succeeded + p.failed}/${total} (succeeded ${p.succeeded}, failed ${p.failed})`);
+  if (p.usage !== undefined) console.log(`usage     ${formatUsage(p.usage)}`);
   console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
 }

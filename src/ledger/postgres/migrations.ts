@@ -50,7 +50,21 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE batches ADD COLUMN claimed_at BIGINT;`,
   // A split of a running slice asked by lanes with nothing to run: into how many slices (INVARIANTS.md I14).
   `ALTER TABLE slice_progress ADD COLUMN split_pieces INTEGER;`,
+  // Usage: what each item used, by unit, as
+  // JSON text ({"tokens": 12}); null when its processor reported nothing. batch_usage keeps each
+  // batch's running total per unit, added to in the commit that inserts the item, so a budget
+  // check reads one row instead of summing every item of the batch.
+  `ALTER TABLE items ADD COLUMN usage TEXT;
+   CREATE TABLE batch_usage (
+     batch_id TEXT             NOT NULL,
+     unit     TEXT             NOT NULL,
+     total    DOUBLE PRECISION NOT NULL,
+     PRIMARY KEY (batch_id, unit)
+   );`,
 ];
+
+/** The version a ledger has once every migration above is applied. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Key of the advisory lock that serialises migrations: workers that start together would

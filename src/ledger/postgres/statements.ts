@@ -5,28 +5,42 @@ import type { OutcomeToCommit } from '../outcome-store';
 export const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 /**
- * A commit group's rows, from one array per column ($4 to $11), in index order: two groups that
+ * A commit group's rows, from one array per column ($4 to $12), in index order: two groups that
  * share items then take their row locks in the same order and cannot deadlock.
  */
 const GROUP_ROWS = `
-  SELECT $1, o.* FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[], $10::bigint[], $11::bigint[])
-    AS o (idx, status, result, error_type, error_message, attempts, started_at, finished_at)`;
+  SELECT $1, o.* FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[], $10::bigint[], $11::bigint[], $12::text[])
+    AS o (idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)`;
 
-const INSERT_GROUP = 'INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at)';
+const INSERT_GROUP =
+  'INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)';
 
 /**
  * A commit is one statement, so one round trip and atomic by itself. With an owner, the fence
  * runs first: it locks the slice's row, so a newer attempt's claim waits for this commit, or
  * this commit (after waiting for the claim) sees the new owner, updates nothing and inserts nothing.
  */
+/**
+ * The usage of the items a commit inserted (`committed`, not those a second commit of them left
+ * alone: I3), added to the batch's running totals, unit by unit in name order so that commits
+ * that meet on a unit's row lock it in the same order.
+ */
+const ADD_USAGE = `
+  INSERT INTO batch_usage (batch_id, unit, total)
+  SELECT $1, u.key, sum(u.value::double precision)
+  FROM committed CROSS JOIN LATERAL jsonb_each_text(committed.usage::jsonb) AS u
+  WHERE committed.usage IS NOT NULL GROUP BY u.key ORDER BY u.key
+  ON CONFLICT (batch_id, unit) DO UPDATE SET total = batch_usage.total + excluded.total`;
+
 export const COMMIT_OWNED = `
   WITH fence AS (
-    UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $12 RETURNING 1
+    UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $13 RETURNING 1
   ), committed AS (
     ${INSERT_GROUP} ${GROUP_ROWS}
     WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
     ON CONFLICT (batch_id, idx) DO NOTHING
-  )
+    RETURNING usage
+  ), used AS (${ADD_USAGE})
   SELECT count(*)::integer AS held FROM fence`;
 
 export const COMMIT_UNOWNED = `
@@ -34,10 +48,13 @@ export const COMMIT_UNOWNED = `
     INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
     ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false
     RETURNING 1
+  ), committed AS (
+    ${INSERT_GROUP} ${GROUP_ROWS}
+    WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
+    ON CONFLICT (batch_id, idx) DO NOTHING
+    RETURNING usage
   )
-  ${INSERT_GROUP} ${GROUP_ROWS}
-  WHERE EXISTS (SELECT FROM progress) ORDER BY o.idx
-  ON CONFLICT (batch_id, idx) DO NOTHING`;
+  ${ADD_USAGE}`;
 
 /**
  * PostgreSQL text cannot hold NUL, and an error message (a process's stderr, say) can: the
@@ -47,7 +64,7 @@ function storableText(text: string | undefined): string | null {
   return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
 }
 
-/** Parameters $1 to $11 of COMMIT_OWNED and COMMIT_UNOWNED: the slice, then one array per column. */
+/** Parameters $1 to $12 of COMMIT_OWNED and COMMIT_UNOWNED: the slice, then one array per column. */
 export function commitParams(batchId: string, sliceStart: number, nextInFlight: number | null, outcomes: OutcomeToCommit[]): unknown[] {
   return [
     batchId,
@@ -61,5 +78,6 @@ export function commitParams(batchId: string, sliceStart: number, nextInFlight: 
     outcomes.map((o) => o.attempts),
     outcomes.map((o) => o.startedAt),
     outcomes.map((o) => o.finishedAt),
+    outcomes.map((o) => (o.usage === undefined ? null : JSON.stringify(o.usage))),
   ];
 }

@@ -20,8 +20,12 @@
  * `${env:NAME}`; a variable missing on the worker fails the batch before any item
  * (checkCanStart), so keys stay on workers and out of specs and workflow history.
  *
- * Usage: waymark has no usage channel yet, so with usagePointer the result is
- * `{"result": ..., "usage": ...}` and usage is kept in the ledger with it.
+ * Usage: usagePointer names where a 2xx JSON answer says what the item used; it is reported
+ * through ctx.reportUsage and kept in the ledger next to the result, which stays as it is. At the
+ * pointer, an object gives its number fields as units (OpenAI's `/usage` gives prompt_tokens,
+ * completion_tokens, total_tokens; nested objects are left out), a number is the unit named by
+ * the pointer's last segment (`/usage/total_tokens` gives total_tokens). Nothing there, or
+ * something else, is a warning in the worker's log: the item still succeeds.
  */
 import { hostname } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
@@ -175,7 +179,7 @@ function requestFailure(err: unknown, what: string, ctxSignal: AbortSignal, time
   return new RetryableItemError(`${what} failed: ${reason} (${(err as Error).message}); counted as a failed attempt`, 'http-network');
 }
 
-function successResult(options: HttpOptions, what: string, response: Response, body: CappedBody): unknown {
+function successResult(options: HttpOptions, what: string, response: Response, body: CappedBody, ctx: ProcessorContext): unknown {
   if (body.overCap) {
     throw new NonRetryableItemError(
       `${what} answered ${response.status} with more than ${HTTP_RESPONSE_CAP_BYTES} bytes (64 KiB, the cap on an http result; ${body.bytesRead} bytes read before stopping), ` +
@@ -203,6 +207,8 @@ function successResult(options: HttpOptions, what: string, response: Response, b
       'http-invalid-json',
     );
   }
+  // Reported first: an answer the result pointer finds nothing in was still served, and billed.
+  if (options.usagePointer !== undefined) reportUsageAt(document, options.usagePointer, what, ctx);
   let result = document;
   if (options.resultPointer !== undefined) {
     const found = resolveJsonPointer(document, options.resultPointer);
@@ -214,9 +220,25 @@ function successResult(options: HttpOptions, what: string, response: Response, b
     }
     result = found.value;
   }
-  if (options.usagePointer === undefined) return result;
-  const usage = resolveJsonPointer(document, options.usagePointer);
-  return { result, usage: 'value' in usage ? usage.value : null };
+  return result;
+}
+
+/** Reports the usage found at usagePointer, or warns that there is none to report. */
+function reportUsageAt(document: unknown, pointer: string[], what: string, ctx: ProcessorContext): void {
+  const found = resolveJsonPointer(document, pointer);
+  const value = 'value' in found ? found.value : undefined;
+  const unit = pointer.at(-1);
+  if (typeof value === 'number' && unit !== undefined) {
+    ctx.reportUsage({ [unit]: value });
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    ctx.reportUsage(Object.fromEntries(Object.entries(value).filter(([, amount]) => typeof amount === 'number')));
+  } else {
+    const at = `/${pointer.join('/')}`;
+    ctx.log.warn(
+      `item ${ctx.index}: ${what} answered with ${'missing' in found ? `nothing at usagePointer ${at}` : `${JSON.stringify(value)} at usagePointer ${at}`}, not a number or an object of numbers; no usage reported. Point usagePointer at the answer's usage`,
+      { batchId: ctx.batchId, index: ctx.index },
+    );
+  }
 }
 
 /** A 429 or 503: a quota wait while the API says how long, or while the untimed waits last; then a failed attempt. */
@@ -264,7 +286,7 @@ export const httpProcessor = defineProcessor(
     const status = response.status;
     if (status === 429 || status === 503) throw quotaAnswer(what, response, answer, ctx.idempotencyKey);
     untimedWaits.clear(ctx.idempotencyKey);
-    if (status >= 200 && status < 300) return successResult(options, what, response, answer);
+    if (status >= 200 && status < 300) return successResult(options, what, response, answer, ctx);
     const detail = `${what} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     if (status === 408 || status >= 500) {
       throw new RetryableItemError(`${detail}; counted as a failed attempt; ${bodyStart(answer.text)}`, `http-${status}`);

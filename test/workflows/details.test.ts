@@ -1,0 +1,30 @@
+/** The Web UI's current details: usage totals show once the workflow has read some from the ledger. */
+import { currentDetails } from '../../src/workflows/details';
+import type { BatchProgress } from '../../src/contract/messages';
+
+const progress = (over: Partial<BatchProgress> = {}): BatchProgress => ({
+  state: 'running',
+  total: 100,
+  succeeded: 40,
+  failed: 2,
+  redone: 0,
+  cursor: 40,
+  runs: 1,
+  slicesInFlight: 2,
+  resumeCostBound: 8,
+  startedAt: 0,
+  concurrency: 4,
+  sliceSize: 10,
+  ...over,
+});
+
+describe('currentDetails', () => {
+  it('lists the usage per unit, units in name order, with thousands separators', () => {
+    const details = currentDetails(progress({ usage: { tokens: 1234567, costUsd: 0.0123 } }), 10_000, {});
+    expect(details).toContain('- usage: costUsd 0.0123, tokens 1,234,567\n');
+  });
+
+  it('has no usage line while no item has reported usage', () => {
+    expect(currentDetails(progress(), 10_000, {})).not.toContain('usage');
+  });
+});
