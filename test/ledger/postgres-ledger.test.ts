@@ -3,6 +3,7 @@ import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-error';
 import { LeaseLostError } from '../../src/ledger/ledger';
 import { ledgerContract, ok } from './ledger-contract';
+import { rateLimitContract } from './rate-limit-contract';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
 
@@ -38,6 +39,13 @@ describeWithPostgres('PostgresLedger', () => {
 
   describe('the ledger contract', () => {
     ledgerContract(async () => {
+      const url = await db.freshSchema();
+      return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
+    });
+  });
+
+  describe('named rate limits', () => {
+    rateLimitContract(async () => {
       const url = await db.freshSchema();
       return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
     });
@@ -156,6 +164,7 @@ describeWithPostgres('PostgresLedger', () => {
           { version: 1 },
           { version: 2 },
           { version: 3 },
+          { version: 4 },
         ]);
       } finally {
         await client.end();
@@ -168,9 +177,9 @@ describeWithPostgres('PostgresLedger', () => {
       await (await PostgresLedger.connect(url)).close();
       const client = await PostgresTestDb.client(url);
       try {
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES (4)');
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES (5)');
         await expect(PostgresLedger.connect(url)).rejects.toThrow(
-          /has schema version 4, newer than this waymark knows \(3\); upgrade waymark/,
+          /has schema version 5, newer than this waymark knows \(4\); upgrade waymark/,
         );
       } finally {
         await client.end();

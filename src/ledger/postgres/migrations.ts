@@ -48,6 +48,20 @@ const MIGRATIONS: readonly string[] = [
   // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at BIGINT;`,
+  // Named rate limits (INVARIANTS.md I13): one token bucket per key, shared by every batch and
+  // worker (src/ledger/rate-limit-bucket.ts). Written as the last migration on branch limits;
+  // its number is whatever place it takes when merged after the migrations before it.
+  `CREATE TABLE rate_limits (
+     key         TEXT             PRIMARY KEY,
+     lim         INTEGER          NOT NULL,
+     period_ms   BIGINT           NOT NULL,
+     burst       INTEGER          NOT NULL,
+     level       DOUBLE PRECISION NOT NULL,
+     updated_at  BIGINT           NOT NULL,
+     held_until  BIGINT,
+     declared_by TEXT             NOT NULL,
+     declared_at BIGINT           NOT NULL
+   );`,
 ];
 
 /**
