@@ -7,7 +7,7 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { columnList, keyValue, wholeNumber } from '../flag-values';
+import { columnList, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -29,6 +29,8 @@ interface StartFlags {
   keyColumn?: string;
   columns?: string[];
   urlEnv?: string;
+  rateLimit?: ReturnType<typeof rateLimitFlag>;
+  rateBurst?: number;
   batchId?: string;
   wait?: boolean;
 }
@@ -55,6 +57,16 @@ export function addStartCommand(program: Command): void {
     .option('--key-column <column>', 'postgres-table: the integer key column (NOT NULL, unique) whose order is the item order')
     .option('--columns <list>', 'postgres-table: the columns each item holds, comma-separated (default all)', columnList)
     .option('--url-env <variable>', 'postgres-table: the variable on every worker that holds the database URL (default WAYMARK_SOURCE_URL)')
+    .option(
+      '--rate-limit <key=limit/period>',
+      'a named limit shared by every batch and worker that names the key: e.g. openai=60/minute (period: second, minute, hour, day)',
+      rateLimitFlag,
+    )
+    .option(
+      '--rate-burst <n>',
+      'with --rate-limit: items that may start above the rate at once (default 0)',
+      wholeNumber('--rate-burst', 0),
+    )
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
     .action(start);
@@ -114,6 +126,8 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
       'commitGroup',
       'attempts',
       'itemTimeout',
+      'rateLimit',
+      'rateBurst',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
@@ -134,6 +148,9 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
   }
   const kind = flags.sourceKind ?? inferKind(input);
   checkTableFlags(kind, flags);
+  if (flags.rateBurst !== undefined && flags.rateLimit === undefined) {
+    throw new CliError('--rate-burst belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it');
+  }
   const spec: BatchSpecInput = {
     source: { kind, path: input, keyColumn: flags.keyColumn, columns: flags.columns, urlEnv: flags.urlEnv },
     processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
@@ -143,6 +160,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     commitGroup: flags.commitGroup,
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
+    ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst } } : {}),
   };
   return spec;
 }
