@@ -13,11 +13,12 @@ import { openSource } from '../sources/open-source';
 import type { SourceItem } from '../sources/source';
 import { getProcessor } from '../processors/registry';
 import { sourceBatchId } from '../redrive/redriven-batch';
-import { ItemRunner, SliceCancelledError } from './run-item';
+import { ItemRunner, SliceCancelledError, type QuotaStop } from './run-item';
 import { toApplicationFailure } from './failures';
 import { SliceMetrics } from '../telemetry/batch-metrics';
 import { SliceSession } from './slice-session';
 import { chargeInterruption, SuspectItems } from './suspect-items';
+import { Pacer } from './pacer';
 
 export interface SliceDeps {
   ledger: Ledger;
@@ -42,7 +43,9 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const session = await SliceSession.claim(ctx, ledger, metrics, input);
   await chargeInterruption(ledger, session, spec);
   await session.begin();
-  const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal });
+  // A named rate limit (INVARIANTS.md I13): the runner takes a token before each item starts.
+  const pacer = spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId);
+  const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal, pacer });
   // Loaded inside the try: should the ledger fail here, the session's timers still stop.
   let suspects: SuspectItems | undefined;
   try {
@@ -89,7 +92,7 @@ async function runItems(
     session.inProgress = index;
     const run = await runner.run(item);
     session.inProgress = null;
-    if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
+    if (run.kind === 'quota') return stopForQuota(session, run, index);
     session.hold(run.outcome);
     const next = index + 1 < session.end ? index + 1 : null;
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
@@ -116,7 +119,7 @@ async function runSuspect(
   session.inProgress = index;
   const run = await runner.run(item);
   session.inProgress = null;
-  if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
+  if (run.kind === 'quota') return stopForQuota(session, run, index);
   session.hold(run.outcome);
   await session.flush(suspects.nextInFlight(index + 1 < session.end ? index + 1 : null));
   await suspects.releaseLease();
@@ -124,9 +127,17 @@ async function runSuspect(
 }
 
 /** The slice stops before `nextIndex` for a quota wait, keeping what it committed. */
-async function stopForQuota(session: SliceSession, retryAfterMs: number, nextIndex: number): Promise<ProcessSliceResult> {
+async function stopForQuota(session: SliceSession, stop: QuotaStop, nextIndex: number): Promise<ProcessSliceResult> {
   await session.stopForQuota();
-  return { outcome: 'quota', retryAfterMs, nextIndex, tally: await session.tally() };
+  const { retryAfterMs, pacedOn, heldOn } = stop;
+  return {
+    outcome: 'quota',
+    retryAfterMs,
+    nextIndex,
+    tally: await session.tally(),
+    ...(pacedOn && { pacedOn }),
+    ...(heldOn && { heldOn }),
+  };
 }
 
 /**
@@ -156,7 +167,7 @@ async function runCalls(
     const run = await runner.runCall(call.splice(0));
     session.inProgress = null;
     for (const outcome of run.outcomes) session.hold(outcome);
-    if (run.quota) return stopForQuota(session, run.quota.retryAfterMs, run.quota.nextIndex);
+    if (run.quota) return stopForQuota(session, run.quota, run.quota.nextIndex);
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     return undefined;
   };

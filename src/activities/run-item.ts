@@ -16,8 +16,19 @@ import {
   type Processor,
 } from '../processors/processor';
 import { errorType } from '../processors/errors';
+import type { Pacer } from './pacer';
 
-export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'quota'; retryAfterMs: number };
+/**
+ * A stop for quota: how long to wait and, in a batch with a named rate limit, why: `pacedOn`
+ * the key whose rate has no token for that long, `heldOn` the key a quota signal holds.
+ */
+export interface QuotaStop {
+  retryAfterMs: number;
+  pacedOn?: string;
+  heldOn?: string;
+}
+
+export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | ({ kind: 'quota' } & QuotaStop);
 
 /**
  * A call's items: the outcomes of its first items, in index order with no gap (all of them,
@@ -25,7 +36,7 @@ export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'q
  */
 export interface CallRun {
   outcomes: OutcomeToCommit[];
-  quota?: { retryAfterMs: number; nextIndex: number };
+  quota?: QuotaStop & { nextIndex: number };
 }
 
 /** Thrown when the slice is cancelled while an item runs; the item gets no outcome. */
@@ -58,6 +69,8 @@ export interface RunItemOptions {
   log: ItemLogger;
   /** Aborted when the slice is cancelled (workflow cancel, worker shutdown). */
   sliceSignal: AbortSignal;
+  /** The batch's named rate limit, when it has one: each item takes a token before it starts. */
+  pacer?: Pacer;
 }
 
 /** The attempt running now: what a timeout or the slice's cancellation stops. */
@@ -103,10 +116,12 @@ export class ItemRunner {
   }
 
   async run(item: SourceItem): Promise<ItemRun> {
-    const startedAt = Date.now();
     if (item.parseError !== undefined) {
-      return failed(item.index, 'parse', item.parseError, 0, startedAt);
+      return failed(item.index, 'parse', item.parseError, 0, Date.now());
     }
+    const paced = await this.waitForToken();
+    if (paced) return { kind: 'quota', ...paced };
+    const startedAt = Date.now();
     const { spec, sliceSignal } = this.opts;
     let lastError: unknown;
     for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
@@ -120,7 +135,7 @@ export class ItemRunner {
         // A processor may answer the abort with an error of its own, and that may win the race:
         // once the slice is cancelled no error is the item's, or it would become a failure row.
         if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
-        if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
+        if (err instanceof QuotaExhaustedError) return { kind: 'quota', ...(await this.holdForQuota(err.retryAfterMs)) };
         if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
         // Not the item's fault and the same for every item: no attempts, no failure row; the slice fails.
         if (err instanceof ProcessorCannotStartError) throw err;
@@ -138,6 +153,12 @@ export class ItemRunner {
    * its items. The call's timeout is itemTimeoutMs for each of its items.
    */
   async runCall(items: SourceItem[]): Promise<CallRun> {
+    // Every item that reaches the processor takes its token first. Should one wait too long, the
+    // call does not start, and the tokens its first items took are dropped (at most M - 1).
+    for (const item of items) {
+      const paced = item.parseError === undefined ? await this.waitForToken() : undefined;
+      if (paced) return { outcomes: [], quota: { ...paced, nextIndex: items[0].index } };
+    }
     const startedAt = Date.now();
     const { spec, sliceSignal } = this.opts;
     const states = items.map((item) => ({
@@ -191,10 +212,43 @@ export class ItemRunner {
     // A commit group holds outcomes in index order with no gap; after a quota signal the rest waits.
     const outcomes: OutcomeToCommit[] = [];
     for (const state of states) {
-      if (state.outcome === undefined) return { outcomes, quota: { retryAfterMs: retryAfterMs ?? 0, nextIndex: state.item.index } };
+      if (state.outcome === undefined) {
+        return { outcomes, quota: { ...(await this.holdForQuota(retryAfterMs ?? 0)), nextIndex: state.item.index } };
+      }
       outcomes.push(state.outcome);
     }
     return { outcomes };
+  }
+
+  /**
+   * The item's token from the batch's rate limit (INVARIANTS.md I13). A wait up to the heartbeat
+   * timeout is slept here, the session heartbeating meanwhile; a longer one is returned, so the
+   * slice stops as for quota and the workflow waits on a durable timer: a per-hour or per-day
+   * limit never keeps a slice open for hours.
+   */
+  private async waitForToken(): Promise<QuotaStop | undefined> {
+    const { pacer, spec, sliceSignal } = this.opts;
+    if (pacer === undefined) return undefined;
+    for (;;) {
+      if (sliceSignal.aborted) throw new SliceCancelledError();
+      const wait = await pacer.acquire();
+      if (wait === undefined) return undefined;
+      if (wait.waitMs > spec.heartbeatTimeoutMs) {
+        return { retryAfterMs: wait.waitMs, ...(wait.held ? { heldOn: wait.key } : { pacedOn: wait.key }) };
+      }
+      await sleepUnlessCancelled(wait.waitMs, sliceSignal);
+    }
+  }
+
+  /**
+   * A quota signal from the processor. With a named rate limit it holds the key in the ledger,
+   * so every batch and worker that names it waits too (INVARIANTS.md I7, I13).
+   */
+  private async holdForQuota(retryAfterMs: number): Promise<QuotaStop> {
+    const { pacer } = this.opts;
+    if (pacer === undefined) return { retryAfterMs };
+    await pacer.hold(retryAfterMs);
+    return { retryAfterMs, heldOn: pacer.key };
   }
 
   private callOnce(open: Array<{ item: SourceItem; attempts: number }>): Promise<ItemOutcome[]> {
@@ -271,7 +325,11 @@ export class ItemRunner {
 }
 
 function backoff(attempt: number, spec: BatchSpec, sliceSignal: AbortSignal): Promise<void> {
-  const ms = Math.min(spec.itemBackoffMs * 2 ** (attempt - 1), spec.itemBackoffMaxMs);
+  return sleepUnlessCancelled(Math.min(spec.itemBackoffMs * 2 ** (attempt - 1), spec.itemBackoffMaxMs), sliceSignal);
+}
+
+/** Sleeps `ms`; a cancellation of the slice ends the sleep with SliceCancelledError. */
+function sleepUnlessCancelled(ms: number, sliceSignal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);

@@ -37,8 +37,13 @@ export interface ProcessSliceInput {
 
 export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
-  /** The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after the wait. */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number };
+  /**
+   * The processor ran out of quota, or the batch's named rate limit has no token for longer than
+   * the heartbeat timeout: the slice stopped cleanly before `nextIndex`; run it again after the
+   * wait. `pacedOn`: the rate limit's key that paces it; `heldOn`: the key a quota signal holds
+   * (absent from batches without a rate limit, and from workers older than it).
+   */
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; pacedOn?: string; heldOn?: string };
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 

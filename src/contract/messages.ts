@@ -34,6 +34,10 @@ export interface BatchProgress {
   resumeCostBound: number;
   /** While waiting for quota: epoch milliseconds when work resumes. */
   quotaUntil?: number;
+  /** While waiting for quota in a batch with a named rate limit: the key whose rate paces the batch. */
+  pacedOn?: string;
+  /** ... or the key a quota signal from the API holds, for every batch that names it. */
+  heldOn?: string;
   startedAt: number;
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;

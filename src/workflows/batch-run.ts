@@ -59,6 +59,8 @@ export class BatchRun {
   private total: number | undefined;
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
+  /** The named rate limit behind the quota wait, if any: the key that paces or holds the batch. */
+  private quotaOn: Pick<BatchProgress, 'pacedOn' | 'heldOn'> = {};
   private readonly tallies: Tallies;
   /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
   private ledgerCounts: CommittedCounts | undefined;
@@ -123,6 +125,7 @@ export class BatchRun {
       slicesInFlight: this.slicesInFlight,
       resumeCostBound: resumeCostBound(this.spec),
       quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
+      ...(this.state === 'waiting-for-quota' ? this.quotaOn : {}),
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
@@ -441,7 +444,13 @@ export class BatchRun {
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
-      this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
+      const until = Date.now() + result.retryAfterMs;
+      // Reads optional fields of the result into the state shown; no command, so no patch: runs
+      // recorded before them replay the same (a result without them leaves quotaOn empty).
+      if (until >= (this.quotaUntil ?? 0)) {
+        this.quotaOn = { ...(result.pacedOn && { pacedOn: result.pacedOn }), ...(result.heldOn && { heldOn: result.heldOn }) };
+      }
+      this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
     }
   }
 

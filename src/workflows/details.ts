@@ -5,9 +5,12 @@
  */
 import type { BatchProgress } from '../contract/messages';
 
-export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil'>): string {
+export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'pacedOn' | 'heldOn'>): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
-    return `waiting for quota until ${new Date(p.quotaUntil).toISOString()}`;
+    const until = new Date(p.quotaUntil).toISOString();
+    if (p.pacedOn !== undefined) return `paced on ${p.pacedOn} until ${until}`;
+    if (p.heldOn !== undefined) return `waiting for quota on ${p.heldOn} until ${until}`;
+    return `waiting for quota until ${until}`;
   }
   return p.state;
 }

@@ -16,6 +16,8 @@ export interface FakeOptions {
   /** The slice holding this item stops for quota once, with `quotaMs` to wait. */
   quotaOnceAt?: number;
   quotaMs?: number;
+  /** What that quota stop names: the rate limit key that paces the slice or that a quota signal holds. */
+  quotaOn?: { pacedOn?: string; heldOn?: string };
   /** Slices from this item on run until `release()` (or cancellation). */
   gateFrom?: number;
 }
@@ -70,6 +72,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           retryAfterMs: opts.quotaMs!,
           nextIndex: opts.quotaOnceAt!,
           tally: { succeeded: doneBefore, failed: 0, redone: 0 },
+          ...opts.quotaOn,
         };
       }
       let failed = 0;

@@ -1,0 +1,98 @@
+/**
+ * processSlice in a batch with a named rate limit (INVARIANTS.md I13), in a mocked activity
+ * context on a real SQLite ledger: items wait for their token, a long wait stops the slice as a
+ * timed wait, and a quota signal holds the key for every batch that names it.
+ */
+import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
+import { registerProcessor } from '../../src/processors/registry';
+import type { RateLimitSpec } from '../../src/contract/batch-spec';
+import { sliceHarness, makeSpec, range, endOf } from '../helpers/slice-harness';
+
+const slices = sliceHarness();
+const { textSource, sliceOf, startSlice } = slices;
+
+let processorCount = 0;
+
+/** A processor that records when each item started, and throws what `quota` says for an index. */
+function timedProcessor(quota: (index: number) => Error | undefined = () => undefined) {
+  const name = `rate-limit-test-${++processorCount}`;
+  const started: { index: number; at: number }[] = [];
+  registerProcessor(
+    name,
+    defineProcessor(async (item, ctx) => {
+      started.push({ index: ctx.index, at: Date.now() });
+      const err = quota(ctx.index);
+      if (err) throw err;
+      return item;
+    }),
+  );
+  return { name, started };
+}
+
+const limit = (over: Partial<RateLimitSpec>): RateLimitSpec => ({ key: 'api', limit: 5, per: 'second', burst: 0, unit: 'items', ...over });
+
+describe('processSlice with a named rate limit', () => {
+  it('starts items no faster than the rate, sleeping out short waits, and finishes the slice', async () => {
+    const proc = timedProcessor();
+    const spec = makeSpec(textSource(20), proc.name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({}) });
+    const slice = await sliceOf(spec, 1);
+
+    const result = await startSlice('paced', spec, slice).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(proc.started.map((s) => s.index)).toEqual(range(slice.start, endOf(slice)));
+    // 5 a second with no burst: one item every 200 ms, so 10 items span at least 1.8 s.
+    const at = proc.started.map((s) => s.at);
+    expect(at[9] - at[0]).toBeGreaterThanOrEqual(1800 - 20);
+    for (let i = 5; i < at.length; i++) expect(at[i] - at[i - 5]).toBeGreaterThanOrEqual(1000 - 20);
+  });
+
+  it('stops the slice as a timed wait "paced on KEY" when the next token is further off than the heartbeat timeout', async () => {
+    const proc = timedProcessor();
+    const spec = makeSpec(textSource(20), proc.name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 2, per: 'hour' }) });
+    const slice = await sliceOf(spec, 1);
+
+    const result = await startSlice('hourly', spec, slice).result;
+
+    // The first item took the only token; the next is due in 30 minutes.
+    expect(result).toMatchObject({ outcome: 'quota', pacedOn: 'api', nextIndex: slice.start + 1, tally: { succeeded: 1 } });
+    expect(result.outcome === 'quota' && result.retryAfterMs).toBeGreaterThan(29 * 60_000);
+    expect(proc.started.map((s) => s.index)).toEqual([slice.start]);
+    // Nothing is left in flight: the wait costs no item.
+    expect(await slices.ledger.inFlight('hourly', slice.start)).toBeNull();
+  });
+
+  it('a quota signal in one batch holds the key for another batch naming it, which waits without starting an item', async () => {
+    const spec = (name: string) =>
+      makeSpec(textSource(20), name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 1000, burst: 10 }) });
+    const signalling = timedProcessor((index) => (index === 12 ? new QuotaExhaustedError(60_000) : undefined));
+    const first = spec(signalling.name);
+    const slice = await sliceOf(first, 1);
+
+    const stopped = await startSlice('batch-a', first, slice).result;
+
+    expect(stopped).toMatchObject({ outcome: 'quota', heldOn: 'api', retryAfterMs: 60_000, nextIndex: 12 });
+    const [key] = await slices.ledger.rateLimits();
+    expect(key).toMatchObject({ key: 'api', tokens: 0 });
+    expect(key.heldUntil! - Date.now()).toBeGreaterThan(55_000);
+
+    const other = timedProcessor();
+    const waiting = await startSlice('batch-b', spec(other.name), slice).result;
+
+    expect(waiting).toMatchObject({ outcome: 'quota', heldOn: 'api', nextIndex: slice.start, tally: { succeeded: 0 } });
+    expect(waiting.outcome === 'quota' && waiting.retryAfterMs).toBeGreaterThan(55_000);
+    expect(other.started).toEqual([]);
+  });
+
+  it('a short hold from another batch is slept out in the slice, which then runs every item', async () => {
+    const proc = timedProcessor();
+    const spec = makeSpec(textSource(20), proc.name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 1000, burst: 10 }) });
+    const slice = await sliceOf(spec, 1);
+    const heldUntil = await slices.ledger.holdRateLimit('api', 500, { limit: 1000, periodMs: 1000, burst: 10 }, 'batch-a');
+
+    const result = await startSlice('batch-b', spec, slice).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(proc.started[0].at).toBeGreaterThanOrEqual(heldUntil);
+  });
+});
