@@ -42,6 +42,8 @@ const REFRESH_EVERY_MS = 25_000;
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 /** Runs recorded before configure re-cut a window for more lanes replay without it. */
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
+/** Runs recorded before a quota wait could end the run at its event budget replay without it. */
+const QUOTA_WAIT_BUDGET_PATCH = 'quota-wait-budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
@@ -394,7 +396,11 @@ export class BatchRun {
         const i = window.launchNext();
         this.slicesInFlight++;
         try {
-          await this.runSlice(window.slice(i));
+          if (!(await this.runSlice(window.slice(i)))) {
+            window.relaunchLater(i);
+            this.outOfHistoryBudget = true;
+            return;
+          }
           this.cursor = window.markFinished(i);
         } catch (err) {
           // Paused: the slice stopped at an item boundary and runs again on resume.
@@ -419,8 +425,12 @@ export class BatchRun {
     }
   }
 
-  /** Runs one slice to its end, waiting out quota stops (I7) without spending attempts. */
-  private async runSlice(slice: SliceBounds): Promise<void> {
+  /**
+   * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. False
+   * when it stopped for quota with this run's event budget spent (I2): a slice paced by a
+   * per-hour limit stops after every item, at about 13 events each, so it waits in the next run.
+   */
+  private async runSlice(slice: SliceBounds): Promise<boolean> {
     for (;;) {
       if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
         this.setState('waiting-for-quota');
@@ -440,7 +450,7 @@ export class BatchRun {
         this.tallies.sliceFinished(slice.start, result.tally);
         this.checkTolerance();
         this.publish();
-        return;
+        return true;
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
@@ -451,6 +461,8 @@ export class BatchRun {
         this.quotaOn = { ...(result.pacedOn && { pacedOn: result.pacedOn }), ...(result.heldOn && { heldOn: result.heldOn }) };
       }
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
+      // This slice is among those in flight; the question is whether it fits once more.
+      if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return false;
     }
   }
 

@@ -20,6 +20,8 @@ export interface FakeOptions {
   quotaOn?: { pacedOn?: string; heldOn?: string };
   /** Slices from this item on run until `release()` (or cancellation). */
   gateFrom?: number;
+  /** Every slice commits one item per attempt, then stops for this long, paced on a rate limit key. */
+  pacedItemByItem?: { key: string; ms: number };
 }
 
 export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
@@ -33,6 +35,8 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
   /** The tally each slice returned last, by first index: what a ledger would count. */
   const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
   let quotaPending = opts.quotaOnceAt !== undefined;
+  /** For pacedItemByItem: the next item of each slice, by its first index. */
+  const nextOfSlice = new Map<number, number>();
 
   const activities: WaymarkActivities = {
     async planWindow(input) {
@@ -74,6 +78,15 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           tally: { succeeded: doneBefore, failed: 0, redone: 0 },
           ...opts.quotaOn,
         };
+      }
+      if (opts.pacedItemByItem) {
+        const next = (nextOfSlice.get(slice.start) ?? slice.start) + 1;
+        nextOfSlice.set(slice.start, next);
+        const tally = { succeeded: next - slice.start, failed: 0, redone: 0 };
+        committedBySlice.set(slice.start, tally);
+        if (next < end)
+          return { outcome: 'quota', retryAfterMs: opts.pacedItemByItem.ms, nextIndex: next, tally, pacedOn: opts.pacedItemByItem.key };
+        return { outcome: 'done', tally };
       }
       let failed = 0;
       if (opts.failEvery) for (let i = slice.start; i < end; i++) if (i % opts.failEvery === 0) failed++;

@@ -6,6 +6,7 @@
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { temporal } from '@temporalio/proto';
 import type { WaymarkActivities } from '../../src/activities';
 import type { BatchSpecInput } from '../../src/contract/batch-spec';
 import { progressQuery } from '../../src/contract/messages';
@@ -126,6 +127,34 @@ describe('batchWorkflow (time skipping)', () => {
       expect(final).toMatchObject({ state: 'completed', succeeded: 40 });
       expect(final.pacedOn ?? final.heldOn).toBeUndefined();
     });
+  });
+
+  it('keeps every run within its event budget while a per-hour limit stops a slice after each item (I2)', async () => {
+    // 400 items in one slice, one item an hour: a run would need about 13 events per item.
+    const fake = fakeActivities(400, { pacedItemByItem: { key: 'hourly', ms: 3_600_000 } });
+    const summary = await run(fake.activities, () =>
+      env.client.workflow.execute('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'paced-hourly',
+        args: [spec({ sliceSize: 400, checkpointEvery: 400, concurrency: 1 })],
+      }),
+    );
+    expect(summary.status).toBe('completed');
+    expect(summary.runs).toBeGreaterThan(1);
+    const handle = env.client.workflow.getHandle('paced-hourly');
+    let runId: string | undefined = (await handle.describe()).runId;
+    const lengths: number[] = [];
+    while (runId !== undefined) {
+      const events: temporal.api.history.v1.IHistoryEvent[] =
+        (await env.client.workflow.getHandle('paced-hourly', runId).fetchHistory()).events ?? [];
+      lengths.push(events.length);
+      const previous: string | null | undefined = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      runId = previous || undefined;
+    }
+    expect(lengths).toHaveLength(summary.runs);
+    for (const length of lengths) expect(length).toBeLessThan(2000);
+    // The slice ran once per item, and once more in each run that took it over.
+    expect(fake.record.slices.filter((s) => s.start === 0).length).toBeGreaterThanOrEqual(400);
   });
 
   it('stops with status failed-tolerance when failures exceed the tolerated count, cancelling slices in flight', async () => {
