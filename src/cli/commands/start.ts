@@ -15,7 +15,7 @@ import { progressQuery } from '../../contract/messages';
 import { lanesInUse } from '../../workflows/details';
 import { workerPolls } from '../worker-presence';
 
-interface StartFlags {
+export interface StartFlags {
   spec?: string;
   sourceKind?: SourceKind;
   processor?: string;
@@ -114,7 +114,8 @@ async function lanesShortAtStart(
   return undefined;
 }
 
-function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
+/** The spec the flags describe (or the --spec file), before validateSpecForStart checks it. */
+export function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
   if (flags.spec) {
     const conflicting = [
       'sourceKind',
