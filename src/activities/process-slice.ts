@@ -45,7 +45,15 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   await session.begin();
   // A named rate limit (INVARIANTS.md I13): the runner takes a token before each item starts.
   const pacer = spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId);
-  const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal, pacer });
+  const runner = new ItemRunner({
+    batchId,
+    spec,
+    processor,
+    log: ctx.log,
+    sliceSignal: session.signal,
+    pacer,
+    activitySignal: ctx.cancellationSignal,
+  });
   // Loaded inside the try: should the ledger fail here, the session's timers still stop.
   let suspects: SuspectItems | undefined;
   try {

@@ -71,6 +71,11 @@ export interface RunItemOptions {
   sliceSignal: AbortSignal;
   /** The batch's named rate limit, when it has one: each item takes a token before it starts. */
   pacer?: Pacer;
+  /**
+   * Aborted by any cancellation of the activity, a worker shutting down included (the slice's
+   * signal is not): a wait for a token, before the item started, ends at once.
+   */
+  activitySignal?: AbortSignal;
 }
 
 /** The attempt running now: what a timeout or the slice's cancellation stops. */
@@ -227,16 +232,21 @@ export class ItemRunner {
    * limit never keeps a slice open for hours.
    */
   private async waitForToken(): Promise<QuotaStop | undefined> {
-    const { pacer, spec, sliceSignal } = this.opts;
+    const { pacer, spec, sliceSignal, activitySignal = sliceSignal } = this.opts;
     if (pacer === undefined) return undefined;
     for (;;) {
       if (sliceSignal.aborted) throw new SliceCancelledError();
       const wait = await pacer.acquire();
       if (wait === undefined) return undefined;
-      if (wait.waitMs > spec.heartbeatTimeoutMs) {
-        return { retryAfterMs: wait.waitMs, ...(wait.held ? { heldOn: wait.key } : { pacedOn: wait.key }) };
+      const stop = (retryAfterMs: number): QuotaStop => ({ retryAfterMs, ...(wait.held ? { heldOn: wait.key } : { pacedOn: wait.key }) });
+      if (wait.waitMs > spec.heartbeatTimeoutMs) return stop(wait.waitMs);
+      const until = Date.now() + wait.waitMs;
+      if (!(await sleepUnlessAborted(wait.waitMs, activitySignal))) {
+        if (sliceSignal.aborted) throw new SliceCancelledError();
+        // The worker is shutting down and the item has not started: the slice stops as for
+        // quota, nothing in flight and nothing to redo, and goes on elsewhere after the wait.
+        return stop(Math.max(1, until - Date.now()));
       }
-      await sleepUnlessCancelled(wait.waitMs, sliceSignal);
     }
   }
 
@@ -329,17 +339,23 @@ function backoff(attempt: number, spec: BatchSpec, sliceSignal: AbortSignal): Pr
 }
 
 /** Sleeps `ms`; a cancellation of the slice ends the sleep with SliceCancelledError. */
-function sleepUnlessCancelled(ms: number, sliceSignal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
+async function sleepUnlessCancelled(ms: number, sliceSignal: AbortSignal): Promise<void> {
+  if (!(await sleepUnlessAborted(ms, sliceSignal))) throw new SliceCancelledError();
+}
+
+/** Sleeps `ms`, or less when `signal` aborts first: true when it slept all of it. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new SliceCancelledError());
+      resolve(false);
     };
     const timer = setTimeout(() => {
-      sliceSignal.removeEventListener('abort', onAbort);
-      resolve();
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
     }, ms);
-    sliceSignal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -3,10 +3,12 @@
  * context on a real SQLite ledger: items wait for their token, a long wait stops the slice as a
  * timed wait, and a quota signal holds the key for every batch that names it.
  */
+import { ActivityCancellationDetails } from '@temporalio/common';
 import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import type { RateLimitSpec } from '../../src/contract/batch-spec';
 import { sliceHarness, makeSpec, range, endOf } from '../helpers/slice-harness';
+import { waitFor } from '../helpers/wait-for';
 
 const slices = sliceHarness();
 const { textSource, sliceOf, startSlice } = slices;
@@ -60,6 +62,27 @@ describe('processSlice with a named rate limit', () => {
     expect(proc.started.map((s) => s.index)).toEqual([slice.start]);
     // Nothing is left in flight: the wait costs no item.
     expect(await slices.ledger.inFlight('hourly', slice.start)).toBeNull();
+  });
+
+  it('a worker shutting down during a wait for a token stops the slice as a timed wait at once, with nothing to redo', async () => {
+    const proc = timedProcessor();
+    const spec = makeSpec(textSource(20), proc.name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 6, per: 'minute' }) });
+    const slice = await sliceOf(spec, 1);
+    const attempt = startSlice('draining', spec, slice);
+    // The first item took the token; the second waits 10 s for the next.
+    await waitFor('the first item', async () => proc.started.length === 1, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const shutdownAt = Date.now();
+    attempt.env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
+
+    const result = await attempt.result;
+
+    expect(Date.now() - shutdownAt).toBeLessThan(1000);
+    expect(result).toMatchObject({ outcome: 'quota', pacedOn: 'api', nextIndex: slice.start + 1, tally: { succeeded: 1, redone: 0 } });
+    // The rest of the wait, for the workflow to sit out on its timer.
+    expect(result.outcome === 'quota' && result.retryAfterMs).toBeGreaterThan(8000);
+    expect(proc.started).toHaveLength(1);
+    expect(await slices.ledger.inFlight('draining', slice.start)).toBeNull();
   });
 
   it('a quota signal in one batch holds the key for another batch naming it, which waits without starting an item', async () => {
