@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
+import { PostgresLedger } from '../../src/ledger/postgres-ledger';
+import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
 
 describe('waymark limits', () => {
@@ -64,5 +66,39 @@ describe('waymark limits', () => {
       stderr: `waymark: no ledger ${path.join(empty, 'ledger.sqlite')}: no worker has run with this data dir; set WAYMARK_DATA_DIR to the worker's data dir (or WAYMARK_LEDGER_URL to its PostgreSQL ledger)\n`,
     });
     expect(fs.existsSync(empty)).toBe(false);
+  });
+});
+
+describeWithPostgres('waymark limits on a PostgreSQL ledger', () => {
+  let db: PostgresTestDb;
+  let dir: string;
+  beforeAll(() => {
+    db = new PostgresTestDb(TEST_PG_URL!);
+    dir = makeRealTempDir('waymark-cli-limits-pg-');
+  });
+  afterAll(async () => {
+    await db.dropSchemas();
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the keys from WAYMARK_LEDGER_URL, with no data dir', async () => {
+    const url = await db.freshSchema();
+    const ledger = await PostgresLedger.connect(url);
+    const heldUntil = await ledger.holdRateLimit('openai', 600_000, { limit: 500, periodMs: 60_000, burst: 0 }, 'enrich-2');
+    await ledger.close();
+
+    const run = await runCli(['limits'], {
+      cwd: dir,
+      env: { TEMPORAL_ADDRESS: '127.0.0.1:1', WAYMARK_DATA_DIR: path.join(dir, 'none'), WAYMARK_LEDGER_URL: url },
+    });
+
+    expect(run).toEqual({
+      code: 0,
+      stdout:
+        'key     rate        burst  tokens  held until                declared by\n' +
+        `openai  500/minute  0      0       ${new Date(heldUntil).toISOString()}  enrich-2\n`,
+      stderr: '',
+    });
   });
 });
