@@ -39,10 +39,13 @@ describe('two http batches sharing a named rate limit below the API quota', () =
     };
 
     const worker = await suite.worker(TASK_QUEUE);
-    const summaries = await worker.runUntil(async () => {
+    const { summaries, details } = await worker.runUntil(async () => {
       const handles = await Promise.all(['first', 'second'].map((name) => startBatch(suite.env.client, specFor(name), name, TASK_QUEUE)));
-      return Promise.all(handles.map((h) => h.result()));
+      return { summaries: await Promise.all(handles.map((h) => h.result())), details: await (await handles[0].describe()).staticDetails() };
     });
+
+    // The Web UI's static details name the limit.
+    expect(details).toContain(`- rate limit: enrich-api: ${LIMIT} items per second, burst 0`);
 
     for (const summary of summaries) {
       expect(summary).toMatchObject({ status: 'completed', succeeded: ITEMS_PER_BATCH, failed: 0, pending: 0 });
