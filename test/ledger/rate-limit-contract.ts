@@ -8,6 +8,7 @@ import type { RateLimitSpec } from '../../src/contract/batch-spec';
 import { RATE_PERIODS } from '../../src/contract/batch-spec';
 import { Pacer, rateOf } from '../../src/activities/pacer';
 import type { LedgerStore } from './ledger-contract';
+import { mostInAnyWindow } from '../helpers/rate-windows';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -31,17 +32,6 @@ async function runWorkers(ledger: Ledger, limit: RateLimitSpec, itemMs: number[]
       w.next += wait.waitMs;
     }
   }
-}
-
-/** The most starts in any half-open window [t, t + periodMs). */
-function mostInAnyWindow(starts: number[], periodMs: number): number {
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < starts.length; last++) {
-    while (starts[last] - starts[first] >= periodMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
 }
 
 export function rateLimitContract(newStore: () => Promise<LedgerStore>): void {
