@@ -3,11 +3,12 @@
  * Workflow code imports only `typeof` this (see src/workflows).
  */
 import type { Ledger } from '../ledger/ledger';
-import type { BatchTotalsInput, FinalizeInput, PlanWindowInput, ProcessSliceInput } from '../contract/activity-io';
+import type { BatchTotalsInput, FinalizeInput, PlanWindowInput, ProcessSliceInput, RequestSplitInput } from '../contract/activity-io';
 import { batchTotals } from './batch-totals';
 import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';
+import { requestSplit } from './request-split';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
     finalize: (input: FinalizeInput) => finalize(deps, input),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
+    requestSplit: (input: RequestSplitInput) => requestSplit(deps, input),
   };
 }
 

@@ -47,8 +47,8 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
 }
 
 /**
- * The window cut so that every lane has work: slices of at most S items, at least min(C, W) of
- * them, the same number for every lane (`sliceSizesForLanes`). How many items the window holds
+ * The window cut so that every lane has work: slices of at most S items, in whole rounds of
+ * min(C, W) slices of equal size (`sliceSizesForLanes`). How many items the window holds
  * is known only once the source has been read up to its end, so a window that the plain cut does
  * not fit is read a second time (at most N items: ~25 ms for 100,000 JSONL lines). Every source
  * kind cuts the same way, since each takes a list of slice sizes.

@@ -10,7 +10,9 @@ import type { Ledger } from '../ledger/ledger';
 import { LeaseLostError } from '../ledger/ledger';
 import type { ProcessSliceInput, ProcessSliceResult } from '../contract/activity-io';
 import { openSource } from '../sources/open-source';
-import type { SourceItem } from '../sources/source';
+import type { Source, SourceItem } from '../sources/source';
+import { evenSizes } from '../sources/window-planner';
+import type { SliceBounds } from '../contract/slices';
 import { getProcessor } from '../processors/registry';
 import { sourceBatchId } from '../redrive/redriven-batch';
 import { ItemRunner, SliceCancelledError, type QuotaStop } from './run-item';
@@ -59,9 +61,11 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   try {
     suspects = await SuspectItems.load(ledger, session, spec);
     const itemsPerCall = spec.itemsPerCall ?? 1;
+    const items = source.readSlice(slice);
+    const split = splitter(session, source, slice);
     // A processor that takes one item at a time runs so whatever itemsPerCall says.
-    if (itemsPerCall > 1 && processor.processBatch) return await runCalls(session, suspects, runner, source.readSlice(slice), itemsPerCall);
-    return await runItems(session, suspects, runner, source.readSlice(slice));
+    if (itemsPerCall > 1 && processor.processBatch) return await runCalls(session, suspects, runner, items, split, itemsPerCall);
+    return await runItems(session, suspects, runner, items, split);
   } catch (err) {
     if (err instanceof SliceCancelledError) throw await session.stopCancelled();
     if (err instanceof ApplicationFailure || err instanceof LeaseLostError) throw err;
@@ -79,6 +83,7 @@ async function runItems(
   suspects: SuspectItems,
   runner: ItemRunner,
   items: AsyncIterable<SourceItem>,
+  split: Splitter,
 ): Promise<ProcessSliceResult> {
   let lastYield = performance.now();
   for await (const item of items) {
@@ -95,6 +100,10 @@ async function runItems(
       const stopped = await runSuspect(session, suspects, runner, item);
       if (stopped) return stopped;
       continue;
+    }
+    if (session.splitPieces !== undefined) {
+      const rest = await split(index);
+      if (rest) return rest;
     }
     if (!session.marked) await session.markInFlight(index);
     session.inProgress = index;
@@ -159,6 +168,7 @@ async function runCalls(
   suspects: SuspectItems,
   runner: ItemRunner,
   items: AsyncIterable<SourceItem>,
+  split: Splitter,
   itemsPerCall: number,
 ): Promise<ProcessSliceResult> {
   const call: SourceItem[] = [];
@@ -191,6 +201,12 @@ async function runCalls(
       if (stoppedOnSuspect) return stoppedOnSuspect;
       continue;
     }
+    // Between calls only: the items of an open call are the call's.
+    if (call.length === 0 && session.splitPieces !== undefined) {
+      if (session.stopping) throw new SliceCancelledError();
+      const rest = await split(index);
+      if (rest) return rest;
+    }
     call.push(item);
     if (call.length >= Math.min(itemsPerCall, session.groupRoom)) {
       const stopped = await runOpenCall(index + 1 < session.end ? index + 1 : null);
@@ -201,4 +217,36 @@ async function runCalls(
   if (stopped) return stopped;
   await session.finish();
   return { outcome: 'done', tally: await session.tally() };
+}
+
+/** Splits the slice before `nextIndex`, or returns undefined when it runs on whole. */
+type Splitter = (nextIndex: number) => Promise<ProcessSliceResult | undefined>;
+
+/**
+ * A lane fell idle and asked this attempt to split (request-split.ts): the attempt, having
+ * started nothing at or past `nextIndex`, hands those items back cut into slices for the lanes,
+ * as a SIGTERM would stop it (what finished is committed, nothing is in flight, nothing is
+ * redone). The cut is read from the source like a window's, from the slice's own start, since
+ * only the source knows where an item begins. A slice with one item left runs on.
+ */
+function splitter(session: SliceSession, source: Source, slice: SliceBounds): Splitter {
+  return async (nextIndex) => {
+    const pieces = Math.min(session.takeSplit(), session.end - nextIndex);
+    if (pieces < 2 || session.stopping) return undefined;
+    const before = nextIndex - slice.start;
+    const sizes = [...(before > 0 ? [before] : []), ...evenSizes(session.end - nextIndex, pieces)];
+    const plan = await source.planWindow({ index: slice.start, offset: slice.startOffset }, slice.count, sizes);
+    const rest = before > 0 ? plan.slices.slice(1) : plan.slices;
+    const last = rest[rest.length - 1];
+    // The source changed under the slice (a file rewritten): the slice runs on whole, as planned.
+    if (
+      rest.length !== pieces ||
+      rest[0].start !== nextIndex ||
+      last.start + last.count !== session.end ||
+      last.endOffset !== slice.endOffset
+    )
+      return undefined;
+    await session.stopForSplit();
+    return { outcome: 'split', tally: await session.tally(nextIndex), rest };
+  };
 }

@@ -18,6 +18,11 @@ import { uncommittedPerSlice } from '../contract/batch-spec';
 const HEARTBEAT_EVERY_MS = 1000;
 /** A commit heartbeats at once unless the last heartbeat is younger than this. */
 const HEARTBEAT_AFTER_COMMIT_MS = 200;
+/**
+ * How often an attempt asks the ledger whether idle lanes want its slice split: what a lane with
+ * nothing to run waits at most (one indexed read each time).
+ */
+const SPLIT_POLL_MS = 500;
 
 export class SliceSession {
   readonly batchId: string;
@@ -36,9 +41,15 @@ export class SliceSession {
   private readonly pending: OutcomeToCommit[] = [];
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
+  private splitPoll: NodeJS.Timeout | undefined;
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
   private lastBeat = 0;
+  /** Into how many slices an idle lane asked this attempt to split its slice (request-split.ts), once asked. */
+  splitPieces: number | undefined;
+  /** An attempt honours one split request at most: after it, the ledger is not asked again. */
+  private splitAnswered = false;
+  private splitPolling = false;
 
   private constructor(
     private readonly ctx: Context,
@@ -111,6 +122,7 @@ export class SliceSession {
     const beatEveryMs = Math.max(200, Math.min(HEARTBEAT_EVERY_MS, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
     this.heartbeat();
     this.beat = setInterval(() => this.heartbeat(), beatEveryMs);
+    this.splitPoll = setInterval(() => this.pollSplit(), SPLIT_POLL_MS);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
   }
 
@@ -171,6 +183,24 @@ export class SliceSession {
   }
 
   /**
+   * Takes the split request: from here on the slice is not asked again, whether or not it splits
+   * (a slice with one item left does not).
+   */
+  takeSplit(): number {
+    const pieces = this.splitPieces!;
+    this.splitPieces = undefined;
+    this.splitAnswered = true;
+    return pieces;
+  }
+
+  /** Split: commits what finished and leaves nothing in flight, so the new slices redo nothing. */
+  async stopForSplit(): Promise<void> {
+    await this.flush(null);
+    await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
+    this.metrics.sliceReturned('split');
+  }
+
+  /**
    * Stops at an item boundary: what finished is committed, the item cut short is not, and is
    * left marked so the attempt that resumes the slice counts it as redone.
    */
@@ -181,8 +211,9 @@ export class SliceSession {
     return new CancelledFailure(`slice ${this.start}-${this.end - 1} cancelled at item ${this.cursor}`);
   }
 
-  tally(): Promise<SliceTally> {
-    return this.ledger.tally(this.batchId, this.start, this.end);
+  /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
+  tally(end = this.end): Promise<SliceTally> {
+    return this.ledger.tally(this.batchId, this.start, end);
   }
 
   private count(outcomes: OutcomeToCommit[]): void {
@@ -194,9 +225,26 @@ export class SliceSession {
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
   }
 
+  /** Reads whether idle lanes asked this attempt to split: the item loop then only looks at a field. */
+  private pollSplit(): void {
+    if (this.splitPolling || this.splitAnswered || this.splitPieces !== undefined) return;
+    this.splitPolling = true;
+    this.ledger.takeSplitRequest(this.batchId, this.start).then(
+      (pieces) => {
+        this.splitPolling = false;
+        if (pieces !== null) this.splitPieces = pieces;
+      },
+      // The ledger did not answer: the next tick asks again, and the slice runs on meanwhile.
+      () => {
+        this.splitPolling = false;
+      },
+    );
+  }
+
   /** Stops the heartbeat timer and the cancellation listener. */
   close(): void {
     clearInterval(this.beat);
+    clearInterval(this.splitPoll);
     this.ctx.cancellationSignal.removeEventListener('abort', this.onCancel);
   }
 

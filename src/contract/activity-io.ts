@@ -43,7 +43,31 @@ export type ProcessSliceResult =
    * wait. `pacedOn`: the rate limit's key that paces it; `heldOn`: the key a quota signal holds
    * (absent from batches without a rate limit, and from workers older than it).
    */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; pacedOn?: string; heldOn?: string };
+  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; pacedOn?: string; heldOn?: string }
+  /**
+   * Split for idle lanes (requestSplit): the attempt started nothing at or past `rest[0].start`;
+   * `tally` counts the slice up to there, and `rest`, cut for the lanes, covers the rest of it.
+   */
+  | { outcome: 'split'; tally: SliceTally; rest: SliceBounds[] };
+
+export interface RequestSplitInput {
+  batchId: string;
+  /**
+   * The slices in flight, when (workflow time) each was launched, to tell their pace, and the
+   * lanes each has: 1, or as many as a split already asked of it and not yet answered will feed.
+   */
+  slices: (SliceBounds & { launchedAt: number; lanes: number })[];
+  /** Lanes with nothing to run and promised to no split: the new slices' lanes. */
+  freeLanes: number;
+}
+
+export interface RequestSplitResult {
+  /**
+   * The slices asked to split (by first index), into how many slices each, all lanes they
+   * now have counted; none when no slice has enough left.
+   */
+  asked: { sliceStart: number; pieces: number }[];
+}
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';
 

@@ -239,6 +239,31 @@ export class PostgresLedger implements Ledger {
     return rows[0]?.in_flight ?? null;
   }
 
+  async requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void> {
+    await this.query(
+      `INSERT INTO slice_progress (batch_id, slice_start, split_pieces) VALUES ($1, $2, $3)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET split_pieces = excluded.split_pieces`,
+      [batchId, sliceStart, pieces],
+    );
+  }
+
+  async takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null> {
+    // Every running slice asks once a second, and is seldom asked: a read, and a write only then.
+    const asked = await this.query<{ split_pieces: number | null }>(
+      'SELECT split_pieces FROM slice_progress WHERE batch_id = $1 AND slice_start = $2',
+      [batchId, sliceStart],
+    );
+    if (asked[0]?.split_pieces == null) return null;
+    const taken = await this.query<{ split_pieces: number }>(
+      `UPDATE slice_progress s SET split_pieces = NULL FROM slice_progress old
+       WHERE s.batch_id = $1 AND s.slice_start = $2 AND s.split_pieces IS NOT NULL
+         AND old.batch_id = s.batch_id AND old.slice_start = s.slice_start
+       RETURNING old.split_pieces`,
+      [batchId, sliceStart],
+    );
+    return taken[0]?.split_pieces ?? null;
+  }
+
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {
     const rows = await this.query<{ count: number }>(
       cause === 'crash'

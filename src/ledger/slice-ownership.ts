@@ -35,4 +35,14 @@ export interface SliceOwnership {
   markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void>;
   /** The in-flight item a slice's previous attempt left behind, or null. */
   inFlight(batchId: string, sliceStart: number): Promise<number | null>;
+  /**
+   * Asks the slice's attempt, running or about to start, to stop at its next item boundary and
+   * hand the rest back cut into `pieces` slices. The slice need not have been claimed yet.
+   */
+  requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void>;
+  /**
+   * Takes the split asked of the slice, if any: into how many slices. Taken once, so the
+   * slices it is cut into, one of which may start where it did, are not asked too.
+   */
+  takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null>;
 }

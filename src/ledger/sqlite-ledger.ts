@@ -43,6 +43,8 @@ export class SqliteLedger implements Ledger {
   private readonly updateOwnedInFlight: Database.Statement;
   private readonly upsertOwner: Database.Statement;
   private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null; cut_short: number }>;
+  private readonly selectSplit: Database.Statement<[string, number], { split_pieces: number | null }>;
+  private readonly takeSplitTx: (batchId: string, sliceStart: number) => number | null;
   private readonly bumpCrash: Database.Statement<[string, number], { count: number }>;
   private readonly bumpRedo: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
@@ -87,6 +89,13 @@ export class SqliteLedger implements Ledger {
        ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL, cut_short = 0`,
     );
     this.selectInFlight = this.db.prepare('SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
+    this.selectSplit = this.db.prepare('SELECT split_pieces FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
+    const clearSplit = this.db.prepare('UPDATE slice_progress SET split_pieces = NULL WHERE batch_id = ? AND slice_start = ?');
+    this.takeSplitTx = this.db.transaction((batchId: string, sliceStart: number) => {
+      const pieces = this.selectSplit.get(batchId, sliceStart)?.split_pieces ?? null;
+      if (pieces !== null) clearSplit.run(batchId, sliceStart);
+      return pieces;
+    });
     this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
@@ -231,6 +240,21 @@ export class SqliteLedger implements Ledger {
 
   async inFlight(batchId: string, sliceStart: number): Promise<number | null> {
     return this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
+  }
+
+  async requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO slice_progress (batch_id, slice_start, split_pieces) VALUES (?, ?, ?)
+         ON CONFLICT (batch_id, slice_start) DO UPDATE SET split_pieces = excluded.split_pieces`,
+      )
+      .run(batchId, sliceStart, pieces);
+  }
+
+  async takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null> {
+    // Every running slice asks once a second, and is seldom asked: a read, and a write only then.
+    if (this.selectSplit.get(batchId, sliceStart)?.split_pieces == null) return null;
+    return this.takeSplitTx(batchId, sliceStart);
   }
 
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {

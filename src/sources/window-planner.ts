@@ -22,19 +22,28 @@ export function checkSliceCut(cut: SliceCut): void {
 
 /**
  * Slices sized for the lanes: a slice is the unit of parallelism, so a window cut into fewer
- * slices than C leaves lanes idle. Such a window is cut into min(C, W) slices instead, their
- * sizes differing by one item at most. Returns undefined when the plain cut into slices of
- * `sliceSize` already gives every lane a slice: that cut stays, so slices keep starting at
- * multiples of S wherever they can, which operators and tools read ledgers by.
+ * slices than C leaves lanes idle, and one cut into a number of slices that is not a multiple of
+ * C, or into slices of unequal sizes, leaves lanes idle through its last round. Such a window is
+ * cut into whole rounds instead: min(C, W) slices a round, as many rounds as the plain cut needs,
+ * sizes differing by one item at most (never more than S). Returns undefined when the plain cut
+ * into slices of `sliceSize` is balanced already: that cut stays, so slices start at multiples of
+ * S wherever that costs no lane anything.
  */
 export function sliceSizesForLanes(windowItems: number, sliceSize: number, concurrency: number): number[] | undefined {
   const lanes = Math.min(concurrency, windowItems);
-  if (lanes < 1) return undefined;
+  if (lanes <= 1) return undefined;
   const plain = Math.ceil(windowItems / sliceSize);
-  if (lanes === 1 || plain >= lanes) return undefined;
-  const slices = lanes;
-  const small = Math.floor(windowItems / slices);
-  const larger = windowItems % slices;
+  if (plain % lanes === 0 && windowItems % sliceSize === 0) return undefined;
+  const slices = Math.min(windowItems, Math.ceil(plain / lanes) * lanes);
+  // Too few items for whole rounds, and the plain cut has one item a slice already.
+  if (slices === plain && windowItems % sliceSize === 0) return undefined;
+  return evenSizes(windowItems, slices);
+}
+
+/** `items` cut into `slices` sizes that differ by one item at most, the larger ones first. */
+export function evenSizes(items: number, slices: number): number[] {
+  const small = Math.floor(items / slices);
+  const larger = items % slices;
   return Array.from({ length: slices }, (_, i) => (i < larger ? small + 1 : small));
 }
 

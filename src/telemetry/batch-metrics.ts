@@ -79,7 +79,7 @@ export class SliceMetrics {
     this.quotaWaits.add(1);
   }
 
-  sliceReturned(outcome: 'done' | 'quota'): void {
+  sliceReturned(outcome: 'done' | 'quota' | 'split'): void {
     this.sliceLatency.record(Math.max(0, Date.now() - this.startedAt), { outcome });
   }
 }

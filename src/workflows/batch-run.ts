@@ -24,10 +24,10 @@ import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/s
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
-import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
+import { historyBudgetSpent, refreshFitsBudget, splitFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
-import { Window } from './window';
+import { Window, type WindowSlice } from './window';
 
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
@@ -44,9 +44,13 @@ const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
 /** Runs recorded before a quota wait could end the run at its event budget replay without it. */
 const QUOTA_WAIT_BUDGET_PATCH = 'quota-wait-budget';
+/** runSlice's answer for a slice that waits out its quota stop in the next run. */
+const WAIT_IN_NEXT_RUN = 'wait-in-next-run';
+/** Runs recorded before idle lanes split running slices replay without it. */
+const SPLIT_FOR_IDLE_LANES_PATCH = 'split-for-idle-lanes';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
-const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
+const { batchTotals, requestSplit } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
 export class BatchRun {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
@@ -73,9 +77,19 @@ export class BatchRun {
   private windowDone = false;
 
   private window: Window | undefined;
-  /** Lanes running, and the slices they have in flight. */
+  /** Lanes running, and the slices they have in flight with when each was launched. */
   private lanes = 0;
   private slicesInFlight = 0;
+  private readonly running = new Map<WindowSlice, number>();
+  /**
+   * Splits idle lanes asked for (I14) and not yet answered: the slice asked, and how many free
+   * lanes its new slices will take. Those lanes are not offered to another split meanwhile.
+   */
+  private readonly splitsPending = new Map<WindowSlice, number>();
+  /** While the ledger is being asked, no other lane asks. */
+  private askingForSplit = false;
+  /** False once no running slice had enough left to split; new slices make it worth asking again. */
+  private splitWorthAsking = true;
   // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
   // flight; a cancelled slice stops at an item boundary (its commits stay).
   private readonly sliceScopes = new Set<CancellationScope>();
@@ -143,15 +157,19 @@ export class BatchRun {
   private lanesShort(): Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause'> {
     const window = this.window;
     if (window === undefined || this.state !== 'running' || this.paused) return {};
-    const runnable = this.slicesInFlight + window.unlaunched.length;
+    const runnable = this.slicesInFlight + window.unlaunched;
     if (runnable >= this.spec.concurrency) return {};
     const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
+    const slices = (n: number) => `${n} slice${n === 1 ? '' : 's'}`;
     const because =
       this.total !== undefined && this.total < this.spec.concurrency
         ? `the batch has ${items(this.total)}, and a lane needs at least one`
         : runnable === 0
           ? 'the window is finishing'
-          : `only the last ${runnable} slice${runnable === 1 ? '' : 's'} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}`;
+          : this.splitsPending.size > 0
+            ? `splitting ${slices(this.splitsPending.size)} for the idle lanes`
+            : `only the last ${slices(runnable)} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}` +
+              (this.splitWorthAsking ? '' : ', too close to done to split');
     return { lanesInUse: runnable, lanesShortBecause: because };
   }
 
@@ -249,7 +267,8 @@ export class BatchRun {
     this.spawnLanes();
     return CancellationScope.nonCancellable(async () => {
       const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
-      await condition(() => this.lanes === 0);
+      // A split still being asked for when the last slice ends is answered before the run moves on.
+      await condition(() => this.lanes === 0 && !this.askingForSplit);
       this.windowDone = true;
       await refreshes;
     });
@@ -288,7 +307,7 @@ export class BatchRun {
   /** True when this run's window was the batch's last and all of it ran. */
   finishesBatch(): boolean {
     const window = this.window!;
-    return window.isLast && !this.outOfHistoryBudget && !this.replanRequested && window.unlaunched.length === 0;
+    return window.isLast && !this.outOfHistoryBudget && !this.replanRequested && window.unlaunched === 0;
   }
 
   async finish(status: BatchStatus, stopReason?: string): Promise<FinalizeResult> {
@@ -335,7 +354,7 @@ export class BatchRun {
     if (window === undefined) return;
     // Counted up front: a lane may end before its first await (nothing left to do), and a loop
     // on `lanes` would then never end.
-    const wanted = Math.min(this.spec.concurrency, window.unlaunched.length) - this.lanes;
+    const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.lanes;
     for (let i = 0; i < wanted; i++) {
       this.lanes++;
       void this.runLane(window);
@@ -375,10 +394,18 @@ export class BatchRun {
     this.publish();
   }
 
-  /** Launches the window's slices one after another until none is left or the run stops. */
+  /**
+   * Launches the window's slices one after another until none is left or the run stops. A lane
+   * left with nothing to launch asks for a running slice to be split (I14) as it ends.
+   */
   private async runLane(window: Window): Promise<void> {
+    let idle = false;
     try {
-      while (window.unlaunched.length > 0 && this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
+      while (this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
+        if (window.unlaunched === 0) {
+          idle = true;
+          return;
+        }
         // configure lowered the concurrency: surplus lanes end as their slice finishes.
         if (this.lanes > this.spec.concurrency) return;
         if (this.paused) {
@@ -393,26 +420,7 @@ export class BatchRun {
           this.outOfHistoryBudget = true;
           return;
         }
-        const i = window.launchNext();
-        this.slicesInFlight++;
-        try {
-          if (!(await this.runSlice(window.slice(i)))) {
-            window.relaunchLater(i);
-            this.outOfHistoryBudget = true;
-            return;
-          }
-          this.cursor = window.markFinished(i);
-        } catch (err) {
-          // Paused: the slice stopped at an item boundary and runs again on resume.
-          if (isCancellation(err) && this.paused && !this.cancelled) {
-            window.relaunchLater(i);
-            this.sliceStoppedUnread = true;
-            continue;
-          }
-          throw err;
-        } finally {
-          this.slicesInFlight--;
-        }
+        await this.runNext(window);
       }
     } catch (err) {
       const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
@@ -422,15 +430,100 @@ export class BatchRun {
       }
     } finally {
       this.lanes--;
+      if (idle) void this.askForSplit(window);
+    }
+  }
+
+  /** Launches the next slice and runs it to its end, or to its split. */
+  private async runNext(window: Window): Promise<void> {
+    const slice = window.launchNext();
+    this.slicesInFlight++;
+    this.running.set(slice, Date.now());
+    try {
+      const rest = await this.runSlice(slice);
+      if (rest === WAIT_IN_NEXT_RUN) {
+        window.relaunchLater(slice);
+        this.outOfHistoryBudget = true;
+      } else if (rest === undefined) {
+        this.cursor = window.markFinished(slice);
+      } else {
+        this.cursor = window.split(slice, rest);
+        this.splitWorthAsking = true;
+        this.spawnLanes();
+      }
+    } catch (err) {
+      // Paused: the slice stopped at an item boundary and runs again on resume.
+      if (isCancellation(err) && this.paused && !this.cancelled) {
+        window.relaunchLater(slice);
+        this.sliceStoppedUnread = true;
+        return;
+      }
+      throw err;
+    } finally {
+      this.slicesInFlight--;
+      this.running.delete(slice);
+      this.splitsPending.delete(slice);
     }
   }
 
   /**
-   * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. False
-   * when it stopped for quota with this run's event budget spent (I2): a slice paced by a
-   * per-hour limit stops after every item, at about 13 events each, so it waits in the next run.
+   * Lanes without work while slices run (I14): the ledger asks the running slices with the most
+   * work left to stop at their next item boundary and hand the rest back cut for the free lanes
+   * (lanes that fall idle one after another raise the split asked of a slice, until it is taken).
+   * New slices launch only once the slice they came from has stopped, so no item is in two
+   * attempts and at most C attempts have an item in flight. Not while a quota holds the batch.
    */
-  private async runSlice(slice: SliceBounds): Promise<boolean> {
+  private async askForSplit(window: Window): Promise<void> {
+    // Lanes that fall idle during an ask are counted by the next round of this one.
+    if (this.askingForSplit) return;
+    this.askingForSplit = true;
+    try {
+      while (this.splitWorthAsking && this.maySplit(window)) {
+        const promised = [...this.splitsPending.values()].reduce((a, b) => a + b, 0);
+        const freeLanes = this.spec.concurrency - this.slicesInFlight - promised;
+        const running = [...this.running];
+        if (freeLanes < 1 || running.length === 0) return;
+        if (!splitFitsBudget(this.slicesInFlight + promised, freeLanes + running.length) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
+        const { asked } = await requestSplit({
+          batchId: this.batchId,
+          slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt, lanes: 1 + (this.splitsPending.get(slice) ?? 0) })),
+          freeLanes,
+        });
+        for (const { sliceStart, pieces } of asked) {
+          // A slice that ended while it was being asked has nothing pending.
+          const slice = running.find(([s]) => s.bounds.start === sliceStart)?.[0];
+          if (slice !== undefined && this.running.has(slice)) this.splitsPending.set(slice, pieces - 1);
+        }
+        if (asked.length > 0) continue;
+        if (this.splitsPending.size === 0) this.splitWorthAsking = false;
+        return;
+      }
+    } catch {
+      // The ledger did not answer: the slices run on whole, and the next idle lane asks again.
+    } finally {
+      this.askingForSplit = false;
+    }
+  }
+
+  /** Whether the window is in a state to split: running, nothing left to launch, no quota hold. */
+  private maySplit(window: Window): boolean {
+    if (this.windowDone || window !== this.window || window.unlaunched > 0) return false;
+    if (this.paused || this.recutting || this.replanRequested || this.cancelled) return false;
+    if (this.stopReason !== undefined || this.failure !== undefined) return false;
+    return this.quotaUntil === undefined || this.quotaUntil <= Date.now();
+  }
+
+  /**
+   * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. Returns
+   * the slices the rest of it was cut into when it split.
+   */
+  /**
+   * Runs one slice to its end, or to its split, waiting out quota stops (I7) without spending
+   * attempts. WAIT_IN_NEXT_RUN when it stopped for quota with this run's event budget spent (I2):
+   * a slice paced by a per-hour limit stops after every item, at about 13 events each.
+   */
+  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | typeof WAIT_IN_NEXT_RUN | undefined> {
+    const slice = windowSlice.bounds;
     for (;;) {
       if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
         this.setState('waiting-for-quota');
@@ -446,11 +539,11 @@ export class BatchRun {
       } finally {
         this.sliceScopes.delete(scope);
       }
-      if (result.outcome === 'done') {
+      if (result.outcome !== 'quota') {
         this.tallies.sliceFinished(slice.start, result.tally);
         this.checkTolerance();
         this.publish();
-        return true;
+        return result.outcome === 'split' ? result.rest : undefined;
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
@@ -461,8 +554,11 @@ export class BatchRun {
         this.quotaOn = { ...(result.pacedOn && { pacedOn: result.pacedOn }), ...(result.heldOn && { heldOn: result.heldOn }) };
       }
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
+      // Held for quota: the lanes promised to its split are free again (a later attempt may still
+      // take the request, and the lanes it then needs are found as any split's are).
+      this.splitsPending.delete(windowSlice);
       // This slice is among those in flight; the question is whether it fits once more.
-      if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return false;
+      if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return WAIT_IN_NEXT_RUN;
     }
   }
 

@@ -35,3 +35,18 @@ export function historyBudgetSpent(slicesInFlight: number): boolean {
     info.continueAsNewSuggested || info.historyLength + (slicesInFlight + 1) * EVENTS_PER_SLICE + EVENTS_RESERVE >= EVENTS_PER_RUN_BUDGET
   );
 }
+
+/**
+ * A split for idle lanes: the ask (a local activity's marker and a workflow task), then up to
+ * `pieces` new slices next to those in flight (BatchRun.askForSplit).
+ */
+const EVENTS_PER_SPLIT_ASK = 4;
+
+/** True when a split into `pieces` slices, next to the slices in flight, still fits this run's budget. */
+export function splitFitsBudget(slicesInFlight: number, pieces: number): boolean {
+  const info = workflowInfo();
+  return (
+    !info.continueAsNewSuggested &&
+    info.historyLength + (slicesInFlight + pieces) * EVENTS_PER_SLICE + EVENTS_PER_SPLIT_ASK + EVENTS_RESERVE < EVENTS_PER_RUN_BUDGET
+  );
+}

@@ -1,27 +1,32 @@
 /**
  * One planned window: its slices, those not yet launched, and those finished. Slices finish in
  * any order, but the cursor stands at the first one not finished: everything before it is
- * committed (INVARIANTS.md I4).
+ * committed (INVARIANTS.md I4). A running slice may be split (BatchRun): what its attempt did
+ * not start becomes new slices in its place, so slices are held by reference, not by position.
  */
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 
+export interface WindowSlice {
+  bounds: SliceBounds;
+  state: 'waiting' | 'launched' | 'finished';
+}
+
 export class Window {
-  /** Indexes into the plan's slices, lowest first, so a paused slice goes back to its place. */
-  readonly unlaunched: number[];
-  private readonly finished: boolean[];
-  private readonly launched: boolean[];
+  /** In source order; they cover the window's items without gap or overlap. */
+  private readonly slices: WindowSlice[];
   private readonly plan: WindowPlan;
+  /** Every slice before this position is finished. */
   private finishedPrefix = 0;
+  private waiting: number;
 
   constructor(plan: WindowPlan) {
-    this.plan = { ...plan, slices: [...plan.slices] };
-    this.unlaunched = plan.slices.map((_, i) => i);
-    this.finished = new Array<boolean>(plan.slices.length).fill(false);
-    this.launched = new Array<boolean>(plan.slices.length).fill(false);
+    this.plan = plan;
+    this.slices = plan.slices.map((bounds) => ({ bounds, state: 'waiting' }));
+    this.waiting = this.slices.length;
   }
 
   get isEmpty(): boolean {
-    return this.plan.slices.length === 0;
+    return this.slices.length === 0;
   }
 
   /** The source has nothing past this window. */
@@ -29,19 +34,22 @@ export class Window {
     return this.plan.exhausted;
   }
 
-  /** Where the window ends, and the next one starts. */
-  get end(): SourcePosition {
-    return this.plan.next;
+  /** Slices no lane has launched yet (including those a pause sent back). */
+  get unlaunched(): number {
+    return this.waiting;
   }
 
-  slice(i: number): SliceBounds {
-    return this.plan.slices[i];
+  /** The first waiting slice, lowest first, so a paused slice goes back to its place. */
+  launchNext(): WindowSlice {
+    const slice = this.slices.find((s) => s.state === 'waiting')!;
+    slice.state = 'launched';
+    this.waiting--;
+    return slice;
   }
 
-  launchNext(): number {
-    const i = this.unlaunched.shift()!;
-    this.launched[i] = true;
-    return i;
+  relaunchLater(slice: WindowSlice): void {
+    slice.state = 'waiting';
+    this.waiting++;
   }
 
   /**
@@ -50,42 +58,54 @@ export class Window {
    * in two slices that run).
    */
   unlaunchedTail(): { first: number; from: SourcePosition; items: number; slices: number } | undefined {
-    const slices = this.plan.slices;
+    const slices = this.slices;
     let first = slices.length;
-    while (first > 0 && !this.launched[first - 1]) first--;
+    while (first > 0 && slices[first - 1].state === 'waiting') first--;
     if (first === slices.length) return undefined;
-    const last = slices[slices.length - 1];
+    const last = slices[slices.length - 1].bounds;
     return {
       first,
-      from: { index: slices[first].start, offset: slices[first].startOffset },
-      items: last.start + last.count - slices[first].start,
+      from: { index: slices[first].bounds.start, offset: slices[first].bounds.startOffset },
+      items: last.start + last.count - slices[first].bounds.start,
       slices: slices.length - first,
     };
   }
 
   /** Replaces the unlaunched slices from `first` on with `slices`, which cover the same items. */
   recutTail(first: number, slices: readonly SliceBounds[]): void {
-    if (this.launched.slice(first).some(Boolean)) throw new Error('a launched slice cannot be cut again');
-    const old = this.plan.slices.length;
-    this.plan.slices.splice(first, old - first, ...slices);
-    this.finished.splice(first, old - first, ...slices.map(() => false));
-    this.launched.splice(first, old - first, ...slices.map(() => false));
-    const kept = this.unlaunched.filter((i) => i < first);
-    this.unlaunched.splice(0, this.unlaunched.length, ...kept, ...slices.map((_, j) => first + j));
+    const replaced = this.slices.slice(first);
+    if (replaced.some((s) => s.state !== 'waiting')) throw new Error('a launched slice cannot be cut again');
+    this.slices.splice(first, replaced.length, ...slices.map((bounds): WindowSlice => ({ bounds, state: 'waiting' })));
+    this.waiting += slices.length - replaced.length;
   }
 
-  relaunchLater(i: number): void {
-    this.unlaunched.unshift(i);
-    this.unlaunched.sort((a, b) => a - b);
+  /**
+   * A running slice's attempt stopped before `rest[0].start`, having started nothing past it:
+   * the slice now ends there and is finished, and `rest`, which covers the items from there to
+   * its old end, waits for lanes in its place. A slice split before its first item is replaced.
+   */
+  split(slice: WindowSlice, rest: readonly SliceBounds[]): SourcePosition {
+    const at = this.slices.indexOf(slice);
+    const { start, startOffset } = slice.bounds;
+    const q = rest[0];
+    const pieces = rest.map((bounds): WindowSlice => ({ bounds, state: 'waiting' }));
+    this.waiting += pieces.length;
+    if (q.start === start) {
+      this.slices.splice(at, 1, ...pieces);
+    } else {
+      slice.bounds = { start, count: q.start - start, startOffset, endOffset: q.startOffset };
+      this.slices.splice(at + 1, 0, ...pieces);
+    }
+    return this.markFinished(q.start === start ? undefined : slice);
   }
 
   /** Returns where the cursor now stands. */
-  markFinished(i: number): SourcePosition {
-    const slices = this.plan.slices;
-    this.finished[i] = true;
-    while (this.finishedPrefix < slices.length && this.finished[this.finishedPrefix]) this.finishedPrefix++;
-    return this.finishedPrefix === slices.length
-      ? this.plan.next
-      : { index: slices[this.finishedPrefix].start, offset: slices[this.finishedPrefix].startOffset };
+  markFinished(slice: WindowSlice | undefined): SourcePosition {
+    if (slice !== undefined) slice.state = 'finished';
+    const slices = this.slices;
+    while (this.finishedPrefix < slices.length && slices[this.finishedPrefix].state === 'finished') this.finishedPrefix++;
+    if (this.finishedPrefix === slices.length) return this.plan.next;
+    const first = slices[this.finishedPrefix].bounds;
+    return { index: first.start, offset: first.startOffset };
   }
 }

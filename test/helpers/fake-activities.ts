@@ -7,8 +7,9 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceResult } from '../../src/contract/activity-io';
+import type { FinalizeInput, PlanWindowInput, ProcessSliceResult, RequestSplitInput } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
+import { evenSizes } from '../../src/sources/window-planner';
 
 export interface FakeOptions {
   /** Items whose index is a multiple of this fail. */
@@ -22,6 +23,11 @@ export interface FakeOptions {
   gateFrom?: number;
   /** Every slice commits one item per attempt, then stops for this long, paced on a rate limit key. */
   pacedItemByItem?: { key: string; ms: number };
+  /**
+   * The slice holding this item runs until idle lanes ask for it to be split, then stops before
+   * this item and hands back the rest cut for the lanes asked for.
+   */
+  splitAt?: number;
 }
 
 export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
@@ -30,6 +36,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     slices: [] as SliceBounds[],
     cancelled: [] as number[],
     finals: [] as FinalizeInput[],
+    splitAsks: [] as RequestSplitInput[],
   };
   let released = false;
   /** The tally each slice returned last, by first index: what a ledger would count. */
@@ -37,6 +44,8 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
   let quotaPending = opts.quotaOnceAt !== undefined;
   /** For pacedItemByItem: the next item of each slice, by its first index. */
   const nextOfSlice = new Map<number, number>();
+  /** Lanes asked for the slice holding `splitAt`, once asked, by its first index. */
+  const splitAsked = new Map<number, number>();
 
   const activities: WaymarkActivities = {
     async planWindow(input) {
@@ -66,6 +75,23 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           record.cancelled.push(slice.start);
           throw err;
         }
+      }
+      const at = opts.splitAt;
+      if (at !== undefined && at > slice.start && at < end) {
+        const ctx = Context.current();
+        // As an attempt reads the ledger: a while after the first ask, so later asks may raise it.
+        while (!splitAsked.has(slice.start)) {
+          ctx.heartbeat();
+          await ctx.sleep(20);
+        }
+        await ctx.sleep(200);
+        const pieces = Math.min(splitAsked.get(slice.start)!, end - at);
+        const rest = evenSizes(end - at, pieces).map((count, i, sizes) => {
+          const start = at + sizes.slice(0, i).reduce((a, b) => a + b, 0);
+          return { start, count, startOffset: start * 10, endOffset: (start + count) * 10 };
+        });
+        committedBySlice.set(slice.start, { succeeded: at - slice.start, failed: 0, redone: 0 });
+        return { outcome: 'split', tally: { succeeded: at - slice.start, failed: 0, redone: 0 }, rest };
       }
       if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
         quotaPending = false;
@@ -104,6 +130,15 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
         sum.redone += t.redone;
       }
       return sum;
+    },
+    // Only the slice holding `splitAt` is worth splitting: it gets every free lane.
+    async requestSplit(input) {
+      record.splitAsks.push(input);
+      const at = opts.splitAt;
+      const slice = input.slices.find((s) => at !== undefined && at > s.start && at < s.start + s.count);
+      if (slice === undefined) return { asked: [] };
+      splitAsked.set(slice.start, slice.lanes + input.freeLanes);
+      return { asked: [{ sliceStart: slice.start, pieces: slice.lanes + input.freeLanes }] };
     },
     async finalize(input) {
       record.finals.push(input);

@@ -1,7 +1,8 @@
 /**
  * Slices sized for the lanes, on the dev server: a short batch runs on C lanes at the default
- * slice size, configure raising C mid-window gives the new lanes work, and when fewer than C
- * lanes can run, `waymark start` and the Web UI details say how many and why.
+ * slice size, configure raising C mid-window gives the new lanes work, a slice left running alone
+ * is split for the idle lanes (INVARIANTS.md I14), and when fewer than C lanes can run,
+ * `waymark start` and the Web UI details say how many and why.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,10 +12,15 @@ import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { configureUpdate, progressQuery } from '../../src/contract/messages';
 import { currentDetails } from '../../src/workflows/details';
 import { allOutcomes } from '../helpers/ledger-rows';
+import type { StoredOutcome } from '../../src/ledger/ledger';
 import { runCli } from '../cli/run-cli';
 import { devServerSuite } from '../helpers/dev-server-suite';
+import { defineProcessor } from '../../src/processors/processor';
+import { registerProcessor } from '../../src/processors/registry';
 
 const TASK_QUEUE = `lanes-${process.pid}`;
+/** Registered in this process, where the test's worker runs. */
+const SLOW_TAIL = 'lanes-test-slow-tail';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** The most processSlice activities scheduled and not yet closed at any point of a history. */
@@ -37,6 +43,23 @@ function mostSlicesAtOnce(events: HistoryEvent[]): { most: number; slices: numbe
     if (closedId != null && slices.has(String(closedId))) open--;
   }
   return { most, slices: slices.size };
+}
+
+/** The most items of `rows` in flight at one moment, by their start and finish times in the ledger. */
+function mostItemsAtOnce(rows: readonly StoredOutcome[]): number {
+  // A finish sorts before a start at the same millisecond: an item that ends as another begins is not both in flight.
+  const edges = rows.flatMap((r) => [
+    { at: r.startedAt, step: 1 },
+    { at: r.finishedAt, step: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.step - b.step);
+  let open = 0;
+  let most = 0;
+  for (const e of edges) {
+    open += e.step;
+    most = Math.max(most, open);
+  }
+  return most;
 }
 
 describe('slices sized for the lanes', () => {
@@ -95,6 +118,43 @@ describe('slices sized for the lanes', () => {
     // The first slice of 50, then the other 150 items cut for 8 lanes.
     expect(slices).toBe(9);
     expect((await allOutcomes(suite.ledger, 'lanes-raise')).map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('splits a slow slice for the lanes it left idle: its rest runs on C lanes, each item once, never more than C at once', async () => {
+    // 4 slices of 50 on 4 lanes; the last slice's items take 100 ms, the others' 10 ms: alone,
+    // its lane would run 4.5 s after the others had finished.
+    registerProcessor(
+      SLOW_TAIL,
+      defineProcessor(async (_item, ctx) => {
+        await new Promise((resolve) => setTimeout(resolve, ctx.index >= 150 ? 100 : 10));
+        return null;
+      }),
+    );
+    const spec = validateSpecForStart({
+      source: { kind: 'text', path: itemsFile('tail.txt', 200) },
+      processor: { name: SLOW_TAIL },
+      concurrency: 4,
+      sliceSize: 50,
+    });
+    const handle = await (
+      await worker()
+    ).runUntil(async () => {
+      const h = await startBatch(suite.env.client, spec, 'lanes-tail', TASK_QUEUE);
+      await h.result();
+      return h;
+    });
+    expect(await handle.result()).toMatchObject({ total: 200, succeeded: 200, failed: 0, redone: 0, runs: 1 });
+    const rows = await allOutcomes(suite.ledger, 'lanes-tail');
+    expect(rows.map((r) => r.index)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    const { events } = await handle.fetchHistory();
+    const { most, slices } = mostSlicesAtOnce(events ?? []);
+    // The slow slice stopped where it was and handed its rest to new slices, one per lane.
+    expect(slices).toBeGreaterThanOrEqual(8);
+    expect(most).toBe(4);
+    expect(mostItemsAtOnce(rows)).toBeLessThanOrEqual(4);
+    // The slow slice's items ran side by side, not one lane's worth at a time.
+    expect(mostItemsAtOnce(rows.filter((r) => r.index >= 150))).toBeGreaterThanOrEqual(3);
   });
 
   it('says how many lanes run and why when fewer than C can: waymark start and the Web UI details', async () => {

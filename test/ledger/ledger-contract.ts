@@ -170,6 +170,22 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     expect(await ledger.interruptedIndexes('b', 5, 10)).toEqual([]);
   });
 
+  it('holds a split asked of a slice until its attempt takes it, once, whether asked before or after the claim (I14)', async () => {
+    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
+    // Asked before the slice's attempt has claimed it: the claim keeps the request.
+    await ledger.requestSplit('b', 0, 4);
+    await ledger.claimSlice('b', 0, 'attempt-1');
+    await ledger.markInFlight('b', 0, 3, 'attempt-1');
+    expect(await ledger.takeSplitRequest('b', 0)).toBe(4);
+    // Taken: the slice cut from the same first index is not asked too.
+    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
+    expect(await ledger.inFlight('b', 0)).toBe(3);
+    await ledger.requestSplit('b', 100, 2);
+    expect(await ledger.takeSplitRequest('other', 100)).toBeNull();
+    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
+    expect(await ledger.takeSplitRequest('b', 100)).toBe(2);
+  });
+
   it('tells an item cut short by a cancellation from a crash: redone, but never a suspect', async () => {
     await ledger.claimSlice('b', 0, 'attempt-1');
     await ledger.markCutShort('b', 0, 6, 'attempt-1');

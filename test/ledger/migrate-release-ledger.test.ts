@@ -99,7 +99,12 @@ describe('SqliteLedger on a release 0.1 file', () => {
     const raw = new Database(file, { readonly: true });
     try {
       await expectReleaseContents(ledger, async (sql) => raw.prepare(sql).all() as Record<string, unknown>[]);
-      expect(raw.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+      expect(raw.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([
+        { version: 1 },
+        { version: 2 },
+        { version: 3 },
+        { version: 4 },
+      ]);
       await expectNewCommitsWork(ledger);
     } finally {
       raw.close();
@@ -109,7 +114,12 @@ describe('SqliteLedger on a release 0.1 file', () => {
     const again = new SqliteLedger(file);
     await again.close();
     const check = new Database(file, { readonly: true });
-    expect(check.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(check.prepare('SELECT version FROM ledger_schema_version').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+      { version: 4 },
+    ]);
     check.close();
   });
 });
@@ -149,6 +159,7 @@ describeWithPostgres('PostgresLedger on a release 0.1 database', () => {
         { version: 2 },
         { version: 3 },
         { version: 4 },
+        { version: 5 },
       ]);
       await expectNewCommitsWork(ledger);
     } finally {

@@ -165,6 +165,7 @@ describeWithPostgres('PostgresLedger', () => {
           { version: 2 },
           { version: 3 },
           { version: 4 },
+          { version: 5 },
         ]);
       } finally {
         await client.end();
@@ -177,9 +178,9 @@ describeWithPostgres('PostgresLedger', () => {
       await (await PostgresLedger.connect(url)).close();
       const client = await PostgresTestDb.client(url);
       try {
-        await client.query('INSERT INTO ledger_schema_version (version) VALUES (5)');
+        await client.query('INSERT INTO ledger_schema_version (version) VALUES (6)');
         await expect(PostgresLedger.connect(url)).rejects.toThrow(
-          /has schema version 5, newer than this waymark knows \(4\); upgrade waymark/,
+          /has schema version 6, newer than this waymark knows \(5\); upgrade waymark/,
         );
       } finally {
         await client.end();

@@ -76,7 +76,7 @@ describe('SqliteLedger migrations', () => {
   it('records each version it applies, once', async () => {
     const file = await freshFile();
     await new SqliteLedger(file).close();
-    expect(describeFile(file).ledger_schema_version.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(describeFile(file).ledger_schema_version.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   for (const [state, sql] of Object.entries(STATES)) {
@@ -123,7 +123,13 @@ describe('SqliteLedger migrations', () => {
     db.exec('INSERT INTO ledger_schema_version (version) VALUES (99)');
     db.close();
     expect(() => new SqliteLedger(file)).toThrow(LedgerUnavailableError);
-    expect(() => new SqliteLedger(file)).toThrow(/schema version 99, newer than this waymark knows \(3\); upgrade waymark/);
-    expect(describeFile(file).ledger_schema_version.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 99 }]);
+    expect(() => new SqliteLedger(file)).toThrow(/schema version 99, newer than this waymark knows \(4\); upgrade waymark/);
+    expect(describeFile(file).ledger_schema_version.rows).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+      { version: 4 },
+      { version: 99 },
+    ]);
   });
 });

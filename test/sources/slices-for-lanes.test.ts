@@ -22,13 +22,18 @@ describe('sliceSizesForLanes', () => {
     expect(sliceSizesForLanes(3, 1000, 8)).toEqual([1, 1, 1]);
   });
 
-  it('keeps the plain cut, aligned to S, once it has a slice for every lane', () => {
-    expect(sliceSizesForLanes(20_000, 1000, 16)).toBeUndefined();
-    expect(sliceSizesForLanes(3500, 1000, 4)).toBeUndefined();
+  it('cuts a window whose last round would leave lanes idle into whole rounds of C slices', () => {
+    // 20 slices of 1,000 on 16 lanes: 12 lanes would idle through a second round of 4.
+    expect(sliceSizesForLanes(20_000, 1000, 16)).toEqual(Array(32).fill(625));
+    // 4 slices on 4 lanes, but the last of 500: three lanes would work twice as long as the fourth.
+    expect(sliceSizesForLanes(3500, 1000, 4)).toEqual(Array(4).fill(875));
     expect(sliceSizesForLanes(3500, 1000, 5)).toEqual(Array(5).fill(700));
+    // Fewer items than whole rounds of slices would need: one item a slice.
+    expect(sliceSizesForLanes(20, 1, 16)).toBeUndefined();
+    expect(sliceSizesForLanes(21, 2, 8)).toEqual([...Array(5).fill(2), ...Array(11).fill(1)]);
   });
 
-  it('keeps the plain cut when it already fills every lane, and for one lane', () => {
+  it('keeps the plain cut, aligned to S, when every lane gets the same work from it, and for one lane', () => {
     expect(sliceSizesForLanes(100_000, 1000, 4)).toBeUndefined();
     expect(sliceSizesForLanes(8000, 1000, 8)).toBeUndefined();
     expect(sliceSizesForLanes(2500, 1000, 1)).toBeUndefined();
@@ -44,7 +49,8 @@ describe('sliceSizesForLanes', () => {
           expect(sizes.reduce((a, b) => a + b)).toBe(w);
           expect(Math.max(...sizes)).toBeLessThanOrEqual(s);
           expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-          expect(sizes).toHaveLength(Math.min(c, w));
+          // Whole rounds of min(C, W) slices, unless there are too few items for them.
+          expect(sizes.length % Math.min(c, w) === 0 || sizes.length === w).toBe(true);
         }
       }
     }

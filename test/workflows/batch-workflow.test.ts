@@ -62,6 +62,34 @@ describe('batchWorkflow (time skipping)', () => {
     expect(progress).toMatchObject({ state: 'completed', total: 237, succeeded: 237 - 34, failed: 34, cursor: 237, runs: 5 });
   });
 
+  it('splits a slice left running alone for the idle lanes, and counts and covers every item once (I14)', async () => {
+    // 4 slices of 10 on 4 lanes; the last one runs until the three idle lanes ask for it to split at 33.
+    const fake = fakeActivities(40, { splitAt: 33, failEvery: 5 });
+    const summary = await run(fake.activities, () =>
+      env.client.workflow.execute('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'split-tail',
+        args: [spec({ concurrency: 4, checkpointEvery: 40 })],
+      }),
+    );
+    // Lanes fell idle one after another: while slice 30 ran, each free lane was offered once.
+    const whileRunning = fake.record.splitAsks.filter((a) => a.slices.some((s) => s.start === 30));
+    expect(whileRunning.map((a) => a.freeLanes).reduce((a, b) => a + b)).toBe(3);
+    // The split slice, then its rest (7 items) as 4 slices, one per lane.
+    expect(fake.record.slices.slice(4).sort((a, b) => a.start - b.start)).toEqual([
+      { start: 33, count: 2, startOffset: 330, endOffset: 350 },
+      { start: 35, count: 2, startOffset: 350, endOffset: 370 },
+      { start: 37, count: 2, startOffset: 370, endOffset: 390 },
+      { start: 39, count: 1, startOffset: 390, endOffset: 400 },
+    ]);
+    // Items 30-32 counted once (by the split slice), 33-39 by the new slices; failures of every slice that ran whole.
+    const failed = [0, 5, 10, 15, 20, 25, 35].length;
+    expect(summary).toMatchObject({ runs: 1, status: 'completed' });
+    expect(fake.record.finals).toHaveLength(1);
+    const progress = await run(fake.activities, () => env.client.workflow.getHandle('split-tail').query(progressQuery));
+    expect(progress).toMatchObject({ state: 'completed', succeeded: 40 - failed, failed, cursor: 40 });
+  });
+
   it('completes an empty source with zero items in one run', async () => {
     const fake = fakeActivities(0);
     const summary = await run(fake.activities, () =>

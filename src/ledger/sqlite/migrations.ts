@@ -48,9 +48,10 @@ const MIGRATIONS: readonly string[] = [
   // A batch's identity (INVARIANTS.md I11): which workflow chain first claimed the id, and when.
   `ALTER TABLE batches ADD COLUMN identity TEXT;
    ALTER TABLE batches ADD COLUMN claimed_at INTEGER;`,
+  // A split of a running slice asked by lanes with nothing to run: into how many slices (INVARIANTS.md I14).
+  `ALTER TABLE slice_progress ADD COLUMN split_pieces INTEGER;`,
   // Named rate limits (INVARIANTS.md I13): one token bucket per key, shared by every batch and
-  // worker (src/ledger/rate-limit-bucket.ts). Written as the last migration on branch limits;
-  // its number is whatever place it takes when merged after the migrations before it.
+  // worker (src/ledger/rate-limit-bucket.ts).
   `CREATE TABLE rate_limits (
      key         TEXT    PRIMARY KEY,
      lim         INTEGER NOT NULL,
