@@ -4,7 +4,7 @@
  * timed wait, and a quota signal holds the key for every batch that names it.
  */
 import { ActivityCancellationDetails } from '@temporalio/common';
-import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
+import { defineBatchProcessor, defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
 import type { RateLimitSpec } from '../../src/contract/batch-spec';
 import { sliceHarness, makeSpec, range, endOf } from '../helpers/slice-harness';
@@ -117,5 +117,52 @@ describe('processSlice with a named rate limit', () => {
 
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
     expect(proc.started[0].at).toBeGreaterThanOrEqual(heldUntil);
+  });
+
+  it('with itemsPerCall, each item of a call takes its token before the call starts', async () => {
+    const name = `rate-limit-batch-test-${++processorCount}`;
+    const calls: { at: number; indexes: number[] }[] = [];
+    registerProcessor(
+      name,
+      defineBatchProcessor(async (items) => {
+        calls.push({ at: Date.now(), indexes: items.map((i) => i.index) });
+        return items.map((i) => ({ result: i.item }));
+      }),
+    );
+    const spec = makeSpec(textSource(20), name, { sliceSize: 10, checkpointEvery: 20, itemsPerCall: 5, rateLimit: limit({ limit: 10 }) });
+    const slice = await sliceOf(spec, 1);
+
+    const result = await startSlice('calls', spec, slice).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(calls.map((c) => c.indexes)).toEqual([range(10, 15), range(15, 20)]);
+    // 10 a second: the second call's 5 tokens came due 500 ms after the first call's.
+    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(500 - 20);
+  });
+
+  it('with itemsPerCall, a long wait for a token of the call stops the slice before the call', async () => {
+    const name = `rate-limit-batch-test-${++processorCount}`;
+    const calls: number[][] = [];
+    registerProcessor(
+      name,
+      defineBatchProcessor(async (items) => {
+        calls.push(items.map((i) => i.index));
+        return items.map((i) => ({ result: i.item }));
+      }),
+    );
+    const spec = makeSpec(textSource(20), name, {
+      sliceSize: 10,
+      checkpointEvery: 20,
+      itemsPerCall: 5,
+      rateLimit: limit({ limit: 1, per: 'minute', burst: 2 }),
+    });
+    const slice = await sliceOf(spec, 1);
+
+    const result = await startSlice('long-call', spec, slice).result;
+
+    // Burst 2 at 1 a minute: 2 whole tokens, a third a second later (the sliver of slack set aside
+    // for blocks refills first), then one a minute: the call of 5 never starts.
+    expect(result).toMatchObject({ outcome: 'quota', pacedOn: 'api', nextIndex: slice.start, tally: { succeeded: 0 } });
+    expect(calls).toEqual([]);
   });
 });
