@@ -32,6 +32,8 @@ export class Pacer {
     private readonly ledger: RateLimits,
     readonly limit: RateLimitSpec,
     private readonly batchId: string,
+    /** Told of every wait (the slice's metrics count them). */
+    private readonly onWait: (wait: PaceWait) => void = () => {},
   ) {
     this.rate = rateOf(limit);
     this.wanted = blockSize(this.rate);
@@ -58,7 +60,9 @@ export class Pacer {
     this.tokens = 0;
     const take = await this.ledger.takeTokens(this.key, this.wanted, this.rate, this.batchId, ledgerNow);
     if (take.granted === 0) {
-      return { key: this.key, waitMs: Math.max(1, take.retryAt! - take.now), held: take.heldUntil !== undefined };
+      const wait = { key: this.key, waitMs: Math.max(1, take.retryAt! - take.now), held: take.heldUntil !== undefined };
+      this.onWait(wait);
+      return wait;
     }
     this.tokens = take.granted - 1;
     this.usableUntil = now + take.useWithinMs;

@@ -46,7 +46,8 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   await chargeInterruption(ledger, session, spec);
   await session.begin();
   // A named rate limit (INVARIANTS.md I13): the runner takes a token before each item starts.
-  const pacer = spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId);
+  const pacer =
+    spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId, (w) => metrics.rateLimitWait(w.key, w.held ? 'held' : 'paced'));
   const runner = new ItemRunner({
     batchId,
     spec,

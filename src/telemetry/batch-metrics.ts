@@ -8,6 +8,7 @@
  *   waymark_item_latency     histogram  ms from an item's first attempt to its outcome
  *   waymark_slice_latency    histogram  ms of a slice attempt that returned; `outcome` done|quota
  *   waymark_quota_waits      counter    slices stopped by a quota (each one a batch-wide wait)
+ *   waymark_rate_limit_waits counter    waits for a named rate limit's token; `key`, `reason` paced|held
  *
  * Every metric carries `processor` besides the SDK's activity tags (namespace, task_queue, ...).
  */
@@ -38,6 +39,7 @@ export class SliceMetrics {
   private readonly itemLatency;
   private readonly sliceLatency;
   private readonly quotaWaits;
+  private readonly rateLimitWaits;
 
   constructor(meter: MetricMeter, processor: string) {
     const tagged = meter.withTags({ processor });
@@ -53,6 +55,11 @@ export class SliceMetrics {
       'time of a slice attempt that returned (done or stopped for quota)',
     );
     this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
+    this.rateLimitWaits = tagged.createCounter(
+      'waymark_rate_limit_waits',
+      'waits',
+      "waits for a named rate limit's token: paced by its rate, or held by a quota signal",
+    );
   }
 
   /**
@@ -77,6 +84,11 @@ export class SliceMetrics {
 
   quotaWait(): void {
     this.quotaWaits.add(1);
+  }
+
+  /** An item waits for a token of `key` (INVARIANTS.md I13): `paced` by its rate, or `held` by a quota signal. */
+  rateLimitWait(key: string, reason: 'paced' | 'held'): void {
+    this.rateLimitWaits.add(1, { key, reason });
   }
 
   sliceReturned(outcome: 'done' | 'quota' | 'split'): void {

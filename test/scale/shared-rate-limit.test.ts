@@ -19,6 +19,8 @@ import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { startQuotaApi, type QuotaApi } from '../../tools/support/quota-api-server';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { mostInAnyWindow, rateAfterFirstPeriod } from '../helpers/rate-windows';
+import { sample } from '../helpers/prometheus';
+import { findFreePort } from '../../tools/support/free-port';
 
 const TASK_QUEUE = 'shared-rate-limit';
 const ITEMS_PER_BATCH = 300;
@@ -60,7 +62,10 @@ describeWithPostgres('three worker processes and two batches sharing one rate li
       WAYMARK_TASK_QUEUE: TASK_QUEUE,
       WAYMARK_LEDGER_URL: ledgerUrl,
     });
-    workers.push(...(await Promise.all([workerEnv(), workerEnv(), workerEnv()].map((e) => startWorkerProcess(e)))));
+    // The first worker serves its metrics, to count its waits for the key's tokens.
+    const metricsPort = await findFreePort();
+    const metricsWorker = { ...workerEnv(), WAYMARK_METRICS_PORT: `127.0.0.1:${metricsPort}` };
+    workers.push(...(await Promise.all([metricsWorker, workerEnv(), workerEnv()].map((e) => startWorkerProcess(e)))));
 
     const specFor = (name: string) => {
       const file = path.join(sources, `${name}.jsonl`);
@@ -98,5 +103,9 @@ describeWithPostgres('three worker processes and two batches sharing one rate li
     expect(key).toMatchObject({ key: 'enrich-api', rate: { limit: LIMIT, periodMs: 1000, burst: BURST } });
     expect(most).toBeLessThanOrEqual(API_CAPACITY);
     expect(rate).toBeGreaterThanOrEqual(0.9 * LIMIT);
+    // Twelve lanes at 60 a second wait for tokens all along; the metric says so, by key and reason.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(sample(metrics, 'waymark_rate_limit_waits', { key: 'enrich-api', reason: 'paced' })).toBeGreaterThan(0);
+    expect(sample(metrics, 'waymark_rate_limit_waits', { reason: 'held' })).toBe(0);
   });
 });
