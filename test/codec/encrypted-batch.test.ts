@@ -29,6 +29,17 @@ import { registerProcessor } from '../../src/processors/registry';
 import { defineProcessor } from '../../src/processors/processor';
 import type { BatchSpec } from '../../src/contract/batch-spec';
 
+/** The fields of core's LocalActivityMarkerData. */
+const LOCAL_ACTIVITY_RECORD_FIELDS = [
+  'seq',
+  'attempt',
+  'activity_id',
+  'activity_type',
+  'complete_time',
+  'backoff',
+  'original_schedule_time',
+];
+
 const TASK_QUEUE = 'encrypted-batch';
 const PROCESSOR = 'confidential-enricher';
 const SOURCE_NAME = 'classified-accounts.txt';
@@ -133,7 +144,15 @@ describe('a batch with payload encryption', () => {
         patch: { id: expect.stringMatching(/^[a-z][a-z-]*$/), deprecated: false },
       });
     }
-    for (const { where, payload } of payloads.filter((p) => !isPatchMarker(p))) {
+    // A local activity marker's `data` is core's record of the call (which activity, which attempt,
+    // when), also written by core: it names one of waymark's local activities and holds nothing else.
+    const isLocalActivityRecord = ({ where }: { where: string }) => where.includes('.markerRecordedEventAttributes.details.data.');
+    for (const { where, payload } of payloads.filter(isLocalActivityRecord)) {
+      const record = JSON.parse(Buffer.from(payload.data!).toString()) as Record<string, unknown>;
+      expect({ where, activity: record.activity_type }).toEqual({ where, activity: expect.stringMatching(/^(requestSplit|batchTotals)$/) });
+      expect(Object.keys(record).filter((k) => !LOCAL_ACTIVITY_RECORD_FIELDS.includes(k))).toEqual([]);
+    }
+    for (const { where, payload } of payloads.filter((p) => !isPatchMarker(p) && !isLocalActivityRecord(p))) {
       expect({ where, encoding: Buffer.from(payload.metadata!.encoding).toString() }).toEqual({ where, encoding: ENCRYPTED_ENCODING });
       expect({ where, keyId: Buffer.from(payload.metadata![METADATA_KEY_ID]).toString() }).toEqual({ where, keyId: 'test-key-1' });
     }

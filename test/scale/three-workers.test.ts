@@ -21,7 +21,7 @@ import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { startBatch } from '../../src/cli/start-batch';
 import { parseBatchSpec, resumeCostBound } from '../../src/contract/batch-spec';
 import { CHAOS_LOG_ENV, CHAOS_PROCESSOR_NAME, chaosResult } from '../../tools/chaos/chaos-processor';
-import { readExecutionLog, type Execution } from '../../tools/chaos/execution-log';
+import { readExecutionLog } from '../../tools/chaos/execution-log';
 import { allOutcomes } from '../helpers/ledger-rows';
 
 const CHAOS_PROCESSOR = path.resolve(__dirname, '../../dist/tools/chaos/chaos-processor.js');
@@ -97,7 +97,8 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
       source: { kind: 'postgres-table', path: 'words', keyColumn: 'id' },
       processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 5 } },
       sliceSize: SLICE,
-      checkpointEvery: 1000,
+      // 24 slices a window, whole rounds of C: the plain cut stays, so slice i holds items [50 i, 50 i + 50).
+      checkpointEvery: 1200,
       concurrency: 6,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
@@ -149,31 +150,30 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     expect(rows.filter((r) => r.status !== 'succeeded' || r.result !== expected[r.index])).toEqual([]);
     expect(summary).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0, resumeCostBound: bound });
 
-    // Each worker ran slices of its own; a slice ran on one worker, or on the killed one and then a survivor.
+    // Each worker ran slices of its own; a slice ran on one worker, or on the killed one and then
+    // survivors (more than one when idle lanes split the rest of it, I14).
     const survivors = pids.filter((pid) => pid !== victim.child.pid);
     const bySlice = groupBy(executions, (e) => Math.floor(e.index / SLICE));
     expect(bySlice.size).toBe(ITEMS / SLICE);
     const slicesOf = new Map(pids.map((pid) => [pid, 0]));
-    const takenOver: { slice: number; firstAfterKill: Execution }[] = [];
+    const takenOver: number[] = [];
     for (const [slice, list] of bySlice) {
       const ran = [...new Set(list.map((e) => e.pid))];
       for (const pid of ran) slicesOf.set(pid, slicesOf.get(pid)! + 1);
-      if (ran.length === 1) continue;
-      expect(ran).toHaveLength(2);
-      expect(ran).toContain(victim.child.pid);
-      const after = list.filter((e) => e.pid !== victim.child.pid).sort((a, b) => a.at - b.at);
-      expect(survivors).toContain(after[0].pid);
-      takenOver.push({ slice, firstAfterKill: after[0] });
+      if (ran.includes(victim.child.pid!) && list.some((e) => e.pid !== victim.child.pid && e.at >= killedAt)) takenOver.push(slice);
     }
     for (const pid of pids) expect(slicesOf.get(pid)).toBeGreaterThan(0);
-    // The victim was mid-slice, so at least that slice was taken over; every slice it had an item
-    // in flight in was taken over by a survivor, not before the heartbeat timeout.
+    // The victim was mid-slice, so at least that slice was taken over; every item it had in
+    // flight ran again once, on a survivor, not before the heartbeat timeout let its slice go.
     expect(takenOver.length).toBeGreaterThan(0);
     const cutShort = new Set(inFlightAtKill.map((i) => Math.floor(i / SLICE)));
-    expect(takenOver.filter((t) => cutShort.has(t.slice))).toHaveLength(cutShort.size);
-    for (const { firstAfterKill } of takenOver) {
-      expect(firstAfterKill.at).toBeGreaterThanOrEqual(killedAt + EARLIEST_TAKEOVER_MS - 100);
-      expect(firstAfterKill.at).toBeLessThan(killedAt + 30_000);
+    expect(takenOver.filter((slice) => cutShort.has(slice))).toHaveLength(cutShort.size);
+    for (const index of inFlightAtKill) {
+      const again = executions.filter((e) => e.index === index && e.pid !== victim.child.pid);
+      expect(again).toHaveLength(1);
+      expect(survivors).toContain(again[0].pid);
+      expect(again[0].at).toBeGreaterThanOrEqual(killedAt + EARLIEST_TAKEOVER_MS - 100);
+      expect(again[0].at).toBeLessThan(killedAt + 30_000);
     }
 
     // Re-executed: only items in flight at the kill, at most the bound; waymark's count covers them.
@@ -189,7 +189,7 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     expect(summary.redone).toBeLessThanOrEqual(bound);
     console.log(
       `three workers: slices per worker ${pids.map((pid) => `${pid}${pid === victim.child.pid ? ' (killed)' : ''}: ${slicesOf.get(pid)}`).join(', ')}; ` +
-        `in flight at the kill [${inFlightAtKill.join(', ')}], slices taken over after ${takenOver.map((t) => `${((t.firstAfterKill.at - killedAt) / 1000).toFixed(1)} s`).join(', ')}, ` +
+        `in flight at the kill [${inFlightAtKill.join(', ')}], slices taken over ${takenOver.length}, ` +
         `re-executed [${redone.join(', ')}], reported redone ${summary.redone}, bound ${bound}`,
     );
   }, 240_000);

@@ -108,7 +108,10 @@ async function lanesShortAtStart(
   while (Date.now() < deadline) {
     const progress = await client.connection.withDeadline(deadline, () => handle.query(progressQuery)).catch(() => undefined);
     if (progress === undefined) return undefined;
-    if (progress.state !== 'planning') return progress.lanesInUse !== undefined ? lanesInUse(progress) : undefined;
+    // Only a batch too small for C lanes is short from the start: the last slices of a window are
+    // a passing state, which a fast batch may already be in when the query arrives.
+    const tooSmall = progress.total !== undefined && progress.total < progress.concurrency;
+    if (progress.state !== 'planning') return progress.lanesInUse !== undefined && tooSmall ? lanesInUse(progress) : undefined;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return undefined;
