@@ -48,7 +48,9 @@ const spread = (values: number[], fmt: (n: number) => string) =>
 const duration = (seconds: number) => (seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`);
 
 function describeSpec(spec: BenchPlan['spec']): string {
-  const set = Object.entries(spec).map(([k, v]) => `${k} ${typeof v === 'number' ? int(v) : String(v)}`);
+  const set = Object.entries(spec).map(
+    ([k, v]) => `${k} ${typeof v === 'number' ? int(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+  );
   return set.length === 0 ? 'at the defaults' : `with ${set.join(', ')}`;
 }
 

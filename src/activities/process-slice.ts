@@ -15,12 +15,13 @@ import { evenSizes } from '../sources/window-planner';
 import type { SliceBounds } from '../contract/slices';
 import { getProcessor } from '../processors/registry';
 import { sourceBatchId } from '../redrive/redriven-batch';
-import { ItemRunner, SliceCancelledError } from './run-item';
+import { ItemRunner, SliceCancelledError, type QuotaStop } from './run-item';
 import { toApplicationFailure } from './failures';
 import { SliceMetrics } from '../telemetry/batch-metrics';
 import { SliceSession } from './slice-session';
 import { chargeInterruption, SuspectItems } from './suspect-items';
 import { BudgetGuard } from './budget-guard';
+import { Pacer } from './pacer';
 
 /**
  * A slice stopped by the budget tells an older workflow, which knows no budgets, to wait this long
@@ -51,8 +52,19 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   const session = await SliceSession.claim(ctx, ledger, metrics, input);
   await chargeInterruption(ledger, session, spec);
   await session.begin();
-  const runner = new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal });
   const budget = BudgetGuard.forSpec(ledger, batchId, spec);
+  // A named rate limit (INVARIANTS.md I13): the runner takes a token before each item starts.
+  const pacer =
+    spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId, (w) => metrics.rateLimitWait(w.key, w.held ? 'held' : 'paced'));
+  const runner = new ItemRunner({
+    batchId,
+    spec,
+    processor,
+    log: ctx.log,
+    sliceSignal: session.signal,
+    pacer,
+    activitySignal: ctx.cancellationSignal,
+  });
   // Loaded inside the try: should the ledger fail here, the session's timers still stop.
   let suspects: SuspectItems | undefined;
   try {
@@ -108,7 +120,7 @@ async function runItems(
     session.inProgress = index;
     const run = await runner.run(item);
     session.inProgress = null;
-    if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
+    if (run.kind === 'quota') return stopForQuota(session, run, index);
     session.hold(run.outcome);
     budget?.spent(run.outcome);
     const next = index + 1 < session.end ? index + 1 : null;
@@ -136,7 +148,7 @@ async function runSuspect(
   session.inProgress = index;
   const run = await runner.run(item);
   session.inProgress = null;
-  if (run.kind === 'quota') return stopForQuota(session, run.retryAfterMs, index);
+  if (run.kind === 'quota') return stopForQuota(session, run, index);
   session.hold(run.outcome);
   await session.flush(suspects.nextInFlight(index + 1 < session.end ? index + 1 : null));
   await suspects.releaseLease();
@@ -144,9 +156,17 @@ async function runSuspect(
 }
 
 /** The slice stops before `nextIndex` for a quota wait, keeping what it committed. */
-async function stopForQuota(session: SliceSession, retryAfterMs: number, nextIndex: number): Promise<ProcessSliceResult> {
+async function stopForQuota(session: SliceSession, stop: QuotaStop, nextIndex: number): Promise<ProcessSliceResult> {
   await session.stopForQuota();
-  return { outcome: 'quota', retryAfterMs, nextIndex, tally: await session.tally() };
+  const { retryAfterMs, pacedOn, heldOn } = stop;
+  return {
+    outcome: 'quota',
+    retryAfterMs,
+    nextIndex,
+    tally: await session.tally(),
+    ...(pacedOn && { pacedOn }),
+    ...(heldOn && { heldOn }),
+  };
 }
 
 /** The batch's budget is reached: the slice stops before `nextIndex` as for a quota, keeping what it committed. */
@@ -188,7 +208,8 @@ async function runCalls(
       session.hold(outcome);
       budget?.spent(outcome);
     }
-    if (run.quota) return stopForQuota(session, run.quota.retryAfterMs, run.quota.nextIndex);
+    for (const outcome of run.outcomes) session.hold(outcome);
+    if (run.quota) return stopForQuota(session, run.quota, run.quota.nextIndex);
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     return undefined;
   };

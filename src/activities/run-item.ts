@@ -17,8 +17,19 @@ import {
 } from '../processors/processor';
 import { errorType } from '../processors/errors';
 import { addUsage, usageProblem, type Usage } from '../contract/usage';
+import type { Pacer } from './pacer';
 
-export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'quota'; retryAfterMs: number };
+/**
+ * A stop for quota: how long to wait and, in a batch with a named rate limit, why: `pacedOn`
+ * the key whose rate has no token for that long, `heldOn` the key a quota signal holds.
+ */
+export interface QuotaStop {
+  retryAfterMs: number;
+  pacedOn?: string;
+  heldOn?: string;
+}
+
+export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | ({ kind: 'quota' } & QuotaStop);
 
 /**
  * A call's items: the outcomes of its first items, in index order with no gap (all of them,
@@ -26,7 +37,7 @@ export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | { kind: 'q
  */
 export interface CallRun {
   outcomes: OutcomeToCommit[];
-  quota?: { retryAfterMs: number; nextIndex: number };
+  quota?: QuotaStop & { nextIndex: number };
 }
 
 /** Thrown when the slice is cancelled while an item runs; the item gets no outcome. */
@@ -59,6 +70,13 @@ export interface RunItemOptions {
   log: ItemLogger;
   /** Aborted when the slice is cancelled (workflow cancel, worker shutdown). */
   sliceSignal: AbortSignal;
+  /** The batch's named rate limit, when it has one: each item takes a token before it starts. */
+  pacer?: Pacer;
+  /**
+   * Aborted by any cancellation of the activity, a worker shutting down included (the slice's
+   * signal is not): a wait for a token, before the item started, ends at once.
+   */
+  activitySignal?: AbortSignal;
 }
 
 /** The attempt running now: what a timeout or the slice's cancellation stops. */
@@ -112,10 +130,12 @@ export class ItemRunner {
   }
 
   private async runAttempts(item: SourceItem, usage: Usage): Promise<ItemRun> {
-    const startedAt = Date.now();
     if (item.parseError !== undefined) {
-      return failed(item.index, 'parse', item.parseError, 0, startedAt);
+      return failed(item.index, 'parse', item.parseError, 0, Date.now());
     }
+    const paced = await this.waitForToken();
+    if (paced) return { kind: 'quota', ...paced };
+    const startedAt = Date.now();
     const { spec, sliceSignal } = this.opts;
     let lastError: unknown;
     for (let attempt = 1; attempt <= spec.itemAttempts; attempt++) {
@@ -129,7 +149,7 @@ export class ItemRunner {
         // A processor may answer the abort with an error of its own, and that may win the race:
         // once the slice is cancelled no error is the item's, or it would become a failure row.
         if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
-        if (err instanceof QuotaExhaustedError) return { kind: 'quota', retryAfterMs: err.retryAfterMs };
+        if (err instanceof QuotaExhaustedError) return { kind: 'quota', ...(await this.holdForQuota(err.retryAfterMs)) };
         if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
         // Not the item's fault and the same for every item: no attempts, no failure row; the slice fails.
         if (err instanceof ProcessorCannotStartError) throw err;
@@ -147,6 +167,12 @@ export class ItemRunner {
    * its items. The call's timeout is itemTimeoutMs for each of its items.
    */
   async runCall(items: SourceItem[]): Promise<CallRun> {
+    // Every item that reaches the processor takes its token first. Should one wait too long, the
+    // call does not start, and the tokens its first items took are dropped (at most M - 1).
+    for (const item of items) {
+      const paced = item.parseError === undefined ? await this.waitForToken() : undefined;
+      if (paced) return { outcomes: [], quota: { ...paced, nextIndex: items[0].index } };
+    }
     const startedAt = Date.now();
     const { spec, sliceSignal } = this.opts;
     const states = items.map((item) => ({
@@ -202,11 +228,49 @@ export class ItemRunner {
     // A commit group holds outcomes in index order with no gap; after a quota signal the rest waits.
     const outcomes: OutcomeToCommit[] = [];
     for (const state of states) {
-      if (state.outcome === undefined) return { outcomes, quota: { retryAfterMs: retryAfterMs ?? 0, nextIndex: state.item.index } };
+      if (state.outcome === undefined) {
+        return { outcomes, quota: { ...(await this.holdForQuota(retryAfterMs ?? 0)), nextIndex: state.item.index } };
+      }
       if (Object.keys(state.usage).length > 0) state.outcome.usage = state.usage;
       outcomes.push(state.outcome);
     }
     return { outcomes };
+  }
+
+  /**
+   * The item's token from the batch's rate limit (INVARIANTS.md I13). A wait up to the heartbeat
+   * timeout is slept here, the session heartbeating meanwhile; a longer one is returned, so the
+   * slice stops as for quota and the workflow waits on a durable timer: a per-hour or per-day
+   * limit never keeps a slice open for hours.
+   */
+  private async waitForToken(): Promise<QuotaStop | undefined> {
+    const { pacer, spec, sliceSignal, activitySignal = sliceSignal } = this.opts;
+    if (pacer === undefined) return undefined;
+    for (;;) {
+      if (sliceSignal.aborted) throw new SliceCancelledError();
+      const wait = await pacer.acquire();
+      if (wait === undefined) return undefined;
+      const stop = (retryAfterMs: number): QuotaStop => ({ retryAfterMs, ...(wait.held ? { heldOn: wait.key } : { pacedOn: wait.key }) });
+      if (wait.waitMs > spec.heartbeatTimeoutMs) return stop(wait.waitMs);
+      const until = Date.now() + wait.waitMs;
+      if (!(await sleepUnlessAborted(wait.waitMs, activitySignal))) {
+        if (sliceSignal.aborted) throw new SliceCancelledError();
+        // The worker is shutting down and the item has not started: the slice stops as for
+        // quota, nothing in flight and nothing to redo, and goes on elsewhere after the wait.
+        return stop(Math.max(1, until - Date.now()));
+      }
+    }
+  }
+
+  /**
+   * A quota signal from the processor. With a named rate limit it holds the key in the ledger,
+   * so every batch and worker that names it waits too (INVARIANTS.md I7, I13).
+   */
+  private async holdForQuota(retryAfterMs: number): Promise<QuotaStop> {
+    const { pacer } = this.opts;
+    if (pacer === undefined) return { retryAfterMs };
+    await pacer.hold(retryAfterMs);
+    return { retryAfterMs, heldOn: pacer.key };
   }
 
   private callOnce(open: Array<{ item: SourceItem; attempts: number }>): Promise<ItemOutcome[]> {
@@ -300,17 +364,27 @@ export class ItemRunner {
 }
 
 function backoff(attempt: number, spec: BatchSpec, sliceSignal: AbortSignal): Promise<void> {
-  const ms = Math.min(spec.itemBackoffMs * 2 ** (attempt - 1), spec.itemBackoffMaxMs);
-  return new Promise((resolve, reject) => {
+  return sleepUnlessCancelled(Math.min(spec.itemBackoffMs * 2 ** (attempt - 1), spec.itemBackoffMaxMs), sliceSignal);
+}
+
+/** Sleeps `ms`; a cancellation of the slice ends the sleep with SliceCancelledError. */
+async function sleepUnlessCancelled(ms: number, sliceSignal: AbortSignal): Promise<void> {
+  if (!(await sleepUnlessAborted(ms, sliceSignal))) throw new SliceCancelledError();
+}
+
+/** Sleeps `ms`, or less when `signal` aborts first: true when it slept all of it. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new SliceCancelledError());
+      resolve(false);
     };
     const timer = setTimeout(() => {
-      sliceSignal.removeEventListener('abort', onAbort);
-      resolve();
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
     }, ms);
-    sliceSignal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

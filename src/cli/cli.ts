@@ -13,6 +13,7 @@ import { addRedriveCommand } from './commands/redrive';
 import { addFailuresCommand } from './commands/failures';
 import { addExportCommand } from './commands/export';
 import { addScheduleCommands } from './commands/schedule';
+import { addLimitsCommand } from './commands/limits';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   addFailuresCommand(program);
   addExportCommand(program);
   addScheduleCommands(program);
+  addLimitsCommand(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 /** Parsers for flag values: a bad value is a commander usage error that names the flag. */
 import { InvalidArgumentError } from 'commander';
 import { UNIT_NAME } from '../contract/usage';
+import { RATE_PERIODS, type RatePeriod } from '../contract/batch-spec';
 
 export function wholeNumber(flag: string, min: number) {
   return (raw: string): number => {
@@ -52,4 +53,14 @@ export function columnList(raw: string): string[] {
   if (columns.some((c) => c === ''))
     throw new InvalidArgumentError(`--columns takes column names separated by commas, e.g. id,email,total, got "${raw}"`);
   return columns;
+}
+
+/** `--rate-limit KEY=LIMIT/PERIOD`, e.g. openai=60/minute: the spec's rateLimit without its burst. */
+export function rateLimitFlag(raw: string): { key: string; limit: number; per: RatePeriod } {
+  const periods = Object.keys(RATE_PERIODS).join(', ');
+  const match = /^([^=]+)=(\d+)\/(\w+)$/.exec(raw.trim());
+  if (!match || !(match[3] in RATE_PERIODS)) {
+    throw new InvalidArgumentError(`--rate-limit takes KEY=LIMIT/PERIOD (PERIOD: ${periods}), e.g. openai=60/minute, got "${raw}"`);
+  }
+  return { key: match[1], limit: Number(match[2]), per: match[3] as RatePeriod };
 }

@@ -163,6 +163,14 @@ function staticDetails(spec: BatchSpec): string {
     ['commit group (k)', String(spec.commitGroup)],
     ['resume-cost bound', `${resumeCostBound(spec)} items per interruption`],
     ...(spec.redriveOf ? [['redrive of', spec.redriveOf] as [string, string]] : []),
+    ...(spec.rateLimit
+      ? [
+          [
+            'rate limit',
+            `${spec.rateLimit.key}: ${spec.rateLimit.limit} items per ${spec.rateLimit.per}, burst ${spec.rateLimit.burst}`,
+          ] as [string, string],
+        ]
+      : []),
   ]);
 }
 

@@ -39,10 +39,21 @@ export interface ProcessSliceInput {
 export type ProcessSliceResult =
   | { outcome: 'done'; tally: SliceTally }
   /**
-   * The processor ran out of quota: the slice stopped cleanly before `nextIndex`; run it again after
-   * the wait. With `budgetReached`, it was the batch's budget instead: the workflow pauses.
+   * The processor ran out of quota, or the batch's named rate limit has no token for longer than
+   * the heartbeat timeout: the slice stopped cleanly before `nextIndex`; run it again after the
+   * wait. `pacedOn`: the rate limit's key that paces it; `heldOn`: the key a quota signal holds
+   * (absent from batches without a rate limit, and from workers older than it). With
+   * `budgetReached`, it was the batch's budget instead: the workflow pauses.
    */
-  | { outcome: 'quota'; tally: SliceTally; retryAfterMs: number; nextIndex: number; budgetReached?: true }
+  | {
+      outcome: 'quota';
+      tally: SliceTally;
+      retryAfterMs: number;
+      nextIndex: number;
+      pacedOn?: string;
+      heldOn?: string;
+      budgetReached?: true;
+    }
   /**
    * Split for idle lanes (requestSplit): the attempt started nothing at or past `rest[0].start`;
    * `tally` counts the slice up to there, and `rest`, cut for the lanes, covers the rest of it.

@@ -101,6 +101,33 @@ export const budgetSchema = z.strictObject({
     .positive({ error: 'must be more than 0: the most of the unit the batch may use' }),
 });
 
+/** The periods a rate limit counts over, in milliseconds. */
+export const RATE_PERIODS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+export type RatePeriod = keyof typeof RATE_PERIODS;
+const PERIOD_NAMES = Object.keys(RATE_PERIODS) as RatePeriod[];
+
+/**
+ * A named rate limit (INVARIANTS.md I13): items started under `key`, by every batch and worker
+ * that names it, stay within `limit` + `burst` in every window of one `per`.
+ */
+export const rateLimitSchema = z.strictObject({
+  key: z
+    .string({ error: 'must name the limit, e.g. "openai"; batches that name the same key share it' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, {
+      error: 'must be 1 to 100 letters, digits or . _ : - (starting with a letter or digit), e.g. "openai"',
+    }),
+  limit: positiveInt('items per period'),
+  per: z.enum(PERIOD_NAMES, { error: `must be one of ${PERIOD_NAMES.join(', ')}` }),
+  /** Items that may start above the rate at once; also what lets a worker take tokens in blocks. */
+  burst: z
+    .number({ error: 'must be a whole number (items above the limit)' })
+    .int({ error: 'must be a whole number (items above the limit)' })
+    .nonnegative({ error: 'must be 0 or more (items above the limit)' })
+    .default(0),
+  /** What the limit counts: items (each item started takes one token). */
+  unit: z.enum(['items'], { error: 'must be "items": a rate limit counts items started' }).default('items'),
+});
+
 export const DEFAULTS = {
   sliceSize: 1000,
   checkpointEvery: 100_000,
@@ -166,6 +193,8 @@ const specShape = z.strictObject({
   heartbeatTimeoutMs: positiveInt('milliseconds').min(1000, { error: 'must be at least 1000 ms' }).default(DEFAULTS.heartbeatTimeoutMs),
   /** Pause once the batch has used this much of a usage unit; optional so every earlier spec stays as it was. */
   budget: budgetSchema.optional(),
+  /** A named rate limit shared with every batch that names its key; without it items start as fast as they run. */
+  rateLimit: rateLimitSchema.optional(),
 });
 
 export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
@@ -204,6 +233,7 @@ export type BatchSpecInput = z.input<typeof batchSpecSchema>;
 export type BatchSpec = z.output<typeof batchSpecSchema>;
 export type SourceSpec = BatchSpec['source'];
 export type ProcessorSpec = BatchSpec['processor'];
+export type RateLimitSpec = NonNullable<BatchSpec['rateLimit']>;
 
 export class SpecError extends Error {
   constructor(
@@ -297,6 +327,7 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
   }
   if (first === 'processor') return Object.keys(processorSchema.shape);
   if (first === 'budget') return Object.keys(budgetSchema.shape);
+  if (first === 'rateLimit') return Object.keys(rateLimitSchema.shape);
   return Object.keys(specShape.shape);
 }
 

@@ -49,6 +49,10 @@ export interface BatchProgress {
   quotaUntil?: number;
   /** The spec's budget, as configure left it. */
   budget?: BatchBudget;
+  /** While waiting for quota in a batch with a named rate limit: the key whose rate paces the batch. */
+  pacedOn?: string;
+  /** ... or the key a quota signal from the API holds, for every batch that names it. */
+  heldOn?: string;
   startedAt: number;
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;

@@ -11,6 +11,7 @@ import type { Interruptions } from './interruptions';
 import type { SuspectLease } from './suspect-lease';
 import type { BatchRecords } from './batch-records';
 import type { RedriveMerge } from './redrive-merge';
+import type { RateLimits } from './rate-limits';
 
 export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore } from './outcome-store';
 export { LeaseLostError, type InterruptedItem, type SliceOwnership } from './slice-ownership';
@@ -18,7 +19,8 @@ export type { Interruptions } from './interruptions';
 export type { SuspectLease } from './suspect-lease';
 export type { BatchClaim, BatchRecord, BatchRecords } from './batch-records';
 export type { RedriveMerge } from './redrive-merge';
+export type { RateLimitRate, RateLimitState, RateLimits, TokenTake } from './rate-limits';
 
-export interface Ledger extends OutcomeStore, SliceOwnership, Interruptions, SuspectLease, BatchRecords, RedriveMerge {
+export interface Ledger extends OutcomeStore, SliceOwnership, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits {
   close(): Promise<void>;
 }

@@ -8,6 +8,9 @@ import {
   type OutcomeToCommit,
   type Ledger,
   type StoredOutcome,
+  type RateLimitRate,
+  type RateLimitState,
+  type TokenTake,
 } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
@@ -18,6 +21,17 @@ import { migrate } from './postgres/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
 import { errorText, unreachableMessage } from './postgres/server-errors';
+import { holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
+import {
+  INSERT_BUCKET,
+  SELECT_BUCKET,
+  SELECT_BUCKETS,
+  UPDATE_BUCKET,
+  insertParams,
+  toBucketRow,
+  updateParams,
+  type RateLimitDbRow,
+} from './rate-limit-rows';
 
 /** Rows per page of `outcomes()`: an export of millions of items holds one page at a time. */
 const OUTCOME_PAGE = 5000;
@@ -361,6 +375,48 @@ export class PostgresLedger implements Ledger {
     const claimed = await this.query(CLAIM_BATCH, [batchId, JSON.stringify(spec), identity, Date.now()]);
     if (claimed.length > 0) return { claimed: true };
     return { claimed: false, earlier: (await this.batch(batchId))! };
+  }
+
+  async takeTokens(key: string, wanted: number, rate: RateLimitRate, batchId: string, now?: number): Promise<TokenTake> {
+    let take: TokenTake | undefined;
+    await this.updateBucket(key, rate, batchId, now, (row, at) => {
+      const taken = takeFrom(row, wanted, at);
+      take = taken.take;
+      return taken.row;
+    });
+    return take!;
+  }
+
+  async holdRateLimit(key: string, forMs: number, rate: RateLimitRate, batchId: string, now?: number): Promise<number> {
+    return (await this.updateBucket(key, rate, batchId, now, (row, at) => holdOn(row, forMs, at))).heldUntil!;
+  }
+
+  async rateLimits(now?: number): Promise<RateLimitState[]> {
+    const at = now ?? (await this.query<{ now: number }>(`SELECT ${NOW_MS} AS now`, []))[0].now;
+    return (await this.query<RateLimitDbRow>(SELECT_BUCKETS, [])).map((row) => stateAt(toBucketRow(row), at));
+  }
+
+  /**
+   * Reads a key's bucket (created with `rate` if new) under a row lock, reconciles the declared
+   * rate, applies `change` and writes it back, in one transaction: takes from workers on any
+   * machine queue on the row. The clock is the server's, one clock for every machine.
+   */
+  private async updateBucket(
+    key: string,
+    rate: RateLimitRate,
+    batchId: string,
+    now: number | undefined,
+    change: (row: BucketRow, now: number) => BucketRow,
+  ): Promise<BucketRow> {
+    return this.transaction(async (client) => {
+      const at = now ?? (await client.query<{ now: number }>(`SELECT ${NOW_MS} AS now`)).rows[0].now;
+      // A new key's row: a second transaction inserting it at once waits for this one, then finds it.
+      await client.query(INSERT_BUCKET, insertParams(newBucket(key, rate, batchId, at)));
+      const { rows } = await client.query<RateLimitDbRow>(`${SELECT_BUCKET} FOR UPDATE`, [key]);
+      const changed = change(reconcileRate(toBucketRow(rows[0]), rate, batchId, at), at);
+      await client.query(UPDATE_BUCKET, updateParams(changed));
+      return changed;
+    });
   }
 
   async close(): Promise<void> {

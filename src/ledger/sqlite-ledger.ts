@@ -10,12 +10,26 @@ import {
   type OutcomeToCommit,
   type Ledger,
   type StoredOutcome,
+  type RateLimitRate,
+  type RateLimitState,
+  type TokenTake,
 } from './ledger';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
+import { holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
+import {
+  INSERT_BUCKET,
+  SELECT_BUCKET,
+  SELECT_BUCKETS,
+  UPDATE_BUCKET,
+  insertParams,
+  toBucketRow,
+  updateParams,
+  type RateLimitDbRow,
+} from './rate-limit-rows';
 
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
@@ -350,6 +364,42 @@ export class SqliteLedger implements Ledger {
     const claimed = this.db.prepare(CLAIM_BATCH.replace(/\$\d/g, '?')).get(batchId, JSON.stringify(spec), identity, Date.now());
     if (claimed) return { claimed: true };
     return { claimed: false, earlier: (await this.batch(batchId))! };
+  }
+
+  async takeTokens(key: string, wanted: number, rate: RateLimitRate, batchId: string, now = Date.now()): Promise<TokenTake> {
+    let take: TokenTake | undefined;
+    this.updateBucket(key, rate, batchId, now, (row) => {
+      const taken = takeFrom(row, wanted, now);
+      take = taken.take;
+      return taken.row;
+    });
+    return take!;
+  }
+
+  async holdRateLimit(key: string, forMs: number, rate: RateLimitRate, batchId: string, now = Date.now()): Promise<number> {
+    return this.updateBucket(key, rate, batchId, now, (row) => holdOn(row, forMs, now)).heldUntil!;
+  }
+
+  async rateLimits(now = Date.now()): Promise<RateLimitState[]> {
+    return (this.db.prepare(SELECT_BUCKETS).all() as RateLimitDbRow[]).map((row) => stateAt(toBucketRow(row), now));
+  }
+
+  /**
+   * Reads a key's bucket (created with `rate` if new), reconciles the declared rate, applies
+   * `change` and writes it back, in one IMMEDIATE transaction: worker processes on the file take
+   * turns, each reading what the one before wrote.
+   */
+  private updateBucket(key: string, rate: RateLimitRate, batchId: string, now: number, change: (row: BucketRow) => BucketRow): BucketRow {
+    const sql = (statement: string) => this.db.prepare(statement.replace(/\$\d+/g, '?'));
+    return this.db
+      .transaction(() => {
+        sql(INSERT_BUCKET).run(...insertParams(newBucket(key, rate, batchId, now)));
+        const stored = toBucketRow(sql(SELECT_BUCKET).get(key) as RateLimitDbRow);
+        const changed = change(reconcileRate(stored, rate, batchId, now));
+        sql(UPDATE_BUCKET).run(...updateParams(changed));
+        return changed;
+      })
+      .immediate();
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@
  *
  * Usage is a histogram, not a counter: the SDK's counters take whole numbers only, and a unit
  * such as costUsd is fractional; a histogram of floats keeps the exact total in its _sum.
+ *   waymark_rate_limit_waits counter    waits for a named rate limit's token; `key`, `reason` paced|held
  *
  * Every metric carries `processor` besides the SDK's activity tags (namespace, task_queue, ...).
  */
@@ -49,6 +50,7 @@ export class SliceMetrics {
   private readonly sliceLatency;
   private readonly quotaWaits;
   private readonly itemUsage;
+  private readonly rateLimitWaits;
 
   constructor(meter: MetricMeter, processor: string) {
     const tagged = meter.withTags({ processor });
@@ -65,6 +67,11 @@ export class SliceMetrics {
     );
     this.quotaWaits = tagged.createCounter('waymark_quota_waits', 'waits', 'slices stopped by a quota');
     this.itemUsage = tagged.createHistogram(ITEM_USAGE, 'float', '', 'what a committed item used, by unit; _sum is the total');
+    this.rateLimitWaits = tagged.createCounter(
+      'waymark_rate_limit_waits',
+      'waits',
+      "waits for a named rate limit's token: paced by its rate, or held by a quota signal",
+    );
   }
 
   /**
@@ -90,6 +97,11 @@ export class SliceMetrics {
 
   quotaWait(): void {
     this.quotaWaits.add(1);
+  }
+
+  /** An item waits for a token of `key` (INVARIANTS.md I13): `paced` by its rate, or `held` by a quota signal. */
+  rateLimitWait(key: string, reason: 'paced' | 'held'): void {
+    this.rateLimitWaits.add(1, { key, reason });
   }
 
   sliceReturned(outcome: 'done' | 'quota' | 'split'): void {

@@ -44,6 +44,10 @@ const REFRESH_EVERY_MS = 25_000;
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 /** Runs recorded before configure re-cut a window for more lanes replay without it. */
 const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
+/** Runs recorded before a quota wait could end the run at its event budget replay without it. */
+const QUOTA_WAIT_BUDGET_PATCH = 'quota-wait-budget';
+/** runSlice's answer for a slice that waits out its quota stop in the next run. */
+const WAIT_IN_NEXT_RUN = 'wait-in-next-run';
 /** Runs recorded before idle lanes split running slices replay without it. */
 const SPLIT_FOR_IDLE_LANES_PATCH = 'split-for-idle-lanes';
 /** Runs recorded before budgets replay without the pause a budget makes. */
@@ -67,6 +71,8 @@ export class BatchRun {
   private total: number | undefined;
   private cursor: SourcePosition;
   private quotaUntil: number | undefined;
+  /** The named rate limit behind the quota wait, if any: the key that paces or holds the batch. */
+  private quotaOn: Pick<BatchProgress, 'pacedOn' | 'heldOn'> = {};
   private readonly tallies: Tallies;
   /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
   private ledgerCounts: CommittedCounts | undefined;
@@ -147,6 +153,7 @@ export class BatchRun {
       resumeCostBound: resumeCostBound(this.spec),
       quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
       ...(this.spec.budget !== undefined ? { budget: this.spec.budget } : {}),
+      ...(this.state === 'waiting-for-quota' ? this.quotaOn : {}),
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
@@ -464,7 +471,10 @@ export class BatchRun {
     this.running.set(slice, Date.now());
     try {
       const rest = await this.runSlice(slice);
-      if (rest === undefined) {
+      if (rest === WAIT_IN_NEXT_RUN) {
+        window.relaunchLater(slice);
+        this.outOfHistoryBudget = true;
+      } else if (rest === undefined) {
         this.cursor = window.markFinished(slice);
       } else {
         this.cursor = window.split(slice, rest);
@@ -537,7 +547,12 @@ export class BatchRun {
    * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. Returns
    * the slices the rest of it was cut into when it split.
    */
-  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | undefined> {
+  /**
+   * Runs one slice to its end, or to its split, waiting out quota stops (I7) without spending
+   * attempts. WAIT_IN_NEXT_RUN when it stopped for quota with this run's event budget spent (I2):
+   * a slice paced by a per-hour limit stops after every item, at about 13 events each.
+   */
+  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | typeof WAIT_IN_NEXT_RUN | undefined> {
     const slice = windowSlice.bounds;
     for (;;) {
       if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
@@ -567,10 +582,18 @@ export class BatchRun {
         // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
         throw new CancelledFailure(`slice ${slice.start} stopped: budget reached`);
       }
-      this.quotaUntil = Math.max(this.quotaUntil ?? 0, Date.now() + result.retryAfterMs);
+      const until = Date.now() + result.retryAfterMs;
+      // Reads optional fields of the result into the state shown; no command, so no patch: runs
+      // recorded before them replay the same (a result without them leaves quotaOn empty).
+      if (until >= (this.quotaUntil ?? 0)) {
+        this.quotaOn = { ...(result.pacedOn && { pacedOn: result.pacedOn }), ...(result.heldOn && { heldOn: result.heldOn }) };
+      }
+      this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
       // Held for quota: the lanes promised to its split are free again (a later attempt may still
       // take the request, and the lanes it then needs are found as any split's are).
       this.splitsPending.delete(windowSlice);
+      // This slice is among those in flight; the question is whether it fits once more.
+      if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return WAIT_IN_NEXT_RUN;
     }
   }
 

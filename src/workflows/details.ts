@@ -6,9 +6,12 @@
 import type { BatchProgress } from '../contract/messages';
 import type { Usage } from '../contract/usage';
 
-export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage'>): string {
+export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn'>): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
-    return `waiting for quota until ${new Date(p.quotaUntil).toISOString()}`;
+    const until = new Date(p.quotaUntil).toISOString();
+    if (p.pacedOn !== undefined) return `paced on ${p.pacedOn} until ${until}`;
+    if (p.heldOn !== undefined) return `waiting for quota on ${p.heldOn} until ${until}`;
+    return `waiting for quota until ${until}`;
   }
   if (p.state === 'budget-reached' && p.budget !== undefined) return `budget reached (${budgetUse(p.budget, p.usage)})`;
   return p.state;

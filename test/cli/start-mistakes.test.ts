@@ -86,7 +86,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
       refused(
         'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
           'concurrency, commitGroup, itemsPerCall, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
-          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs, budget)',
+          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs, budget, rateLimit)',
       ),
     );
   });
@@ -177,6 +177,47 @@ describe('waymark start refuses mistakes with one clear line', () => {
     );
     expect(await waymark('start', 'a.b.c', '--source-kind', 'postgres-table', '--key-column', 'id', '--processor', 'sha256')).toEqual(
       refused('invalid batch spec: source.path ("a.b.c") must name the table as table or schema.table for a postgres-table source'),
+    );
+  });
+
+  it('refuses a rate limit written wrong, naming the flag or field and how to write it', async () => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--rate-limit', 'openai=60/week')).toEqual(
+      rejectedFlag(
+        "option '--rate-limit <key=limit/period>' argument 'openai=60/week' is invalid. --rate-limit takes KEY=LIMIT/PERIOD " +
+          '(PERIOD: second, minute, hour, day), e.g. openai=60/minute, got "openai=60/week"',
+      ),
+    );
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--rate-burst', '5')).toEqual(
+      refused('--rate-burst belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it'),
+    );
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--rate-limit', 'open ai=0/minute')).toEqual(
+      refused(
+        'invalid batch spec: rateLimit.key must be 1 to 100 letters, digits or . _ : - (starting with a letter or digit), e.g. "openai"',
+      ),
+    );
+    const perWeek = writeSpec('week.json', {
+      source: { kind: 'jsonl', path: 'items.jsonl' },
+      processor: { name: 'sha256' },
+      rateLimit: { key: 'openai', limit: 60, per: 'week' },
+    });
+    expect(await waymark('start', '--spec', perWeek)).toEqual(
+      refused('invalid batch spec: rateLimit.per must be one of second, minute, hour, day, got the string "week"'),
+    );
+    const zero = writeSpec('zero.json', {
+      source: { kind: 'jsonl', path: 'items.jsonl' },
+      processor: { name: 'sha256' },
+      rateLimit: { key: 'openai', limit: 0, per: 'minute' },
+    });
+    expect(await waymark('start', '--spec', zero)).toEqual(
+      refused('invalid batch spec: rateLimit.limit must be at least 1 (items per period)'),
+    );
+    const unknown = writeSpec('rps.json', {
+      source: { kind: 'jsonl', path: 'items.jsonl' },
+      processor: { name: 'sha256' },
+      rateLimit: { key: 'openai', limit: 5, per: 'second', rps: 3 },
+    });
+    expect(await waymark('start', '--spec', unknown)).toEqual(
+      refused('invalid batch spec: rateLimit.rps is not a known field; remove it (known fields: key, limit, per, burst, unit)'),
     );
   });
 

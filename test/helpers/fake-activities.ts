@@ -17,8 +17,12 @@ export interface FakeOptions {
   /** The slice holding this item stops for quota once, with `quotaMs` to wait. */
   quotaOnceAt?: number;
   quotaMs?: number;
+  /** What that quota stop names: the rate limit key that paces the slice or that a quota signal holds. */
+  quotaOn?: { pacedOn?: string; heldOn?: string };
   /** Slices from this item on run until `release()` (or cancellation). */
   gateFrom?: number;
+  /** Every slice commits one item per attempt, then stops for this long, paced on a rate limit key. */
+  pacedItemByItem?: { key: string; ms: number };
   /**
    * The slice holding this item runs until idle lanes ask for it to be split, then stops before
    * this item and hands back the rest cut for the lanes asked for.
@@ -38,6 +42,8 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
   /** The tally each slice returned last, by first index: what a ledger would count. */
   const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
   let quotaPending = opts.quotaOnceAt !== undefined;
+  /** For pacedItemByItem: the next item of each slice, by its first index. */
+  const nextOfSlice = new Map<number, number>();
   /** Lanes asked for the slice holding `splitAt`, once asked, by its first index. */
   const splitAsked = new Map<number, number>();
 
@@ -96,7 +102,17 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           retryAfterMs: opts.quotaMs!,
           nextIndex: opts.quotaOnceAt!,
           tally: { succeeded: doneBefore, failed: 0, redone: 0 },
+          ...opts.quotaOn,
         };
+      }
+      if (opts.pacedItemByItem) {
+        const next = (nextOfSlice.get(slice.start) ?? slice.start) + 1;
+        nextOfSlice.set(slice.start, next);
+        const tally = { succeeded: next - slice.start, failed: 0, redone: 0 };
+        committedBySlice.set(slice.start, tally);
+        if (next < end)
+          return { outcome: 'quota', retryAfterMs: opts.pacedItemByItem.ms, nextIndex: next, tally, pacedOn: opts.pacedItemByItem.key };
+        return { outcome: 'done', tally };
       }
       let failed = 0;
       if (opts.failEvery) for (let i = slice.start; i < end; i++) if (i % opts.failEvery === 0) failed++;

@@ -4,6 +4,7 @@ import { LedgerUnavailableError } from '../../src/ledger/ledger-unavailable-erro
 import { LeaseLostError } from '../../src/ledger/ledger';
 import { LATEST_SCHEMA_VERSION } from '../../src/ledger/postgres/migrations';
 import { ledgerContract, ok } from './ledger-contract';
+import { rateLimitContract } from './rate-limit-contract';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
 
@@ -39,6 +40,13 @@ describeWithPostgres('PostgresLedger', () => {
 
   describe('the ledger contract', () => {
     ledgerContract(async () => {
+      const url = await db.freshSchema();
+      return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
+    });
+  });
+
+  describe('named rate limits', () => {
+    rateLimitContract(async () => {
       const url = await db.freshSchema();
       return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
     });

@@ -4,14 +4,20 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { ledgerContract } from './ledger-contract';
+import { rateLimitContract } from './rate-limit-contract';
+
+function newSqliteStore() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-ledger-'));
+  return {
+    open: async () => new SqliteLedger(path.join(dir, 'ledger.sqlite')),
+    dispose: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
 
 describe('SqliteLedger', () => {
-  ledgerContract(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-ledger-'));
-    return {
-      open: async () => new SqliteLedger(path.join(dir, 'ledger.sqlite')),
-      dispose: async () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
+  ledgerContract(async () => newSqliteStore());
+  describe('named rate limits', () => {
+    rateLimitContract(async () => newSqliteStore());
   });
 });
 

@@ -15,24 +15,13 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 import { waitFor } from '../helpers/wait-for';
 import { loadProcessorModule } from '../../src/processors/registry';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
+import { sample } from '../helpers/prometheus';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, 'fixtures/metered-processor.js');
 const TASK_QUEUE = 'metrics-endpoint';
 const REJECTED = new Set([7, 19, 33, 41, 52]);
 const QUOTA = 25;
 const EMPTY = 48;
-
-/** The sum of a metric's samples on the endpoint, over the label sets that contain `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => set[k] === v)) sum += Number(m[4]);
-  }
-  return sum;
-}
 
 describe('worker metrics and logs', () => {
   let env: TestWorkflowEnvironment;

@@ -6,9 +6,11 @@
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { temporal } from '@temporalio/proto';
 import type { WaymarkActivities } from '../../src/activities';
 import type { BatchSpecInput } from '../../src/contract/batch-spec';
 import { progressQuery } from '../../src/contract/messages';
+import { describeState } from '../../src/workflows/details';
 import { createTimeSkippingEnv } from '../helpers/temporal-env';
 import { fakeActivities } from '../helpers/fake-activities';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
@@ -123,6 +125,64 @@ describe('batchWorkflow (time skipping)', () => {
     });
     // The slice holding item 15 ran twice: stopped by the quota, then again after the wait.
     expect(fake.record.slices.filter((s) => s.start === 10)).toHaveLength(2);
+  });
+
+  it.each([
+    { quotaOn: { pacedOn: 'openai' }, shown: 'paced on openai until' },
+    { quotaOn: { heldOn: 'openai' }, shown: 'waiting for quota on openai until' },
+  ])('names the rate limit key of a quota wait in progress and the Web UI: "$shown T"', async ({ quotaOn, shown }) => {
+    const minute = 60_000;
+    const fake = fakeActivities(40, { quotaOnceAt: 15, quotaMs: minute, quotaOn });
+    await run(fake.activities, async () => {
+      const handle = await env.client.workflow.start('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `named-quota-${shown.length}`,
+        args: [spec({ concurrency: 1 })],
+      });
+      let p = await handle.query(progressQuery);
+      for (let i = 0; i < 100 && p.state !== 'waiting-for-quota'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        p = await handle.query(progressQuery);
+      }
+      expect(p).toMatchObject({ state: 'waiting-for-quota', ...quotaOn });
+      const expected = `${shown} ${new Date(p.quotaUntil!).toISOString()}`;
+      expect(describeState(p)).toBe(expected);
+      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain(`**${expected}**`);
+      await handle.result();
+      // Once the wait is over the key is no longer named.
+      const final = await handle.query(progressQuery);
+      expect(final).toMatchObject({ state: 'completed', succeeded: 40 });
+      expect(final.pacedOn ?? final.heldOn).toBeUndefined();
+    });
+  });
+
+  it('keeps every run within its event budget while a per-hour limit stops a slice after each item (I2)', async () => {
+    // 400 items in one slice, one item an hour: a run would need about 13 events per item.
+    const fake = fakeActivities(400, { pacedItemByItem: { key: 'hourly', ms: 3_600_000 } });
+    const summary = await run(fake.activities, () =>
+      env.client.workflow.execute('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'paced-hourly',
+        args: [spec({ sliceSize: 400, checkpointEvery: 400, concurrency: 1 })],
+      }),
+    );
+    expect(summary.status).toBe('completed');
+    expect(summary.runs).toBeGreaterThan(1);
+    const handle = env.client.workflow.getHandle('paced-hourly');
+    let runId: string | undefined = (await handle.describe()).runId;
+    const lengths: number[] = [];
+    while (runId !== undefined) {
+      const events: temporal.api.history.v1.IHistoryEvent[] =
+        (await env.client.workflow.getHandle('paced-hourly', runId).fetchHistory()).events ?? [];
+      lengths.push(events.length);
+      const previous: string | null | undefined = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      runId = previous || undefined;
+    }
+    expect(lengths).toHaveLength(summary.runs);
+    for (const length of lengths) expect(length).toBeLessThan(2000);
+    // The slice ran once per item, and once more in each run that took it over.
+    expect(fake.record.slices.filter((s) => s.start === 0).length).toBeGreaterThanOrEqual(400);
   });
 
   it('stops with status failed-tolerance when failures exceed the tolerated count, cancelling slices in flight', async () => {

@@ -7,7 +7,7 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { budgetFlag, columnList, keyValue, wholeNumber } from '../flag-values';
+import { budgetFlag, columnList, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -15,7 +15,7 @@ import { progressQuery } from '../../contract/messages';
 import { lanesInUse } from '../../workflows/details';
 import { workerPolls } from '../worker-presence';
 
-interface StartFlags {
+export interface StartFlags {
   spec?: string;
   sourceKind?: SourceKind;
   processor?: string;
@@ -30,6 +30,8 @@ interface StartFlags {
   columns?: string[];
   urlEnv?: string;
   budget?: { unit: string; max: number };
+  rateLimit?: ReturnType<typeof rateLimitFlag>;
+  rateBurst?: number;
   batchId?: string;
   wait?: boolean;
 }
@@ -60,6 +62,16 @@ export function addStartCommand(program: Command): void {
       '--budget <unit=max>',
       'pause the batch once its items have used MAX of a usage unit the processor reports, e.g. tokens=1000000; raise it with `waymark configure BATCH --budget N`',
       budgetFlag,
+    )
+    .option(
+      '--rate-limit <key=limit/period>',
+      'a named limit shared by every batch and worker that names the key: e.g. openai=60/minute (period: second, minute, hour, day)',
+      rateLimitFlag,
+    )
+    .option(
+      '--rate-burst <n>',
+      'with --rate-limit: items that may start above the rate at once (default 0)',
+      wholeNumber('--rate-burst', 0),
     )
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
@@ -111,7 +123,8 @@ async function lanesShortAtStart(
   return undefined;
 }
 
-function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
+/** The spec the flags describe (or the --spec file), before validateSpecForStart checks it. */
+export function specFromFlags(input: string | undefined, flags: StartFlags, command: string[]): unknown {
   if (flags.spec) {
     const conflicting = [
       'sourceKind',
@@ -124,6 +137,8 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
       'attempts',
       'itemTimeout',
       'budget',
+      'rateLimit',
+      'rateBurst',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
@@ -144,6 +159,9 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
   }
   const kind = flags.sourceKind ?? inferKind(input);
   checkTableFlags(kind, flags);
+  if (flags.rateBurst !== undefined && flags.rateLimit === undefined) {
+    throw new CliError('--rate-burst belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it');
+  }
   const spec: BatchSpecInput = {
     source: { kind, path: input, keyColumn: flags.keyColumn, columns: flags.columns, urlEnv: flags.urlEnv },
     processor: { name: flags.processor, ...(Object.keys(options).length ? { options } : {}) },
@@ -154,6 +172,7 @@ function specFromFlags(input: string | undefined, flags: StartFlags, command: st
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
     budget: flags.budget,
+    ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst } } : {}),
   };
   return spec;
 }

@@ -61,6 +61,19 @@ const MIGRATIONS: readonly string[] = [
      total    DOUBLE PRECISION NOT NULL,
      PRIMARY KEY (batch_id, unit)
    );`,
+  // Named rate limits (INVARIANTS.md I13): one token bucket per key, shared by every batch and
+  // worker (src/ledger/rate-limit-bucket.ts).
+  `CREATE TABLE rate_limits (
+     key         TEXT             PRIMARY KEY,
+     lim         INTEGER          NOT NULL,
+     period_ms   BIGINT           NOT NULL,
+     burst       INTEGER          NOT NULL,
+     level       DOUBLE PRECISION NOT NULL,
+     updated_at  BIGINT           NOT NULL,
+     held_until  BIGINT,
+     declared_by TEXT             NOT NULL,
+     declared_at BIGINT           NOT NULL
+   );`,
 ];
 
 /** The version a ledger has once every migration above is applied. */

@@ -61,6 +61,19 @@ const MIGRATIONS: readonly string[] = [
      total    REAL NOT NULL,
      PRIMARY KEY (batch_id, unit)
    ) WITHOUT ROWID;`,
+  // Named rate limits (INVARIANTS.md I13): one token bucket per key, shared by every batch and
+  // worker (src/ledger/rate-limit-bucket.ts).
+  `CREATE TABLE rate_limits (
+     key         TEXT    PRIMARY KEY,
+     lim         INTEGER NOT NULL,
+     period_ms   INTEGER NOT NULL,
+     burst       INTEGER NOT NULL,
+     level       REAL    NOT NULL,
+     updated_at  INTEGER NOT NULL,
+     held_until  INTEGER,
+     declared_by TEXT    NOT NULL,
+     declared_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The version a ledger has once every migration above is applied. */

@@ -1,0 +1,80 @@
+/**
+ * The pacer: a slice's side of a named rate limit (INVARIANTS.md I13). Before each item starts it
+ * takes a token from the key's bucket in the ledger, shared with every worker and batch that
+ * names the key. Tokens come in blocks (rate-limit-bucket.ts `blockSize`), kept here until they
+ * are used or their time (`useWithinMs`) is up, so a fast limit costs one ledger transaction per
+ * block rather than per item.
+ */
+import type { RateLimitRate, RateLimits } from '../ledger/rate-limits';
+import { RATE_PERIODS, type RateLimitSpec } from '../contract/batch-spec';
+import { blockSize } from '../ledger/rate-limit-bucket';
+
+/** Why an item may not start yet, and for how long. */
+export interface PaceWait {
+  key: string;
+  waitMs: number;
+  /** True when a quota signal holds the key; false when the key's rate paces it. */
+  held: boolean;
+}
+
+export function rateOf(limit: RateLimitSpec): RateLimitRate {
+  return { limit: limit.limit, periodMs: RATE_PERIODS[limit.per], burst: limit.burst };
+}
+
+export class Pacer {
+  private readonly rate: RateLimitRate;
+  private tokens = 0;
+  private usableUntil = 0;
+  /** Tokens asked for per take: a block, fewer after a block was partly dropped unused. */
+  private wanted: number;
+
+  constructor(
+    private readonly ledger: RateLimits,
+    readonly limit: RateLimitSpec,
+    private readonly batchId: string,
+    /** Told of every wait (the slice's metrics count them). */
+    private readonly onWait: (wait: PaceWait) => void = () => {},
+  ) {
+    this.rate = rateOf(limit);
+    this.wanted = blockSize(this.rate);
+  }
+
+  get key(): string {
+    return this.limit.key;
+  }
+
+  /**
+   * Takes one token for an item about to start. Returns undefined when it may start now, or the
+   * wait before it may. `now` is the local clock (a fake one in tests), which also measures a
+   * block's time; the ledger's clock decides the waits.
+   */
+  async acquire(now = Date.now(), ledgerNow?: number): Promise<PaceWait | undefined> {
+    if (this.tokens > 0 && now <= this.usableUntil) {
+      this.tokens--;
+      return undefined;
+    }
+    // A block that ran out of time while tokens were left: items here run slower than the rate,
+    // so ask for no more than were used; one used up asks for more again, up to a block.
+    if (this.tokens > 0) this.wanted = Math.max(1, this.wanted - this.tokens);
+    else this.wanted = Math.min(blockSize(this.rate), this.wanted * 2);
+    this.tokens = 0;
+    const take = await this.ledger.takeTokens(this.key, this.wanted, this.rate, this.batchId, ledgerNow);
+    if (take.granted === 0) {
+      const wait = { key: this.key, waitMs: Math.max(1, take.retryAt! - take.now), held: take.heldUntil !== undefined };
+      this.onWait(wait);
+      return wait;
+    }
+    this.tokens = take.granted - 1;
+    this.usableUntil = now + take.useWithinMs;
+    return undefined;
+  }
+
+  /**
+   * A quota signal from the API: every batch and worker that names the key waits `forMs`.
+   * Tokens kept here are dropped, as the API just refused.
+   */
+  async hold(forMs: number, ledgerNow?: number): Promise<void> {
+    this.tokens = 0;
+    await this.ledger.holdRateLimit(this.key, forMs, this.rate, this.batchId, ledgerNow);
+  }
+}

@@ -1,0 +1,31 @@
+/** `waymark start --rate-limit KEY=LIMIT/PERIOD --rate-burst N` becomes the spec's rateLimit. */
+import { Command } from 'commander';
+import { addStartCommand, specFromFlags, type StartFlags } from '../../src/cli/commands/start';
+import { parseBatchSpec } from '../../src/contract/batch-spec';
+
+/** The flags as commander parses them for `waymark start ARGS`, without running the command. */
+function parsedFlags(args: string[]): StartFlags {
+  const program = new Command('waymark').exitOverride();
+  addStartCommand(program);
+  const start = program.commands.find((c) => c.name() === 'start')!;
+  start.action(() => {});
+  program.parse(['node', 'waymark', 'start', ...args]);
+  return start.opts<StartFlags>();
+}
+
+describe('waymark start --rate-limit', () => {
+  it('puts the key, the limit per period and the burst into the spec', () => {
+    const flags = parsedFlags(['items.jsonl', '--processor', 'http', '--rate-limit', 'openai=60/minute', '--rate-burst', '5']);
+    const spec = parseBatchSpec(specFromFlags('items.jsonl', flags, []));
+    expect(spec.rateLimit).toEqual({ key: 'openai', limit: 60, per: 'minute', burst: 5, unit: 'items' });
+  });
+
+  it('leaves the burst at 0 when not given, and the spec without a rate limit when neither is', () => {
+    const paced = parseBatchSpec(
+      specFromFlags('items.jsonl', parsedFlags(['items.jsonl', '--processor', 'noop', '--rate-limit', 'geo=3/second']), []),
+    );
+    expect(paced.rateLimit).toEqual({ key: 'geo', limit: 3, per: 'second', burst: 0, unit: 'items' });
+    const free = parseBatchSpec(specFromFlags('items.jsonl', parsedFlags(['items.jsonl', '--processor', 'noop']), []));
+    expect('rateLimit' in free).toBe(false);
+  });
+});
