@@ -1,8 +1,8 @@
 /**
  * I13 across processes: three worker processes on one PostgreSQL ledger, each with a data dir of
- * its own as on separate machines, run two http batches that name one rate limit (60 a second,
- * burst 6, so workers take tokens in blocks) against a loopback API whose own quota is the
- * limit + burst + the lanes in flight, 78 requests a second: a lane's request reaches the API a
+ * its own as on separate machines, run two http batches that name one rate limit (100 a second,
+ * burst 10, so workers take tokens in blocks; 12 s of it) against a loopback API whose own quota is the
+ * limit + burst + the lanes in flight, 122 requests a second: a lane's request reaches the API a
  * little after its item took its token, so each lane can carry one request into the next second.
  * Only the ledger is shared, and it keeps the three workers and the two batches together under
  * the API's quota at >= 90% of the limit.
@@ -23,9 +23,9 @@ import { sample } from '../helpers/prometheus';
 import { findFreePort } from '../../tools/support/free-port';
 
 const TASK_QUEUE = 'shared-rate-limit';
-const ITEMS_PER_BATCH = 300;
-const LIMIT = 60;
-const BURST = 6;
+const ITEMS_PER_BATCH = 600;
+const LIMIT = 100;
+const BURST = 10;
 const CONCURRENCY = 6;
 const API_CAPACITY = LIMIT + BURST + 2 * CONCURRENCY;
 
@@ -103,7 +103,7 @@ describeWithPostgres('three worker processes and two batches sharing one rate li
     expect(key).toMatchObject({ key: 'enrich-api', rate: { limit: LIMIT, periodMs: 1000, burst: BURST } });
     expect(most).toBeLessThanOrEqual(API_CAPACITY);
     expect(rate).toBeGreaterThanOrEqual(0.9 * LIMIT);
-    // Twelve lanes at 60 a second wait for tokens all along; the metric says so, by key and reason.
+    // Twelve lanes at 100 a second wait for tokens all along; the metric says so, by key and reason.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(sample(metrics, 'waymark_rate_limit_waits', { key: 'enrich-api', reason: 'paced' })).toBeGreaterThan(0);
     expect(sample(metrics, 'waymark_rate_limit_waits', { reason: 'held' })).toBe(0);
