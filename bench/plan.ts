@@ -6,6 +6,7 @@
  */
 import type { BatchSpecInput } from '../src/contract/batch-spec';
 import type { LanesPlan } from './sections/lanes';
+import type { RateLimitsPlan } from './sections/rate-limits';
 
 export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
 
@@ -40,6 +41,8 @@ export interface BenchPlan {
   scaling?: { items: number; workerCounts: number[]; runs: number; ledgerItems: number; spec: ScalingSpec };
   /** (f) Every lane busy: slow items at the default S, each C beside the bare loop, cells shortest first. */
   lanes?: LanesPlan;
+  /** (h) Named rate limits: the limiter's cost per item on each ledger, and pacing accuracy. */
+  rateLimits?: RateLimitsPlan;
 }
 
 export type ScalingSpec = Required<Pick<SpecOverrides, 'concurrency' | 'sliceSize' | 'checkpointEvery'>>;
@@ -85,6 +88,8 @@ export const FULL_PLAN: BenchPlan = {
     batches: [2_000, 20_000],
     skew: { items: 4_000, concurrency: 16, ms: 10, slowEvery: 50, slowMs: 500 },
   },
+  // 12 s at 200 a second on 8 lanes of 1 ms items: the lanes could go 20 times faster.
+  rateLimits: { items: 20_000, bursts: [0, 100], pacing: { items: 2_400, limit: 200, burst: 20, concurrency: 8, itemMs: 1 } },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -107,4 +112,5 @@ export const SMOKE_PLAN: BenchPlan = {
   },
   // Two cells at the default S, a second or two each, and a small skewed batch.
   lanes: { itemMs: [10], concurrencies: [4, 16], batches: [200], skew: { items: 200, concurrency: 4, ms: 10, slowEvery: 50, slowMs: 500 } },
+  rateLimits: { items: 500, bursts: [0, 100], pacing: { items: 300, limit: 100, burst: 10, concurrency: 4, itemMs: 1 } },
 };

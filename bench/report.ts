@@ -6,6 +6,7 @@ import type { ScaleResult } from './scale-batch';
 import type { LimitResult } from './sections/physical-limit';
 import type { PerItemResult } from './sections/per-item';
 import type { ProcessesResult } from './sections/processes';
+import type { RateLimitsResult } from './sections/rate-limits';
 import type { ScalingResult, ScalingRun } from './sections/scaling';
 import type { TimePerItemResult } from './sections/time-per-item';
 import type { LanesCell, LanesResult } from './sections/lanes';
@@ -33,6 +34,8 @@ export interface BenchResults {
   scaling?: ScalingResult;
   /** Absent from results saved before section (f) existed. */
   processes?: ProcessesResult;
+  /** Absent from results saved before section (h) existed. */
+  rateLimits?: RateLimitsResult;
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -520,6 +523,29 @@ function tuningSection(t: TuningResult): string {
   ].join('\n');
 }
 
+function rateLimitsSection(r: RateLimitsResult): string {
+  const rows = r.costs.map((c) => [
+    c.ledger,
+    String(c.burst),
+    (c.items / c.takes).toFixed(1),
+    c.microsPerItem.toFixed(1),
+    int(1e6 / c.microsPerItem),
+  ]);
+  const p = r.pacing;
+  return [
+    `What a named rate limit costs an item: \`Pacer.acquire\` (the slice's side of the limiter) for ${int(r.costs[0]?.items ?? 0)} items in a row on one lane, ` +
+      'against a limit so high that no item waits, on each ledger (PostgreSQL: the same server as (e)). With burst 0 every item takes its own token, ' +
+      'one ledger transaction; a burst lets a worker take tokens in blocks (README, "Staying under a quota").',
+    '',
+    table(['ledger', 'burst', 'items per take', 'µs per item', 'items/s one lane could start'], rows),
+    '',
+    `Pacing: ${int(p.waymark.items)} items of ${p.itemMs} ms on ${p.concurrency} lanes, a limit of ${p.limit} a second with burst ${p.burst} (SQLite ledger, in-process worker): ` +
+      `**${p.achieved.toFixed(1)} items a second** after the first second, **${(p.achieved / p.limit).toFixed(2)}x** the limit; ` +
+      `at most **${p.mostInASecond}** items started in any one second (limit + burst: ${p.limit + p.burst}); ${p.waymark.seconds.toFixed(1)} s start to result, ` +
+      `${p.waymark.eventsPerItem.toFixed(4)} events per item, largest run ${int(Math.max(...p.waymark.eventsPerRun))} events.`,
+  ].join('\n');
+}
+
 function lanesSection(l: LanesResult): string {
   const ratio = (c: LanesCell) => c.waymark.itemsPerSecond / c.bare.itemsPerSecond;
   // The 0.90x target binds a cell whose bare loop runs 4 s or more; a shorter one is shown beside the fixed cost.
@@ -642,6 +668,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
       '',
     );
   }
+  if (r.rateLimits) parts.push('## (h) Named rate limits', '', rateLimitsSection(r.rateLimits), '');
   if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');

@@ -32,6 +32,7 @@ import { measureTimePerItem } from './sections/time-per-item';
 import { measureTradeOff } from './sections/trade-off';
 import { measureTuning } from './sections/tuning';
 import { measureLanes } from './sections/lanes';
+import { measureRateLimits } from './sections/rate-limits';
 
 function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
   const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
@@ -131,6 +132,11 @@ async function measureSections(
       log('(f) every lane busy: slow items at the default slice size');
       lanes = await measureLanes(env, plan.lanes);
     }
+    let rateLimits;
+    if (plan.rateLimits) {
+      log('(h) named rate limits: what the limiter costs, how closely a batch keeps to it');
+      rateLimits = await measureRateLimits(env, plan.rateLimits, pg);
+    }
     return {
       plan,
       machine,
@@ -148,6 +154,7 @@ async function measureSections(
       scaling,
       lanes,
       processes,
+      rateLimits,
     };
   } finally {
     await env.close();
@@ -169,6 +176,7 @@ function budgetViolations(results: BenchResults): string[] {
       c.waymark.eventsPerRun,
     ]),
     ...(results.processes?.runs ?? []).map((p): [string, number[]] => [`(g) ${p.label}`, p.run.eventsPerRun]),
+    ...(results.rateLimits ? [['(h) pacing', results.rateLimits.pacing.waymark.eventsPerRun] as [string, number[]]] : []),
     ...(results.scaling?.cases ?? []).flatMap((c) =>
       c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun]),
     ),

@@ -20,6 +20,8 @@ export interface WaymarkRunOptions {
   /** S, N, C, k and the rest; unset fields take waymark's defaults. */
   spec?: Omit<BatchSpecInput, 'source' | 'processor'>;
   worker?: WorkerTuning;
+  /** Also return when each item started, from the ledger. */
+  startTimes?: boolean;
 }
 
 export interface WaymarkRun extends Throughput {
@@ -31,6 +33,8 @@ export interface WaymarkRun extends Throughput {
   slices: number;
   /** Slices that needed more than one attempt (none expected in a healthy run). */
   retriedSlices: number;
+  /** When each item started (epoch ms), if asked for. */
+  startTimes?: number[];
 }
 
 let batches = 0;
@@ -59,6 +63,11 @@ export async function runWaymarkBatch(env: BenchEnv, opts: WaymarkRunOptions): P
       throw new Error(`batch ${batchId} processed ${summary ? summary.succeeded + summary.failed : 0} items, expected ${opts.items}`);
     }
     const stats = await historyStats(env.client, batchId, 'processSlice');
+    let startTimes: number[] | undefined;
+    if (opts.startTimes) {
+      startTimes = [];
+      for await (const row of ledger.outcomes(batchId)) startTimes.push(row.startedAt);
+    }
     return {
       batchId,
       items: opts.items,
@@ -70,6 +79,7 @@ export async function runWaymarkBatch(env: BenchEnv, opts: WaymarkRunOptions): P
       eventsPerItem: stats.events / opts.items,
       slices: stats.activities,
       retriedSlices: stats.retriedActivities,
+      ...(startTimes ? { startTimes } : {}),
     };
   } finally {
     await ledger.close();

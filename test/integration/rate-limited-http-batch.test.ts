@@ -12,7 +12,7 @@ import { allOutcomes } from '../helpers/ledger-rows';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { startQuotaApi, type QuotaApi } from '../../tools/support/quota-api-server';
 import { devServerSuite } from '../helpers/dev-server-suite';
-import { mostInAnyWindow, rateAfterFirstPeriod } from '../helpers/rate-windows';
+import { mostInAnyWindow, rateAfterFirstPeriod } from '../../tools/support/rate-windows';
 
 const TASK_QUEUE = 'rate-limited-http-batch';
 const ITEMS_PER_BATCH = 80;

@@ -8,7 +8,7 @@ import type { RateLimitSpec } from '../../src/contract/batch-spec';
 import { RATE_PERIODS } from '../../src/contract/batch-spec';
 import { Pacer, rateOf } from '../../src/activities/pacer';
 import type { LedgerStore } from './ledger-contract';
-import { mostInAnyWindow } from '../helpers/rate-windows';
+import { mostInAnyWindow } from '../../tools/support/rate-windows';
 
 const T0 = Date.UTC(2030, 0, 1);
 

@@ -13,7 +13,7 @@ import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-proces
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { allOutcomes } from '../helpers/ledger-rows';
-import { mostInAnyWindow } from '../helpers/rate-windows';
+import { mostInAnyWindow } from '../../tools/support/rate-windows';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { resumeCostBound } from '../../src/contract/batch-spec';

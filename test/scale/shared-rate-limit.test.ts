@@ -18,7 +18,7 @@ import { PostgresLedger } from '../../src/ledger/postgres-ledger';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { startQuotaApi, type QuotaApi } from '../../tools/support/quota-api-server';
 import { allOutcomes } from '../helpers/ledger-rows';
-import { mostInAnyWindow, rateAfterFirstPeriod } from '../helpers/rate-windows';
+import { mostInAnyWindow, rateAfterFirstPeriod } from '../../tools/support/rate-windows';
 import { sample } from '../helpers/prometheus';
 import { findFreePort } from '../../tools/support/free-port';
 
