@@ -24,3 +24,9 @@ export async function stopWorkerProcess(worker: WorkerProcess | undefined): Prom
   const exit = await worker.stop(STOP_GRACE_MS);
   if (exit.code !== 0) console.error(`worker exited with ${JSON.stringify(exit)}:\n${worker.output()}`);
 }
+
+/** In afterAll: SIGTERM every worker a test left running (one it killed is gone already), and wait for all. */
+export async function stopLeftWorkers(workers: WorkerProcess[]): Promise<void> {
+  for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.exited));
+}

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopLeftWorkers, type WorkerProcess } from '../helpers/worker-process';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { allOutcomes } from '../helpers/ledger-rows';
@@ -39,8 +39,7 @@ describe('a worker SIGKILLed while paced by a rate limit, and while a quota sign
     ledger = new SqliteLedger(path.join(dir, 'ledger.sqlite'));
   });
   afterAll(async () => {
-    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
+    await stopLeftWorkers(workers);
     await api?.close();
     await ledger?.close();
     await env?.teardown();

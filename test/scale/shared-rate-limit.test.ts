@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopLeftWorkers, type WorkerProcess } from '../helpers/worker-process';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
@@ -41,8 +41,7 @@ describeWithPostgres('three worker processes and two batches sharing one rate li
     db = new PostgresTestDb(TEST_PG_URL!);
   });
   afterAll(async () => {
-    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
+    await stopLeftWorkers(workers);
     await api?.close();
     await ledger?.close();
     await db?.dropSchemas();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDevServerEnv } from '../helpers/temporal-env';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { startWorkerProcess, stopLeftWorkers, type WorkerProcess } from '../helpers/worker-process';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
@@ -59,8 +59,7 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     db = new PostgresTestDb(TEST_PG_URL!);
   });
   afterAll(async () => {
-    for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.exited));
+    await stopLeftWorkers(workers);
     await ledger?.close();
     await sourceDb?.end();
     await db?.close();
