@@ -208,7 +208,6 @@ async function runCalls(
       session.hold(outcome);
       budget?.spent(outcome);
     }
-    for (const outcome of run.outcomes) session.hold(outcome);
     if (run.quota) return stopForQuota(session, run.quota, run.quota.nextIndex);
     if (session.groupFull || next === null) await session.flush(suspects.nextInFlight(next));
     return undefined;
