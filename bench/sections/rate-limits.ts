@@ -63,6 +63,7 @@ async function limiterCost(ledger: RateLimits, label: string, items: number, bur
       return ledger.takeTokens(...args);
     },
     holdRateLimit: (...args) => ledger.holdRateLimit(...args),
+    chargeUsage: (...args) => ledger.chargeUsage(...args),
     rateLimits: (...args) => ledger.rateLimits(...args),
   };
   const key = `bench-${label}-${burst}-${Date.now()}`;

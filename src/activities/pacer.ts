@@ -8,6 +8,8 @@
 import type { RateLimitRate, RateLimits } from '../ledger/rate-limits';
 import { RATE_PERIODS, type RateLimitSpec } from '../contract/batch-spec';
 import { blockSize } from '../ledger/rate-limit-bucket';
+import { ledgerKey } from '../ledger/rate-limit-rows';
+import type { Usage } from '../contract/usage';
 
 /** Why an item may not start yet, and for how long. */
 export interface PaceWait {
@@ -18,7 +20,8 @@ export interface PaceWait {
 }
 
 export function rateOf(limit: RateLimitSpec): RateLimitRate {
-  return { limit: limit.limit, periodMs: RATE_PERIODS[limit.per], burst: limit.burst };
+  const rate = { limit: limit.limit, periodMs: RATE_PERIODS[limit.per], burst: limit.burst };
+  return limit.unit === 'items' ? rate : { ...rate, unit: limit.unit };
 }
 
 export class Pacer {
@@ -39,8 +42,19 @@ export class Pacer {
     this.wanted = blockSize(this.rate);
   }
 
+  /** The key in the ledger, and as status shows it: a usage unit's is `KEY/UNIT`. */
   get key(): string {
-    return this.limit.key;
+    return ledgerKey(this.limit.key, this.rate.unit);
+  }
+
+  /**
+   * A usage unit's limit: charges what an item used (its reported usage of the unit), once it
+   * has ended; an item that reported none charges nothing. Items are not charged again.
+   */
+  async charge(usage: Usage | undefined): Promise<void> {
+    const unit = this.rate.unit;
+    const amount = unit === undefined ? 0 : (usage?.[unit] ?? 0);
+    if (amount > 0) await this.ledger.chargeUsage(this.key, amount, this.rate, this.batchId);
   }
 
   /**

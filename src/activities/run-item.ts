@@ -126,6 +126,8 @@ export class ItemRunner {
     const usage: Usage = {};
     const run = await this.runAttempts(item, usage);
     if (run.kind === 'outcome' && Object.keys(usage).length > 0) run.outcome.usage = usage;
+    // A limit on a usage unit counts the item now it has ended (INVARIANTS.md I13).
+    if (run.kind === 'outcome') await this.opts.pacer?.charge(usage);
     return run;
   }
 
@@ -234,6 +236,7 @@ export class ItemRunner {
       if (Object.keys(state.usage).length > 0) state.outcome.usage = state.usage;
       outcomes.push(state.outcome);
     }
+    await this.opts.pacer?.charge(outcomes.reduce<Usage>((sum, o) => addUsage(sum, o.usage ?? {}), {}));
     return { outcomes };
   }
 

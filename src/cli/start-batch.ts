@@ -167,7 +167,7 @@ function staticDetails(spec: BatchSpec): string {
       ? [
           [
             'rate limit',
-            `${spec.rateLimit.key}: ${spec.rateLimit.limit} items per ${spec.rateLimit.per}, burst ${spec.rateLimit.burst}`,
+            `${spec.rateLimit.key}: ${spec.rateLimit.limit} ${spec.rateLimit.unit} per ${spec.rateLimit.per}, burst ${spec.rateLimit.burst}`,
           ] as [string, string],
         ]
       : []),

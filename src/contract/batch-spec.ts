@@ -124,8 +124,14 @@ export const rateLimitSchema = z.strictObject({
     .int({ error: 'must be a whole number (items above the limit)' })
     .nonnegative({ error: 'must be 0 or more (items above the limit)' })
     .default(0),
-  /** What the limit counts: items (each item started takes one token). */
-  unit: z.enum(['items'], { error: 'must be "items": a rate limit counts items started' }).default('items'),
+  /**
+   * What the limit counts: items (each item takes a token as it starts), or a usage unit the
+   * processor reports (e.g. tokens), charged as each item ends.
+   */
+  unit: z
+    .string({ error: 'must be "items" or a usage unit the processor reports, e.g. "tokens"' })
+    .regex(UNIT_NAME, { error: 'must be "items" or a usage unit name: a letter, then up to 63 letters, digits or _, e.g. "tokens"' })
+    .default('items'),
 });
 
 export const DEFAULTS = {

@@ -21,7 +21,7 @@ import { migrate } from './postgres/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
 import { errorText, unreachableMessage } from './postgres/server-errors';
-import { holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
+import { chargeTo, holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
 import {
   INSERT_BUCKET,
   SELECT_BUCKET,
@@ -389,6 +389,10 @@ export class PostgresLedger implements Ledger {
 
   async holdRateLimit(key: string, forMs: number, rate: RateLimitRate, batchId: string, now?: number): Promise<number> {
     return (await this.updateBucket(key, rate, batchId, now, (row, at) => holdOn(row, forMs, at))).heldUntil!;
+  }
+
+  async chargeUsage(key: string, amount: number, rate: RateLimitRate, batchId: string, now?: number): Promise<void> {
+    await this.updateBucket(key, rate, batchId, now, (row, at) => chargeTo(row, amount, at));
   }
 
   async rateLimits(now?: number): Promise<RateLimitState[]> {

@@ -45,11 +45,19 @@ const wholeTokens = (level: number) => Math.floor(level + EPSILON);
  * With no burst there is no slack, and every item takes a token of its own.
  */
 function slack(rate: RateLimitRate): number {
+  if (rate.unit !== undefined) return 0;
   return Math.min(rate.burst / 2, MAX_BLOCK - 1, perMs(rate) * MAX_BLOCK_MS);
 }
 
-/** The most tokens the bucket holds. At least 1, since slack is at most half the burst. */
+/**
+ * The most tokens the bucket holds. At least 1, since slack is at most half the burst. A usage
+ * unit's bucket holds the burst (at least 1 unit, so that an empty burst still lets items start):
+ * in any window of a period, the units charged are at most what it held at the window's start,
+ * the period's refill, and what the items in flight as it began go on to charge:
+ * limit + max(burst, 1) + items in flight x the most one item uses.
+ */
 export function capacity(rate: RateLimitRate): number {
+  if (rate.unit !== undefined) return Math.max(rate.burst, 1);
   return rate.burst + 1 - slack(rate);
 }
 
@@ -95,13 +103,22 @@ export function reconcileRate(row: BucketRow, declared: RateLimitRate, batchId: 
   return { ...settled, rate: declared, level: Math.min(settled.level, capacity(declared)), declaredBy: batchId, declaredAt: now };
 }
 
-/** Takes up to `wanted` tokens (at most a block) from a row already reconciled at `now`. */
+/**
+ * Takes up to `wanted` tokens (at most a block) from a row already reconciled at `now`. A usage
+ * unit's bucket lets one item start while it is above empty, and takes nothing: the item's
+ * usage is charged when it ends (chargeTo).
+ */
 export function takeFrom(row: BucketRow, wanted: number, now: number): { row: BucketRow; take: TokenTake } {
   const base = { now, useWithinMs: useWithinMs(row.rate), rate: row.rate };
   if (row.heldUntil !== null && row.heldUntil > now) {
     return { row, take: { ...base, granted: 0, retryAt: row.heldUntil, heldUntil: row.heldUntil } };
   }
   const level = levelAt(row, now);
+  if (row.rate.unit !== undefined) {
+    const settled = { ...row, level, updatedAt: Math.max(row.updatedAt, now) };
+    if (level > EPSILON) return { row: settled, take: { ...base, granted: 1 } };
+    return { row: settled, take: { ...base, granted: 0, retryAt: now + Math.max(1, Math.ceil((EPSILON - level) / perMs(row.rate))) } };
+  }
   const granted = Math.max(0, Math.min(wanted, blockSize(row.rate), wholeTokens(level)));
   const after = { ...row, level: level - granted, updatedAt: Math.max(row.updatedAt, now) };
   if (granted > 0) return { row: after, take: { ...base, granted } };
@@ -119,13 +136,18 @@ export function holdOn(row: BucketRow, forMs: number, now: number): BucketRow {
   return { ...row, heldUntil: until, level: 0, updatedAt: until };
 }
 
+/** What an item used of a usage unit, charged once it has ended: the level may go below empty. */
+export function chargeTo(row: BucketRow, amount: number, now: number): BucketRow {
+  return { ...row, level: levelAt(row, now) - Math.max(0, amount), updatedAt: Math.max(row.updatedAt, now) };
+}
+
 /** A row as `waymark limits` shows it. */
 export function stateAt(row: BucketRow, now: number): RateLimitState {
   const held = row.heldUntil !== null && row.heldUntil > now;
   return {
     key: row.key,
     rate: row.rate,
-    tokens: held ? 0 : wholeTokens(levelAt(row, now)),
+    tokens: held ? 0 : Math.max(0, wholeTokens(levelAt(row, now))),
     ...(held ? { heldUntil: row.heldUntil! } : {}),
     declaredBy: row.declaredBy,
     declaredAt: row.declaredAt,

@@ -29,10 +29,16 @@ export const SELECT_BUCKETS = `SELECT ${COLUMNS} FROM rate_limits ORDER BY key`;
 export const UPDATE_BUCKET = `UPDATE rate_limits SET lim = $1, period_ms = $2, burst = $3, level = $4, updated_at = $5,
   held_until = $6, declared_by = $7, declared_at = $8 WHERE key = $9`;
 
+/** A usage unit's key is stored as `KEY/UNIT` (a key has no `/`), so that one key counts one unit. */
+export function ledgerKey(key: string, unit: string | undefined): string {
+  return unit === undefined ? key : `${key}/${unit}`;
+}
+
 export function toBucketRow(row: RateLimitDbRow): BucketRow {
+  const unit = row.key.includes('/') ? row.key.slice(row.key.indexOf('/') + 1) : undefined;
   return {
     key: row.key,
-    rate: { limit: row.lim, periodMs: row.period_ms, burst: row.burst },
+    rate: { limit: row.lim, periodMs: row.period_ms, burst: row.burst, ...(unit !== undefined ? { unit } : {}) },
     level: row.level,
     updatedAt: row.updated_at,
     heldUntil: row.held_until,

@@ -4,11 +4,16 @@
  * transaction; the bucket's arithmetic is in rate-limit-bucket.ts, the same for every backend.
  */
 
-/** A key's rate as a batch spec declares it: `limit` items per `periodMs`, plus `burst`. */
+/** A key's rate as a batch spec declares it: `limit` items (or units) per `periodMs`, plus `burst`. */
 export interface RateLimitRate {
   limit: number;
   periodMs: number;
   burst: number;
+  /**
+   * A usage unit the processor reports (e.g. tokens), counted when each item ends; absent: items,
+   * counted as they start. A key counts one unit: the ledger keeps it as `KEY/UNIT`.
+   */
+  unit?: string;
 }
 
 /** What one take got. Times are the ledger's clock (epoch ms), so a caller waits `retryAt - now`. */
@@ -53,6 +58,11 @@ export interface RateLimits {
    * nothing. A key no batch has declared yet is created with `rate`. Returns the hold's end.
    */
   holdRateLimit(key: string, forMs: number, rate: RateLimitRate, batchId: string, now?: number): Promise<number>;
+  /**
+   * A usage unit's key (`rate.unit`): charges what an item used, once it has ended. The bucket
+   * may go below empty; no item starts until the refill has brought it above (takeTokens).
+   */
+  chargeUsage(key: string, amount: number, rate: RateLimitRate, batchId: string, now?: number): Promise<void>;
   /** Every key, by name, with its tokens at `now` (default the ledger's clock). */
   rateLimits(now?: number): Promise<RateLimitState[]>;
 }

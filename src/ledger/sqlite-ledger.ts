@@ -19,7 +19,7 @@ import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
-import { holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
+import { chargeTo, holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
 import {
   INSERT_BUCKET,
   SELECT_BUCKET,
@@ -378,6 +378,10 @@ export class SqliteLedger implements Ledger {
 
   async holdRateLimit(key: string, forMs: number, rate: RateLimitRate, batchId: string, now = Date.now()): Promise<number> {
     return this.updateBucket(key, rate, batchId, now, (row) => holdOn(row, forMs, now)).heldUntil!;
+  }
+
+  async chargeUsage(key: string, amount: number, rate: RateLimitRate, batchId: string, now = Date.now()): Promise<void> {
+    this.updateBucket(key, rate, batchId, now, (row) => chargeTo(row, amount, now));
   }
 
   async rateLimits(now = Date.now()): Promise<RateLimitState[]> {

@@ -49,6 +49,37 @@ describe('processSlice with a named rate limit', () => {
     for (let i = 5; i < at.length; i++) expect(at[i] - at[i - 5]).toBeGreaterThanOrEqual(1000 - 20);
   });
 
+  it('a limit on a usage unit: each item is charged what it reports as it ends, and items wait while the period is spent', async () => {
+    const name = `rate-limit-test-${++processorCount}`;
+    const spans: { start: number; end: number }[] = [];
+    registerProcessor(
+      name,
+      defineProcessor(async (item, ctx) => {
+        const start = Date.now();
+        ctx.reportUsage({ tokens: 100 });
+        spans.push({ start, end: Date.now() });
+        return item;
+      }),
+    );
+    // 300 tokens a second, 100 an item: about 3 items a second once the first second is spent.
+    const spec = makeSpec(textSource(20), name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 300, unit: 'tokens' }) });
+    const slice = await sliceOf(spec, 1);
+
+    const result = await startSlice('tokens', spec, slice).result;
+
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    // An item starts only while the key's tokens are above empty: with one lane, at most the
+    // limit + 1 (an empty burst still lets one item start) + one item's usage in any second.
+    const starts = spans.map((s) => s.start);
+    for (let i = 0; i < starts.length; i++) {
+      const inASecond = starts.filter((t) => t >= starts[i] && t < starts[i] + 1000).length;
+      expect(inASecond * 100).toBeLessThanOrEqual(300 + 1 + 100);
+    }
+    expect(starts[9] - starts[0]).toBeGreaterThanOrEqual(2000 - 50);
+    // The usage is the bucket's, kept apart from items under the same key name.
+    expect((await slices.ledger.rateLimits()).map((k) => k.key)).toEqual(['api/tokens']);
+  });
+
   it('stops the slice as a timed wait "paced on KEY" when the next token is further off than the heartbeat timeout', async () => {
     const proc = timedProcessor();
     const spec = makeSpec(textSource(20), proc.name, { sliceSize: 10, checkpointEvery: 20, rateLimit: limit({ limit: 2, per: 'hour' }) });

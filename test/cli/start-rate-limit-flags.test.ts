@@ -1,4 +1,4 @@
-/** `waymark start --rate-limit KEY=LIMIT/PERIOD --rate-burst N` becomes the spec's rateLimit. */
+/** `waymark start --rate-limit KEY=LIMIT/PERIOD --rate-burst N --rate-unit UNIT` becomes the spec's rateLimit. */
 import { Command } from 'commander';
 import { addStartCommand, specFromFlags, type StartFlags } from '../../src/cli/commands/start';
 import { parseBatchSpec } from '../../src/contract/batch-spec';
@@ -18,6 +18,20 @@ describe('waymark start --rate-limit', () => {
     const flags = parsedFlags(['items.jsonl', '--processor', 'http', '--rate-limit', 'openai=60/minute', '--rate-burst', '5']);
     const spec = parseBatchSpec(specFromFlags('items.jsonl', flags, []));
     expect(spec.rateLimit).toEqual({ key: 'openai', limit: 60, per: 'minute', burst: 5, unit: 'items' });
+  });
+
+  it('counts a usage unit with --rate-unit, and refuses --rate-unit without --rate-limit', () => {
+    const flags = parsedFlags(['items.jsonl', '--processor', 'http', '--rate-limit', 'openai=90000/minute', '--rate-unit', 'tokens']);
+    expect(parseBatchSpec(specFromFlags('items.jsonl', flags, [])).rateLimit).toEqual({
+      key: 'openai',
+      limit: 90000,
+      per: 'minute',
+      burst: 0,
+      unit: 'tokens',
+    });
+    expect(() => specFromFlags('items.jsonl', parsedFlags(['items.jsonl', '--processor', 'http', '--rate-unit', 'tokens']), [])).toThrow(
+      '--rate-unit belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it',
+    );
   });
 
   it('leaves the burst at 0 when not given, and the spec without a rate limit when neither is', () => {

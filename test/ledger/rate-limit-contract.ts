@@ -34,6 +34,53 @@ async function runWorkers(ledger: Ledger, limit: RateLimitSpec, itemMs: number[]
   }
 }
 
+/**
+ * As runWorkers, for a limit on a usage unit: each item waits for its pacer as it starts, runs
+ * its duration, and its usage (a different amount each item) is charged when it ends. Returns
+ * every charge, at the item's end.
+ */
+async function runUsageWorkers(ledger: Ledger, limit: RateLimitSpec, itemMs: number[], usage: (n: number) => number, periods: number) {
+  const end = T0 + periods * RATE_PERIODS[limit.per];
+  const rate = rateOf(limit);
+  const workers = itemMs.map((ms, i) => ({
+    ms,
+    next: T0,
+    ending: undefined as { at: number; amount: number } | undefined,
+    pacer: new Pacer(ledger, limit, `batch-${i % 2}`),
+  }));
+  const charges: { at: number; amount: number }[] = [];
+  let items = 0;
+  for (;;) {
+    const due = (w: (typeof workers)[number]) => w.ending?.at ?? w.next;
+    const w = workers.reduce((a, b) => (due(b) < due(a) ? b : a));
+    if (due(w) >= end) return charges;
+    if (w.ending !== undefined) {
+      await ledger.chargeUsage(w.pacer.key, w.ending.amount, rate, 'batch', w.ending.at);
+      charges.push(w.ending);
+      w.next = w.ending.at;
+      w.ending = undefined;
+      continue;
+    }
+    const wait = await w.pacer.acquire(w.next, w.next);
+    if (wait === undefined) w.ending = { at: w.next + w.ms, amount: usage(items++) };
+    else w.next += wait.waitMs;
+  }
+}
+
+/** The most charged in any half-open window [t, t + periodMs). */
+function mostChargedInAnyWindow(charges: { at: number; amount: number }[], periodMs: number): number {
+  const sorted = [...charges].sort((a, b) => a.at - b.at);
+  let most = 0;
+  let sum = 0;
+  let first = 0;
+  for (const c of sorted) {
+    sum += c.amount;
+    while (c.at - sorted[first].at >= periodMs) sum -= sorted[first++].amount;
+    most = Math.max(most, sum);
+  }
+  return most;
+}
+
 export function rateLimitContract(newStore: () => Promise<LedgerStore>): void {
   let store: LedgerStore;
   let ledger: Ledger;
@@ -61,6 +108,27 @@ export function rateLimitContract(newStore: () => Promise<LedgerStore>): void {
       // After the first period (which may spend the burst), the achieved rate.
       const steady = starts.filter((t) => t >= T0 + periodMs).length / (periods - 1);
       expect(steady).toBeGreaterThanOrEqual(0.9 * limit.limit);
+    },
+  );
+
+  // Usage per item between 50 and 149 units; items fast enough that the limit sets the pace.
+  it.each([
+    { limit: { key: 'llm', limit: 6000, per: 'minute', burst: 0, unit: 'tokens' }, itemMs: [200, 350, 500] },
+    { limit: { key: 'llm', limit: 20_000, per: 'hour', burst: 1000, unit: 'tokens' }, itemMs: [2000, 5000, 9000] },
+    { limit: { key: 'llm', limit: 20_000, per: 'day', burst: 500, unit: 'tokens' }, itemMs: [60_000, 300_000, 600_000] },
+  ] as { limit: RateLimitSpec; itemMs: number[] }[])(
+    'a usage unit charged as items end: at most limit + burst + items in flight x the most one uses in every window of a $limit.per, at >= 90% of the limit (I13)',
+    async ({ limit, itemMs }) => {
+      const periods = 10;
+      const usage = (n: number) => 50 + ((n * 37) % 100);
+      const charges = await runUsageWorkers(ledger, limit, itemMs, usage, periods);
+      const periodMs = RATE_PERIODS[limit.per];
+      const bound = limit.limit + Math.max(limit.burst, 1) + itemMs.length * 149;
+      expect(mostChargedInAnyWindow(charges, periodMs)).toBeLessThanOrEqual(bound);
+      const steady = charges.filter((c) => c.at >= T0 + periodMs).reduce((sum, c) => sum + c.amount, 0) / (periods - 1);
+      expect(steady).toBeGreaterThanOrEqual(0.9 * limit.limit);
+      // The key is kept apart from the same name counting items: `llm/tokens`.
+      expect((await ledger.rateLimits(T0)).map((k) => k.key)).toEqual(['llm/tokens']);
     },
   );
 

@@ -32,6 +32,7 @@ export interface StartFlags {
   budget?: { unit: string; max: number };
   rateLimit?: ReturnType<typeof rateLimitFlag>;
   rateBurst?: number;
+  rateUnit?: string;
   batchId?: string;
   wait?: boolean;
 }
@@ -72,6 +73,10 @@ export function addStartCommand(program: Command): void {
       '--rate-burst <n>',
       'with --rate-limit: items that may start above the rate at once (default 0)',
       wholeNumber('--rate-burst', 0),
+    )
+    .option(
+      '--rate-unit <unit>',
+      'with --rate-limit: what it counts, items (the default) or a usage unit the processor reports, e.g. tokens (charged as each item ends)',
     )
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
@@ -139,6 +144,7 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
       'budget',
       'rateLimit',
       'rateBurst',
+      'rateUnit',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
@@ -159,8 +165,13 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
   }
   const kind = flags.sourceKind ?? inferKind(input);
   checkTableFlags(kind, flags);
-  if (flags.rateBurst !== undefined && flags.rateLimit === undefined) {
-    throw new CliError('--rate-burst belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it');
+  for (const [flag, value] of [
+    ['--rate-burst', flags.rateBurst],
+    ['--rate-unit', flags.rateUnit],
+  ] as const) {
+    if (value !== undefined && flags.rateLimit === undefined) {
+      throw new CliError(`${flag} belongs to a rate limit; add --rate-limit KEY=LIMIT/PERIOD (e.g. openai=60/minute), or drop it`);
+    }
   }
   const spec: BatchSpecInput = {
     source: { kind, path: input, keyColumn: flags.keyColumn, columns: flags.columns, urlEnv: flags.urlEnv },
@@ -172,7 +183,7 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
     budget: flags.budget,
-    ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst } } : {}),
+    ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst, unit: flags.rateUnit } } : {}),
   };
   return spec;
 }
