@@ -46,8 +46,8 @@ export function defaultChaosOptions(): ChaosOptions {
     itemMs: 2,
     concurrency: DEFAULTS.concurrency,
     sliceSize: DEFAULTS.sliceSize,
-    // Ten workflow runs per batch by default, so continue-as-new happens under fire too.
-    checkpointEvery: 10 * DEFAULTS.sliceSize,
+    // About ten slices a window, so continue-as-new happens under fire too (alignedWindow).
+    checkpointEvery: alignedWindow(DEFAULTS.sliceSize, DEFAULTS.concurrency),
     commitGroup: DEFAULTS.commitGroup,
     heartbeatTimeoutMs: 3000,
     seed: Math.floor(Math.random() * 2 ** 31),
@@ -57,10 +57,18 @@ export function defaultChaosOptions(): ChaosOptions {
   };
 }
 
+/**
+ * A window of whole rounds of C slices of S, about ten slices: waymark keeps such a window's plain
+ * cut, so slices start at multiples of S, which is how the progress monitor tells slices apart.
+ */
+function alignedWindow(sliceSize: number, concurrency: number): number {
+  return sliceSize * concurrency * Math.ceil(10 / concurrency);
+}
+
 /** Defaults filled in, and the combinations the spec cannot catch refused with what to change. */
 export function resolveChaosOptions(input: Partial<ChaosOptions>): ChaosOptions {
   const options = { ...defaultChaosOptions(), ...stripUndefined(input) };
-  if (input.checkpointEvery === undefined && input.sliceSize !== undefined) options.checkpointEvery = 10 * options.sliceSize;
+  if (input.checkpointEvery === undefined) options.checkpointEvery = alignedWindow(options.sliceSize, options.concurrency);
   const interruptions = options.workerKills + options.serverKills + options.workerTerms;
   if (options.items < MIN_ITEMS_PER_INTERRUPTION * Math.max(1, interruptions)) {
     throw new Error(

@@ -20,7 +20,10 @@ export class ProgressMonitor {
     private readonly ledger: Ledger,
     private readonly batchId: string,
     private readonly log: ExecutionLogTail,
-    /** Slices start at multiples of S: every window is a whole number of slices. */
+    /**
+     * Slices start at multiples of S: every window is whole rounds of C slices of S
+     * (chaos-options.ts alignedWindow), a cut waymark keeps as it is.
+     */
     private readonly sliceSize: number,
     /** An execution this old is expected to be committed; younger ones are not looked up yet. */
     private readonly commitLatencyMs: number,

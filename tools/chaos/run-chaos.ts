@@ -42,7 +42,11 @@ function buildProgram(): Command {
     .option('--item-ms <ms>', 'time the processor takes per item', wholeNumber('--item-ms', 0), d.itemMs)
     .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1), d.concurrency)
     .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1), d.sliceSize)
-    .option('--checkpoint-every <n>', 'N: items per workflow run (default 10 x slice)', wholeNumber('--checkpoint-every', 1))
+    .option(
+      '--checkpoint-every <n>',
+      'N: items per workflow run (default: whole rounds of C slices, about ten slices)',
+      wholeNumber('--checkpoint-every', 1),
+    )
     .option('--commit-group <n>', 'k: items per ledger transaction; the bound is C x k', wholeNumber('--commit-group', 1), d.commitGroup)
     .option(
       '--heartbeat-timeout-ms <ms>',
