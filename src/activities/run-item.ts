@@ -127,7 +127,7 @@ export class ItemRunner {
     const run = await this.runAttempts(item, usage);
     if (run.kind === 'outcome' && Object.keys(usage).length > 0) run.outcome.usage = usage;
     // A limit on a usage unit counts the item now it has ended (INVARIANTS.md I13).
-    if (run.kind === 'outcome') await this.opts.pacer?.charge(usage);
+    if (run.kind === 'outcome' && this.opts.pacer) await this.opts.pacer.charge(usage);
     return run;
   }
 
@@ -135,7 +135,8 @@ export class ItemRunner {
     if (item.parseError !== undefined) {
       return failed(item.index, 'parse', item.parseError, 0, Date.now());
     }
-    const paced = await this.waitForToken();
+    // Without a rate limit, no await on every item's path.
+    const paced = this.opts.pacer ? await this.waitForToken() : undefined;
     if (paced) return { kind: 'quota', ...paced };
     const startedAt = Date.now();
     const { spec, sliceSignal } = this.opts;
@@ -236,7 +237,7 @@ export class ItemRunner {
       if (Object.keys(state.usage).length > 0) state.outcome.usage = state.usage;
       outcomes.push(state.outcome);
     }
-    await this.opts.pacer?.charge(outcomes.reduce<Usage>((sum, o) => addUsage(sum, o.usage ?? {}), {}));
+    if (this.opts.pacer) await this.opts.pacer.charge(outcomes.reduce<Usage>((sum, o) => addUsage(sum, o.usage ?? {}), {}));
     return { outcomes };
   }
 

@@ -61,16 +61,8 @@ export function insertParams(row: BucketRow): unknown[] {
   ];
 }
 
+/** UPDATE_BUCKET takes the insert's values with the key moved last, to its WHERE. */
 export function updateParams(row: BucketRow): unknown[] {
-  return [
-    row.rate.limit,
-    row.rate.periodMs,
-    row.rate.burst,
-    row.level,
-    row.updatedAt,
-    row.heldUntil,
-    row.declaredBy,
-    row.declaredAt,
-    row.key,
-  ];
+  const [key, ...values] = insertParams(row);
+  return [...values, key];
 }
