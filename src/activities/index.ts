@@ -3,12 +3,22 @@
  * Workflow code imports only `typeof` this (see src/workflows).
  */
 import type { Ledger } from '../ledger/ledger';
-import type { BatchTotalsInput, FinalizeInput, PlanWindowInput, ProcessSliceInput, RequestSplitInput } from '../contract/activity-io';
+import type {
+  BatchTotalsInput,
+  ControlSlicesInput,
+  FinalizeInput,
+  LendLanesInput,
+  PlanWindowInput,
+  ProcessSliceInput,
+  RequestSplitInput,
+} from '../contract/activity-io';
 import { batchTotals } from './batch-totals';
 import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';
 import { requestSplit } from './request-split';
+import { controlSlices } from './control-slices';
+import { lendLanes } from './lend-lanes';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -21,7 +31,9 @@ export function createActivities(deps: ActivityDeps) {
     processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
     finalize: (input: FinalizeInput) => finalize(deps, input),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
-    requestSplit: (input: RequestSplitInput) => requestSplit(deps, input),
+    requestSplit: (_input: RequestSplitInput) => requestSplit(),
+    controlSlices: (input: ControlSlicesInput) => controlSlices(deps, input),
+    lendLanes: (input: LendLanesInput) => lendLanes(deps, input),
   };
 }
 

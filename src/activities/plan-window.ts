@@ -2,7 +2,7 @@ import type { Ledger } from '../ledger/ledger';
 import type { PlanWindowInput, PlanWindowResult } from '../contract/activity-io';
 import { openSource } from '../sources/open-source';
 import type { Source } from '../sources/source';
-import { sliceSizesForLanes } from '../sources/window-planner';
+import { sliceSizesForLanes, slicesForShares } from '../sources/window-planner';
 import type { BatchSpec } from '../contract/batch-spec';
 import type { SourcePosition, WindowPlan } from '../contract/slices';
 import { resolveProcessor } from '../processors/registry';
@@ -37,7 +37,7 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
       total = await source.countItems();
       total -= await succeededBeforeCount(deps.ledger, spec);
     }
-    const plan = await planForLanes(source, spec, from, maxItems);
+    const plan = await planForLanes(source, spec, from, maxItems, input.laneShares);
     plan.slices = await slicesWithWorkLeft(deps.ledger, spec, plan.slices);
     if (input.askSearchAttributes) return { plan, total, searchAttributesRegistered: await searchAttributesRegistered() };
     return { plan, total };
@@ -47,21 +47,30 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
 }
 
 /**
- * The window cut so that every lane has work: slices of at most S items, in whole rounds of
- * min(C, W) slices of equal size (`sliceSizesForLanes`). How many items the window holds
- * is known only once the source has been read up to its end, so a window that the plain cut does
- * not fit is read a second time (at most N items: ~25 ms for 100,000 JSONL lines). Every source
- * kind cuts the same way, since each takes a list of slice sizes.
+ * The window cut so that every lane has work: slices of at most S items, in whole rounds.
+ * With lanes in slices (`laneShares`), a round holds a slice per share, with items in proportion
+ * to its lanes (`slicesForShares`), each slice told the lanes it was cut for; before them, a round
+ * held min(C, W) slices of equal size (`sliceSizesForLanes`). How many items the window holds is
+ * known only once the source has been read up to its end, so a window that the plain cut does not
+ * fit is read a second time (at most N items: ~25 ms for 100,000 JSONL lines). Every source kind
+ * cuts the same way, since each takes a list of slice sizes.
  */
-export async function planForLanes(source: Source, spec: BatchSpec, from: SourcePosition, maxItems: number): Promise<WindowPlan> {
+export async function planForLanes(
+  source: Source,
+  spec: BatchSpec,
+  from: SourcePosition,
+  maxItems: number,
+  laneShares?: readonly number[],
+): Promise<WindowPlan> {
   const plain = await source.planWindow(from, maxItems, spec.sliceSize);
   const items = plain.next.index - from.index;
-  const sizes = sliceSizesForLanes(items, spec.sliceSize, spec.concurrency);
+  const shared = laneShares && items > 0 ? slicesForShares(items, spec.sliceSize, laneShares) : undefined;
+  const sizes = shared?.sizes ?? sliceSizesForLanes(items, spec.sliceSize, spec.concurrency);
   if (sizes === undefined) return plain;
   const recut = await source.planWindow(from, items, sizes);
   // The source changed between the two reads (a file appended to): the plain cut is still right.
   const last = recut.slices[recut.slices.length - 1];
   if (recut.slices.length !== sizes.length || last.start + last.count !== plain.next.index || last.endOffset !== plain.next.offset)
     return plain;
-  return { ...plain, slices: recut.slices };
+  return { ...plain, slices: shared ? recut.slices.map((slice, i) => ({ ...slice, lanes: shared.lanes[i] })) : recut.slices };
 }

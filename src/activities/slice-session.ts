@@ -1,28 +1,46 @@
 /**
  * One attempt's hold on its slice: the claim that fences older attempts out of the ledger, the
- * resume point, the open commit group, the in-flight marks, the heartbeat timer and the
- * cancellation that reaches the item in progress. What it does not decide is which item runs
- * next; processSlice does, item by item.
+ * resume point, the in-flight range and the commits that carry it, the heartbeat, the control the
+ * workflow writes to the ledger, and the cancellation that reaches the items in progress. What it
+ * does not decide is which item runs next; the slice's lanes do (slice-lanes.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { InterruptedItem, Ledger, OutcomeToCommit } from '../ledger/ledger';
+import type { InFlight, InterruptedItem, Ledger, OutcomeToCommit, SliceControlState } from '../ledger/ledger';
 import type { ProcessSliceInput } from '../contract/activity-io';
 import type { CommittedCounts, SliceHeartbeat, SliceTally } from '../contract/slices';
 import type { SliceMetrics } from '../telemetry/batch-metrics';
 import { succeededBefore } from '../redrive/redriven-batch';
 import { uncommittedPerSlice } from '../contract/batch-spec';
 
-/** The session's heartbeat period (at most a third of the heartbeat timeout). */
-const HEARTBEAT_EVERY_MS = 1000;
-/** A commit heartbeats at once unless the last heartbeat is younger than this. */
-const HEARTBEAT_AFTER_COMMIT_MS = 200;
 /**
- * How often an attempt asks the ledger whether idle lanes want its slice split: what a lane with
- * nothing to run waits at most (one indexed read each time).
+ * How often the attempt tells the SDK it is alive when no commit has: the SDK sends at most one
+ * heartbeat per throttle interval (0.8 x heartbeatTimeout at the worker's settings, 24 s at the
+ * default), with the latest details, so this only keeps a slice of slow items from timing out.
  */
-const SPLIT_POLL_MS = 500;
+const LIVENESS_EVERY_MS = 5000;
+/**
+ * The first heartbeat waits this share of the heartbeat timeout: the SDK sends a first heartbeat
+ * at once, and each one is a Temporal Cloud action, which a slice that ends sooner never needs.
+ */
+const FIRST_HEARTBEAT_SHARE = 0.5;
+/** A commit hands the SDK fresh details at most this often; the SDK sends them on its own schedule. */
+const DETAILS_AFTER_COMMIT_MS = 1000;
+/**
+ * How often the attempt reads its control from the ledger (pause, stop, lanes, a quota hold):
+ * what a pause or cancel waits at most before the slice's items stop (one indexed read).
+ */
+const CONTROL_POLL_MS = 500;
+
+/** Why the slice's items were told to stop: the workflow's control, or Temporal's cancellation. */
+export type StopCause = 'pause' | 'stop' | 'cancelled';
+
+interface Flush {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 export class SliceSession {
   readonly batchId: string;
@@ -30,34 +48,47 @@ export class SliceSession {
   readonly end: number;
   /** First index of the slice not yet committed: what the heartbeat reports. */
   cursor: number;
-  /** Whether this attempt has marked an item in flight yet. */
-  marked = false;
-  /** The item being processed right now, if a cancellation cuts it short. */
-  inProgress: number | null = null;
-  /** Aborted by a workflow cancel or a lost slice: the item in progress stops. */
+  /** Aborted by a cancel, a stop or a pause, or a lost slice: the items in progress stop. */
   readonly signal: AbortSignal;
-  private draining = false;
+  /** What stopped the items, once something did. */
+  stopCause: StopCause | undefined;
+  /** The lanes the workflow gave this slice: at launch, then as the ledger says. */
+  lanes: number;
+  /** Until when (epoch ms) a quota signal holds the batch's slices, as the ledger last said. */
+  heldUntil: number | undefined;
+  /** Items running now, for the heartbeat: how many lanes are in use. */
+  running = 0;
+  /** Told after each read of the control, so the lanes can grow to a raised count at once. */
+  onControl: (() => void) | undefined;
+  /** The worker is shutting down (SIGTERM): items finish and commit, then the slice goes on elsewhere. */
+  draining = false;
   private readonly itemAbort = new AbortController();
   private readonly pending: OutcomeToCommit[] = [];
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
-  private splitPoll: NodeJS.Timeout | undefined;
+  private controlPoll: NodeJS.Timeout | undefined;
+  private polling = false;
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
-  private lastBeat = 0;
-  /** Into how many slices an idle lane asked this attempt to split its slice (request-split.ts), once asked. */
-  splitPieces: number | undefined;
-  /** An attempt honours one split request at most: after it, the ledger is not asked again. */
-  private splitAnswered = false;
-  private splitPolling = false;
+  private lastDetails = 0;
+  /** No heartbeat before this (performance.now() ms): see FIRST_HEARTBEAT_SHARE. */
+  private firstHeartbeatAt = 0;
+  /** First item this attempt marked in flight: the in-flight range starts here. */
+  private firstMarked: number | undefined;
+  /** One past the last item the ledger holds marked in flight, and what the next commit marks. */
+  private durableTo = 0;
+  private wantedTo = 0;
+  /** The commit being written, and the one that waits for it with what came since. */
+  private writing: Promise<void> | undefined;
+  private next: Flush | undefined;
 
   private constructor(
     private readonly ctx: Context,
     private readonly ledger: Ledger,
     private readonly metrics: SliceMetrics,
-    input: ProcessSliceInput,
+    private readonly input: ProcessSliceInput,
     readonly owner: string,
-    /** The item the previous attempt left in flight and nobody has committed since, if any. */
+    /** The items the previous attempt left in flight and nobody has committed since, if any. */
     readonly interrupted: InterruptedItem | null,
     /** Items this attempt leaves alone: committed, or succeeded in the batch a redrive redrives. */
     private readonly settled: Set<number>,
@@ -68,6 +99,7 @@ export class SliceSession {
     this.cursor = this.start;
     this.commitGroup = uncommittedPerSlice(input.spec);
     this.signal = this.itemAbort.signal;
+    this.lanes = Math.max(1, input.lanes ?? 1);
   }
 
   /** Claims the slice for this attempt and reads what is already settled in it. */
@@ -79,8 +111,7 @@ export class SliceSession {
     const interrupted = await ledger.claimSlice(batchId, slice.start, owner);
     const settled = new Set(await ledger.committedIndexes(batchId, slice.start, end));
     for (const index of await succeededBefore(ledger, spec, slice.start, end)) settled.add(index);
-    const unsettled = interrupted && !settled.has(interrupted.index) ? interrupted : null;
-    return new SliceSession(ctx, ledger, metrics, input, owner, unsettled, settled);
+    return new SliceSession(ctx, ledger, metrics, input, owner, interrupted, settled);
   }
 
   get log(): Context['log'] {
@@ -91,14 +122,30 @@ export class SliceSession {
     return this.settled.has(index);
   }
 
-  /** True once a cancellation or a worker shutdown asks the slice to stop at the next item boundary. */
+  /** The items the previous attempt left in flight that still have no outcome: each is redone now. */
+  interruptedItems(): number[] {
+    const { interrupted } = this;
+    if (interrupted === null) return [];
+    const out: number[] = [];
+    for (let i = interrupted.index; i < Math.min(interrupted.to ?? interrupted.index + 1, this.end); i++) {
+      if (!this.settled.has(i)) out.push(i);
+    }
+    return out;
+  }
+
+  /** True once a cancellation, a stop, a pause or a worker shutdown asks the items to stop. */
   get stopping(): boolean {
     return this.draining || this.itemAbort.signal.aborted;
   }
 
+  /** True while a quota hold another slice met (or this one) keeps items from starting. */
+  held(now = Date.now()): boolean {
+    return this.heldUntil !== undefined && this.heldUntil > now;
+  }
+
   /**
    * Moves the cursor to where this attempt resumes, reads the slice's committed tally, then
-   * heartbeats both and listens for cancellation.
+   * heartbeats both, listens for cancellation and polls its control.
    */
   async begin(): Promise<void> {
     const { ctx } = this;
@@ -106,7 +153,7 @@ export class SliceSession {
     Object.assign(this.committed, { succeeded, failed, redone });
     // The ledger is the truth; the heartbeat cursor can only confirm it. Should it be ahead (a
     // ledger that lost its last commits), the items in between are redone rather than skipped.
-    while (this.cursor < this.end && this.settled.has(this.cursor)) this.cursor++;
+    this.advanceCursor();
     const heartbeat = ctx.info.heartbeatDetails as SliceHeartbeat | undefined;
     if (heartbeat && heartbeat.cursor > this.cursor) {
       ctx.log.warn('heartbeat cursor is ahead of the ledger; resuming from the ledger', {
@@ -115,49 +162,101 @@ export class SliceSession {
         ledger: this.cursor,
       });
     }
-    // A cancel (pause, cancel) reaches the activity only in a heartbeat's response, and clients
-    // read progress from heartbeat details: so heartbeat every second, and after each commit. A
-    // heartbeat call is local; the worker sends at most one RPC per throttle interval
-    // (maxHeartbeatThrottleInterval, 1 s in createWaymarkWorker), with the latest details.
-    const beatEveryMs = Math.max(200, Math.min(HEARTBEAT_EVERY_MS, Math.floor((ctx.info.heartbeatTimeoutMs ?? 30_000) / 3)));
-    this.heartbeat();
-    this.beat = setInterval(() => this.heartbeat(), beatEveryMs);
-    this.splitPoll = setInterval(() => this.pollSplit(), SPLIT_POLL_MS);
+    const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
+    this.firstHeartbeatAt = performance.now() + timeoutMs * FIRST_HEARTBEAT_SHARE;
+    const liveness = Math.max(200, Math.min(LIVENESS_EVERY_MS, Math.floor(timeoutMs / 3)));
+    this.beat = setInterval(() => this.heartbeat(), liveness);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
+    await this.pollControl();
+    this.controlPoll = setInterval(() => void this.pollControl(), CONTROL_POLL_MS);
   }
 
-  /** Marks `index` in flight: the attempt that resumes after a crash will count it as redone. */
-  async markInFlight(index: number): Promise<void> {
-    await this.ledger.markInFlight(this.batchId, this.start, index, this.owner);
-    this.marked = true;
+  /**
+   * Resolves once the ledger holds `index` marked in flight: the attempt that resumes after a
+   * crash then counts it as redone. A mark covers `ahead` items from `index`, so a commit group
+   * or a call marks once; the mark of an item whose lane just finished another rides on that
+   * item's commit, so a slice of single commits writes no more than one transaction per item.
+   */
+  ensureMarked(index: number, ahead = 1): Promise<void> {
+    this.firstMarked ??= index;
+    if (index < this.durableTo) return Promise.resolve();
+    this.wantedTo = Math.max(this.wantedTo, Math.min(index + ahead, this.end));
+    return this.requestFlush();
   }
 
-  /** Adds an outcome to the open commit group. */
-  hold(outcome: OutcomeToCommit): void {
+  /** Adds an outcome to the open commit group; resolves once it is committed, or at once while the group has room. */
+  hold(outcome: OutcomeToCommit): Promise<void> {
     this.pending.push(outcome);
-  }
-
-  get groupFull(): boolean {
-    return this.pending.length >= this.commitGroup;
+    return this.pending.length >= this.commitGroup ? this.requestFlush() : Promise.resolve();
   }
 
   /** How many more items the open commit group takes: a call takes no more. */
   get groupRoom(): number {
-    return this.commitGroup - this.pending.length;
+    return Math.max(1, this.commitGroup - this.pending.length);
   }
 
-  /** Commits the open group with the slice's next in-flight item, in one ledger transaction. */
-  async flush(nextInFlight: number | null): Promise<void> {
-    const { pending } = this;
-    if (pending.length === 0) return;
-    await this.ledger.commit(this.batchId, this.start, pending, nextInFlight, this.owner);
-    this.metrics.itemsCommitted(pending);
-    this.cursor = pending[pending.length - 1].index + 1;
-    this.count(pending);
-    pending.length = 0;
-    // Fast items commit thousands of times a second: a heartbeat encodes its details, so at
-    // most a few per second here; the timer sends the rest.
-    if (performance.now() - this.lastBeat >= HEARTBEAT_AFTER_COMMIT_MS) this.heartbeat();
+  /** Commits whatever is held, with the marks asked so far. */
+  flushHeld(): Promise<void> {
+    return this.pending.length > 0 || this.wantedTo > this.durableTo ? this.requestFlush() : (this.writing ?? Promise.resolve());
+  }
+
+  /**
+   * Commits happen one at a time per slice: what the lanes hold while one is written goes in the
+   * next, in one transaction, so many lanes cost about one commit per turn of the event loop.
+   */
+  private requestFlush(): Promise<void> {
+    if (this.next === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.next = { promise, resolve, reject };
+      if (this.writing === undefined) setImmediate(() => this.write());
+    }
+    return this.next.promise;
+  }
+
+  private write(): void {
+    const flush = this.next;
+    if (flush === undefined) return;
+    this.next = undefined;
+    const outcomes = this.pending.splice(0);
+    const to = this.wantedTo;
+    this.writing = this.commit(outcomes, this.rangeTo(to)).then(
+      () => {
+        this.durableTo = Math.max(this.durableTo, to);
+        flush.resolve();
+      },
+      (err: unknown) => flush.reject(err),
+    );
+    void this.writing.finally(() => {
+      this.writing = undefined;
+      if (this.next !== undefined) setImmediate(() => this.write());
+    });
+  }
+
+  private rangeTo(to: number): InFlight {
+    return this.firstMarked === undefined || to <= this.firstMarked ? null : { from: this.firstMarked, to };
+  }
+
+  private async commit(outcomes: OutcomeToCommit[], inFlight: InFlight): Promise<void> {
+    await this.ledger.commit(this.batchId, this.start, outcomes, inFlight, this.owner);
+    if (outcomes.length === 0) return;
+    this.metrics.itemsCommitted(outcomes);
+    for (const o of outcomes) this.settled.add(o.index);
+    this.count(outcomes);
+    this.advanceCursor();
+    if (performance.now() - this.lastDetails >= DETAILS_AFTER_COMMIT_MS) this.heartbeat();
+  }
+
+  /** Waits for the commit being written, then writes what is left, leaving nothing marked in flight. */
+  private async settle(): Promise<void> {
+    while (this.writing !== undefined || this.next !== undefined) await (this.next?.promise ?? this.writing);
+    this.firstMarked = undefined;
+    this.wantedTo = this.durableTo = 0;
+    await this.commit(this.pending.splice(0), null);
   }
 
   /** Commits one outcome on its own, outside the open group (a dead-lettered item). */
@@ -166,52 +265,47 @@ export class SliceSession {
     this.metrics.itemsCommitted([outcome]);
     this.settled.add(outcome.index);
     this.count([outcome]);
+    this.advanceCursor();
   }
 
   /** Every item is through: commits the rest. */
   async finish(): Promise<void> {
-    await this.flush(null);
+    await this.settle();
     this.metrics.sliceReturned('done');
   }
 
   /**
-   * A quota ran dry, or the batch's budget is reached: commits what finished and leaves nothing in
-   * flight, so the wait costs no item. Only a quota counts as a quota wait.
+   * A quota ran dry, or the batch's budget is reached, and no item is running: commits what
+   * finished and leaves nothing in flight, so the wait costs no item. Only a quota counts as a quota wait.
    */
   async stopForQuota(reason: 'quota' | 'budget' = 'quota'): Promise<void> {
-    await this.flush(null);
-    await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
+    await this.settle();
     if (reason === 'quota') this.metrics.quotaWait();
     this.metrics.sliceReturned('quota');
   }
 
   /**
-   * Takes the split request: from here on the slice is not asked again, whether or not it splits
-   * (a slice with one item left does not).
+   * The items stopped: what finished is committed, the items in `cutShort` (stopped midway) are
+   * not, and are left marked so the attempt that resumes the slice counts them as redone.
    */
-  takeSplit(): number {
-    const pieces = this.splitPieces!;
-    this.splitPieces = undefined;
-    this.splitAnswered = true;
-    return pieces;
+  async stopCutShort(cutShort: number[]): Promise<void> {
+    await this.settle();
+    if (cutShort.length > 0) {
+      const from = Math.min(...cutShort);
+      await this.ledger.markCutShort(this.batchId, this.start, { from, to: Math.max(...cutShort) + 1 }, this.owner);
+    }
   }
 
-  /** Split: commits what finished and leaves nothing in flight, so the new slices redo nothing. */
-  async stopForSplit(): Promise<void> {
-    await this.flush(null);
-    await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
-    this.metrics.sliceReturned('split');
-  }
-
-  /**
-   * Stops at an item boundary: what finished is committed, the item cut short is not, and is
-   * left marked so the attempt that resumes the slice counts it as redone.
-   */
-  async stopCancelled(): Promise<CancelledFailure> {
-    await this.flush(null);
-    if (this.inProgress === null) await this.ledger.markInFlight(this.batchId, this.start, null, this.owner);
-    else await this.ledger.markCutShort(this.batchId, this.start, this.inProgress, this.owner);
+  /** Temporal cancelled the attempt (or the worker shuts down): a CancelledFailure once its items stopped. */
+  async stopCancelled(cutShort: number[]): Promise<CancelledFailure> {
+    await this.stopCutShort(cutShort);
     return new CancelledFailure(`slice ${this.start}-${this.end - 1} cancelled at item ${this.cursor}`);
+  }
+
+  /** The quota hold reaches every slice of the batch through the ledger, not only this one's lanes. */
+  async holdBatch(until: number): Promise<void> {
+    this.heldUntil = Math.max(this.heldUntil ?? 0, until);
+    await this.ledger.holdBatch(this.batchId, until);
   }
 
   /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
@@ -219,42 +313,64 @@ export class SliceSession {
     return this.ledger.tally(this.batchId, this.start, end);
   }
 
+  private advanceCursor(): void {
+    while (this.cursor < this.end && this.settled.has(this.cursor)) this.cursor++;
+  }
+
   private count(outcomes: OutcomeToCommit[]): void {
     for (const o of outcomes) this.committed[o.status]++;
   }
 
   private heartbeat(): void {
-    this.lastBeat = performance.now();
-    this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed } satisfies SliceHeartbeat);
+    if (performance.now() < this.firstHeartbeatAt) return;
+    this.lastDetails = performance.now();
+    this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed, lanes: this.running } satisfies SliceHeartbeat);
   }
 
-  /** Reads whether idle lanes asked this attempt to split: the item loop then only looks at a field. */
-  private pollSplit(): void {
-    if (this.splitPolling || this.splitAnswered || this.splitPieces !== undefined) return;
-    this.splitPolling = true;
-    this.ledger.takeSplitRequest(this.batchId, this.start).then(
-      (pieces) => {
-        this.splitPolling = false;
-        if (pieces !== null) this.splitPieces = pieces;
-      },
+  /** Reads the control the workflow wrote, and any quota hold: the lanes then only look at fields. */
+  private async pollControl(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    let control: SliceControlState;
+    try {
+      control = await this.ledger.sliceControl(this.batchId, this.start);
+    } catch {
       // The ledger did not answer: the next tick asks again, and the slice runs on meanwhile.
-      () => {
-        this.splitPolling = false;
-      },
-    );
+      return;
+    } finally {
+      this.polling = false;
+    }
+    // A write made before this slice's launch (a pause a later resume undid, lanes lent to an
+    // earlier attempt of it) is not for it.
+    const launched = this.input.controlGeneration ?? 0;
+    if (control.lanes !== undefined && control.lanes.generation > launched) this.lanes = Math.max(1, control.lanes.lanes);
+    if (control.heldUntil !== undefined) this.heldUntil = Math.max(this.heldUntil ?? 0, control.heldUntil);
+    const batch = control.batch;
+    if (batch !== undefined && batch.state !== 'run' && batch.generation > launched) this.stop(batch.state);
+    this.onControl?.();
   }
 
-  /** Stops the heartbeat timer and the cancellation listener. */
+  /** Counts how the slice's attempt ended, for the metrics. */
+  returned(how: Parameters<SliceMetrics['sliceReturned']>[0]): void {
+    this.metrics.sliceReturned(how);
+  }
+
+  private stop(cause: StopCause): void {
+    this.stopCause ??= cause;
+    this.itemAbort.abort();
+  }
+
+  /** Stops the timers and the cancellation listener. */
   close(): void {
     clearInterval(this.beat);
-    clearInterval(this.splitPoll);
+    clearInterval(this.controlPoll);
     this.ctx.cancellationSignal.removeEventListener('abort', this.onCancel);
   }
 
-  // A workflow cancel or a lost slice aborts the item in progress; a worker shutting down
-  // (SIGTERM) lets the item finish and commit, so the slice resumes elsewhere with nothing redone.
+  // A workflow cancel or a lost slice aborts the items in progress; a worker shutting down
+  // (SIGTERM) lets them finish and commit, so the slice resumes elsewhere with nothing redone.
   private readonly onCancel = () => {
     if (this.ctx.cancellationDetails?.workerShutdown) this.draining = true;
-    else this.itemAbort.abort();
+    else this.stop('cancelled');
   };
 }

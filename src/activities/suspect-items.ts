@@ -1,38 +1,36 @@
 /**
- * Suspects: items that were in flight when a worker died. A crash counts against the item that
- * was in flight, and an item that keeps taking its worker down with it is dead-lettered after
- * `itemCrashLimit` crashes so the batch can go on (INVARIANTS.md I8). So that a crash is charged to the item
- * that caused it, suspects run one at a time across the whole batch, under a batch-wide lease.
+ * Suspects: items that were in flight when a worker died. A crash counts against every item in
+ * flight, and an item that keeps taking its worker down with it is dead-lettered after
+ * `itemCrashLimit` crashes so the batch can go on (INVARIANTS.md I8). With many lanes, many items
+ * are in flight at a crash, most of them innocent, so a suspect runs like any other item while one
+ * more crash would not dead-letter it; one that the next crash would dead-letter runs alone, under
+ * a batch-wide lease, so that crash is charged to it and to nothing beside it.
  */
 import type { Ledger, OutcomeToCommit } from '../ledger/ledger';
-import { uncommittedPerSlice, type BatchSpec } from '../contract/batch-spec';
+import type { BatchSpec } from '../contract/batch-spec';
 import { SliceCancelledError } from './run-item';
 import type { SliceSession } from './slice-session';
 
 /**
- * The previous attempt stopped with an item in flight: it is redone now, which counts as an
- * interruption, and a crash also counts against the item.
+ * The previous attempt stopped with items in flight: each is redone now, which counts as an
+ * interruption, and a crash also counts against each of them; one that reached the crash limit
+ * is dead-lettered.
  */
 export async function chargeInterruption(ledger: Ledger, session: SliceSession, spec: BatchSpec): Promise<void> {
-  if (!session.interrupted) return;
-  const { batchId } = session;
-  const { index, cause } = session.interrupted;
-  const crashes = await ledger.recordInterruption(batchId, index, cause);
-  // Items run in calls were all in flight together, whatever cut the call short. Each is redone
-  // now, and after a crash each may have been in the call that killed the worker: each is charged
-  // the crash, becomes a suspect and runs in a call of one, where the culprit alone is charged.
-  const inCalls = (spec.itemsPerCall ?? 1) > 1;
-  if (cause !== 'crash' && !inCalls) return;
-  // The mark moves once per commit group: a dead attempt may have run every item of its open
-  // group, not only the first. They are all redone now; count them so, erring on the safe side.
-  for (let i = index + 1; i < Math.min(index + uncommittedPerSlice(spec), session.end); i++) {
-    if (!session.isSettled(i)) await ledger.recordInterruption(batchId, i, inCalls ? cause : 'cut-short');
+  const { batchId, interrupted } = session;
+  if (interrupted === null) return;
+  for (const index of session.interruptedItems()) {
+    const crashes = await ledger.recordInterruption(batchId, index, interrupted.cause);
+    if (interrupted.cause === 'crash' && crashes >= spec.itemCrashLimit) {
+      await session.commitAlone(crashedWorkerOutcome(index, crashes));
+      session.log.warn('item dead-lettered after crashing its worker', { batchId, index, crashes });
+    }
   }
-  if (cause !== 'crash') return;
-  if (crashes >= spec.itemCrashLimit) {
-    await session.commitAlone(crashedWorkerOutcome(index, crashes));
-    session.log.warn('item dead-lettered after crashing its worker', { batchId, index, crashes });
-  }
+}
+
+/** Crashes after which an item runs alone: the next one dead-letters it. */
+function crashesToRunAlone(spec: BatchSpec): number {
+  return Math.max(1, spec.itemCrashLimit - 1);
 }
 
 function crashedWorkerOutcome(index: number, crashes: number): OutcomeToCommit {
@@ -69,17 +67,13 @@ export class SuspectItems {
   }
 
   static async load(ledger: Ledger, session: SliceSession, spec: BatchSpec): Promise<SuspectItems> {
-    const indexes = new Set(await ledger.interruptedIndexes(session.batchId, session.start, session.end));
+    const indexes = new Set(await ledger.interruptedIndexes(session.batchId, session.start, session.end, crashesToRunAlone(spec)));
     return new SuspectItems(ledger, session, indexes, spec.heartbeatTimeoutMs);
   }
 
-  has(index: number): boolean {
+  /** Whether the item must run alone: the next crash would dead-letter it. */
+  runsAlone(index: number): boolean {
     return this.indexes.has(index);
-  }
-
-  /** The in-flight mark to commit with a group: none when the next item is a suspect, marked only once it really runs. */
-  nextInFlight(next: number | null): number | null {
-    return next !== null && this.indexes.has(next) ? null : next;
   }
 
   /** Waits for the batch-wide lease; a slice asked to stop stops waiting. */

@@ -1,33 +1,90 @@
 /**
- * A batch's progress as a client shows it (status, `--wait`, `status --watch`): the workflow's
- * progress query, plus what its running slices have committed since, read from their heartbeat
- * details in `describe()` (INVARIANTS.md I12). Heartbeats cost no history events, and a slice heartbeats its
- * committed tally within about a second of each commit, so a commit shows here within ~2 s, long
- * before the slice finishes.
+ * A batch's progress as a client shows it (status, `--wait`, `status --watch`), at a cost in
+ * Temporal Cloud actions that does not grow with the time spent watching (INVARIANTS.md I12, I15):
+ *
+ * - `describe()` each time, which is no action: the workflow's history length, and the running
+ *   slices' heartbeat details;
+ * - the workflow's progress query (an action) only when the history grew since the last one, for
+ *   the workflow's state only changes with an event (a slice ended, a signal, a timer);
+ * - the committed counts from the ledger itself where this machine can read it (the SQLite file in
+ *   the data dir, or WAYMARK_LEDGER_URL): within a second of a commit. Elsewhere the running
+ *   slices' heartbeats carry them, within one heartbeat (0.8 x heartbeatTimeout).
+ *
+ * Every source counts committed outcomes only, so each is a lower bound of the truth and the
+ * larger count wins.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { progressQuery, type BatchProgress } from '../contract/messages';
 import type { CommittedCounts, SliceHeartbeat } from '../contract/slices';
+import type { Ledger } from '../ledger/ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { maxCounts } from '../workflows/tallies';
 
 const SLICE_ACTIVITY = 'processSlice';
+/** Every index of a batch: a ledger range to its end. */
+const ALL = Number.MAX_SAFE_INTEGER;
 
-export async function batchProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress> {
-  // The query first, describe second: a slice the query did not see finish is then either still
-  // pending in describe (counted once, by its heartbeat) or finished in between (counted by
-  // neither until the next poll), never counted twice.
-  const progress = await handle.query(progressQuery);
-  // A workflow of an older waymark does not say which counts its slices' heartbeats extend.
-  if (progress.finishedSlices === undefined || progress.slicesInFlight === 0) return progress;
-  let heartbeats: SliceHeartbeat[];
-  try {
-    heartbeats = await runningSliceHeartbeats(handle);
-  } catch {
-    return progress;
+export class ProgressReader {
+  private queried: { progress: BatchProgress; runId: string; historyLength: number } | undefined;
+  /** The ledger's counts before a cursor: committed, so they never change once read. */
+  private before: { cursor: number; counts: CommittedCounts } | undefined;
+  private ledgerChecked = false;
+
+  /** `ledger`: this machine's ledger, if it has one; used once it holds the batch. */
+  constructor(
+    private readonly handle: WorkflowHandle<typeof batchWorkflow>,
+    private ledger?: Ledger,
+  ) {}
+
+  /** Queries made so far: each one is a Temporal Cloud action. */
+  queries = 0;
+
+  async read(): Promise<BatchProgress> {
+    let description = await this.handle.describe();
+    const { runId, historyLength } = description;
+    let queried = this.queried;
+    if (queried === undefined || queried.runId !== runId || queried.historyLength !== historyLength) {
+      this.queries++;
+      queried = { progress: await this.handle.query(progressQuery), runId, historyLength };
+      this.queried = queried;
+      // Described again after the query: a slice the query did not see finish is then either still
+      // pending (counted once, by its heartbeat) or finished in between (counted by neither until
+      // the next read), never counted twice.
+      description = await this.handle.describe();
+    }
+    let progress = queried.progress;
+    try {
+      progress = withHeartbeats(progress, await runningSliceHeartbeats(this.handle, description));
+    } catch {
+      // Heartbeat details that cannot be decoded (another data converter) only add nothing.
+    }
+    const fromLedger = await this.ledgerCounts(progress.cursor);
+    return fromLedger ? { ...progress, ...maxCounts(fromLedger, progress) } : progress;
   }
-  return withHeartbeats(progress, heartbeats);
+
+  /** The batch's committed counts in this machine's ledger; undefined when it has no such ledger or it does not answer. */
+  private async ledgerCounts(cursor: number): Promise<CommittedCounts | undefined> {
+    const ledger = this.ledger;
+    if (ledger === undefined) return undefined;
+    const batchId = this.handle.workflowId;
+    try {
+      if (!this.ledgerChecked) {
+        // A ledger of another data dir (or another cluster) does not hold this batch: not ours to read.
+        if ((await ledger.batch(batchId)) === undefined) {
+          this.ledger = undefined;
+          return undefined;
+        }
+        this.ledgerChecked = true;
+      }
+      if (this.before?.cursor !== cursor) this.before = { cursor, counts: await ledger.tally(batchId, 0, cursor) };
+      const after = await ledger.tally(batchId, cursor, ALL);
+      const before = this.before.counts;
+      return { succeeded: before.succeeded + after.succeeded, failed: before.failed + after.failed, redone: before.redone + after.redone };
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /**
@@ -53,8 +110,10 @@ export function withHeartbeats(progress: BatchProgress, heartbeats: SliceHeartbe
 }
 
 /** The latest heartbeat details of the batch's running slices, decoded (and decrypted) by the client's data converter. */
-async function runningSliceHeartbeats(handle: WorkflowHandle<typeof batchWorkflow>): Promise<SliceHeartbeat[]> {
-  const description = await handle.describe();
+async function runningSliceHeartbeats(
+  handle: WorkflowHandle<typeof batchWorkflow>,
+  description: WorkflowExecutionDescription,
+): Promise<SliceHeartbeat[]> {
   const converter = handle.client.options.loadedDataConverter;
   const out: SliceHeartbeat[] = [];
   for (const activity of description.raw.pendingActivities ?? []) {

@@ -1,13 +1,16 @@
 /**
- * `--wait` and `status --watch`: a live progress bar of committed items (the workflow's progress
- * query plus its running slices' heartbeats, see batch-progress.ts). Percent and ETA are computed
- * here, not by cli-progress, which shows 100% of a total of 0 and `NaN` before a rate exists.
+ * `--wait` and `status --watch`: a live progress bar of committed items (the ledger where this
+ * machine reads it, else the running slices' heartbeats, and the workflow's state; see
+ * batch-progress.ts). Percent and ETA are computed here, not by cli-progress, which shows 100%
+ * of a total of 0 and `NaN` before a rate exists.
  */
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BatchProgress, BatchSummary } from '../contract/messages';
+import type { Ledger } from '../ledger/ledger';
 import { describeState, formatDuration } from '../workflows/details';
-import { batchProgress } from './batch-progress';
+import { ProgressReader } from './batch-progress';
+import { existingLedger } from '../ledger/open-ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
 import { reportMissingWorker } from './worker-presence';
@@ -65,10 +68,12 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
   const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, say);
 
   let finished = false;
+  const ledger = openLedgerQuietly();
+  const reader = new ProgressReader(handle, ledger);
   const poll = (async () => {
     while (!finished) {
       try {
-        show(await batchProgress(handle));
+        show(await reader.read());
       } catch {
         // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
       }
@@ -99,6 +104,16 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     stopWorkerCheck();
     process.off('SIGINT', onInterrupt);
     if (started) bar.stop();
+    await ledger?.close().catch(() => undefined);
+  }
+}
+
+/** This machine's ledger, to read progress from; none when it has none or it cannot be opened (heartbeats tell then). */
+export function openLedgerQuietly(): Ledger | undefined {
+  try {
+    return existingLedger();
+  } catch {
+    return undefined;
   }
 }
 

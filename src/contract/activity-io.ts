@@ -21,6 +21,12 @@ export interface PlanWindowInput {
   identity?: string;
   /** Ask the server whether the namespace has waymark's search attributes. */
   askSearchAttributes?: boolean;
+  /**
+   * The lanes of each slice of a round when every lane has work (src/contract/lanes.ts): the
+   * window is cut into rounds of these slices, each with items in proportion to its lanes. Absent
+   * from workflows older than lanes in slices, whose slices ran one item each: rounds of C.
+   */
+  laneShares?: number[];
 }
 
 export interface PlanWindowResult {
@@ -34,6 +40,16 @@ export interface ProcessSliceInput {
   batchId: string;
   spec: BatchSpec;
   slice: SliceBounds;
+  /**
+   * Items the slice runs at once (INVARIANTS.md I15); the ledger may give it more or fewer while
+   * it runs. Absent from workflows older than lanes in slices: one at a time.
+   */
+  lanes?: number;
+  /**
+   * The generation of the batch's control when the slice was launched: a pause or stop written
+   * to the ledger at or past it stops the slice (src/ledger/slice-control.ts).
+   */
+  controlGeneration?: number;
 }
 
 export type ProcessSliceResult =
@@ -55,10 +71,16 @@ export type ProcessSliceResult =
       budgetReached?: true;
     }
   /**
-   * Split for idle lanes (requestSplit): the attempt started nothing at or past `rest[0].start`;
-   * `tally` counts the slice up to there, and `rest`, cut for the lanes, covers the rest of it.
+   * Split for idle lanes, by the slices of workflows older than lanes in slices (requestSplit):
+   * the attempt started nothing at or past `rest[0].start`; `tally` counts the slice up to there,
+   * and `rest`, cut for the lanes, covers the rest of it.
    */
-  | { outcome: 'split'; tally: SliceTally; rest: SliceBounds[] };
+  | { outcome: 'split'; tally: SliceTally; rest: SliceBounds[] }
+  /**
+   * The workflow's control in the ledger paused or stopped the batch: the slice stopped its items
+   * (those cut short are redone when it runs again) and committed what finished.
+   */
+  | { outcome: 'stopped'; tally: SliceTally; reason: 'pause' | 'stop' };
 
 export interface RequestSplitInput {
   batchId: string;
@@ -77,6 +99,28 @@ export interface RequestSplitResult {
    * now have counted; none when no slice has enough left.
    */
   asked: { sliceStart: number; pieces: number }[];
+}
+
+/** Writes the batch's control to the ledger for its running slices to read (slice-control.ts). */
+export interface ControlSlicesInput {
+  batchId: string;
+  state: 'run' | 'pause' | 'stop';
+  generation: number;
+}
+
+export interface LendLanesInput {
+  batchId: string;
+  /** The running slices, the lanes each has and when (workflow time) it was launched. */
+  slices: (SliceBounds & { lanes: number })[];
+  /** Lanes no slice holds, with nothing left to launch: lent to the running slices with most work left. */
+  freeLanes: number;
+  /** The control generation the lending is written at: a slice launched at or after it keeps its own lanes. */
+  generation: number;
+}
+
+export interface LendLanesResult {
+  /** The slices given lanes, by first index, with all the lanes each now has. */
+  lent: { sliceStart: number; lanes: number }[];
 }
 
 export type BatchStatus = 'completed' | 'failed-tolerance' | 'cancelled';

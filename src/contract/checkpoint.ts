@@ -25,4 +25,9 @@ export interface Checkpoint {
   usage?: Usage;
   /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
   searchAttributesRegistered?: boolean;
+  /**
+   * The generation of the batch's control in the ledger (src/workflows/slice-control.ts): it grows
+   * across runs, so a pause written by an earlier run never stops this run's slices after a resume.
+   */
+  controlGeneration?: number;
 }

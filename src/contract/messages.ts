@@ -57,6 +57,8 @@ export interface BatchProgress {
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;
   sliceSize: number;
+  /** Lanes the running slices hold, lent lanes included (batches whose slices run many items at once). */
+  lanesHeld?: number;
   /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
   lanesInUse?: number;
   lanesShortBecause?: string;

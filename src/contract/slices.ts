@@ -15,6 +15,8 @@ export interface SliceBounds {
   count: number;
   startOffset: number;
   endOffset: number;
+  /** The lanes the slice was cut for (src/contract/lanes.ts); absent from plans without lanes in slices. */
+  lanes?: number;
 }
 
 export interface WindowPlan {
@@ -51,4 +53,6 @@ export interface SliceHeartbeat {
   succeeded?: number;
   failed?: number;
   redone?: number;
+  /** Items the attempt had running at the heartbeat: the lanes in use. */
+  lanes?: number;
 }

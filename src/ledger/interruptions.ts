@@ -11,6 +11,6 @@ export interface Interruptions {
    * far, for poison detection; both kinds count as redone.
    */
   recordInterruption(batchId: string, index: number, cause?: InterruptedItem['cause']): Promise<number>;
-  /** Items in [from, to) that were in flight when a worker died at least once: the suspects. */
-  interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]>;
+  /** Items in [from, to) that were in flight when a worker died at least `minCrashes` times (default once): the suspects. */
+  interruptedIndexes(batchId: string, from: number, to: number, minCrashes?: number): Promise<number[]>;
 }

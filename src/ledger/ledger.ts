@@ -12,15 +12,25 @@ import type { SuspectLease } from './suspect-lease';
 import type { BatchRecords } from './batch-records';
 import type { RedriveMerge } from './redrive-merge';
 import type { RateLimits } from './rate-limits';
+import type { SliceControl } from './slice-control';
 
 export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore } from './outcome-store';
-export { LeaseLostError, type InterruptedItem, type SliceOwnership } from './slice-ownership';
+export { LeaseLostError, inFlightRange, type InFlight, type InterruptedItem, type SliceOwnership } from './slice-ownership';
+export type { BatchControl, BatchControlState, SliceControl, SliceControlState } from './slice-control';
 export type { Interruptions } from './interruptions';
 export type { SuspectLease } from './suspect-lease';
 export type { BatchClaim, BatchRecord, BatchRecords } from './batch-records';
 export type { RedriveMerge } from './redrive-merge';
 export type { RateLimitRate, RateLimitState, RateLimits, TokenTake } from './rate-limits';
 
-export interface Ledger extends OutcomeStore, SliceOwnership, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits {
+export interface Ledger
+  extends OutcomeStore,
+    SliceOwnership,
+    SliceControl,
+    Interruptions,
+    SuspectLease,
+    BatchRecords,
+    RedriveMerge,
+    RateLimits {
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  */
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
+import type { InFlight } from './slice-ownership';
 
 export type ItemStatus = 'succeeded' | 'failed';
 
@@ -33,11 +34,11 @@ export interface OutcomeToCommit extends Omit<ItemOutcome, 'result'> {
 
 export interface OutcomeStore {
   /**
-   * Commits outcomes in one transaction, together with the slice's next in-flight item
-   * (null when the slice has nothing left). An index that is already committed keeps its
-   * first outcome (I3): a second commit of it changes nothing.
+   * Commits outcomes in one transaction, together with what the slice has in flight from then on
+   * (null when nothing). An index that is already committed keeps its first outcome (I3): a
+   * second commit of it changes nothing.
    */
-  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void>;
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], inFlight: InFlight, owner?: string): Promise<void>;
   /** Indexes in [from, to) that already have an outcome (of `status`, if given), ascending. */
   committedIndexes(batchId: string, from: number, to: number, status?: ItemStatus): Promise<number[]>;
   /** Outcome counts and redone items over [from, to). */

@@ -11,7 +11,13 @@ import {
   type RateLimitRate,
   type RateLimitState,
   type TokenTake,
+  type BatchControl,
+  type InFlight,
+  type SliceControlState,
+  inFlightRange,
 } from './ledger';
+import { interruptedItem } from './slice-ownership';
+import { toSliceControl, type SliceControlRow } from './slice-control-row';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
@@ -141,45 +147,42 @@ export class PostgresLedger implements Ledger {
     batchId: string,
     sliceStart: number,
     outcomes: OutcomeToCommit[],
-    nextInFlight: number | null,
+    inFlight: InFlight,
     owner?: string,
   ): Promise<void> {
-    const params = commitParams(batchId, sliceStart, nextInFlight, outcomes);
+    const params = commitParams(batchId, sliceStart, inFlight, outcomes, owner);
     if (owner === undefined) {
       await this.query(COMMIT_UNOWNED, params);
-    } else if ((await this.query<{ held: number }>(COMMIT_OWNED, [...params, owner]))[0].held === 0) {
+    } else if ((await this.query<{ held: number }>(COMMIT_OWNED, params))[0].held === 0) {
       throw new LeaseLostError(batchId, sliceStart);
     }
   }
 
-  async markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void> {
+  async markInFlight(batchId: string, sliceStart: number, inFlight: InFlight, owner?: string): Promise<void> {
     await this.ready();
+    const range = inFlightRange(inFlight);
     if (owner === undefined) {
       await this.pool.query(
-        `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
-         ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false`,
-        [batchId, sliceStart, index],
+        `INSERT INTO slice_progress (batch_id, slice_start, in_flight, started_to) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, started_to = excluded.started_to, cut_short = false`,
+        [batchId, sliceStart, range?.from ?? null, range?.to ?? null],
       );
     } else {
-      await this.setOwnedInFlight(batchId, sliceStart, index, owner, false);
+      await this.setOwnedInFlight(batchId, sliceStart, inFlight, owner, false);
     }
   }
 
-  async markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void> {
+  async markCutShort(batchId: string, sliceStart: number, inFlight: InFlight, owner: string): Promise<void> {
     await this.ready();
-    await this.setOwnedInFlight(batchId, sliceStart, index, owner, true);
+    await this.setOwnedInFlight(batchId, sliceStart, inFlight, owner, true);
   }
 
-  private async setOwnedInFlight(
-    batchId: string,
-    sliceStart: number,
-    index: number | null,
-    owner: string,
-    cutShort: boolean,
-  ): Promise<void> {
+  private async setOwnedInFlight(batchId: string, sliceStart: number, inFlight: InFlight, owner: string, cutShort: boolean): Promise<void> {
+    const range = inFlightRange(inFlight);
     const fenced = await this.pool.query(
-      'UPDATE slice_progress SET in_flight = $3, cut_short = $5 WHERE batch_id = $1 AND slice_start = $2 AND owner = $4',
-      [batchId, sliceStart, index, owner, cutShort],
+      `UPDATE slice_progress SET in_flight = $3, started_to = $6, cut_short = $5
+       WHERE batch_id = $1 AND slice_start = $2 AND owner = $4`,
+      [batchId, sliceStart, range?.from ?? null, owner, cutShort, range?.to ?? null],
     );
     if (fenced.rowCount === 0) throw new LeaseLostError(batchId, sliceStart);
   }
@@ -191,24 +194,25 @@ export class PostgresLedger implements Ledger {
         batchId,
         sliceStart,
       ]);
-      const { rows } = await client.query<{ in_flight: number | null; cut_short: boolean }>(
-        'SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
+      const { rows } = await client.query<{ in_flight: number | null; started_to: number | null; cut_short: boolean }>(
+        'SELECT in_flight, started_to, cut_short FROM slice_progress WHERE batch_id = $1 AND slice_start = $2 FOR UPDATE',
         [batchId, sliceStart],
       );
       await client.query(
-        'UPDATE slice_progress SET owner = $3, in_flight = NULL, cut_short = false WHERE batch_id = $1 AND slice_start = $2',
+        `UPDATE slice_progress SET owner = $3, in_flight = NULL, started_to = NULL, cut_short = false
+         WHERE batch_id = $1 AND slice_start = $2`,
         [batchId, sliceStart, owner],
       );
       const previous = rows[0];
       if (previous.in_flight === null) return null;
-      return { index: previous.in_flight, cause: previous.cut_short ? 'cut-short' : 'crash' };
+      return interruptedItem(previous.in_flight, previous.started_to, previous.cut_short);
     });
   }
 
-  async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
+  async interruptedIndexes(batchId: string, from: number, to: number, minCrashes = 1): Promise<number[]> {
     const rows = await this.query<{ idx: number }>(
-      'SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND count > 0 ORDER BY idx',
-      [batchId, from, to],
+      'SELECT idx FROM interruptions WHERE batch_id = $1 AND idx >= $2 AND idx < $3 AND count >= $4 ORDER BY idx',
+      [batchId, from, to, Math.max(1, minCrashes)],
     );
     return rows.map((r) => r.idx);
   }
@@ -240,29 +244,40 @@ export class PostgresLedger implements Ledger {
     return rows[0]?.in_flight ?? null;
   }
 
-  async requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void> {
+  async sliceControl(batchId: string, sliceStart: number): Promise<SliceControlState> {
+    const rows = await this.query<SliceControlRow>(
+      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
+       FROM (SELECT $1::text AS batch_id) k
+       LEFT JOIN batch_control c ON c.batch_id = k.batch_id
+       LEFT JOIN slice_progress s ON s.batch_id = k.batch_id AND s.slice_start = $2`,
+      [batchId, sliceStart],
+    );
+    return toSliceControl(rows[0]);
+  }
+
+  async setBatchControl(batchId: string, control: BatchControl): Promise<void> {
     await this.query(
-      `INSERT INTO slice_progress (batch_id, slice_start, split_pieces) VALUES ($1, $2, $3)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET split_pieces = excluded.split_pieces`,
-      [batchId, sliceStart, pieces],
+      `INSERT INTO batch_control (batch_id, state, generation) VALUES ($1, $2, $3)
+       ON CONFLICT (batch_id) DO UPDATE SET state = excluded.state, generation = excluded.generation
+       WHERE excluded.generation >= batch_control.generation`,
+      [batchId, control.state, control.generation],
     );
   }
 
-  async takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null> {
-    // Every running slice asks once a second, and is seldom asked: a read, and a write only then.
-    const asked = await this.query<{ split_pieces: number | null }>(
-      'SELECT split_pieces FROM slice_progress WHERE batch_id = $1 AND slice_start = $2',
-      [batchId, sliceStart],
+  async holdBatch(batchId: string, until: number): Promise<void> {
+    await this.query(
+      `INSERT INTO batch_control (batch_id, held_until) VALUES ($1, $2)
+       ON CONFLICT (batch_id) DO UPDATE SET held_until = greatest(batch_control.held_until, excluded.held_until)`,
+      [batchId, until],
     );
-    if (asked[0]?.split_pieces == null) return null;
-    const taken = await this.query<{ split_pieces: number }>(
-      `UPDATE slice_progress s SET split_pieces = NULL FROM slice_progress old
-       WHERE s.batch_id = $1 AND s.slice_start = $2 AND s.split_pieces IS NOT NULL
-         AND old.batch_id = s.batch_id AND old.slice_start = s.slice_start
-       RETURNING old.split_pieces`,
-      [batchId, sliceStart],
+  }
+
+  async setSliceLanes(batchId: string, sliceStart: number, lanes: number, generation: number): Promise<void> {
+    await this.query(
+      `INSERT INTO slice_progress (batch_id, slice_start, lanes, lanes_generation) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET lanes = excluded.lanes, lanes_generation = excluded.lanes_generation`,
+      [batchId, sliceStart, lanes, generation],
     );
-    return taken[0]?.split_pieces ?? null;
   }
 
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {

@@ -3,11 +3,35 @@
  * had in flight when it stopped is remembered for the next one.
  */
 
-/** The item a slice's previous attempt left in flight, and why it did not finish. */
+/**
+ * The items a slice's previous attempt left in flight, and why they did not finish: every item of
+ * [index, to) without an outcome. An attempt starts its items in index order, so those are exactly
+ * the items it started (or was about to start) and did not commit. `to` is absent for one item.
+ */
 export interface InterruptedItem {
   index: number;
+  to?: number;
   /** `crash`: the attempt died with it; `cut-short`: a cancellation stopped it midway. */
   cause: 'crash' | 'cut-short';
+}
+
+/**
+ * What a slice attempt may have in flight: the items of [from, to) without an outcome. `from` is
+ * the first item the attempt started and `to` one past the last it marked, so a range marked
+ * once covers the many items its lanes run at once. A number n is the one item [n, n + 1).
+ */
+export type InFlight = number | { from: number; to: number } | null;
+
+/** The range an InFlight names, or null when nothing is in flight. */
+export function inFlightRange(inFlight: InFlight): { from: number; to: number } | null {
+  if (inFlight === null) return null;
+  return typeof inFlight === 'number' ? { from: inFlight, to: inFlight + 1 } : inFlight;
+}
+
+/** The InterruptedItem a stored range names. */
+export function interruptedItem(from: number, to: number | null, cutShort: boolean): InterruptedItem {
+  const end = to ?? from + 1;
+  return { index: from, ...(end > from + 1 ? { to: end } : {}), cause: cutShort ? 'cut-short' : 'crash' };
 }
 
 /** A newer attempt of the slice has claimed it: this attempt must stop. */
@@ -26,23 +50,13 @@ export interface SliceOwnership {
    * name its own owner, fail with LeaseLostError and change nothing.
    */
   claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null>;
-  /** Records the item a slice attempt is about to start, before its first item. */
-  markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void>;
+  /** Records the items a slice attempt is about to start, before it starts them. */
+  markInFlight(batchId: string, sliceStart: number, inFlight: InFlight, owner?: string): Promise<void>;
   /**
-   * Records that this attempt stopped with `index` cut short by a cancellation (pause, a lost
-   * slice, a stop): the next attempt redoes it, which counts as redone but not as a crash.
+   * Records that this attempt stopped with the items of `inFlight` cut short by a cancellation
+   * (pause, a lost slice, a stop): the next attempt redoes them, which counts as redone but not as a crash.
    */
-  markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void>;
-  /** The in-flight item a slice's previous attempt left behind, or null. */
+  markCutShort(batchId: string, sliceStart: number, inFlight: InFlight, owner: string): Promise<void>;
+  /** The first in-flight item a slice's previous attempt left behind, or null. */
   inFlight(batchId: string, sliceStart: number): Promise<number | null>;
-  /**
-   * Asks the slice's attempt, running or about to start, to stop at its next item boundary and
-   * hand the rest back cut into `pieces` slices. The slice need not have been claimed yet.
-   */
-  requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void>;
-  /**
-   * Takes the split asked of the slice, if any: into how many slices. Taken once, so the
-   * slices it is cut into, one of which may start where it did, are not asked too.
-   */
-  takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null>;
 }

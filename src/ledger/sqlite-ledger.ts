@@ -13,7 +13,13 @@ import {
   type RateLimitRate,
   type RateLimitState,
   type TokenTake,
+  type BatchControl,
+  type InFlight,
+  type SliceControlState,
+  inFlightRange,
 } from './ledger';
+import { interruptedItem } from './slice-ownership';
+import { toSliceControl, type SliceControlRow } from './slice-control-row';
 import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
@@ -37,33 +43,20 @@ import {
  * synchronous=NORMAL: a commit survives the death of any process (the WAL is written before
  * commit returns), which is what interruptions are; only a power cut can lose the last commits.
  */
-interface SplitRequests {
-  select: Database.Statement<[string, number], { split_pieces: number | null }>;
-  take: (batchId: string, sliceStart: number) => number | null;
-}
-
-/** The statements of split requests (INVARIANTS.md I14): a read every poll of a running slice, a write only when one is taken. */
-function splitRequests(db: Database.Database): SplitRequests {
-  const select = db.prepare<[string, number], { split_pieces: number | null }>(
-    'SELECT split_pieces FROM slice_progress WHERE batch_id = ? AND slice_start = ?',
-  );
-  const clear = db.prepare('UPDATE slice_progress SET split_pieces = NULL WHERE batch_id = ? AND slice_start = ?');
-  const take = db.transaction((batchId: string, sliceStart: number) => {
-    const pieces = select.get(batchId, sliceStart)?.split_pieces ?? null;
-    if (pieces !== null) clear.run(batchId, sliceStart);
-    return pieces;
-  });
-  return { select, take };
-}
-
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly insertItem: Database.Statement;
   private readonly upsertInFlight: Database.Statement;
   private readonly updateOwnedInFlight: Database.Statement;
   private readonly upsertOwner: Database.Statement;
-  private readonly selectInFlight: Database.Statement<[string, number], { in_flight: number | null; cut_short: number }>;
-  private readonly splits: SplitRequests;
+  private readonly selectInFlight: Database.Statement<
+    [string, number],
+    { in_flight: number | null; started_to: number | null; cut_short: number }
+  >;
+  private readonly selectControl: Database.Statement<
+    [string, string, number],
+    SliceControlRow
+  >;
   private readonly bumpCrash: Database.Statement<[string, number], { count: number }>;
   private readonly bumpRedo: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
@@ -78,7 +71,7 @@ export class SqliteLedger implements Ledger {
     batchId: string,
     sliceStart: number,
     outcomes: OutcomeToCommit[],
-    next: number | null,
+    next: InFlight,
     owner?: string,
   ) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
@@ -100,18 +93,25 @@ export class SqliteLedger implements Ledger {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
     );
     this.upsertInFlight = this.db.prepare(
-      `INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES (?, ?, ?)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = 0`,
+      `INSERT INTO slice_progress (batch_id, slice_start, in_flight, started_to) VALUES (?, ?, ?, ?)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, started_to = excluded.started_to, cut_short = 0`,
     );
     this.updateOwnedInFlight = this.db.prepare(
-      'UPDATE slice_progress SET in_flight = ?, cut_short = ? WHERE batch_id = ? AND slice_start = ? AND owner = ?',
+      'UPDATE slice_progress SET in_flight = ?, started_to = ?, cut_short = ? WHERE batch_id = ? AND slice_start = ? AND owner = ?',
     );
     this.upsertOwner = this.db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, in_flight, owner) VALUES (?, ?, NULL, ?)
-       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL, cut_short = 0`,
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET owner = excluded.owner, in_flight = NULL, started_to = NULL, cut_short = 0`,
     );
-    this.selectInFlight = this.db.prepare('SELECT in_flight, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?');
-    this.splits = splitRequests(this.db);
+    this.selectInFlight = this.db.prepare(
+      'SELECT in_flight, started_to, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?',
+    );
+    this.selectControl = this.db.prepare(
+      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
+       FROM (SELECT ? AS batch_id) k
+       LEFT JOIN batch_control c ON c.batch_id = k.batch_id
+       LEFT JOIN slice_progress s ON s.batch_id = ? AND s.slice_start = ?`,
+    );
     this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
@@ -145,7 +145,7 @@ export class SqliteLedger implements Ledger {
     );
     this.selectUsage = this.db.prepare('SELECT total FROM batch_usage WHERE batch_id = ? AND unit = ?');
     this.commitTx = this.db.transaction(
-      (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: number | null, owner?: string) => {
+      (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: InFlight, owner?: string) => {
         for (const o of outcomes) {
           const inserted = this.insertItem.run(
             batchId,
@@ -180,23 +180,23 @@ export class SqliteLedger implements Ledger {
       const previous = this.selectInFlight.get(batchId, sliceStart);
       this.upsertOwner.run(batchId, sliceStart, owner);
       if (!previous || previous.in_flight === null) return null;
-      return { index: previous.in_flight, cause: previous.cut_short ? ('cut-short' as const) : ('crash' as const) };
+      return interruptedItem(previous.in_flight, previous.started_to, previous.cut_short !== 0);
     });
   }
 
   /** Throws inside the caller's transaction when the slice has another owner, which rolls the commit back. */
-  private setInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): void {
+  private setInFlight(batchId: string, sliceStart: number, inFlight: InFlight, owner?: string, cutShort = false): void {
+    const range = inFlightRange(inFlight);
+    const [from, to] = range === null ? [null, null] : [range.from, range.to];
     if (owner === undefined) {
-      this.upsertInFlight.run(batchId, sliceStart, index);
-    } else if (this.updateOwnedInFlight.run(index, 0, batchId, sliceStart, owner).changes === 0) {
+      this.upsertInFlight.run(batchId, sliceStart, from, to);
+    } else if (this.updateOwnedInFlight.run(from, to, cutShort ? 1 : 0, batchId, sliceStart, owner).changes === 0) {
       throw new LeaseLostError(batchId, sliceStart);
     }
   }
 
-  async markCutShort(batchId: string, sliceStart: number, index: number, owner: string): Promise<void> {
-    if (this.updateOwnedInFlight.run(index, 1, batchId, sliceStart, owner).changes === 0) {
-      throw new LeaseLostError(batchId, sliceStart);
-    }
+  async markCutShort(batchId: string, sliceStart: number, inFlight: InFlight, owner: string): Promise<void> {
+    this.setInFlight(batchId, sliceStart, inFlight, owner, true);
   }
 
   /**
@@ -205,7 +205,7 @@ export class SqliteLedger implements Ledger {
    * about one WAL append instead of C. Each caller's promise settles only once its outcomes are
    * durable, so nothing is acknowledged earlier than with a transaction of its own.
    */
-  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: number | null, owner?: string): Promise<void> {
+  commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: InFlight, owner?: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const commit = { batchId, sliceStart, outcomes, next: nextInFlight, owner, resolve, reject };
       if (this.queued.push(commit) === 1) setImmediate(() => this.writeQueued());
@@ -228,19 +228,19 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  async markInFlight(batchId: string, sliceStart: number, index: number | null, owner?: string): Promise<void> {
-    this.setInFlight(batchId, sliceStart, index, owner);
+  async markInFlight(batchId: string, sliceStart: number, inFlight: InFlight, owner?: string): Promise<void> {
+    this.setInFlight(batchId, sliceStart, inFlight, owner);
   }
 
   async claimSlice(batchId: string, sliceStart: number, owner: string): Promise<InterruptedItem | null> {
     return this.claimTx(batchId, sliceStart, owner);
   }
 
-  async interruptedIndexes(batchId: string, from: number, to: number): Promise<number[]> {
+  async interruptedIndexes(batchId: string, from: number, to: number, minCrashes = 1): Promise<number[]> {
     return (
       this.db
-        .prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? AND count > 0 ORDER BY idx')
-        .all(batchId, from, to) as {
+        .prepare('SELECT idx FROM interruptions WHERE batch_id = ? AND idx >= ? AND idx < ? AND count >= ? ORDER BY idx')
+        .all(batchId, from, to, Math.max(1, minCrashes)) as {
         idx: number;
       }[]
     ).map((r) => r.idx);
@@ -270,19 +270,36 @@ export class SqliteLedger implements Ledger {
     return this.selectInFlight.get(batchId, sliceStart)?.in_flight ?? null;
   }
 
-  async requestSplit(batchId: string, sliceStart: number, pieces: number): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO slice_progress (batch_id, slice_start, split_pieces) VALUES (?, ?, ?)
-         ON CONFLICT (batch_id, slice_start) DO UPDATE SET split_pieces = excluded.split_pieces`,
-      )
-      .run(batchId, sliceStart, pieces);
+  async sliceControl(batchId: string, sliceStart: number): Promise<SliceControlState> {
+    return toSliceControl(this.selectControl.get(batchId, batchId, sliceStart));
   }
 
-  async takeSplitRequest(batchId: string, sliceStart: number): Promise<number | null> {
-    // Every running slice asks once a second, and is seldom asked: a read, and a write only then.
-    if (this.splits.select.get(batchId, sliceStart)?.split_pieces == null) return null;
-    return this.splits.take(batchId, sliceStart);
+  async setBatchControl(batchId: string, control: BatchControl): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO batch_control (batch_id, state, generation) VALUES (?, ?, ?)
+         ON CONFLICT (batch_id) DO UPDATE SET state = excluded.state, generation = excluded.generation
+         WHERE excluded.generation >= batch_control.generation`,
+      )
+      .run(batchId, control.state, control.generation);
+  }
+
+  async holdBatch(batchId: string, until: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO batch_control (batch_id, held_until) VALUES (?, ?)
+         ON CONFLICT (batch_id) DO UPDATE SET held_until = max(coalesce(batch_control.held_until, 0), excluded.held_until)`,
+      )
+      .run(batchId, until);
+  }
+
+  async setSliceLanes(batchId: string, sliceStart: number, lanes: number, generation: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO slice_progress (batch_id, slice_start, lanes, lanes_generation) VALUES (?, ?, ?, ?)
+         ON CONFLICT (batch_id, slice_start) DO UPDATE SET lanes = excluded.lanes, lanes_generation = excluded.lanes_generation`,
+      )
+      .run(batchId, sliceStart, lanes, generation);
   }
 
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {
@@ -416,7 +433,7 @@ interface QueuedCommit {
   batchId: string;
   sliceStart: number;
   outcomes: OutcomeToCommit[];
-  next: number | null;
+  next: InFlight;
   owner?: string;
   resolve: () => void;
   reject: (err: unknown) => void;

@@ -40,6 +40,42 @@ export function sliceSizesForLanes(windowItems: number, sliceSize: number, concu
   return evenSizes(windowItems, slices);
 }
 
+/**
+ * Lanes in slices: a window cut into whole rounds of slices, one per lane share (lanes.ts), each
+ * with items in proportion to its lanes, so the slices of a round end together; as few rounds as
+ * keep every slice within S items. Returns each slice's size and the lanes it is cut for.
+ */
+export function slicesForShares(windowItems: number, sliceSize: number, shares: readonly number[]): { sizes: number[]; lanes: number[] } {
+  const lanes = shares.reduce((a, b) => a + b, 0);
+  const widest = Math.max(...shares);
+  const rounds = Math.max(1, Math.ceil((windowItems * widest) / (lanes * sliceSize)));
+  const sizes: number[] = [];
+  const laneList: number[] = [];
+  for (const roundItems of evenSizes(windowItems, rounds)) {
+    for (const [i, size] of proportionalSizes(roundItems, shares).entries()) {
+      if (size === 0) continue;
+      sizes.push(size);
+      laneList.push(shares[i]);
+    }
+  }
+  return { sizes, lanes: laneList };
+}
+
+/** `items` split in proportion to `weights`, whole items, the remainders to the largest fractions first. */
+function proportionalSizes(items: number, weights: readonly number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (items * w) / total);
+  const sizes = exact.map(Math.floor);
+  let left = items - sizes.reduce((a, b) => a + b, 0);
+  const byFraction = exact.map((x, i) => ({ i, fraction: x - Math.floor(x) })).sort((a, b) => b.fraction - a.fraction || a.i - b.i);
+  for (const { i } of byFraction) {
+    if (left === 0) break;
+    sizes[i]++;
+    left--;
+  }
+  return sizes;
+}
+
 /** `items` cut into `slices` sizes that differ by one item at most, the larger ones first. */
 export function evenSizes(items: number, slices: number): number[] {
   const small = Math.floor(items / slices);

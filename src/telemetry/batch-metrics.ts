@@ -6,7 +6,7 @@
  *   waymark_items_succeeded  counter    items committed as succeeded
  *   waymark_items_failed     counter    items committed as failed; `type` is the error type
  *   waymark_item_latency     histogram  ms from an item's first attempt to its outcome
- *   waymark_slice_latency    histogram  ms of a slice attempt that returned; `outcome` done|quota
+ *   waymark_slice_latency    histogram  ms of a slice attempt that returned; `outcome` done|quota|stopped
  *   waymark_quota_waits      counter    slices stopped by a quota (each one a batch-wide wait)
  *   waymark_item_usage       histogram  what a committed item used, by `unit` (tokens, costUsd, ...):
  *                                       its _sum is the total per unit, its _count the items that reported
@@ -104,7 +104,7 @@ export class SliceMetrics {
     this.rateLimitWaits.add(1, { key, reason });
   }
 
-  sliceReturned(outcome: 'done' | 'quota' | 'split'): void {
+  sliceReturned(outcome: 'done' | 'quota' | 'stopped'): void {
     this.sliceLatency.record(Math.max(0, Date.now() - this.startedAt), { outcome });
   }
 }

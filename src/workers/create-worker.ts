@@ -40,12 +40,10 @@ export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promis
     // A killed worker leaves its cached workflows' next tasks on its own sticky queue; the
     // default 10 s before they move to another worker was most of a SIGKILL's cost in the chaos run.
     stickyQueueScheduleToStartTimeout: '3 seconds',
-    // A pause or cancel reaches a slice only in a heartbeat's response, and status reads progress
-    // from heartbeat details: send a slice's heartbeat at most a second after it is made (the
-    // SDK otherwise waits up to 0.8 x heartbeatTimeout, 24 s at the default). One heartbeat RPC
-    // per second per slice in flight: 64 per second at C = 64 (see README, "Progress and control").
-    maxHeartbeatThrottleInterval: '1 second',
-    defaultHeartbeatThrottleInterval: '1 second',
+    // Heartbeats are left to the SDK's throttle (0.8 x heartbeatTimeout, 24 s at the default):
+    // each one recorded is a Temporal Cloud action, and a slice needs them only for liveness and
+    // for progress where the ledger cannot be read. Pause, stop and lanes reach running slices
+    // through the ledger within half a second (INVARIANTS.md I15).
   });
 }
 

@@ -2,6 +2,10 @@
  * One workflow run of a batch: its state, counters and decisions; batchWorkflow wires its
  * messages and drives it. It never sees item data (INVARIANTS.md I1); its cursor only moves past slices
  * whose activities returned, i.e. whose outcomes are committed in the ledger (I4).
+ *
+ * A slice runs many items at once (lanes.ts): C lanes are held by a few slices, and pause, stop
+ * and lent lanes reach running slices through the ledger (slice-control.ts), not a heartbeat. Runs
+ * recorded before lanes in slices ran one item per slice and are replayed so (legacyLanes).
  */
 import {
   CancellationScope,
@@ -26,10 +30,14 @@ import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/s
 import type { Usage } from '../contract/usage';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
-import { historyBudgetSpent, refreshFitsBudget, splitFitsBudget } from './history-budget';
+import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
 import { Window, type WindowSlice } from './window';
+import { IdleLaneSplits, type SplitHost } from './idle-lane-splits';
+import { Lanes, type LaneHost } from './lanes';
+import { SliceControl } from './slice-control';
+import { laneShares } from '../contract/lanes';
 
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
@@ -37,9 +45,14 @@ const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 /**
  * While slices run, the committed counts are read from the ledger this often (I12): slices
  * report only when they end, which for a slice of slow items is minutes. About 7 events a
- * refresh (history-budget.ts), so under 20 a minute whatever C and S.
+ * refresh (history-budget.ts). Each refresh is also three Temporal Cloud actions (its timer,
+ * its local activity, an upsert), so with lanes in slices, where the CLI reads progress from the
+ * ledger itself, the Web UI's details refresh every two minutes (I15).
  */
-const REFRESH_EVERY_MS = 25_000;
+const REFRESH_EVERY_MS = 120_000;
+const LEGACY_REFRESH_EVERY_MS = 25_000;
+/** Runs recorded before a slice ran many items at once replay with one item per slice. */
+const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
 /** Runs recorded before the refresh existed replay without it (test/replay). */
 const LEDGER_REFRESH_PATCH = 'progress-from-ledger';
 /** Runs recorded before configure re-cut a window for more lanes replay without it. */
@@ -48,15 +61,17 @@ const RECUT_FOR_LANES_PATCH = 'recut-for-lanes';
 const QUOTA_WAIT_BUDGET_PATCH = 'quota-wait-budget';
 /** runSlice's answer for a slice that waits out its quota stop in the next run. */
 const WAIT_IN_NEXT_RUN = 'wait-in-next-run';
-/** Runs recorded before idle lanes split running slices replay without it. */
-const SPLIT_FOR_IDLE_LANES_PATCH = 'split-for-idle-lanes';
+/** runSlice's answer for a slice the ledger's control paused or stopped. */
+const STOPPED = 'stopped';
+/** States a batch passes through in a moment: no search attribute upsert for them (lanes in slices). */
+const TRANSIENT_STATES: readonly BatchState[] = ['planning', 'finalizing', 'stopping'];
 /** Runs recorded before budgets replay without the pause a budget makes. */
 const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
-const { batchTotals, requestSplit } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
+const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
-export class BatchRun {
+export class BatchRun implements LaneHost, SplitHost {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
   spec: BatchSpec;
   readonly batchId: string;
@@ -85,19 +100,21 @@ export class BatchRun {
   private windowDone = false;
 
   private window: Window | undefined;
-  /** Lanes running, and the slices they have in flight with when each was launched. */
-  private lanes = 0;
-  private slicesInFlight = 0;
-  private readonly running = new Map<WindowSlice, number>();
   /**
-   * Splits idle lanes asked for (I14) and not yet answered: the slice asked, and how many free
-   * lanes its new slices will take. Those lanes are not offered to another split meanwhile.
+   * Whether a slice runs many items at once (I15): false in runs recorded before, which replay
+   * with one item per slice, C slices in flight and splits for idle lanes.
    */
-  private readonly splitsPending = new Map<WindowSlice, number>();
-  /** While the ledger is being asked, no other lane asks. */
-  private askingForSplit = false;
-  /** False once no running slice had enough left to split; new slices make it worth asking again. */
-  private splitWorthAsking = true;
+  private readonly lanesInSlices: boolean;
+  /** Tasks running slices: the legacy lanes, or one per slice launched with lanes in slices. */
+  private runners = 0;
+  slicesInFlight = 0;
+  /** The slices in flight, with when each was launched. */
+  readonly running = new Map<WindowSlice, number>();
+  /** The lanes each running slice holds, and lending (lanes in slices). */
+  private readonly lanes: Lanes;
+  /** Splits for idle lanes (runs recorded before lanes in slices). */
+  private readonly splits: IdleLaneSplits;
+  private readonly control: SliceControl;
   // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
   // flight; a cancelled slice stops at an item boundary (its commits stay).
   private readonly sliceScopes = new Set<CancellationScope>();
@@ -133,6 +150,30 @@ export class BatchRun {
     this.searchAttributesRegistered = checkpoint?.searchAttributesRegistered;
     this.publishesSearchAttributes =
       info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true;
+    this.lanesInSlices = patched(LANES_IN_SLICES_PATCH);
+    this.control = new SliceControl(this.batchId, checkpoint?.controlGeneration ?? 0);
+    this.lanes = new Lanes(this);
+    this.splits = new IdleLaneSplits(this);
+    // A cancelled batch tells its running slices at once, through the ledger: a cancel request
+    // would reach them only with their next heartbeat.
+    if (this.lanesInSlices) this.rootScope.cancelRequested.catch(() => void this.haltSlices('stop'));
+  }
+
+  get concurrency(): number {
+    return this.spec.concurrency;
+  }
+
+  nextGeneration(): number {
+    return this.control.next();
+  }
+
+  /** Lanes are lent while the window is in a state to share them (mayShareLanes) and the run's event budget has room. */
+  mayLend(window: Window): boolean {
+    return this.mayShareLanes(window) && refreshFitsBudget(this.slicesInFlight);
+  }
+
+  maySplit(window: Window): boolean {
+    return this.mayShareLanes(window);
   }
 
   get cancelled(): boolean {
@@ -157,19 +198,20 @@ export class BatchRun {
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
+      ...(this.lanesInSlices ? { lanesHeld: this.lanes.inUse } : {}),
       ...this.lanesShort(),
     };
   }
 
   /**
-   * When fewer than C lanes can run, how many can and why: a lane runs one slice at a time, and
-   * the window is cut into at least min(C, items) slices, so only a short batch or the last
-   * slices of a window leave lanes without work.
+   * When fewer than C lanes can run, how many can and why: only a short batch or the last slices
+   * of a window leave lanes without work (lanes left free there are lent to the running slices).
    */
   private lanesShort(): Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause'> {
     const window = this.window;
     if (window === undefined || this.state !== 'running' || this.paused) return {};
-    const runnable = this.slicesInFlight + window.unlaunched;
+    const inUse = this.lanesInSlices ? this.lanes.inUse : this.slicesInFlight;
+    const runnable = this.lanesInSlices ? inUse + (window.unlaunched > 0 ? this.lanes.free : 0) : this.slicesInFlight + window.unlaunched;
     if (runnable >= this.spec.concurrency) return {};
     const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
     const slices = (n: number) => `${n} slice${n === 1 ? '' : 's'}`;
@@ -178,10 +220,13 @@ export class BatchRun {
         ? `the batch has ${items(this.total)}, and a lane needs at least one`
         : runnable === 0
           ? 'the window is finishing'
-          : this.splitsPending.size > 0
-            ? `splitting ${slices(this.splitsPending.size)} for the idle lanes`
-            : `only the last ${slices(runnable)} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}` +
-              (this.splitWorthAsking ? '' : ', too close to done to split');
+          : this.lanesInSlices
+            ? `only the last ${slices(this.slicesInFlight)} of ${window.isLast ? 'the batch' : 'this window'} remain` +
+              (this.lanes.lending ? ', lending the free lanes to them' : '')
+            : this.splits.pending.size > 0
+              ? `splitting ${slices(this.splits.pending.size)} for the idle lanes`
+              : `only the last ${slices(runnable)} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}` +
+                (this.splits.worthAsking ? '' : ', too close to done to split');
     return { lanesInUse: runnable, lanesShortBecause: because };
   }
 
@@ -206,13 +251,15 @@ export class BatchRun {
 
   private setState(next: BatchState): void {
     this.state = next;
-    this.publish(true);
+    // A search attribute upsert is a Temporal Cloud action: with lanes in slices, the states that
+    // last a moment (planning, finalizing, stopping) show in the details only.
+    this.publish(!this.lanesInSlices || !TRANSIENT_STATES.includes(next));
   }
 
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.stopSlicesInFlight();
+    void this.haltSlices('pause');
     this.publish(true);
   }
 
@@ -220,6 +267,11 @@ export class BatchRun {
     if (!this.paused) return;
     this.paused = false;
     this.budgetReached = false;
+    if (this.lanesInSlices) {
+      // Slices launched from here on take the new generation, so the pause written before is not theirs.
+      void this.control.send('run');
+      if (this.window !== undefined) this.fillLanes(this.window);
+    }
     this.publish(true);
   }
 
@@ -259,7 +311,7 @@ export class BatchRun {
   }
 
   async plan(): Promise<void> {
-    this.publish(true);
+    this.publish(!this.lanesInSlices);
     const firstWindow = this.total === undefined;
     // Patched: histories recorded before these fields replay with the inputs they had. The
     // identity is the same across continue-as-new, retries and resets, and only across them (I11).
@@ -273,6 +325,7 @@ export class BatchRun {
       countTotal: firstWindow,
       ...(identity !== undefined ? { identity } : {}),
       ...(askSearchAttributes ? { askSearchAttributes } : {}),
+      ...this.roundOfSlices(),
     });
     this.total ??= total;
     if (askSearchAttributes) {
@@ -284,8 +337,13 @@ export class BatchRun {
     if (this.window.isEmpty) this.cursor = plan.next;
   }
 
+  /** The lanes of the slices of a round of the window's cut: those in flight when every lane has work. */
+  private roundOfSlices(): { laneShares?: number[] } {
+    return this.lanesInSlices ? { laneShares: laneShares(this.spec.concurrency) } : {};
+  }
+
   /**
-   * Resolves when every lane has ended. Not cancellable: a cancelled batch waits for its slices
+   * Resolves when every slice has ended. Not cancellable: a cancelled batch waits for its slices
    * to stop at an item boundary, so the manifest it then writes has final counts.
    */
   runWindow(): Promise<void> {
@@ -294,24 +352,43 @@ export class BatchRun {
     return CancellationScope.nonCancellable(async () => {
       const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
       // A split still being asked for when the last slice ends is answered before the run moves on.
-      await condition(() => this.lanes === 0 && !this.askingForSplit);
+      await condition(() => this.windowSettled());
       this.windowDone = true;
       await refreshes;
     });
   }
 
   /**
-   * Progress in committed items while slices run (I12): every REFRESH_EVERY_MS, and once the
+   * Every slice has ended and none will launch in this run. With lanes in slices a paused batch
+   * has no slice running and waits here for resume, as a legacy lane waited for it in its loop.
+   */
+  private windowSettled(): boolean {
+    if (!this.lanesInSlices) return this.runners === 0 && !this.splits.asking;
+    if (this.runners > 0 || this.lanes.lending) return false;
+    const waitsToLaunch = this.window!.unlaunched > 0 && (this.paused || this.recutting) && !this.stopsLaunching();
+    return !waitsToLaunch;
+  }
+
+  /** Something ends the run's launching for good: a stop, a failure, a replan, the event budget, a cancel. */
+  private stopsLaunching(): boolean {
+    return (
+      this.stopReason !== undefined || this.failure !== undefined || this.replanRequested || this.outOfHistoryBudget || this.cancelled
+    );
+  }
+
+  /**
+   * Progress in committed items while slices run (I12): every refresh interval, and once the
    * slices a pause stopped have stopped, reads the ledger's counts. Only while there is news:
    * no timer runs while nothing does. Within the run's history budget (I2).
    */
   private async refreshWhileSlicesRun(): Promise<void> {
+    const every = this.lanesInSlices ? REFRESH_EVERY_MS : LEGACY_REFRESH_EVERY_MS;
     const pauseSettled = () => this.sliceStoppedUnread && this.sliceScopes.size === 0;
     for (;;) {
       await condition(() => this.windowDone || this.sliceScopes.size > 0 || this.sliceStoppedUnread);
       if (this.windowDone) return;
       if (!pauseSettled()) {
-        await condition(() => this.windowDone || pauseSettled(), REFRESH_EVERY_MS);
+        await condition(() => this.windowDone || pauseSettled(), every);
         if (this.windowDone) return;
       }
       if (!refreshFitsBudget(this.slicesInFlight)) return;
@@ -375,6 +452,7 @@ export class BatchRun {
       ...(this.budgetReached ? { budgetReached: true } : {}),
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(this.searchAttributesRegistered !== undefined ? { searchAttributesRegistered: this.searchAttributesRegistered } : {}),
+      ...(this.control.generation > 0 ? { controlGeneration: this.control.generation } : {}),
     };
   }
 
@@ -382,12 +460,50 @@ export class BatchRun {
     const window = this.window;
     // Before the window is planned there is nothing to run.
     if (window === undefined) return;
+    if (this.lanesInSlices) {
+      this.fillLanes(window);
+      return;
+    }
     // Counted up front: a lane may end before its first await (nothing left to do), and a loop
-    // on `lanes` would then never end.
-    const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.lanes;
+    // on `runners` would then never end.
+    const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.runners;
     for (let i = 0; i < wanted; i++) {
-      this.lanes++;
+      this.runners++;
       void this.runLane(window);
+    }
+  }
+
+  /**
+   * Lanes in slices: launches the window's next slices while lanes are free, each with up to a
+   * slice's share of them; with nothing left to launch, lends the free lanes to running slices.
+   */
+  private fillLanes(window: Window): void {
+    if (window !== this.window) return;
+    let launched = false;
+    while (window.unlaunched > 0 && this.lanes.free >= 1 && !this.paused && !this.recutting && !this.stopsLaunching()) {
+      if (historyBudgetSpent(this.slicesInFlight)) {
+        this.outOfHistoryBudget = true;
+        break;
+      }
+      const slice = window.launchNext();
+      this.lanes.take(slice);
+      this.runners++;
+      launched = true;
+      void this.runTask(window, slice);
+    }
+    if (!launched && window.unlaunched === 0 && this.lanes.free >= 1) void this.lanes.lend(window);
+  }
+
+  /** One slice to its end, then its lanes go to the next slice or are lent. */
+  private async runTask(window: Window, slice: WindowSlice): Promise<void> {
+    try {
+      await this.runNext(window, slice);
+    } catch (err) {
+      this.laneFailed(err);
+    } finally {
+      this.runners--;
+      this.lanes.release(slice);
+      this.fillLanes(window);
     }
   }
 
@@ -413,6 +529,7 @@ export class BatchRun {
         from: tail.from,
         maxItems: tail.items,
         countTotal: false,
+        ...this.roundOfSlices(),
       });
       window.recutTail(tail.first, plan.slices);
     } catch {
@@ -425,8 +542,8 @@ export class BatchRun {
   }
 
   /**
-   * Launches the window's slices one after another until none is left or the run stops. A lane
-   * left with nothing to launch asks for a running slice to be split (I14) as it ends.
+   * A legacy lane: launches the window's slices one after another until none is left or the run
+   * stops. A lane left with nothing to launch asks for a running slice to be split (I14) as it ends.
    */
   private async runLane(window: Window): Promise<void> {
     let idle = false;
@@ -437,7 +554,7 @@ export class BatchRun {
           return;
         }
         // configure lowered the concurrency: surplus lanes end as their slice finishes.
-        if (this.lanes > this.spec.concurrency) return;
+        if (this.runners > this.spec.concurrency) return;
         if (this.paused) {
           await condition(() => !this.paused || this.stopReason !== undefined || this.replanRequested);
           continue;
@@ -450,23 +567,27 @@ export class BatchRun {
           this.outOfHistoryBudget = true;
           return;
         }
-        await this.runNext(window);
+        await this.runNext(window, window.launchNext());
       }
     } catch (err) {
-      const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
-      if (!stoppedByTheRun) {
-        this.failure ??= err as Error;
-        this.stopSlicesInFlight();
-      }
+      this.laneFailed(err);
     } finally {
-      this.lanes--;
-      if (idle) void this.askForSplit(window);
+      this.runners--;
+      if (idle) void this.splits.ask(window);
     }
   }
 
-  /** Launches the next slice and runs it to its end, or to its split. */
-  private async runNext(window: Window): Promise<void> {
-    const slice = window.launchNext();
+  /** A slice failed: the run stops, unless the run itself stopped it. */
+  private laneFailed(err: unknown): void {
+    const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
+    if (!stoppedByTheRun) {
+      this.failure ??= err as Error;
+      this.stopSlicesInFlight();
+    }
+  }
+
+  /** Runs a launched slice to its end, or to its split, a pause or a stop. */
+  private async runNext(window: Window, slice: WindowSlice): Promise<void> {
     this.slicesInFlight++;
     this.running.set(slice, Date.now());
     try {
@@ -474,11 +595,15 @@ export class BatchRun {
       if (rest === WAIT_IN_NEXT_RUN) {
         window.relaunchLater(slice);
         this.outOfHistoryBudget = true;
+      } else if (rest === STOPPED) {
+        // Paused through the ledger: the slice runs again on resume, from where it stopped.
+        if (this.paused && !this.cancelled) window.relaunchLater(slice);
+        this.sliceStoppedUnread = true;
       } else if (rest === undefined) {
         this.cursor = window.markFinished(slice);
       } else {
         this.cursor = window.split(slice, rest);
-        this.splitWorthAsking = true;
+        this.splits.worthAsking = true;
         this.spawnLanes();
       }
     } catch (err) {
@@ -492,51 +617,12 @@ export class BatchRun {
     } finally {
       this.slicesInFlight--;
       this.running.delete(slice);
-      this.splitsPending.delete(slice);
+      this.splits.pending.delete(slice);
     }
   }
 
-  /**
-   * Lanes without work while slices run (I14): the ledger asks the running slices with the most
-   * work left to stop at their next item boundary and hand the rest back cut for the free lanes
-   * (lanes that fall idle one after another raise the split asked of a slice, until it is taken).
-   * New slices launch only once the slice they came from has stopped, so no item is in two
-   * attempts and at most C attempts have an item in flight. Not while a quota holds the batch.
-   */
-  private async askForSplit(window: Window): Promise<void> {
-    // Lanes that fall idle during an ask are counted by the next round of this one.
-    if (this.askingForSplit) return;
-    this.askingForSplit = true;
-    try {
-      while (this.splitWorthAsking && this.maySplit(window)) {
-        const promised = [...this.splitsPending.values()].reduce((a, b) => a + b, 0);
-        const freeLanes = this.spec.concurrency - this.slicesInFlight - promised;
-        const running = [...this.running];
-        if (freeLanes < 1 || running.length === 0) return;
-        if (!splitFitsBudget(this.slicesInFlight + promised, freeLanes + running.length) || !patched(SPLIT_FOR_IDLE_LANES_PATCH)) return;
-        const { asked } = await requestSplit({
-          batchId: this.batchId,
-          slices: running.map(([slice, launchedAt]) => ({ ...slice.bounds, launchedAt, lanes: 1 + (this.splitsPending.get(slice) ?? 0) })),
-          freeLanes,
-        });
-        for (const { sliceStart, pieces } of asked) {
-          // A slice that ended while it was being asked has nothing pending.
-          const slice = running.find(([s]) => s.bounds.start === sliceStart)?.[0];
-          if (slice !== undefined && this.running.has(slice)) this.splitsPending.set(slice, pieces - 1);
-        }
-        if (asked.length > 0) continue;
-        if (this.splitsPending.size === 0) this.splitWorthAsking = false;
-        return;
-      }
-    } catch {
-      // The ledger did not answer: the slices run on whole, and the next idle lane asks again.
-    } finally {
-      this.askingForSplit = false;
-    }
-  }
-
-  /** Whether the window is in a state to split: running, nothing left to launch, no quota hold. */
-  private maySplit(window: Window): boolean {
+  /** Whether the window is in a state to share free lanes: running, nothing left to launch, no quota hold. */
+  private mayShareLanes(window: Window): boolean {
     if (this.windowDone || window !== this.window || window.unlaunched > 0) return false;
     if (this.paused || this.recutting || this.replanRequested || this.cancelled) return false;
     if (this.stopReason !== undefined || this.failure !== undefined) return false;
@@ -544,15 +630,12 @@ export class BatchRun {
   }
 
   /**
-   * Runs one slice to its end, waiting out quota stops (I7) without spending attempts. Returns
-   * the slices the rest of it was cut into when it split.
-   */
-  /**
    * Runs one slice to its end, or to its split, waiting out quota stops (I7) without spending
    * attempts. WAIT_IN_NEXT_RUN when it stopped for quota with this run's event budget spent (I2):
-   * a slice paced by a per-hour limit stops after every item, at about 13 events each.
+   * a slice paced by a per-hour limit stops after every item, at about 13 events each. STOPPED
+   * when the ledger's control paused or stopped it.
    */
-  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | typeof WAIT_IN_NEXT_RUN | undefined> {
+  private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | typeof WAIT_IN_NEXT_RUN | typeof STOPPED | undefined> {
     const slice = windowSlice.bounds;
     for (;;) {
       if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
@@ -560,14 +643,11 @@ export class BatchRun {
         await sleep(this.quotaUntil - Date.now());
         this.setState('running');
       }
-      const scope = new CancellationScope();
-      this.sliceScopes.add(scope);
-      let result: ProcessSliceResult;
-      try {
-        const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
-        result = await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice }));
-      } finally {
-        this.sliceScopes.delete(scope);
+      const result = await this.runAttempts(windowSlice);
+      if (result.outcome === 'stopped') {
+        this.tallies.sliceStoppedForQuota(slice.start, result.tally);
+        this.publish();
+        return STOPPED;
       }
       if (result.outcome !== 'quota') {
         this.tallies.sliceFinished(slice.start, result.tally);
@@ -591,9 +671,23 @@ export class BatchRun {
       this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
       // Held for quota: the lanes promised to its split are free again (a later attempt may still
       // take the request, and the lanes it then needs are found as any split's are).
-      this.splitsPending.delete(windowSlice);
+      this.splits.pending.delete(windowSlice);
       // This slice is among those in flight; the question is whether it fits once more.
       if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return WAIT_IN_NEXT_RUN;
+    }
+  }
+
+  /** The slice's activity, in a scope of its own that pause and stop can cancel. */
+  private async runAttempts(windowSlice: WindowSlice): Promise<ProcessSliceResult> {
+    const slice = windowSlice.bounds;
+    const scope = new CancellationScope();
+    this.sliceScopes.add(scope);
+    try {
+      const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
+      const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
+      return await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
+    } finally {
+      this.sliceScopes.delete(scope);
     }
   }
 
@@ -620,6 +714,21 @@ export class BatchRun {
   }
 
   private stopSlicesInFlight(): void {
+    if (this.lanesInSlices) void this.haltSlices('stop');
+    else this.cancelSliceScopes();
+  }
+
+  /**
+   * Pauses or stops the running slices: through the ledger with lanes in slices, where they read it
+   * within half a second; by cancelling their activities in legacy runs, or when the ledger did not
+   * take the write (a cancel reaches a slice with its next heartbeat).
+   */
+  private async haltSlices(state: 'pause' | 'stop'): Promise<void> {
+    if (this.lanesInSlices && (await this.control.send(state))) return;
+    this.cancelSliceScopes();
+  }
+
+  private cancelSliceScopes(): void {
     for (const scope of this.sliceScopes) scope.cancel();
   }
 }

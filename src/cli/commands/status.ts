@@ -10,8 +10,8 @@ import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { closedBatch, endedError, rootMessage, summaryExitCode, type ClosedBatch } from '../batch-outcome';
 import { finishWatched } from '../print-summary';
-import { watchBatch } from '../watch-batch';
-import { batchProgress } from '../batch-progress';
+import { openLedgerQuietly, watchBatch } from '../watch-batch';
+import { ProgressReader } from '../batch-progress';
 import { noWorkerMessage, workerPolls } from '../worker-presence';
 
 export function addStatusCommand(program: Command): void {
@@ -64,15 +64,18 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
   }
 }
 
-/** The progress of a running batch (its query plus its running slices' heartbeats); undefined when it closed meanwhile. */
+/** The progress of a running batch (batch-progress.ts); undefined when it closed meanwhile. */
 async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress | undefined> {
+  const ledger = openLedgerQuietly();
   try {
-    return await batchProgress(handle);
+    return await new ProgressReader(handle, ledger).read();
   } catch (err) {
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
     throw new CliError(
       `cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`,
     );
+  } finally {
+    await ledger?.close().catch(() => undefined);
   }
 }
 
@@ -128,5 +131,6 @@ function printProgress(batchId: string, p: BatchProgress): void {
   console.log(`items     ${p.succeeded + p.failed}/${total} (succeeded ${p.succeeded}, failed ${p.failed})`);
   if (p.usage !== undefined) console.log(`usage     ${formatUsage(p.usage)}`);
   console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
+  if (p.lanesHeld !== undefined) console.log(`lanes     ${p.lanesHeld} of ${p.concurrency} (C) held by the running slices`);
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
 }

@@ -1,5 +1,6 @@
 /** The PostgreSQL ledger's statements that are more than one line, and how values are made fit for them. */
 import type { OutcomeToCommit } from '../outcome-store';
+import { inFlightRange, type InFlight } from '../slice-ownership';
 
 /** The server's clock in epoch ms: workers on several machines share the suspect lease, so one clock decides. */
 export const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
@@ -34,7 +35,8 @@ const ADD_USAGE = `
 
 export const COMMIT_OWNED = `
   WITH fence AS (
-    UPDATE slice_progress SET in_flight = $3, cut_short = false WHERE batch_id = $1 AND slice_start = $2 AND owner = $13 RETURNING 1
+    UPDATE slice_progress SET in_flight = $3, started_to = $14, cut_short = false
+    WHERE batch_id = $1 AND slice_start = $2 AND owner = $13 RETURNING 1
   ), committed AS (
     ${INSERT_GROUP} ${GROUP_ROWS}
     WHERE EXISTS (SELECT FROM fence) ORDER BY o.idx
@@ -45,8 +47,8 @@ export const COMMIT_OWNED = `
 
 export const COMMIT_UNOWNED = `
   WITH progress AS (
-    INSERT INTO slice_progress (batch_id, slice_start, in_flight) VALUES ($1, $2, $3)
-    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, cut_short = false
+    INSERT INTO slice_progress (batch_id, slice_start, in_flight, started_to) VALUES ($1, $2, $3, $13)
+    ON CONFLICT (batch_id, slice_start) DO UPDATE SET in_flight = excluded.in_flight, started_to = excluded.started_to, cut_short = false
     RETURNING 1
   ), committed AS (
     ${INSERT_GROUP} ${GROUP_ROWS}
@@ -64,12 +66,16 @@ function storableText(text: string | undefined): string | null {
   return text === undefined ? null : text.replaceAll('\0', '\uFFFD');
 }
 
-/** Parameters $1 to $12 of COMMIT_OWNED and COMMIT_UNOWNED: the slice, then one array per column. */
-export function commitParams(batchId: string, sliceStart: number, nextInFlight: number | null, outcomes: OutcomeToCommit[]): unknown[] {
+/**
+ * Parameters of COMMIT_UNOWNED ($1 to $13: the slice, one array per column, the in-flight range's
+ * end) and COMMIT_OWNED (the same, the owner at $13 and the range's end at $14).
+ */
+export function commitParams(batchId: string, sliceStart: number, inFlight: InFlight, outcomes: OutcomeToCommit[], owner?: string): unknown[] {
+  const range = inFlightRange(inFlight);
   return [
     batchId,
     sliceStart,
-    nextInFlight,
+    range?.from ?? null,
     outcomes.map((o) => o.index),
     outcomes.map((o) => o.status),
     outcomes.map((o) => o.resultJson ?? null),
@@ -79,5 +85,7 @@ export function commitParams(batchId: string, sliceStart: number, nextInFlight: 
     outcomes.map((o) => o.startedAt),
     outcomes.map((o) => o.finishedAt),
     outcomes.map((o) => (o.usage === undefined ? null : JSON.stringify(o.usage))),
+    ...(owner === undefined ? [] : [owner]),
+    range?.to ?? null,
   ];
 }

@@ -74,6 +74,19 @@ const MIGRATIONS: readonly string[] = [
      declared_by TEXT    NOT NULL,
      declared_at INTEGER NOT NULL
    );`,
+  // Lanes in slices (INVARIANTS.md I15): an attempt's in-flight items are the range [in_flight,
+  // started_to) less what is committed; the lanes the workflow gave a running slice; and the
+  // batch's control (pause, stop) and quota hold, which running slices read instead of waiting
+  // for a heartbeat's response.
+  `ALTER TABLE slice_progress ADD COLUMN started_to INTEGER;
+   ALTER TABLE slice_progress ADD COLUMN lanes INTEGER;
+   ALTER TABLE slice_progress ADD COLUMN lanes_generation INTEGER;
+   CREATE TABLE batch_control (
+     batch_id   TEXT    PRIMARY KEY,
+     state      TEXT    NOT NULL DEFAULT 'run' CHECK (state IN ('run', 'pause', 'stop')),
+     generation INTEGER NOT NULL DEFAULT 0,
+     held_until INTEGER
+   ) WITHOUT ROWID;`,
 ];
 
 /** The version a ledger has once every migration above is applied. */
