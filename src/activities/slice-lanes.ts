@@ -185,8 +185,7 @@ export class SliceLanes {
       return undefined;
     }
     const first = items[0].index;
-    const span = items[items.length - 1].index - first + 1;
-    await Promise.all([...commits, this.session.ensureMarked(first, Math.max(span, this.session.groupRoom))]);
+    await Promise.all([...commits, this.session.ensureMarked(first, items[items.length - 1].index - first + 1)]);
     // A stop may have come while the mark was written: nothing of this call has started.
     if (!this.mayStart()) return undefined;
     return this.runCall(runner, items);

@@ -78,6 +78,8 @@ export class SliceSession {
   /** One past the last item the ledger holds marked in flight, and what the next commit marks. */
   private durableTo = 0;
   private wantedTo = 0;
+  /** The last item that asked for a mark since the last commit: the next commit marks its commit group too. */
+  private markAt: number | undefined;
   /** The commit being written, and the one that waits for it with what came since. */
   private writing: Promise<void> | undefined;
   private next: Flush | undefined;
@@ -163,24 +165,27 @@ export class SliceSession {
       });
     }
     const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
-    this.firstHeartbeatAt = performance.now() + timeoutMs * FIRST_HEARTBEAT_SHARE;
+    // A retry heartbeats at once: it is rare, and its details replace those of the attempt that died.
+    this.firstHeartbeatAt = ctx.info.attempt > 1 || heartbeat !== undefined ? 0 : performance.now() + timeoutMs * FIRST_HEARTBEAT_SHARE;
     const liveness = Math.max(200, Math.min(LIVENESS_EVERY_MS, Math.floor(timeoutMs / 3)));
     this.beat = setInterval(() => this.heartbeat(), liveness);
     ctx.cancellationSignal.addEventListener('abort', this.onCancel, { once: true });
+    this.heartbeat();
     await this.pollControl();
     this.controlPoll = setInterval(() => void this.pollControl(), CONTROL_POLL_MS);
   }
 
   /**
-   * Resolves once the ledger holds `index` marked in flight: the attempt that resumes after a
-   * crash then counts it as redone. A mark covers `ahead` items from `index`, so a commit group
-   * or a call marks once; the mark of an item whose lane just finished another rides on that
-   * item's commit, so a slice of single commits writes no more than one transaction per item.
+   * Resolves once the ledger holds the `span` items from `index` marked in flight: the attempt
+   * that resumes after a crash then counts them as redone. A mark covers the commit group that
+   * starts at `index`, so a group marks once; and it rides on the commit of the outcomes held
+   * when it is asked for, so a slice of single commits writes one transaction per item.
    */
-  ensureMarked(index: number, ahead = 1): Promise<void> {
+  ensureMarked(index: number, span = 1): Promise<void> {
     this.firstMarked ??= index;
-    if (index < this.durableTo) return Promise.resolve();
-    this.wantedTo = Math.max(this.wantedTo, Math.min(index + ahead, this.end));
+    if (index + span <= this.durableTo) return Promise.resolve();
+    this.wantedTo = Math.max(this.wantedTo, Math.min(index + span, this.end));
+    this.markAt = Math.max(this.markAt ?? index, index);
     return this.requestFlush();
   }
 
@@ -223,6 +228,9 @@ export class SliceSession {
     if (flush === undefined) return;
     this.next = undefined;
     const outcomes = this.pending.splice(0);
+    // The group that starts after this commit is marked whole: its next items need no commit of their own.
+    if (this.markAt !== undefined) this.wantedTo = Math.max(this.wantedTo, Math.min(this.markAt + this.commitGroup, this.end));
+    this.markAt = undefined;
     const to = this.wantedTo;
     this.writing = this.commit(outcomes, this.rangeTo(to)).then(
       () => {

@@ -47,9 +47,9 @@ const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
  * report only when they end, which for a slice of slow items is minutes. About 7 events a
  * refresh (history-budget.ts). Each refresh is also three Temporal Cloud actions (its timer,
  * its local activity, an upsert), so with lanes in slices, where the CLI reads progress from the
- * ledger itself, the Web UI's details refresh every two minutes (I15).
+ * ledger itself, the Web UI's details refresh every five minutes and as slices end (I15).
  */
-const REFRESH_EVERY_MS = 120_000;
+const REFRESH_EVERY_MS = 300_000;
 const LEGACY_REFRESH_EVERY_MS = 25_000;
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
@@ -163,6 +163,15 @@ export class BatchRun implements LaneHost, SplitHost {
     return this.spec.concurrency;
   }
 
+  /**
+   * patched(), for a change older than lanes in slices: a run that has lanes in slices has it too,
+   * so it records no marker of its own (each marker costs an event and two Temporal Cloud actions,
+   * a marker and an upsert of TemporalChangeVersion, in every run).
+   */
+  private since(patch: string): boolean {
+    return this.lanesInSlices || patched(patch);
+  }
+
   nextGeneration(): number {
     return this.control.next();
   }
@@ -234,10 +243,10 @@ export class BatchRun implements LaneHost, SplitHost {
    * The Web UI: current details on every change (no history cost); search attributes, which
    * cost an event each, only on state changes and at a bounded rate.
    */
-  private publish(force = false): void {
+  private publish(force = false, upsert = true): void {
     const p = this.progress();
     setCurrentDetails(currentDetails(p, Date.now(), this.tallies.failedByType));
-    if (!this.publishesSearchAttributes) return;
+    if (!this.publishesSearchAttributes || !upsert) return;
     const now = Date.now();
     const last = this.lastPublished;
     if (!force && last?.status === p.state && now - last.at < SEARCH_ATTRIBUTES_EVERY_MS) return;
@@ -253,7 +262,7 @@ export class BatchRun implements LaneHost, SplitHost {
     this.state = next;
     // A search attribute upsert is a Temporal Cloud action: with lanes in slices, the states that
     // last a moment (planning, finalizing, stopping) show in the details only.
-    this.publish(!this.lanesInSlices || !TRANSIENT_STATES.includes(next));
+    this.publish(true, !this.lanesInSlices || !TRANSIENT_STATES.includes(next));
   }
 
   pause(): void {
@@ -299,9 +308,10 @@ export class BatchRun implements LaneHost, SplitHost {
     // Slices of this window are already cut: a new slice size applies from the next window,
     // which starts as soon as the slices in flight have finished.
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
-    if (this.spec.concurrency > before.concurrency) {
+    const moreLanes = this.spec.concurrency > before.concurrency;
+    if (moreLanes || (this.lanesInSlices && this.spec.concurrency !== before.concurrency)) {
       // More lanes than unlaunched slices: the rest of the window is cut again, so they all get work.
-      if (this.window !== undefined && this.tailNeedsRecut(this.window) && patched(RECUT_FOR_LANES_PATCH))
+      if (this.window !== undefined && this.tailNeedsRecut(this.window) && this.since(RECUT_FOR_LANES_PATCH))
         void this.recutForLanes(this.window);
       this.spawnLanes();
     }
@@ -311,12 +321,12 @@ export class BatchRun implements LaneHost, SplitHost {
   }
 
   async plan(): Promise<void> {
-    this.publish(!this.lanesInSlices);
+    this.publish(true, !this.lanesInSlices);
     const firstWindow = this.total === undefined;
     // Patched: histories recorded before these fields replay with the inputs they had. The
     // identity is the same across continue-as-new, retries and resets, and only across them (I11).
-    const identity = firstWindow && patched('batch-identity') ? workflowInfo().firstExecutionRunId : undefined;
-    const askSearchAttributes = firstWindow && !this.publishesSearchAttributes && patched('search-attributes-any-start');
+    const identity = firstWindow && this.since('batch-identity') ? workflowInfo().firstExecutionRunId : undefined;
+    const askSearchAttributes = firstWindow && !this.publishesSearchAttributes && this.since('search-attributes-any-start');
     const { plan, total, searchAttributesRegistered } = await planWindow({
       batchId: this.batchId,
       spec: this.spec,
@@ -347,7 +357,7 @@ export class BatchRun implements LaneHost, SplitHost {
    * to stop at an item boundary, so the manifest it then writes has final counts.
    */
   runWindow(): Promise<void> {
-    this.refreshesFromLedger = patched(LEDGER_REFRESH_PATCH);
+    this.refreshesFromLedger = this.since(LEDGER_REFRESH_PATCH);
     this.spawnLanes();
     return CancellationScope.nonCancellable(async () => {
       const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
@@ -510,6 +520,9 @@ export class BatchRun implements LaneHost, SplitHost {
   private tailNeedsRecut(window: Window): boolean {
     const tail = window.unlaunchedTail();
     if (tail === undefined || this.recutting) return false;
+    // Lanes in slices: the tail was cut for the lanes C had; cut again, its slices fit the new C.
+    // Not when the window ends for a new slice size anyway.
+    if (this.lanesInSlices) return !this.replanRequested;
     const freeLanes = this.spec.concurrency - this.slicesInFlight;
     return tail.slices < Math.min(freeLanes, tail.items);
   }
@@ -657,7 +670,7 @@ export class BatchRun implements LaneHost, SplitHost {
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
-      if (result.budgetReached && patched(BUDGET_PATCH)) {
+      if (result.budgetReached && this.since(BUDGET_PATCH)) {
         this.pauseForBudget();
         // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
         throw new CancelledFailure(`slice ${slice.start} stopped: budget reached`);
@@ -673,22 +686,30 @@ export class BatchRun implements LaneHost, SplitHost {
       // take the request, and the lanes it then needs are found as any split's are).
       this.splits.pending.delete(windowSlice);
       // This slice is among those in flight; the question is whether it fits once more.
-      if (historyBudgetSpent(this.slicesInFlight - 1) && patched(QUOTA_WAIT_BUDGET_PATCH)) return WAIT_IN_NEXT_RUN;
+      if (historyBudgetSpent(this.slicesInFlight - 1) && this.since(QUOTA_WAIT_BUDGET_PATCH)) return WAIT_IN_NEXT_RUN;
     }
   }
 
-  /** The slice's activity, in a scope of its own that pause and stop can cancel. */
-  private async runAttempts(windowSlice: WindowSlice): Promise<ProcessSliceResult> {
+  /**
+   * The slice's activity, in a scope of its own that pause and stop can cancel. With lanes in
+   * slices, a cancelled batch stops its slices through the ledger: their scopes do not follow the
+   * workflow's cancellation, which would race the slices that already stopped with a cancel of an
+   * activity that has completed; they are cancelled only should the ledger not take the stop.
+   */
+  private runAttempts(windowSlice: WindowSlice): Promise<ProcessSliceResult> {
     const slice = windowSlice.bounds;
-    const scope = new CancellationScope();
-    this.sliceScopes.add(scope);
-    try {
-      const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
-      const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
-      return await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
-    } finally {
-      this.sliceScopes.delete(scope);
-    }
+    const attempt = async () => {
+      const scope = new CancellationScope();
+      this.sliceScopes.add(scope);
+      try {
+        const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
+        const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
+        return await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
+      } finally {
+        this.sliceScopes.delete(scope);
+      }
+    };
+    return this.lanesInSlices ? CancellationScope.nonCancellable(attempt) : attempt();
   }
 
   /**

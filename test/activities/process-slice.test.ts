@@ -7,7 +7,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/common';
-import { LeaseLostError, type Ledger, type OutcomeToCommit } from '../../src/ledger/ledger';
+import { LeaseLostError, type InFlight, type Ledger, type OutcomeToCommit } from '../../src/ledger/ledger';
 import {
   defineProcessor,
   NonRetryableItemError,
@@ -86,7 +86,7 @@ describe('processSlice: where a retried attempt resumes', () => {
     // The first beat of the new attempt already carries the resumed cursor: a crash right away
     // must not send the next attempt back to the slice start. And the slice's committed tally,
     // the previous attempt's items included: what status shows while the slice runs (I12).
-    expect(attempt.heartbeats[0]).toEqual({ cursor: resumeAt, sliceStart: slice.start, succeeded: 37, failed: 0, redone: 1 });
+    expect(attempt.heartbeats[0]).toEqual({ cursor: resumeAt, sliceStart: slice.start, succeeded: 37, failed: 0, redone: 1, lanes: 0 });
     expect(attempt.warnings).toEqual([]);
   });
 
@@ -303,7 +303,7 @@ describe('processSlice: failed items go to the compensating record and the slice
     // being worked on as the resume point, and the slice's committed tally so far.
     expect(beatsWhileHanging.length).toBeGreaterThanOrEqual(2);
     expect(beatsWhileHanging).toEqual(
-      beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0 })),
+      beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0, lanes: 1 })),
     );
   }, 5_000);
 
@@ -347,7 +347,7 @@ describe('processSlice: quota', () => {
     async (commitGroup) => {
       let quotaLeft = false;
       const proc = recordingProcessor(async (item, ctx) => {
-        if (ctx.index === quotaAt && !quotaLeft) throw new QuotaExhaustedError(5000);
+        if (ctx.index === quotaAt && !quotaLeft) throw new QuotaExhaustedError(400);
         return item;
       });
       const spec = makeSpec(textSource(40), proc.name, { sliceSize: 20, checkpointEvery: 40, commitGroup });
@@ -358,13 +358,21 @@ describe('processSlice: quota', () => {
 
       const first = await startSlice(batchId, spec, slice).result;
 
-      expect(first).toEqual({ outcome: 'quota', retryAfterMs: 5000, nextIndex: quotaAt, tally: { succeeded: 9, failed: 0, redone: 0 } });
+      expect(first).toEqual({ outcome: 'quota', retryAfterMs: 400, nextIndex: quotaAt, tally: { succeeded: 9, failed: 0, redone: 0 } });
       expect(await slices.ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, quotaAt));
       // A quota stop is not an interruption: nothing is left in flight to be counted as redone.
       expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
       // The quota item was tried once, not retried up to itemAttempts.
       expect(proc.indexes()).toEqual(range(slice.start, quotaAt + 1));
 
+      // The hold reaches the batch's other slices through the ledger: one started during it stops at once.
+      const other = await sliceOf(spec, 0);
+      const held = await startSlice(batchId, spec, other).result;
+      expect(held).toMatchObject({ outcome: 'quota', nextIndex: other.start, tally: { succeeded: 0 } });
+      expect(proc.indexes()).toEqual(range(slice.start, quotaAt + 1));
+
+      // After the wait (the workflow's durable timer), the slice runs on.
+      await new Promise((resolve) => setTimeout(resolve, 450));
       quotaLeft = true;
       proc.calls.length = 0;
       const second = await startSlice(batchId, spec, slice).result;
@@ -544,22 +552,21 @@ describe('processSlice: what the processor sees', () => {
 });
 
 describe('processSlice: commit groups', () => {
-  it('commits k=5 outcomes per transaction, the last group short, each item exactly once', async () => {
+  it('commits k=5 outcomes per transaction, the last group short, each item exactly once, each group marking the next in flight', async () => {
     const proc = recordingProcessor();
-    // 23 items per slice: not a multiple of 5, so the last group is a partial one.
     const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, commitGroup: 5 });
     const slice = await sliceOf(spec, 1);
     const end = endOf(slice);
     const batchId = 'groups';
 
     // Record each commit as it arrives; copies, because the caller may reuse its array afterwards.
-    const commits: { indexes: number[]; nextInFlight: number | null }[] = [];
-    const marks: (number | null)[] = [];
+    const commits: { indexes: number[]; inFlight: InFlight }[] = [];
+    const marks: InFlight[] = [];
     const recording: Ledger = Object.create(slices.ledger, {
       commit: {
         value: (...args: Parameters<Ledger['commit']>) => {
-          const [, , outcomes, nextInFlight] = args;
-          commits.push({ indexes: outcomes.map((o) => o.index), nextInFlight });
+          const [, , outcomes, inFlight] = args;
+          commits.push({ indexes: outcomes.map((o) => o.index), inFlight });
           return slices.ledger.commit(...args);
         },
       },
@@ -574,15 +581,17 @@ describe('processSlice: commit groups', () => {
     const result = await startSlice(batchId, spec, slice, {}, recording).result;
 
     const s = slice.start;
+    // The first group is marked before it starts; each group's commit marks the next group, and
+    // the last leaves nothing in flight. The in-flight range starts at the first item the attempt marked.
     expect(commits).toEqual([
-      { indexes: range(s, s + 5), nextInFlight: s + 5 },
-      { indexes: range(s + 5, s + 10), nextInFlight: s + 10 },
-      { indexes: range(s + 10, s + 15), nextInFlight: s + 15 },
-      { indexes: range(s + 15, s + 20), nextInFlight: s + 20 },
-      { indexes: range(s + 20, end), nextInFlight: null },
+      { indexes: [], inFlight: { from: s, to: s + 5 } },
+      { indexes: range(s, s + 5), inFlight: { from: s, to: s + 10 } },
+      { indexes: range(s + 5, s + 10), inFlight: { from: s, to: s + 15 } },
+      { indexes: range(s + 10, s + 15), inFlight: { from: s, to: s + 20 } },
+      { indexes: range(s + 15, s + 20), inFlight: { from: s, to: end } },
+      { indexes: range(s + 20, end), inFlight: null },
     ]);
-    // The marker names the first item of the open group, so an interruption is seen as such.
-    expect(marks).toEqual([s]);
+    expect(marks).toEqual([]);
     const all = commits.flatMap((c) => c.indexes);
     expect(new Set(all).size).toBe(all.length);
     expect((await rows(batchId)).map((r) => r.index)).toEqual(range(s, end));
@@ -596,13 +605,13 @@ describe('processSlice: commit groups', () => {
     const end = endOf(slice);
     const batchId = 'groups-interrupted';
     const s = slice.start;
-    // Two groups committed, the third open (marked from its first item) when the worker died.
+    // Two groups committed, the third open (marked from the attempt's first item) when the worker died.
     await slices.ledger.claimSlice(batchId, s, 'dead-attempt');
     await slices.ledger.commit(
       batchId,
       s,
       range(s, s + 10).map((i) => succeeded(i, i)),
-      s + 10,
+      { from: s, to: s + 15 },
       'dead-attempt',
     );
 
@@ -610,7 +619,8 @@ describe('processSlice: commit groups', () => {
 
     expect(proc.indexes()).toEqual(range(s + 10, end));
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 5 } });
-    // Only the first item of the group takes the blame for the crash.
-    expect(await slices.ledger.interruptedIndexes(batchId, s, end)).toEqual([s + 10]);
+    // Any of the group's items may have been the one in flight: each is charged the crash, runs
+    // like any item while one more crash would not dead-letter it, and alone once it would.
+    expect(await slices.ledger.interruptedIndexes(batchId, s, end)).toEqual(range(s + 10, s + 15));
   });
 });

@@ -1,13 +1,21 @@
 /**
  * Stand-in activities for workflow tests: a virtual source whose item i sits at byte offset
- * 10 * i, slices that can fail every n-th item, hit a quota once, or run until released or
- * cancelled, a finalize that records what it was asked, and ledger totals summed from the
- * slices' tallies. No ledger, no files: the workflow's
- * own logic is what these tests look at.
+ * 10 * i, slices that can fail every n-th item, hit a quota once, or run until released, paused
+ * or stopped through the control the workflow writes (as a real slice reads it from the ledger),
+ * or cancelled; a finalize that records what it was asked, and ledger totals summed from the
+ * slices' tallies. No ledger, no files: the workflow's own logic is what these tests look at.
  */
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
-import type { FinalizeInput, PlanWindowInput, ProcessSliceResult, RequestSplitInput } from '../../src/contract/activity-io';
+import type {
+  ControlSlicesInput,
+  FinalizeInput,
+  LendLanesInput,
+  PlanWindowInput,
+  ProcessSliceInput,
+  ProcessSliceResult,
+  RequestSplitInput,
+} from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
 import { evenSizes } from '../../src/sources/window-planner';
 
@@ -25,9 +33,14 @@ export interface FakeOptions {
   pacedItemByItem?: { key: string; ms: number };
   /**
    * The slice holding this item runs until idle lanes ask for it to be split, then stops before
-   * this item and hands back the rest cut for the lanes asked for.
+   * this item and hands back the rest cut for the lanes asked for (runs recorded before lanes in slices).
    */
   splitAt?: number;
+  /**
+   * The slice holding this item is slow: it runs until lanes are lent to it (as a real slice
+   * reads them from the ledger), then finishes; every lending goes to it.
+   */
+  slowAt?: number;
 }
 
 export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
@@ -37,7 +50,19 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     cancelled: [] as number[],
     finals: [] as FinalizeInput[],
     splitAsks: [] as RequestSplitInput[],
+    /** Every processSlice call, with the lanes and control generation it was launched with. */
+    launches: [] as ProcessSliceInput[],
+    controls: [] as ControlSlicesInput[],
+    lends: [] as LendLanesInput[],
+    /** Slices that stopped because the control paused or stopped them, by first index. */
+    stopped: [] as { start: number; reason: 'pause' | 'stop' }[],
+    /** The lanes lent to the slow slice, once lent. */
+    lentToSlow: undefined as number | undefined,
   };
+  /** The control as the ledger would hold it: the latest generation written. */
+  let control: ControlSlicesInput | undefined;
+  const stopFor = (launchedAt: number | undefined) =>
+    control !== undefined && control.state !== 'run' && control.generation > (launchedAt ?? 0) ? control.state : undefined;
   let released = false;
   /** The tally each slice returned last, by first index: what a ledger would count. */
   const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
@@ -52,28 +77,46 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       record.plans.push(input);
       const end = Math.min(totalItems, input.from.index + input.maxItems);
       const slices: SliceBounds[] = [];
+      // Plain slices of S; with lanes in slices, each told the lanes of its place in a round.
+      const shares = input.laneShares;
       for (let s = input.from.index; s < end; s += input.spec.sliceSize) {
         const e = Math.min(end, s + input.spec.sliceSize);
-        slices.push({ start: s, count: e - s, startOffset: s * 10, endOffset: e * 10 });
+        const lanes = shares?.[slices.length % shares.length];
+        slices.push({ start: s, count: e - s, startOffset: s * 10, endOffset: e * 10, ...(lanes !== undefined ? { lanes } : {}) });
       }
       return {
         plan: { slices, next: { index: end, offset: end * 10 }, exhausted: end >= totalItems },
         total: input.countTotal ? totalItems : undefined,
       };
     },
-    async processSlice({ slice }): Promise<ProcessSliceResult> {
+    async processSlice(input): Promise<ProcessSliceResult> {
+      const { slice } = input;
       record.slices.push(slice);
+      record.launches.push(input);
       const end = slice.start + slice.count;
       if (opts.gateFrom !== undefined && slice.start >= opts.gateFrom) {
         const ctx = Context.current();
         try {
           while (!released) {
+            const reason = input.lanes === undefined ? undefined : stopFor(input.controlGeneration);
+            if (reason !== undefined) {
+              record.stopped.push({ start: slice.start, reason });
+              return { outcome: 'stopped', reason, tally: { succeeded: 0, failed: 0, redone: 0 } };
+            }
             ctx.heartbeat();
             await ctx.sleep(20);
           }
         } catch (err) {
           record.cancelled.push(slice.start);
           throw err;
+        }
+      }
+      const slow = opts.slowAt;
+      if (slow !== undefined && slow >= slice.start && slow < end) {
+        const ctx = Context.current();
+        while (record.lentToSlow === undefined) {
+          ctx.heartbeat();
+          await ctx.sleep(20);
         }
       }
       const at = opts.splitAt;
@@ -139,6 +182,18 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       if (slice === undefined) return { asked: [] };
       splitAsked.set(slice.start, slice.lanes + input.freeLanes);
       return { asked: [{ sliceStart: slice.start, pieces: slice.lanes + input.freeLanes }] };
+    },
+    async controlSlices(input) {
+      record.controls.push(input);
+      if (control === undefined || input.generation >= control.generation) control = input;
+    },
+    // Every free lane goes to the slow slice, if it runs; the others are too close to done.
+    async lendLanes(input) {
+      record.lends.push(input);
+      const slow = input.slices.find((s) => opts.slowAt !== undefined && opts.slowAt >= s.start && opts.slowAt < s.start + s.count);
+      if (slow === undefined) return { lent: [] };
+      record.lentToSlow = slow.lanes + input.freeLanes;
+      return { lent: [{ sliceStart: slow.start, lanes: slow.lanes + input.freeLanes }] };
     },
     async finalize(input) {
       record.finals.push(input);

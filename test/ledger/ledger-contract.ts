@@ -206,22 +206,49 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     await ledger.recordInterruption('b', 4);
     expect(await ledger.interruptedIndexes('b', 0, 10)).toEqual([4]);
     expect(await ledger.interruptedIndexes('b', 5, 10)).toEqual([]);
+    // Suspects by how often they crashed: those the next crash would dead-letter run alone.
+    await ledger.recordInterruption('b', 4);
+    await ledger.recordInterruption('b', 6);
+    expect(await ledger.interruptedIndexes('b', 0, 10, 2)).toEqual([4]);
+    expect(await ledger.interruptedIndexes('b', 0, 10, 1)).toEqual([4, 6]);
   });
 
-  it('holds a split asked of a slice until its attempt takes it, once, whether asked before or after the claim (I14)', async () => {
-    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
-    // Asked before the slice's attempt has claimed it: the claim keeps the request.
-    await ledger.requestSplit('b', 0, 4);
+  it('remembers the range of items an attempt of many lanes has in flight, and hands it to the next attempt (I5)', async () => {
+    await ledger.claimSlice('b', 100, 'attempt-1');
+    // Lanes marked items 100 to 107 in flight; 100 and 103 finished and committed with a mark that grew to 110.
+    await ledger.markInFlight('b', 100, { from: 100, to: 108 }, 'attempt-1');
+    await ledger.commit('b', 100, [ok(100), ok(103)], { from: 100, to: 110 }, 'attempt-1');
+    expect(await ledger.inFlight('b', 100)).toBe(100);
+    // The next attempt learns the whole range: the items without an outcome in it were in flight.
+    expect(await ledger.claimSlice('b', 100, 'attempt-2')).toEqual({ index: 100, to: 110, cause: 'crash' });
+    expect(await ledger.inFlight('b', 100)).toBeNull();
+    // A stop that cut items short marks their range so.
+    await ledger.markCutShort('b', 100, { from: 101, to: 105 }, 'attempt-2');
+    expect(await ledger.claimSlice('b', 100, 'attempt-3')).toEqual({ index: 101, to: 105, cause: 'cut-short' });
+    await expect(ledger.markInFlight('b', 100, { from: 101, to: 102 }, 'attempt-2')).rejects.toThrow(LeaseLostError);
+  });
+
+  it("keeps the batch's control for its slices: the latest generation wins, a quota hold only grows, lanes by slice (I15)", async () => {
+    expect(await ledger.sliceControl('b', 0)).toEqual({});
+    await ledger.setBatchControl('b', { state: 'pause', generation: 3 });
+    expect(await ledger.sliceControl('b', 0)).toEqual({ batch: { state: 'pause', generation: 3 } });
+    // A write older than the stored one (a late retry of it) changes nothing.
+    await ledger.setBatchControl('b', { state: 'run', generation: 2 });
+    expect((await ledger.sliceControl('b', 0)).batch).toEqual({ state: 'pause', generation: 3 });
+    await ledger.setBatchControl('b', { state: 'stop', generation: 4 });
+    expect((await ledger.sliceControl('b', 0)).batch).toEqual({ state: 'stop', generation: 4 });
+    await ledger.holdBatch('b', 5000);
+    await ledger.holdBatch('b', 4000);
+    expect((await ledger.sliceControl('b', 7)).heldUntil).toBe(5000);
+    await ledger.setSliceLanes('b', 0, 12, 5);
     await ledger.claimSlice('b', 0, 'attempt-1');
-    await ledger.markInFlight('b', 0, 3, 'attempt-1');
-    expect(await ledger.takeSplitRequest('b', 0)).toBe(4);
-    // Taken: the slice cut from the same first index is not asked too.
-    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
-    expect(await ledger.inFlight('b', 0)).toBe(3);
-    await ledger.requestSplit('b', 100, 2);
-    expect(await ledger.takeSplitRequest('other', 100)).toBeNull();
-    expect(await ledger.takeSplitRequest('b', 0)).toBeNull();
-    expect(await ledger.takeSplitRequest('b', 100)).toBe(2);
+    expect(await ledger.sliceControl('b', 0)).toEqual({ batch: { state: 'stop', generation: 4 }, heldUntil: 5000, lanes: { lanes: 12, generation: 5 } });
+    expect((await ledger.sliceControl('b', 1)).lanes).toBeUndefined();
+    // Another batch's control is its own.
+    expect(await ledger.sliceControl('other', 0)).toEqual({});
+    // A hold before any control write reads as a batch that runs.
+    await ledger.holdBatch('other', 1);
+    expect(await ledger.sliceControl('other', 0)).toEqual({ batch: { state: 'run', generation: 0 }, heldUntil: 1 });
   });
 
   it('tells an item cut short by a cancellation from a crash: redone, but never a suspect', async () => {

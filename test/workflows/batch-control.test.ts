@@ -55,16 +55,21 @@ describe('live control of a batch (time skipping)', () => {
     });
   }
 
-  it('pauses: slices in flight stop, none start; resume runs them again from where they stopped', async () => {
+  it('pauses through the ledger: slices in flight stop, none start; resume runs them again from where they stopped', async () => {
     const { activities, record: state, release } = fakeActivities(50, { gateFrom: 0 });
-    await withBatch(activities, 'pause', spec(), async (handle, progress) => {
+    // C = 16: two slices of 8 lanes.
+    await withBatch(activities, 'pause', spec({ concurrency: 16 }), async (handle, progress) => {
       await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      expect((await progress()).lanesHeld).toBe(16);
       await handle.signal(pauseSignal);
       await waitFor('the pause to take hold', async () => {
         const p = await progress();
         return p.state === 'paused' && p.slicesInFlight === 0;
       });
-      expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
+      // The slices heard the pause from the control the workflow wrote, not from a cancel in a heartbeat.
+      expect(state.controls.map((c) => [c.state, c.generation])).toEqual([['pause', 1]]);
+      expect(state.stopped.map((x) => x.start).sort((a, b) => a - b)).toEqual([0, 10]);
+      expect(state.cancelled).toEqual([]);
       const startedWhilePaused = state.slices.length;
       await new Promise((r) => setTimeout(r, 300));
       expect(state.slices).toHaveLength(startedWhilePaused);
@@ -76,6 +81,30 @@ describe('live control of a batch (time skipping)', () => {
     });
     // Every slice finished once; the two paused ones ran twice (their second run resumes from the ledger).
     expect(state.slices.map((x) => x.start).sort((a, b) => a - b)).toEqual([0, 0, 10, 10, 20, 30, 40]);
+    // Resume wrote a new generation first: slices launched after it do not obey the pause written before.
+    expect(state.controls.map((c) => [c.state, c.generation])).toEqual([
+      ['pause', 1],
+      ['run', 2],
+    ]);
+    const relaunched = state.launches.filter((l) => l.slice.start <= 10).slice(2);
+    expect(relaunched.map((l) => l.controlGeneration)).toEqual([2, 2]);
+  });
+
+  it('falls back on cancelling the slices when the ledger does not take the pause', async () => {
+    const { activities, record: state, release } = fakeActivities(50, { gateFrom: 0 });
+    activities.controlSlices = () => Promise.reject(new Error('ledger unreachable'));
+    await withBatch(activities, 'pause-fallback', spec({ concurrency: 16 }), async (handle, progress) => {
+      await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause to take hold', async () => {
+        const p = await progress();
+        return p.state === 'paused' && p.slicesInFlight === 0;
+      });
+      expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
+      release();
+      await handle.signal(resumeSignal);
+      expect((await handle.result()).status).toBe('completed');
+    });
   });
 
   it('configure raises concurrency from the next slice, refuses an invalid slice size, and applies a new one from the next window', async () => {
@@ -83,7 +112,9 @@ describe('live control of a batch (time skipping)', () => {
     await withBatch(activities, 'configure', spec({ concurrency: 1 }), async (handle, progress) => {
       await waitFor('one slice in flight', async () => (await progress()).slicesInFlight === 1);
       expect(await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 3 }] })).toEqual({ concurrency: 3, sliceSize: 10 });
-      await waitFor('three slices in flight', async () => (await progress()).slicesInFlight === 3);
+      // The rest of the window is cut again for 3 lanes, and the free lanes go to the next slice.
+      await waitFor('three lanes held', async () => (await progress()).lanesHeld === 3);
+      expect((await progress()).slicesInFlight).toBe(2);
 
       const refused = await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 7 }] }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
@@ -104,8 +135,9 @@ describe('live control of a batch (time skipping)', () => {
       release();
       await handle.result();
     });
-    // The first window was cut in slices of 10; the window after the change, in slices of 25.
-    expect(state.plans.map((p) => p.spec.sliceSize)).toEqual([10, 25, 25]);
+    // The first window was cut in slices of 10, its tail cut again for 3 lanes; the window after the change, in slices of 25.
+    expect(state.plans.map((p) => p.spec.sliceSize)).toEqual([10, 10, 25, 25]);
+    expect(state.plans[1].laneShares).toEqual([3]);
     expect(state.plans.at(-1)!.spec.concurrency).toBe(4);
   });
 
@@ -115,7 +147,7 @@ describe('live control of a batch (time skipping)', () => {
     let reads = 0;
     // The ledger reports usage once; later reads (and the manifest) have none, so only the checkpoint can carry it.
     activities.batchTotals = async (input) => ({ ...(await ledgerTotals(input)), ...(reads++ === 0 ? { usage: { tokens: 7 } } : {}) });
-    await withBatch(activities, 'usage-carried', spec(), async (handle, progress) => {
+    await withBatch(activities, 'usage-carried', spec({ concurrency: 16 }), async (handle, progress) => {
       await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
       await handle.signal(pauseSignal);
       await waitFor('the pause to read the ledger', async () => (await progress()).usage !== undefined);
@@ -129,7 +161,7 @@ describe('live control of a batch (time skipping)', () => {
 
   it('cancels gracefully: slices stop at an item boundary, the manifest is written, the batch ends cancelled', async () => {
     const { activities, record: state } = fakeActivities(50, { gateFrom: 0 });
-    await withBatch(activities, 'cancel', spec(), async (handle, progress) => {
+    await withBatch(activities, 'cancel', spec({ concurrency: 16 }), async (handle, progress) => {
       await waitFor('two slices in flight', async () => (await progress()).slicesInFlight === 2);
       await handle.cancel();
       const err = await handle.result().catch((e: unknown) => e);
@@ -137,7 +169,11 @@ describe('live control of a batch (time skipping)', () => {
       expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
       expect((await handle.describe()).status.name).toBe('CANCELLED');
     });
-    expect(state.cancelled.sort((a, b) => a - b)).toEqual([0, 10]);
+    // The stop reaches the slices through the ledger at once; the cancel of their activities may
+    // also reach one first: either way each stopped once, and nothing new started.
+    expect(state.controls.map((c) => c.state)).toEqual(['stop']);
+    expect([...state.stopped.map((x) => x.start), ...state.cancelled].sort((a, b) => a - b)).toEqual([0, 10]);
+    expect(state.slices.map((x) => x.start).sort((a, b) => a - b)).toEqual([0, 10]);
     expect(state.finals.map((f) => f.status)).toEqual(['cancelled']);
   });
 });

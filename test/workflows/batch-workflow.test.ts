@@ -57,36 +57,41 @@ describe('batchWorkflow (time skipping)', () => {
     // Every item is in exactly one slice, slices are S items except the last.
     const covered = fake.record.slices.flatMap((s) => Array.from({ length: s.count }, (_, k) => s.start + k)).sort((a, b) => a - b);
     expect(covered).toEqual(Array.from({ length: 237 }, (_, i) => i));
-    expect(fake.record.slices.filter((s) => s.count !== 10)).toEqual([{ start: 230, count: 7, startOffset: 2300, endOffset: 2370 }]);
+    expect(fake.record.slices.filter((s) => s.count !== 10)).toEqual([{ start: 230, count: 7, startOffset: 2300, endOffset: 2370, lanes: 3 }]);
+    // C = 3 lanes in one slice at a time (src/contract/lanes.ts): each slice launched with all of them.
+    expect(new Set(fake.record.launches.map((l) => l.lanes))).toEqual(new Set([3]));
 
     expect(progress).toMatchObject({ state: 'completed', total: 237, succeeded: 237 - 34, failed: 34, cursor: 237, runs: 5 });
   });
 
-  it('splits a slice left running alone for the idle lanes, and counts and covers every item once (I14)', async () => {
-    // 4 slices of 10 on 4 lanes; the last one runs until the three idle lanes ask for it to split at 33.
-    const fake = fakeActivities(40, { splitAt: 33, failEvery: 5 });
+  it('lends the lanes of slices that ended to a slice left running alone, never more than C, and covers every item once (I14)', async () => {
+    // C = 16: two slices of 8 lanes at a time; the last slice (30-39) runs until lanes are lent to it.
+    const fake = fakeActivities(40, { slowAt: 33, failEvery: 5 });
     const summary = await run(fake.activities, () =>
       env.client.workflow.execute('batchWorkflow', {
         taskQueue: TASK_QUEUE,
-        workflowId: 'split-tail',
-        args: [spec({ concurrency: 4, checkpointEvery: 40 })],
+        workflowId: 'lend-tail',
+        args: [spec({ concurrency: 16, checkpointEvery: 40 })],
       }),
     );
-    // Lanes fell idle one after another: while slice 30 ran, each free lane was offered once.
-    const whileRunning = fake.record.splitAsks.filter((a) => a.slices.some((s) => s.start === 30));
-    expect(whileRunning.map((a) => a.freeLanes).reduce((a, b) => a + b)).toBe(3);
-    // The split slice, then its rest (7 items) as 4 slices, one per lane.
-    expect(fake.record.slices.slice(4).sort((a, b) => a.start - b.start)).toEqual([
-      { start: 33, count: 2, startOffset: 330, endOffset: 350 },
-      { start: 35, count: 2, startOffset: 350, endOffset: 370 },
-      { start: 37, count: 2, startOffset: 370, endOffset: 390 },
-      { start: 39, count: 1, startOffset: 390, endOffset: 400 },
+    expect(fake.record.launches.map((l) => [l.slice.start, l.lanes]).sort((a, b) => a[0] - b[0])).toEqual([
+      [0, 8],
+      [10, 8],
+      [20, 8],
+      [30, 8],
     ]);
-    // Items 30-32 counted once (by the split slice), 33-39 by the new slices; failures of every slice that ran whole.
-    const failed = [0, 5, 10, 15, 20, 25, 35].length;
+    // Slice 20 ended while slice 30 ran: its 8 lanes were lent to slice 30, and lanes held never passed C.
+    expect(fake.record.lends.length).toBeGreaterThanOrEqual(1);
+    const lend = fake.record.lends[0];
+    expect(lend.slices.map((s) => [s.start, s.lanes])).toEqual([[30, 8]]);
+    expect(lend.freeLanes).toBe(8);
+    for (const l of fake.record.lends) expect(l.slices.reduce((sum, s) => sum + s.lanes, 0) + l.freeLanes).toBeLessThanOrEqual(16);
+    expect(fake.record.lentToSlow).toBe(16);
+    // A lending writes at a new control generation, so a slice launched later keeps its own lanes.
+    expect(lend.generation).toBeGreaterThan(fake.record.launches.find((l) => l.slice.start === 30)!.controlGeneration!);
+    const failed = [0, 5, 10, 15, 20, 25, 30, 35].length;
     expect(summary).toMatchObject({ runs: 1, status: 'completed' });
-    expect(fake.record.finals).toHaveLength(1);
-    const progress = await run(fake.activities, () => env.client.workflow.getHandle('split-tail').query(progressQuery));
+    const progress = await run(fake.activities, () => env.client.workflow.getHandle('lend-tail').query(progressQuery));
     expect(progress).toMatchObject({ state: 'completed', succeeded: 40 - failed, failed, cursor: 40 });
   });
 
@@ -185,15 +190,15 @@ describe('batchWorkflow (time skipping)', () => {
     expect(fake.record.slices.filter((s) => s.start === 0).length).toBeGreaterThanOrEqual(400);
   });
 
-  it('stops with status failed-tolerance when failures exceed the tolerated count, cancelling slices in flight', async () => {
-    // Every other item fails: 5 per slice. Slices from item 20 on run until cancelled.
+  it('stops with status failed-tolerance when failures exceed the tolerated count, stopping slices in flight', async () => {
+    // Every other item fails: 5 per slice. Slices from item 20 on run until stopped. C = 16: two slices at a time.
     const fake = fakeActivities(100, { failEvery: 2, gateFrom: 20 });
     const err = await run(fake.activities, () =>
       env.client.workflow
         .execute('batchWorkflow', {
           taskQueue: TASK_QUEUE,
           workflowId: 'tolerance',
-          args: [spec({ checkpointEvery: 100, concurrency: 3, toleratedFailureCount: 5, heartbeatTimeoutMs: 5000 })],
+          args: [spec({ checkpointEvery: 100, concurrency: 16, toleratedFailureCount: 5, heartbeatTimeoutMs: 5000 })],
         })
         .catch((e: unknown) => e),
     );
@@ -204,14 +209,18 @@ describe('batchWorkflow (time skipping)', () => {
     expect(fake.record.finals).toEqual([
       expect.objectContaining({ status: 'failed-tolerance', stopReason: '10 failed items exceed toleratedFailureCount (5)', total: 100 }),
     ]);
-    // Every slow slice that was in flight got cancelled, and no new slice was launched after the stop:
-    // whether slice 30 started depends on which of slices 0 and 10 the workflow saw finish first.
+    // Every slow slice that was in flight stopped through the ledger's control (no cancel needed),
+    // and no new slice was launched after the stop: whether slices 20 and 30 started depends on
+    // which of slices 0 and 10 the workflow saw finish first.
     const launched = fake.record.slices.map((c) => c.start).sort((a, b) => a - b);
     expect([
+      [0, 10],
       [0, 10, 20],
       [0, 10, 20, 30],
     ]).toContainEqual(launched);
-    expect(fake.record.cancelled.sort((a, b) => a - b)).toEqual(launched.filter((start) => start >= 20));
+    expect(fake.record.stopped.map((x) => x.start).sort((a, b) => a - b)).toEqual(launched.filter((start) => start >= 20));
+    expect(fake.record.stopped.every((x) => x.reason === 'stop')).toBe(true);
+    expect(fake.record.cancelled).toEqual([]);
   });
 
   it('fails at once with a non-retryable error naming the field of a bad spec', async () => {
