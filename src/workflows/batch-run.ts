@@ -490,7 +490,8 @@ export class BatchRun implements LaneHost, SplitHost {
   private fillLanes(window: Window): void {
     if (window !== this.window) return;
     let launched = false;
-    while (window.unlaunched > 0 && this.lanes.free >= 1 && !this.paused && !this.recutting && !this.stopsLaunching()) {
+    while (window.unlaunched > 0 && !this.paused && !this.recutting && !this.stopsLaunching()) {
+      if (!this.lanes.mayLaunch(window.nextToLaunch())) break;
       if (historyBudgetSpent(this.slicesInFlight)) {
         this.outOfHistoryBudget = true;
         break;

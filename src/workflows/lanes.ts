@@ -49,13 +49,29 @@ export class Lanes {
     return this.held.get(slice) ?? 0;
   }
 
-  /** Lanes for a slice being launched: those it was cut for, no more than are free or than it has items. */
+  /**
+   * Whether the next slice may launch now: with at least half the lanes it was cut for free (or
+   * one per item, if fewer), so a slice never crawls along on a lane or two while the others it
+   * was cut beside have all theirs.
+   */
+  mayLaunch(slice: WindowSlice): boolean {
+    return this.free >= Math.min(Math.ceil(this.share(slice) / 2), slice.bounds.count);
+  }
+
+  /**
+   * Lanes for a slice being launched: those it was cut for, or all the free lanes when fewer than
+   * two slices' worth are free (no lane is left over to idle); never more than it has items.
+   */
   take(slice: WindowSlice): number {
-    const wanted = slice.bounds.lanes ?? lanesPerSlice(this.host.concurrency);
-    const lanes = Math.max(1, Math.min(wanted, this.free, slice.bounds.count));
+    const share = this.share(slice);
+    const lanes = Math.max(1, Math.min(this.free < 2 * share ? this.free : share, slice.bounds.count));
     this.held.set(slice, lanes);
     this.worthLending = true;
     return lanes;
+  }
+
+  private share(slice: WindowSlice): number {
+    return slice.bounds.lanes ?? lanesPerSlice(this.host.concurrency);
   }
 
   release(slice: WindowSlice): void {

@@ -39,9 +39,14 @@ export class Window {
     return this.waiting;
   }
 
+  /** The slice launchNext would launch (there must be one). */
+  nextToLaunch(): WindowSlice {
+    return this.slices.find((s) => s.state === 'waiting')!;
+  }
+
   /** The first waiting slice, lowest first, so a paused slice goes back to its place. */
   launchNext(): WindowSlice {
-    const slice = this.slices.find((s) => s.state === 'waiting')!;
+    const slice = this.nextToLaunch();
     slice.state = 'launched';
     this.waiting--;
     return slice;

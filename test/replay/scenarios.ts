@@ -64,6 +64,51 @@ export const SCENARIOS: Scenario[] = [
       return ends(handle);
     },
   },
+  // Recorded with lanes in slices (INVARIANTS.md I15): C = 16, two slices of 8 lanes at a time.
+  { name: 'lanes-continue-as-new', items: 237, fake: { failEvery: 7 }, spec: { concurrency: 16 }, drive: ends },
+  { name: 'lanes-lend', items: 40, fake: { slowAt: 33 }, spec: { concurrency: 16, checkpointEvery: 40 }, drive: ends },
+  { name: 'lanes-quota-wait', items: 40, fake: { quotaOnceAt: 15, quotaMs: 3_600_000 }, spec: { concurrency: 16 }, drive: ends },
+  {
+    name: 'lanes-pause-resume',
+    items: 50,
+    fake: { gateFrom: 0 },
+    spec: { concurrency: 16 },
+    async drive(handle, release) {
+      await inFlight(handle, 2);
+      await handle.signal(pauseSignal);
+      await waitFor('the pause', async () => {
+        const p = await handle.query(progressQuery);
+        return p.state === 'paused' && p.slicesInFlight === 0;
+      });
+      release();
+      await handle.signal(resumeSignal);
+      return ends(handle);
+    },
+  },
+  {
+    name: 'lanes-configure',
+    items: 100,
+    fake: { gateFrom: 0 },
+    spec: { concurrency: 4 },
+    async drive(handle, release) {
+      await inFlight(handle, 1);
+      await handle.executeUpdate(configureUpdate, { args: [{ concurrency: 16 }] });
+      await inFlight(handle, 2);
+      release();
+      return ends(handle);
+    },
+  },
+  {
+    name: 'lanes-cancel',
+    items: 50,
+    fake: { gateFrom: 0 },
+    spec: { concurrency: 16 },
+    async drive(handle) {
+      await inFlight(handle, 2);
+      await handle.cancel();
+      return ends(handle);
+    },
+  },
 ];
 
 export function scenarioSpec(s: Scenario): BatchSpecInput {
