@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteLedger } from '../src/ledger/sqlite-ledger';
-import type { OutcomeToCommit } from '../src/ledger/ledger';
+import { inFlightRange, type OutcomeToCommit } from '../src/ledger/ledger';
 import { commitRateOf, type LedgerShape, type LedgerWritePath } from './ledger-rate';
 import type { Throughput } from './throughput';
 
@@ -87,11 +87,11 @@ export async function ledgerVariantRate(dir: string, shape: LedgerShape, variant
       claim.run(batchId, start, owner);
       return null;
     },
-    async markInFlight(batchId, start, index, owner) {
-      update.run(index, batchId, start, owner);
+    async markInFlight(batchId, start, inFlight, owner) {
+      update.run(inFlightRange(inFlight)?.from ?? null, batchId, start, owner);
     },
-    async commit(batchId, start, outcomes, next, owner) {
-      commitTx(batchId, start, owner, outcomes, next);
+    async commit(batchId, start, outcomes, inFlight, owner) {
+      commitTx(batchId, start, owner, outcomes, inFlightRange(inFlight)?.from ?? null);
     },
   };
   try {

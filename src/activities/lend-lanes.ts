@@ -22,7 +22,8 @@ export async function lendLanes(deps: { ledger: Ledger }, input: LendLanesInput)
     const busiest = candidates
       .filter((c) => c.notStarted > c.given)
       .reduce<(typeof candidates)[number] | undefined>(
-        (a, c) => (a === undefined || (c.notStarted - c.given) / (c.lanes + c.given) > (a.notStarted - a.given) / (a.lanes + a.given) ? c : a),
+        (a, c) =>
+          a === undefined || (c.notStarted - c.given) / (c.lanes + c.given) > (a.notStarted - a.given) / (a.lanes + a.given) ? c : a,
         undefined,
       );
     if (busiest === undefined) break;

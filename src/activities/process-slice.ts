@@ -58,7 +58,15 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       session,
       suspects,
       newRunner: () =>
-        new ItemRunner({ batchId, spec, processor, log: ctx.log, sliceSignal: session.signal, pacer, activitySignal: ctx.cancellationSignal }),
+        new ItemRunner({
+          batchId,
+          spec,
+          processor,
+          log: ctx.log,
+          sliceSignal: session.signal,
+          pacer,
+          activitySignal: ctx.cancellationSignal,
+        }),
       budget: BudgetGuard.forSpec(ledger, batchId, spec),
       // A processor that takes one item at a time runs so whatever itemsPerCall says.
       itemsPerCall: processor.processBatch ? (spec.itemsPerCall ?? 1) : 1,

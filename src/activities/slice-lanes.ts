@@ -78,12 +78,13 @@ class ItemQueue {
     }
     for (;;) {
       if (this.exhausted) return undefined;
-      const { done, value } = await this.iterator.next();
-      if (done) {
+      const next = await this.iterator.next();
+      if (next.done === true) {
         this.exhausted = true;
         return undefined;
       }
-      if (value.index >= this.session.cursor && !this.session.isSettled(value.index)) return value;
+      const item = next.value;
+      if (item.index >= this.session.cursor && !this.session.isSettled(item.index)) return item;
     }
   }
 }
@@ -138,12 +139,16 @@ export class SliceLanes {
   private async lane(): Promise<void> {
     const runner = this.opts.newRunner();
     let finished: OutcomeToCommit[] = [];
+    let counted = true;
     try {
       for (;;) {
         if (this.solo) await this.until(() => !this.solo);
-        // Fewer lanes now (configure lowered C): this one retires.
-        const retire = this.active > this.session.lanes || !this.mayStart();
-        const call = retire ? undefined : await this.takeCall();
+        // Fewer lanes now: this one retires, counted out at once so that only the surplus does.
+        if (this.active > this.session.lanes) {
+          this.active--;
+          counted = false;
+        }
+        const call = !counted || !this.mayStart() ? undefined : await this.takeCall();
         // The outcomes of the lane's last call commit together with the mark of its next: one transaction.
         const commits = finished.map((o) => this.session.hold(o));
         finished = [];
@@ -169,7 +174,7 @@ export class SliceLanes {
       this.failure ??= { error: err };
     } finally {
       runner.close();
-      this.active--;
+      if (counted) this.active--;
       this.wake();
     }
   }
@@ -324,9 +329,18 @@ export class SliceLanes {
     }
     if (this.budgetReached) {
       await session.stopForQuota('budget');
-      return { outcome: 'quota', retryAfterMs: BUDGET_RECHECK_MS, nextIndex: session.cursor, tally: await session.tally(), budgetReached: true };
+      return {
+        outcome: 'quota',
+        retryAfterMs: BUDGET_RECHECK_MS,
+        nextIndex: session.cursor,
+        tally: await session.tally(),
+        budgetReached: true,
+      };
     }
     await session.finish();
+    // Every lane ended with nothing stopping them: every item must have its outcome.
+    if (session.cursor < session.end)
+      throw new Error(`slice ${session.start}-${session.end - 1} ended with items from ${session.cursor} left`);
     return { outcome: 'done', tally: await session.tally() };
   }
 

@@ -26,7 +26,7 @@ const LIVENESS_EVERY_MS = 5000;
  */
 const FIRST_HEARTBEAT_SHARE = 0.5;
 /** A commit hands the SDK fresh details at most this often; the SDK sends them on its own schedule. */
-const DETAILS_AFTER_COMMIT_MS = 1000;
+const DETAILS_AFTER_COMMIT_MS = 250;
 /**
  * How often the attempt reads its control from the ledger (pause, stop, lanes, a quota hold):
  * what a pause or cancel waits at most before the slice's items stop (one indexed read).

@@ -24,13 +24,6 @@ export type { RedriveMerge } from './redrive-merge';
 export type { RateLimitRate, RateLimitState, RateLimits, TokenTake } from './rate-limits';
 
 export interface Ledger
-  extends OutcomeStore,
-    SliceOwnership,
-    SliceControl,
-    Interruptions,
-    SuspectLease,
-    BatchRecords,
-    RedriveMerge,
-    RateLimits {
+  extends OutcomeStore, SliceOwnership, SliceControl, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits {
   close(): Promise<void>;
 }

@@ -143,13 +143,7 @@ export class PostgresLedger implements Ledger {
     return (await this.pool.query<R>(sql, params)).rows;
   }
 
-  async commit(
-    batchId: string,
-    sliceStart: number,
-    outcomes: OutcomeToCommit[],
-    inFlight: InFlight,
-    owner?: string,
-  ): Promise<void> {
+  async commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], inFlight: InFlight, owner?: string): Promise<void> {
     const params = commitParams(batchId, sliceStart, inFlight, outcomes, owner);
     if (owner === undefined) {
       await this.query(COMMIT_UNOWNED, params);

@@ -37,6 +37,38 @@ import {
   type RateLimitDbRow,
 } from './rate-limit-rows';
 
+interface ControlStatements {
+  select: Database.Statement<[string, string, number], SliceControlRow>;
+  set: Database.Statement;
+  hold: Database.Statement;
+  lanes: Database.Statement;
+}
+
+/** The statements of slice control (slice-control.ts): a read every poll of every running slice, writes seldom. */
+function controlStatements(db: Database.Database): ControlStatements {
+  return {
+    select: db.prepare(
+      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
+       FROM (SELECT ? AS batch_id) k
+       LEFT JOIN batch_control c ON c.batch_id = k.batch_id
+       LEFT JOIN slice_progress s ON s.batch_id = ? AND s.slice_start = ?`,
+    ),
+    set: db.prepare(
+      `INSERT INTO batch_control (batch_id, state, generation) VALUES (?, ?, ?)
+       ON CONFLICT (batch_id) DO UPDATE SET state = excluded.state, generation = excluded.generation
+       WHERE excluded.generation >= batch_control.generation`,
+    ),
+    hold: db.prepare(
+      `INSERT INTO batch_control (batch_id, held_until) VALUES (?, ?)
+       ON CONFLICT (batch_id) DO UPDATE SET held_until = max(coalesce(batch_control.held_until, 0), excluded.held_until)`,
+    ),
+    lanes: db.prepare(
+      `INSERT INTO slice_progress (batch_id, slice_start, lanes, lanes_generation) VALUES (?, ?, ?, ?)
+       ON CONFLICT (batch_id, slice_start) DO UPDATE SET lanes = excluded.lanes, lanes_generation = excluded.lanes_generation`,
+    ),
+  };
+}
+
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
  *
@@ -53,10 +85,7 @@ export class SqliteLedger implements Ledger {
     [string, number],
     { in_flight: number | null; started_to: number | null; cut_short: number }
   >;
-  private readonly selectControl: Database.Statement<
-    [string, string, number],
-    SliceControlRow
-  >;
+  private readonly control: ControlStatements;
   private readonly bumpCrash: Database.Statement<[string, number], { count: number }>;
   private readonly bumpRedo: Database.Statement<[string, number], { count: number }>;
   private readonly selectCommitted: Database.Statement<[string, number, number], { idx: number }>;
@@ -67,13 +96,7 @@ export class SqliteLedger implements Ledger {
   private readonly sumUsage: Database.Statement<[string], { unit: string; total: number }>;
   private readonly addUsage: Database.Statement;
   private readonly selectUsage: Database.Statement<[string, string], { total: number }>;
-  private readonly commitTx: (
-    batchId: string,
-    sliceStart: number,
-    outcomes: OutcomeToCommit[],
-    next: InFlight,
-    owner?: string,
-  ) => void;
+  private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: InFlight, owner?: string) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
   private readonly groupTx: (commits: QueuedCommit[]) => void;
   /** Commits waiting for this turn of the event loop to end; see commit(). */
@@ -106,12 +129,7 @@ export class SqliteLedger implements Ledger {
     this.selectInFlight = this.db.prepare(
       'SELECT in_flight, started_to, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?',
     );
-    this.selectControl = this.db.prepare(
-      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
-       FROM (SELECT ? AS batch_id) k
-       LEFT JOIN batch_control c ON c.batch_id = k.batch_id
-       LEFT JOIN slice_progress s ON s.batch_id = ? AND s.slice_start = ?`,
-    );
+    this.control = controlStatements(this.db);
     this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
@@ -271,35 +289,19 @@ export class SqliteLedger implements Ledger {
   }
 
   async sliceControl(batchId: string, sliceStart: number): Promise<SliceControlState> {
-    return toSliceControl(this.selectControl.get(batchId, batchId, sliceStart));
+    return toSliceControl(this.control.select.get(batchId, batchId, sliceStart));
   }
 
   async setBatchControl(batchId: string, control: BatchControl): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO batch_control (batch_id, state, generation) VALUES (?, ?, ?)
-         ON CONFLICT (batch_id) DO UPDATE SET state = excluded.state, generation = excluded.generation
-         WHERE excluded.generation >= batch_control.generation`,
-      )
-      .run(batchId, control.state, control.generation);
+    this.control.set.run(batchId, control.state, control.generation);
   }
 
   async holdBatch(batchId: string, until: number): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO batch_control (batch_id, held_until) VALUES (?, ?)
-         ON CONFLICT (batch_id) DO UPDATE SET held_until = max(coalesce(batch_control.held_until, 0), excluded.held_until)`,
-      )
-      .run(batchId, until);
+    this.control.hold.run(batchId, until);
   }
 
   async setSliceLanes(batchId: string, sliceStart: number, lanes: number, generation: number): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO slice_progress (batch_id, slice_start, lanes, lanes_generation) VALUES (?, ?, ?, ?)
-         ON CONFLICT (batch_id, slice_start) DO UPDATE SET lanes = excluded.lanes, lanes_generation = excluded.lanes_generation`,
-      )
-      .run(batchId, sliceStart, lanes, generation);
+    this.control.lanes.run(batchId, sliceStart, lanes, generation);
   }
 
   async recordInterruption(batchId: string, index: number, cause: InterruptedItem['cause'] = 'crash'): Promise<number> {

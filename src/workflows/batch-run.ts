@@ -37,20 +37,12 @@ import { Window, type WindowSlice } from './window';
 import { IdleLaneSplits, type SplitHost } from './idle-lane-splits';
 import { Lanes, type LaneHost } from './lanes';
 import { SliceControl } from './slice-control';
+import { RefreshCadence } from './refresh-cadence';
 import { laneShares } from '../contract/lanes';
 
 /** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
 const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
-/**
- * While slices run, the committed counts are read from the ledger this often (I12): slices
- * report only when they end, which for a slice of slow items is minutes. About 7 events a
- * refresh (history-budget.ts). Each refresh is also three Temporal Cloud actions (its timer,
- * its local activity, an upsert), so with lanes in slices, where the CLI reads progress from the
- * ledger itself, the Web UI's details refresh every five minutes and as slices end (I15).
- */
-const REFRESH_EVERY_MS = 300_000;
-const LEGACY_REFRESH_EVERY_MS = 25_000;
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
 /** Runs recorded before the refresh existed replay without it (test/replay). */
@@ -381,24 +373,22 @@ export class BatchRun implements LaneHost, SplitHost {
 
   /** Something ends the run's launching for good: a stop, a failure, a replan, the event budget, a cancel. */
   private stopsLaunching(): boolean {
-    return (
-      this.stopReason !== undefined || this.failure !== undefined || this.replanRequested || this.outOfHistoryBudget || this.cancelled
-    );
+    return this.stopReason !== undefined || this.failure !== undefined || this.replanRequested || this.outOfHistoryBudget || this.cancelled;
   }
 
   /**
-   * Progress in committed items while slices run (I12): every refresh interval, and once the
-   * slices a pause stopped have stopped, reads the ledger's counts. Only while there is news:
+   * Progress in committed items while slices run (I12): as often as the cadence says
+   * (refresh-cadence.ts), and once the slices a pause stopped have stopped, reads the ledger's counts. Only while there is news:
    * no timer runs while nothing does. Within the run's history budget (I2).
    */
   private async refreshWhileSlicesRun(): Promise<void> {
-    const every = this.lanesInSlices ? REFRESH_EVERY_MS : LEGACY_REFRESH_EVERY_MS;
+    const cadence = new RefreshCadence(this.lanesInSlices);
     const pauseSettled = () => this.sliceStoppedUnread && this.sliceScopes.size === 0;
     for (;;) {
       await condition(() => this.windowDone || this.sliceScopes.size > 0 || this.sliceStoppedUnread);
       if (this.windowDone) return;
       if (!pauseSettled()) {
-        await condition(() => this.windowDone || pauseSettled(), every);
+        await condition(() => this.windowDone || pauseSettled(), cadence.interval());
         if (this.windowDone) return;
       }
       if (!refreshFitsBudget(this.slicesInFlight)) return;
@@ -410,6 +400,7 @@ export class BatchRun implements LaneHost, SplitHost {
         // The ledger did not answer: the counts stay as they were until the next refresh.
         continue;
       }
+      cadence.observe(Date.now(), counts.succeeded + counts.failed);
       const before = this.progress();
       this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
       this.usage = counts.usage ?? this.usage;

@@ -47,7 +47,10 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
       ['ETA', eta],
       ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
       p.lanesHeld !== undefined
-        ? ['lanes', `${p.lanesHeld} of ${p.concurrency} (C) in ${p.slicesInFlight} slice${p.slicesInFlight === 1 ? '' : 's'} of at most ${p.sliceSize} items`]
+        ? [
+            'lanes',
+            `${p.lanesHeld} of ${p.concurrency} (C) in ${p.slicesInFlight} slice${p.slicesInFlight === 1 ? '' : 's'} of at most ${p.sliceSize} items`,
+          ]
         : ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, at most ${p.sliceSize} items each`],
       ...(p.lanesInUse !== undefined ? [['lanes in use', lanesInUse(p)] as [string, string]] : []),
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],

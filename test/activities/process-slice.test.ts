@@ -303,7 +303,14 @@ describe('processSlice: failed items go to the compensating record and the slice
     // being worked on as the resume point, and the slice's committed tally so far.
     expect(beatsWhileHanging.length).toBeGreaterThanOrEqual(2);
     expect(beatsWhileHanging).toEqual(
-      beatsWhileHanging.map(() => ({ cursor: hanging, sliceStart: slice.start, succeeded: hanging - slice.start, failed: 0, redone: 0, lanes: 1 })),
+      beatsWhileHanging.map(() => ({
+        cursor: hanging,
+        sliceStart: slice.start,
+        succeeded: hanging - slice.start,
+        failed: 0,
+        redone: 0,
+        lanes: 1,
+      })),
     );
   }, 5_000);
 

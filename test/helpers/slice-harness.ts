@@ -103,8 +103,18 @@ export function sliceHarness() {
 
     rows: (batchId: string): Promise<StoredOutcome[]> => allOutcomes(ledger, batchId),
 
-    /** One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat details...). */
-    startSlice: (batchId: string, spec: BatchSpec, slice: SliceBounds, info: Partial<Info> = {}, sliceLedger: Ledger = ledger): Attempt => {
+    /**
+     * One activity attempt of processSlice; `info` is what Temporal would hand a retry (heartbeat
+     * details...); `launch`, what the workflow launched it with (lanes, control generation).
+     */
+    startSlice: (
+      batchId: string,
+      spec: BatchSpec,
+      slice: SliceBounds,
+      info: Partial<Info> = {},
+      sliceLedger: Ledger = ledger,
+      launch: Pick<ProcessSliceInput, 'lanes' | 'controlGeneration'> = {},
+    ): Attempt => {
       const warnings: LogEntry[] = [];
       const env = new MockActivityEnvironment(info, { logger: new DefaultLogger('WARN', (entry) => warnings.push(entry)) });
       const heartbeats: SliceHeartbeat[] = [];
@@ -112,7 +122,7 @@ export function sliceHarness() {
       const result = env.run<[SliceDeps, ProcessSliceInput], ProcessSliceResult, typeof processSlice>(
         processSlice,
         { ledger: sliceLedger, dataDir: dir },
-        { batchId, spec, slice },
+        { batchId, spec, slice, ...launch },
       );
       const attempt = { env, heartbeats, warnings, result };
       attempts.push(attempt);

@@ -242,7 +242,11 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     expect((await ledger.sliceControl('b', 7)).heldUntil).toBe(5000);
     await ledger.setSliceLanes('b', 0, 12, 5);
     await ledger.claimSlice('b', 0, 'attempt-1');
-    expect(await ledger.sliceControl('b', 0)).toEqual({ batch: { state: 'stop', generation: 4 }, heldUntil: 5000, lanes: { lanes: 12, generation: 5 } });
+    expect(await ledger.sliceControl('b', 0)).toEqual({
+      batch: { state: 'stop', generation: 4 },
+      heldUntil: 5000,
+      lanes: { lanes: 12, generation: 5 },
+    });
     expect((await ledger.sliceControl('b', 1)).lanes).toBeUndefined();
     // Another batch's control is its own.
     expect(await ledger.sliceControl('other', 0)).toEqual({});

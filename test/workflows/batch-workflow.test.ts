@@ -57,7 +57,9 @@ describe('batchWorkflow (time skipping)', () => {
     // Every item is in exactly one slice, slices are S items except the last.
     const covered = fake.record.slices.flatMap((s) => Array.from({ length: s.count }, (_, k) => s.start + k)).sort((a, b) => a - b);
     expect(covered).toEqual(Array.from({ length: 237 }, (_, i) => i));
-    expect(fake.record.slices.filter((s) => s.count !== 10)).toEqual([{ start: 230, count: 7, startOffset: 2300, endOffset: 2370, lanes: 3 }]);
+    expect(fake.record.slices.filter((s) => s.count !== 10)).toEqual([
+      { start: 230, count: 7, startOffset: 2300, endOffset: 2370, lanes: 3 },
+    ]);
     // C = 3 lanes in one slice at a time (src/contract/lanes.ts): each slice launched with all of them.
     expect(new Set(fake.record.launches.map((l) => l.lanes))).toEqual(new Set([3]));
 
@@ -74,7 +76,7 @@ describe('batchWorkflow (time skipping)', () => {
         args: [spec({ concurrency: 16, checkpointEvery: 40 })],
       }),
     );
-    expect(fake.record.launches.map((l) => [l.slice.start, l.lanes]).sort((a, b) => a[0] - b[0])).toEqual([
+    expect(fake.record.launches.map((l) => [l.slice.start, l.lanes ?? 0]).sort((a, b) => a[0] - b[0])).toEqual([
       [0, 8],
       [10, 8],
       [20, 8],

@@ -70,7 +70,13 @@ function storableText(text: string | undefined): string | null {
  * Parameters of COMMIT_UNOWNED ($1 to $13: the slice, one array per column, the in-flight range's
  * end) and COMMIT_OWNED (the same, the owner at $13 and the range's end at $14).
  */
-export function commitParams(batchId: string, sliceStart: number, inFlight: InFlight, outcomes: OutcomeToCommit[], owner?: string): unknown[] {
+export function commitParams(
+  batchId: string,
+  sliceStart: number,
+  inFlight: InFlight,
+  outcomes: OutcomeToCommit[],
+  owner?: string,
+): unknown[] {
   const range = inFlightRange(inFlight);
   return [
     batchId,
