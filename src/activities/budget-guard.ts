@@ -2,7 +2,8 @@
  * The batch's budget as a slice sees it: before each item (or call) starts, whether the batch's
  * usage of the budget's unit has reached its maximum. The batch's total is the ledger's running
  * total over committed items (one row), read again after each of this slice's commits (so at most
- * once per commit group), plus what this slice's items used since that read and has not committed yet.
+ * once per commit), plus what this slice's finished items used and have not committed yet. A read
+ * just after a commit may count the commit's items twice, never none: the budget errs on the safe side.
  *
  * Other slices' commits show at this slice's next read, so after the budget is reached each slice
  * may start at most one more commit group (or call) of items: the overshoot is at most the items
@@ -15,8 +16,8 @@ export class BudgetGuard {
   /** The ledger's total at the last read, and the slice's cursor then: a new cursor means a commit since. */
   private ledgerTotal = 0;
   private readAtCursor: number | undefined;
-  /** What this slice's items used since the last read. */
-  private usedSinceRead = 0;
+  /** What this slice's finished items used that is not committed yet. */
+  private held = 0;
 
   private constructor(
     private readonly ledger: Ledger,
@@ -31,20 +32,27 @@ export class BudgetGuard {
 
   /**
    * True once the batch has used its budget. `cursor` is the slice's first uncommitted index:
-   * when it moved, this slice committed, so its own usage is in the ledger and the total is read
-   * again. Called before an item starts, so between a commit and this read nothing is held.
+   * when it moved, this slice committed, so the ledger's total is read again.
    */
   async reached(cursor: number): Promise<boolean> {
     if (cursor !== this.readAtCursor) {
-      this.ledgerTotal = await this.ledger.usageOf(this.batchId, this.budget.unit);
       this.readAtCursor = cursor;
-      this.usedSinceRead = 0;
+      this.ledgerTotal = await this.ledger.usageOf(this.batchId, this.budget.unit);
     }
-    return this.ledgerTotal + this.usedSinceRead >= this.budget.max;
+    return this.ledgerTotal + this.held >= this.budget.max;
   }
 
-  /** Counts what a finished item used, before its commit group is committed. */
+  /** Counts what a finished item used, until its commit. */
   spent(outcome: OutcomeToCommit): void {
-    this.usedSinceRead += outcome.usage?.[this.budget.unit] ?? 0;
+    this.held += this.usedBy(outcome);
+  }
+
+  /** The outcomes are in the ledger's total now: no longer held. */
+  committed(outcomes: OutcomeToCommit[]): void {
+    for (const outcome of outcomes) this.held -= this.usedBy(outcome);
+  }
+
+  private usedBy(outcome: OutcomeToCommit): number {
+    return outcome.usage?.[this.budget.unit] ?? 0;
   }
 }

@@ -110,6 +110,7 @@ export class SliceLanes {
 
   async run(items: AsyncIterable<SourceItem>): Promise<ProcessSliceResult> {
     this.queue = new ItemQueue(items, this.session);
+    this.session.onCommitted = (outcomes) => this.opts.budget?.committed(outcomes);
     this.grow();
     this.session.onControl = () => this.grow();
     await this.until(() => this.active === 0);
@@ -309,7 +310,7 @@ export class SliceLanes {
       await session.stopCutShort(this.cutShort).catch(() => undefined);
       throw this.failure.error;
     }
-    if (session.stopCause === 'cancelled' || session.draining) throw await session.stopCancelled(this.cutShort);
+    if (session.stopCause === 'cancelled') throw await session.stopCancelled(this.cutShort);
     if (session.stopCause !== undefined) {
       await session.stopCutShort(this.cutShort);
       session.returned('stopped');
@@ -337,6 +338,8 @@ export class SliceLanes {
         budgetReached: true,
       };
     }
+    // A worker shutting down: what ran is committed, the slice goes on elsewhere with nothing to redo.
+    if (session.draining) throw await session.stopCancelled(this.cutShort);
     await session.finish();
     // Every lane ended with nothing stopping them: every item must have its outcome.
     if (session.cursor < session.end)

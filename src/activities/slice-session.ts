@@ -60,6 +60,8 @@ export class SliceSession {
   running = 0;
   /** Told after each read of the control, so the lanes can grow to a raised count at once. */
   onControl: (() => void) | undefined;
+  /** Told of the outcomes of each commit, once they are in the ledger (the budget's count). */
+  onCommitted: ((outcomes: OutcomeToCommit[]) => void) | undefined;
   /** The worker is shutting down (SIGTERM): items finish and commit, then the slice goes on elsewhere. */
   draining = false;
   private readonly itemAbort = new AbortController();
@@ -252,6 +254,7 @@ export class SliceSession {
   private async commit(outcomes: OutcomeToCommit[], inFlight: InFlight): Promise<void> {
     await this.ledger.commit(this.batchId, this.start, outcomes, inFlight, this.owner);
     if (outcomes.length === 0) return;
+    this.onCommitted?.(outcomes);
     this.metrics.itemsCommitted(outcomes);
     for (const o of outcomes) this.settled.add(o.index);
     this.count(outcomes);

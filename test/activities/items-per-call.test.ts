@@ -49,7 +49,8 @@ describe('processSlice with itemsPerCall', () => {
     const result = await startSlice('calls', spec, slice, {}, recording).result;
 
     expect(proc.sizes()).toEqual([4, 4, 4, 4, 4, 3]);
-    expect(commits.map((c) => c.length)).toEqual([4, 4, 4, 4, 4, 3]);
+    // The first call is marked in flight on its own; each call's outcomes then commit as one group, with the mark of the next.
+    expect(commits.map((c) => c.length)).toEqual([0, 4, 4, 4, 4, 4, 3]);
     const all = await rows('calls');
     expect(all.map((r) => r.index)).toEqual(range(slice.start, endOf(slice)));
     for (const r of all) expect(r).toMatchObject({ status: 'succeeded', attempts: 1, result: `ITEM-${r.index}` });
@@ -114,24 +115,37 @@ describe('processSlice with itemsPerCall', () => {
       expect(r).toMatchObject({ status: 'failed', errorType: 'RangeError', errorMessage: 'down for good', attempts: 2 });
   });
 
-  it('counts every item of the call a dead attempt left as redone and crashed, then runs them in calls of one', async () => {
+  it('counts every item of the call a dead attempt left as redone and crashed, and runs them in calls of one once another crash would dead-letter them', async () => {
     const proc = recordingBatchProcessor();
-    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4 });
+    const spec = makeSpec(textSource(46), proc.name, { sliceSize: 23, checkpointEvery: 46, itemsPerCall: 4, itemCrashLimit: 3 });
     const slice = await sliceOf(spec, 1);
     const s = slice.start;
-    await slices.ledger.claimSlice('call-crash', s, 'dead-attempt');
-    await slices.ledger.commit(
-      'call-crash',
-      s,
-      range(s, s + 8).map((i) => succeeded(i, i)),
-      s + 8,
-      'dead-attempt',
-    );
+    // The dead attempt committed two calls and had the third (s+8 to s+11) in flight.
+    const crashWithCallInFlight = async (batchId: string) => {
+      await slices.ledger.claimSlice(batchId, s, 'dead-attempt');
+      await slices.ledger.commit(
+        batchId,
+        s,
+        range(s, s + 8).map((i) => succeeded(i, i)),
+        { from: s, to: s + 12 },
+        'dead-attempt',
+      );
+    };
+    await crashWithCallInFlight('call-crash');
 
     const result = await startSlice('call-crash', spec, slice).result;
 
     expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 4 } });
     expect(await slices.ledger.interruptedIndexes('call-crash', s, endOf(slice))).toEqual(range(s + 8, s + 12));
+    // One crash each: any of the four may be innocent, and one more crash would not dead-letter them: a call as usual.
+    expect(proc.sizes()).toEqual([4, 4, 4, 3]);
+
+    // Crashed once before: this crash leaves them one short of the limit, so each runs alone.
+    for (const i of range(s + 8, s + 12)) await slices.ledger.recordInterruption('call-crash-again', i);
+    await crashWithCallInFlight('call-crash-again');
+    proc.calls.length = 0;
+    const again = await startSlice('call-crash-again', spec, slice).result;
+    expect(again).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 8 } });
     expect(proc.sizes()).toEqual([1, 1, 1, 1, 4, 4, 3]);
   });
 
