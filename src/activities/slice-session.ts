@@ -316,7 +316,7 @@ export class SliceSession {
   /** The quota hold reaches every slice of the batch through the ledger, not only this one's lanes. */
   async holdBatch(until: number): Promise<void> {
     this.heldUntil = Math.max(this.heldUntil ?? 0, until);
-    await this.ledger.holdBatch(this.batchId, until);
+    await this.ledger.holdBatch(this.batchId, until, this.input.controlGeneration ?? 0);
   }
 
   /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
@@ -355,7 +355,9 @@ export class SliceSession {
     // earlier attempt of it) is not for it.
     const launched = this.input.controlGeneration ?? 0;
     if (control.lanes !== undefined && control.lanes.generation > launched) this.lanes = Math.max(1, control.lanes.lanes);
-    if (control.heldUntil !== undefined) this.heldUntil = Math.max(this.heldUntil ?? 0, control.heldUntil);
+    // A hold met by a slice of this launch or a later one; one the workflow already waited out is older.
+    if (control.held !== undefined && control.held.generation >= launched)
+      this.heldUntil = Math.max(this.heldUntil ?? 0, control.held.until);
     const batch = control.batch;
     if (batch !== undefined && batch.state !== 'run' && batch.generation > launched) this.stop(batch.state);
     this.onControl?.();

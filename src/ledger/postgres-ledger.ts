@@ -240,7 +240,7 @@ export class PostgresLedger implements Ledger {
 
   async sliceControl(batchId: string, sliceStart: number): Promise<SliceControlState> {
     const rows = await this.query<SliceControlRow>(
-      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
+      `SELECT c.state, c.generation, c.held_until, c.held_generation, s.lanes, s.lanes_generation
        FROM (SELECT $1::text AS batch_id) k
        LEFT JOIN batch_control c ON c.batch_id = k.batch_id
        LEFT JOIN slice_progress s ON s.batch_id = k.batch_id AND s.slice_start = $2`,
@@ -258,11 +258,15 @@ export class PostgresLedger implements Ledger {
     );
   }
 
-  async holdBatch(batchId: string, until: number): Promise<void> {
+  async holdBatch(batchId: string, until: number, generation: number): Promise<void> {
     await this.query(
-      `INSERT INTO batch_control (batch_id, held_until) VALUES ($1, $2)
-       ON CONFLICT (batch_id) DO UPDATE SET held_until = greatest(batch_control.held_until, excluded.held_until)`,
-      [batchId, until],
+      `INSERT INTO batch_control (batch_id, held_until, held_generation) VALUES ($1, $2, $3)
+       ON CONFLICT (batch_id) DO UPDATE SET
+         held_until = CASE WHEN excluded.held_generation > coalesce(batch_control.held_generation, -1) THEN excluded.held_until
+                           WHEN excluded.held_generation = batch_control.held_generation THEN greatest(batch_control.held_until, excluded.held_until)
+                           ELSE batch_control.held_until END,
+         held_generation = greatest(batch_control.held_generation, excluded.held_generation)`,
+      [batchId, until, generation],
     );
   }
 

@@ -5,6 +5,7 @@ export interface SliceControlRow {
   state: BatchControlState | null;
   generation: number | null;
   held_until: number | null;
+  held_generation: number | null;
   lanes: number | null;
   lanes_generation: number | null;
 }
@@ -13,7 +14,9 @@ export function toSliceControl(row: SliceControlRow | undefined): SliceControlSt
   if (row === undefined) return {};
   return {
     ...(row.state !== null && row.generation !== null ? { batch: { state: row.state, generation: row.generation } } : {}),
-    ...(row.held_until !== null ? { heldUntil: row.held_until } : {}),
+    ...(row.held_until !== null && row.held_generation !== null
+      ? { held: { until: row.held_until, generation: row.held_generation } }
+      : {}),
     ...(row.lanes !== null && row.lanes_generation !== null ? { lanes: { lanes: row.lanes, generation: row.lanes_generation } } : {}),
   };
 }

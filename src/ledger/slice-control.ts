@@ -22,8 +22,12 @@ export interface BatchControl {
 export interface SliceControlState {
   /** Absent until the workflow first writes the batch's control. */
   batch?: BatchControl;
-  /** Epoch ms until which a quota signal one of the batch's slices met holds them all. */
-  heldUntil?: number;
+  /**
+   * Epoch ms until which a quota signal one of the batch's slices met holds them all, and the
+   * control generation of the slice that met it: a slice the workflow launched after waiting the
+   * hold out (at a later generation) is not held by it, whatever the clocks of worker and server say.
+   */
+  held?: { until: number; generation: number };
   /** The lanes the workflow last gave this slice, and the generation it did so at: a slice launched since keeps its own. */
   lanes?: { lanes: number; generation: number };
 }
@@ -33,8 +37,8 @@ export interface SliceControl {
   sliceControl(batchId: string, sliceStart: number): Promise<SliceControlState>;
   /** Writes the batch's control; a write of an older generation than the stored one changes nothing. */
   setBatchControl(batchId: string, control: BatchControl): Promise<void>;
-  /** Holds every slice of the batch until `until` (epoch ms); a later hold than the stored one wins. */
-  holdBatch(batchId: string, until: number): Promise<void>;
+  /** Holds the batch's slices of `generation` and before until `until` (epoch ms); a later generation's hold, or a later hold, wins. */
+  holdBatch(batchId: string, until: number, generation: number): Promise<void>;
   /** Gives a running slice `lanes` lanes, at control `generation`; it starts or stops items to match within a poll. */
   setSliceLanes(batchId: string, sliceStart: number, lanes: number, generation: number): Promise<void>;
 }

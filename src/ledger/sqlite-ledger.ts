@@ -48,7 +48,7 @@ interface ControlStatements {
 function controlStatements(db: Database.Database): ControlStatements {
   return {
     select: db.prepare(
-      `SELECT c.state, c.generation, c.held_until, s.lanes, s.lanes_generation
+      `SELECT c.state, c.generation, c.held_until, c.held_generation, s.lanes, s.lanes_generation
        FROM (SELECT ? AS batch_id) k
        LEFT JOIN batch_control c ON c.batch_id = k.batch_id
        LEFT JOIN slice_progress s ON s.batch_id = ? AND s.slice_start = ?`,
@@ -59,8 +59,12 @@ function controlStatements(db: Database.Database): ControlStatements {
        WHERE excluded.generation >= batch_control.generation`,
     ),
     hold: db.prepare(
-      `INSERT INTO batch_control (batch_id, held_until) VALUES (?, ?)
-       ON CONFLICT (batch_id) DO UPDATE SET held_until = max(coalesce(batch_control.held_until, 0), excluded.held_until)`,
+      `INSERT INTO batch_control (batch_id, held_until, held_generation) VALUES (?, ?, ?)
+       ON CONFLICT (batch_id) DO UPDATE SET
+         held_until = CASE WHEN excluded.held_generation > coalesce(batch_control.held_generation, -1) THEN excluded.held_until
+                           WHEN excluded.held_generation = batch_control.held_generation THEN max(batch_control.held_until, excluded.held_until)
+                           ELSE batch_control.held_until END,
+         held_generation = max(coalesce(batch_control.held_generation, -1), excluded.held_generation)`,
     ),
     lanes: db.prepare(
       `INSERT INTO slice_progress (batch_id, slice_start, lanes, lanes_generation) VALUES (?, ?, ?, ?)
@@ -296,8 +300,8 @@ export class SqliteLedger implements Ledger {
     this.control.set.run(batchId, control.state, control.generation);
   }
 
-  async holdBatch(batchId: string, until: number): Promise<void> {
-    this.control.hold.run(batchId, until);
+  async holdBatch(batchId: string, until: number, generation: number): Promise<void> {
+    this.control.hold.run(batchId, until, generation);
   }
 
   async setSliceLanes(batchId: string, sliceStart: number, lanes: number, generation: number): Promise<void> {

@@ -647,6 +647,8 @@ export class BatchRun implements LaneHost, SplitHost {
         this.setState('waiting-for-quota');
         await sleep(this.quotaUntil - Date.now());
         this.setState('running');
+        // Relaunched at a new generation: the batch's hold it waited out in the ledger is not its own.
+        if (this.lanesInSlices) this.control.next();
       }
       const result = await this.runAttempts(windowSlice);
       if (result.outcome === 'stopped') {

@@ -3,12 +3,12 @@
  * for the Web UI's current details and search attributes. Each read is about three Temporal Cloud
  * actions (its timer, its local activity, an upsert), so with lanes in slices the reads keep
  * pace with the batch instead of the clock (I15): once every REFRESH_ITEMS items at the rate the
- * last reads saw, within [MIN, MAX]. A fast batch shows its counts every half minute; one of slow
+ * last reads saw, within [MIN, MAX]. A fast batch shows its counts every 20 s; one of slow
  * items, whose counts move slowly, every few minutes, at the same cost per item.
  */
 
 /** The first read, and the most often the counts are read. */
-const MIN_MS = 30_000;
+const MIN_MS = 20_000;
 /** The least often: the Web UI's counts are never older than this while slices run. */
 const MAX_MS = 300_000;
 /** Items committed between two reads, at the rate seen: about 15 actions per 1,000 items at most. */

@@ -237,22 +237,26 @@ export function ledgerContract(newStore: () => Promise<LedgerStore>): void {
     expect((await ledger.sliceControl('b', 0)).batch).toEqual({ state: 'pause', generation: 3 });
     await ledger.setBatchControl('b', { state: 'stop', generation: 4 });
     expect((await ledger.sliceControl('b', 0)).batch).toEqual({ state: 'stop', generation: 4 });
-    await ledger.holdBatch('b', 5000);
-    await ledger.holdBatch('b', 4000);
-    expect((await ledger.sliceControl('b', 7)).heldUntil).toBe(5000);
+    await ledger.holdBatch('b', 5000, 1);
+    await ledger.holdBatch('b', 4000, 1);
+    expect((await ledger.sliceControl('b', 7)).held).toEqual({ until: 5000, generation: 1 });
+    // A hold met after the workflow waited the last one out replaces it; a late one of before does not.
+    await ledger.holdBatch('b', 3000, 2);
+    await ledger.holdBatch('b', 9000, 1);
+    expect((await ledger.sliceControl('b', 7)).held).toEqual({ until: 3000, generation: 2 });
     await ledger.setSliceLanes('b', 0, 12, 5);
     await ledger.claimSlice('b', 0, 'attempt-1');
     expect(await ledger.sliceControl('b', 0)).toEqual({
       batch: { state: 'stop', generation: 4 },
-      heldUntil: 5000,
+      held: { until: 3000, generation: 2 },
       lanes: { lanes: 12, generation: 5 },
     });
     expect((await ledger.sliceControl('b', 1)).lanes).toBeUndefined();
     // Another batch's control is its own.
     expect(await ledger.sliceControl('other', 0)).toEqual({});
     // A hold before any control write reads as a batch that runs.
-    await ledger.holdBatch('other', 1);
-    expect(await ledger.sliceControl('other', 0)).toEqual({ batch: { state: 'run', generation: 0 }, heldUntil: 1 });
+    await ledger.holdBatch('other', 1, 0);
+    expect(await ledger.sliceControl('other', 0)).toEqual({ batch: { state: 'run', generation: 0 }, held: { until: 1, generation: 0 } });
   });
 
   it('tells an item cut short by a cancellation from a crash: redone, but never a suspect', async () => {

@@ -85,7 +85,8 @@ const MIGRATIONS: readonly string[] = [
      batch_id   TEXT    PRIMARY KEY,
      state      TEXT    NOT NULL DEFAULT 'run' CHECK (state IN ('run', 'pause', 'stop')),
      generation INTEGER NOT NULL DEFAULT 0,
-     held_until INTEGER
+     held_until INTEGER,
+     held_generation INTEGER
    ) WITHOUT ROWID;`,
 ];
 
