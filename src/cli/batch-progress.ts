@@ -4,8 +4,11 @@
  *
  * - `describe()` each time, which is no action: the workflow's history length, and the running
  *   slices' heartbeat details;
- * - the workflow's progress query (an action) only when the history grew since the last one, for
- *   the workflow's state only changes with an event (a slice ended, a signal, a timer);
+ * - the workflow's progress query (an action) only when its state may have changed: with the
+ *   ledger at hand, when the WaymarkStatus search attribute (in the same description) changed;
+ *   else, or for a batch without search attributes, when its history grew (the state and the
+ *   finished slices' counts only change with an event); and every five minutes besides, for what
+ *   changes without a new state (a longer quota wait, the cursor);
  * - the committed counts from the ledger itself where this machine can read it (the SQLite file in
  *   the data dir, or WAYMARK_LEDGER_URL): within a second of a commit. Elsewhere the running
  *   slices' heartbeats carry them, within one heartbeat (0.8 x heartbeatTimeout).
@@ -16,17 +19,20 @@
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { progressQuery, type BatchProgress } from '../contract/messages';
+import { WAYMARK_STATUS } from '../contract/search-attributes';
 import type { CommittedCounts, SliceHeartbeat } from '../contract/slices';
 import type { Ledger } from '../ledger/ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { maxCounts } from '../workflows/tallies';
 
 const SLICE_ACTIVITY = 'processSlice';
+/** A state that did not change is queried again this often: the query's other fields (a longer wait, the cursor) move too. */
+const REQUERY_MS = 300_000;
 /** Every index of a batch: a ledger range to its end. */
 const ALL = Number.MAX_SAFE_INTEGER;
 
 export class ProgressReader {
-  private queried: { progress: BatchProgress; runId: string; historyLength: number } | undefined;
+  private queried: { progress: BatchProgress; runId: string; changeMark: string; at: number } | undefined;
   /** The ledger's counts before a cursor: committed, so they never change once read. */
   private before: { cursor: number; counts: CommittedCounts } | undefined;
   private ledgerChecked = false;
@@ -42,11 +48,13 @@ export class ProgressReader {
 
   async read(): Promise<BatchProgress> {
     let description = await this.handle.describe();
-    const { runId, historyLength } = description;
+    const { runId } = description;
+    const changeMark = stateMark(description, this.ledger !== undefined);
     let queried = this.queried;
-    if (queried === undefined || queried.runId !== runId || queried.historyLength !== historyLength) {
+    const now = Date.now();
+    if (queried === undefined || queried.runId !== runId || queried.changeMark !== changeMark || now - queried.at >= REQUERY_MS) {
       this.queries++;
-      queried = { progress: await this.handle.query(progressQuery), runId, historyLength };
+      queried = { progress: await this.handle.query(progressQuery), runId, changeMark, at: now };
       this.queried = queried;
       // Described again after the query: a slice the query did not see finish is then either still
       // pending (counted once, by its heartbeat) or finished in between (counted by neither until
@@ -85,6 +93,15 @@ export class ProgressReader {
       return undefined;
     }
   }
+}
+
+/**
+ * What changes whenever the progress may have: with the ledger for the counts, the WaymarkStatus
+ * search attribute, upserted on every change of state; else the history's length.
+ */
+function stateMark(description: WorkflowExecutionDescription, countsFromLedger: boolean): string {
+  const status = countsFromLedger ? description.typedSearchAttributes.get(WAYMARK_STATUS) : undefined;
+  return status !== undefined ? `status:${status}` : `events:${description.historyLength}`;
 }
 
 /**

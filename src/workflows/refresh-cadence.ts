@@ -11,8 +11,8 @@
 const MIN_MS = 20_000;
 /** The least often: the Web UI's counts are never older than this while slices run. */
 const MAX_MS = 300_000;
-/** Items committed between two reads, at the rate seen: about 15 actions per 1,000 items at most. */
-const REFRESH_ITEMS = 200;
+/** Items committed between two reads, at the rate seen: about 8 actions per 1,000 items at most. */
+const REFRESH_ITEMS = 400;
 /** Runs recorded before lanes in slices read every 25 s. */
 const LEGACY_MS = 25_000;
 
