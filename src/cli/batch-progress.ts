@@ -26,6 +26,8 @@ import type { batchWorkflow } from '../workflows/batch-workflow';
 import { maxCounts } from '../workflows/tallies';
 
 const SLICE_ACTIVITY = 'processSlice';
+/** A slice activity scheduled this long ago and not started waits for a worker's slot (or a worker). */
+const SLOT_WAIT_MS = 3000;
 /** A state that did not change is queried again this often: the query's other fields (a longer wait, the cursor) move too. */
 const REQUERY_MS = 300_000;
 /** Every index of a batch: a ledger range to its end. */
@@ -62,6 +64,8 @@ export class ProgressReader {
       description = await this.handle.describe();
     }
     let progress = queried.progress;
+    const waiting = slicesWaitingForSlots(description, now);
+    if (waiting > 0) progress = { ...progress, slicesWaitingForSlots: waiting };
     try {
       progress = withHeartbeats(progress, await runningSliceHeartbeats(this.handle, description));
     } catch {
@@ -124,6 +128,17 @@ export function withHeartbeats(progress: BatchProgress, heartbeats: SliceHeartbe
     sum.redone += t.redone;
   }
   return { ...progress, ...maxCounts(sum, progress) };
+}
+
+/** Slice activities scheduled at least SLOT_WAIT_MS ago that no worker has started, on their first attempt. */
+function slicesWaitingForSlots(description: WorkflowExecutionDescription, now: number): number {
+  let waiting = 0;
+  for (const activity of description.raw.pendingActivities ?? []) {
+    if (activity.activityType?.name !== SLICE_ACTIVITY || activity.lastStartedTime || (activity.attempt ?? 1) > 1) continue;
+    const scheduled = Number(activity.scheduledTime?.seconds ?? 0) * 1000;
+    if (scheduled > 0 && now - scheduled >= SLOT_WAIT_MS) waiting++;
+  }
+  return waiting;
 }
 
 /** The latest heartbeat details of the batch's running slices, decoded (and decrypted) by the client's data converter. */

@@ -3,6 +3,17 @@ import { InvalidArgumentError } from 'commander';
 import { UNIT_NAME } from '../contract/usage';
 import { RATE_PERIODS, type RatePeriod } from '../contract/batch-spec';
 
+/** A decimal number within [min, max], for flags such as --fairness-weight. */
+export function decimal(flag: string, min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} takes a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
 export function wholeNumber(flag: string, min: number) {
   return (raw: string): number => {
     const n = Number(raw);

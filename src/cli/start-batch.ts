@@ -8,7 +8,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { parseBatchSpec, resumeCostBound, SpecError, type BatchSpec } from '../contract/batch-spec';
+import { parseBatchSpec, resumeCostBound, SpecError, taskPriority, type BatchSpec } from '../contract/batch-spec';
 import { WAYMARK_FAILED, WAYMARK_SEARCH_ATTRIBUTES, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
 import { processorNames, resolveProcessor, UnknownProcessorError } from '../processors/registry';
 import { ProcessorCannotStartError, type Processor } from '../processors/processor';
@@ -119,7 +119,9 @@ export async function startBatch(
  */
 export async function batchStartMetadata(client: Client, spec: BatchSpec, summarySuffix = '') {
   const withSearchAttributes = await hasWaymarkSearchAttributes(client);
+  const priority = taskPriority(spec);
   return {
+    ...(priority !== undefined ? { priority } : {}),
     staticSummary: `waymark: ${spec.processor.name} over ${spec.source.kind} ${path.basename(spec.source.path)}${summarySuffix}`,
     staticDetails: staticDetails(spec),
     ...(withSearchAttributes

@@ -155,8 +155,8 @@ const specShape = z.strictObject({
   sliceSize: positiveInt('items per slice').default(DEFAULTS.sliceSize),
   /** N: items per workflow run; the workflow continues-as-new after each window of N. */
   checkpointEvery: positiveInt('items per workflow run').default(DEFAULTS.checkpointEvery),
-  /** C: slices in flight at once. */
-  concurrency: positiveInt('slices in flight').max(1000, { error: 'must be at most 1000' }).default(DEFAULTS.concurrency),
+  /** C: items in flight at once (lanes); a slice runs many of them (src/contract/lanes.ts). */
+  concurrency: positiveInt('items in flight').max(1000, { error: 'must be at most 1000' }).default(DEFAULTS.concurrency),
   /** k: items committed to the ledger in one transaction; enters the resume-cost bound. */
   commitGroup: positiveInt('items per ledger transaction').max(10_000).default(DEFAULTS.commitGroup),
   /**
@@ -201,6 +201,33 @@ const specShape = z.strictObject({
   budget: budgetSchema.optional(),
   /** A named rate limit shared with every batch that names its key; without it items start as fast as they run. */
   rateLimit: rateLimitSchema.optional(),
+  /**
+   * Temporal task priority of the batch's workflow and slice tasks, 1 (first) to 5 (last), 3 when
+   * unset: tasks waiting in the task queue are handed out in priority order. A running slice is
+   * never preempted.
+   */
+  priority: z
+    .number({ error: 'must be a whole number from 1 (first) to 5 (last)' })
+    .int({ error: 'must be a whole number from 1 (first) to 5 (last)' })
+    .min(1, { error: 'must be from 1 (first) to 5 (last)' })
+    .max(5, { error: 'must be from 1 (first) to 5 (last)' })
+    .optional(),
+  /**
+   * Temporal fairness key: batches with different keys share the task queue's dispatch by weight
+   * (a tenant, a team), so a large batch cannot starve a small one. Needs fairness on the server
+   * (`waymark dev` turns it on; elsewhere matching.enableFairness).
+   */
+  fairnessKey: z
+    .string({ error: 'must be a string of at most 64 bytes, e.g. a tenant or team name' })
+    .min(1, { error: 'must not be empty' })
+    .refine((key) => new TextEncoder().encode(key).length <= 64, { error: 'must be at most 64 bytes (the server refuses longer keys)' })
+    .optional(),
+  /** The fairness key's weight, from 0.001 to 1000 (default 1): its share of the dispatch against other keys. */
+  fairnessWeight: z
+    .number({ error: 'must be a number from 0.001 to 1000' })
+    .min(0.001, { error: 'must be from 0.001 to 1000' })
+    .max(1000, { error: 'must be from 0.001 to 1000' })
+    .optional(),
 });
 
 export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
@@ -223,6 +250,9 @@ export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
       path: ['commitGroup'],
       message: `(${spec.commitGroup}) is larger than sliceSize (${spec.sliceSize}); a commit group cannot span slices`,
     });
+  }
+  if (spec.fairnessWeight !== undefined && spec.fairnessKey === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['fairnessWeight'], message: 'weighs a fairness key: set fairnessKey too, or drop it' });
   }
   if (spec.itemsPerCall !== undefined && spec.itemsPerCall > spec.sliceSize) {
     ctx.addIssue({
@@ -344,6 +374,22 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
  */
 export function uncommittedPerSlice(spec: Pick<BatchSpec, 'commitGroup' | 'itemsPerCall'>): number {
   return Math.max(spec.commitGroup, spec.itemsPerCall ?? 1);
+}
+
+/**
+ * The Temporal task priority a spec asks for (workflow start and slice activities), or undefined
+ * when it asks for none: the server's default then, or what `temporal workflow start --priority-key` set.
+ */
+export function taskPriority(
+  spec: Pick<BatchSpec, 'priority' | 'fairnessKey' | 'fairnessWeight'>,
+): { priorityKey?: number; fairnessKey?: string; fairnessWeight?: number } | undefined {
+  const { priority, fairnessKey, fairnessWeight } = spec;
+  if (priority === undefined && fairnessKey === undefined) return undefined;
+  return {
+    ...(priority !== undefined ? { priorityKey: priority } : {}),
+    ...(fairnessKey !== undefined ? { fairnessKey } : {}),
+    ...(fairnessWeight !== undefined ? { fairnessWeight } : {}),
+  };
 }
 
 /**

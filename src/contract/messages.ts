@@ -59,6 +59,12 @@ export interface BatchProgress {
   sliceSize: number;
   /** Lanes the running slices hold, lent lanes included (batches whose slices run many items at once). */
   lanesHeld?: number;
+  /**
+   * Slice activities scheduled and not started for a while although a worker polls: every worker's
+   * slots are taken (WAYMARK_WORKER_SLICES). Read by the CLI from the pending activities; the
+   * workflow cannot see it.
+   */
+  slicesWaitingForSlots?: number;
   /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
   lanesInUse?: number;
   lanesShortBecause?: string;

@@ -195,6 +195,9 @@ function planDevServer(options: DevServerOptions): DevServerPlan {
       String(uiPort),
       // Takes effect only when the SQLite file is new; ensureSearchAttributes covers older files.
       ...searchAttributeFlags(),
+      // Task queue fairness (a batch's fairnessKey), off by default in the server; priority is on.
+      '--dynamic-config-value',
+      'matching.enableFairness=true',
     ],
     ip,
     port,

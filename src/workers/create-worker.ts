@@ -21,6 +21,28 @@ export interface WaymarkWorkerOptions {
   identity?: string;
   /** Payload codecs (encryption); must match the clients' (see waymarkDataConverter). */
   dataConverter?: DataConverter;
+  /** Slice activities this worker runs at once; WAYMARK_WORKER_SLICES, else DEFAULT_SLICE_SLOTS. */
+  sliceSlots?: number;
+}
+
+/**
+ * Slice activities a worker runs at once by default (the SDK's default). A slice runs many items
+ * at once, and a batch runs at most 32 slices (src/contract/lanes.ts), so three batches of any C
+ * fit; `waymark status` says when slices wait for a slot.
+ */
+export const DEFAULT_SLICE_SLOTS = 100;
+
+/** WAYMARK_WORKER_SLICES, checked: a whole number of slice activities the worker runs at once. */
+export function sliceSlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.WAYMARK_WORKER_SLICES;
+  if (raw === undefined || raw === '') return DEFAULT_SLICE_SLOTS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new CliError(
+      `WAYMARK_WORKER_SLICES must be a whole number of at least 1 (slice activities the worker runs at once), got "${raw}"; fix it or unset it for ${DEFAULT_SLICE_SLOTS}`,
+    );
+  }
+  return n;
 }
 
 export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promise<Worker> {
@@ -33,6 +55,7 @@ export async function createWaymarkWorker(options: WaymarkWorkerOptions): Promis
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     ...(identity ? { identity } : {}),
     ...(dataConverter ? { dataConverter } : {}),
+    maxConcurrentActivityTaskExecutions: options.sliceSlots ?? sliceSlotsFromEnv(),
     // Cancel in-flight slices as soon as shutdown starts: they finish the current item, commit it
     // and hand the rest of the slice back, instead of running on until a force kill.
     shutdownGraceTime: 0,

@@ -2,7 +2,7 @@
  * Timeouts, retries and cancellation of the workflow's activities.
  */
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { BatchSpec } from '../contract/batch-spec';
+import { taskPriority, type BatchSpec } from '../contract/batch-spec';
 import type { SliceBounds } from '../contract/slices';
 
 /** planWindow and finalize: bounded work on the source and the ledger, not on items. */
@@ -21,6 +21,7 @@ export const refreshActivityOptions: LocalActivityOptions = {
 };
 
 export function sliceActivityOptions(spec: BatchSpec, slice: SliceBounds): ActivityOptions {
+  const priority = taskPriority(spec);
   return {
     summary: `items ${slice.start}-${slice.start + slice.count - 1}`,
     heartbeatTimeout: spec.heartbeatTimeoutMs,
@@ -31,5 +32,7 @@ export function sliceActivityOptions(spec: BatchSpec, slice: SliceBounds): Activ
     // boundary, so the counts it then reports are final.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    // Set on the slices themselves, so a batch started without it (`temporal workflow start`) has it too.
+    ...(priority !== undefined ? { priority } : {}),
   };
 }

@@ -6,7 +6,9 @@
 import type { BatchProgress } from '../contract/messages';
 import type { Usage } from '../contract/usage';
 
-export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn'>): string {
+export function describeState(
+  p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn' | 'slicesWaitingForSlots'>,
+): string {
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
     const until = new Date(p.quotaUntil).toISOString();
     if (p.pacedOn !== undefined) return `paced on ${p.pacedOn} until ${until}`;
@@ -14,6 +16,10 @@ export function describeState(p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'b
     return `waiting for quota until ${until}`;
   }
   if (p.state === 'budget-reached' && p.budget !== undefined) return `budget reached (${budgetUse(p.budget, p.usage)})`;
+  if (p.state === 'running' && p.slicesWaitingForSlots !== undefined) {
+    const n = p.slicesWaitingForSlots;
+    return `running; ${n} slice${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} for a worker slot (each worker runs WAYMARK_WORKER_SLICES slices at once, 100 by default)`;
+  }
   return p.state;
 }
 

@@ -7,7 +7,7 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { budgetFlag, columnList, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
+import { budgetFlag, columnList, decimal, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -33,6 +33,9 @@ export interface StartFlags {
   rateLimit?: ReturnType<typeof rateLimitFlag>;
   rateBurst?: number;
   rateUnit?: string;
+  priority?: number;
+  fairnessKey?: string;
+  fairnessWeight?: number;
   batchId?: string;
   wait?: boolean;
 }
@@ -52,7 +55,7 @@ export function addStartCommand(program: Command): void {
     .option('--option <key=value>', 'processor option, repeatable (value parsed as JSON when it is JSON)', keyValue)
     .option('--slice <n>', 'S: items per slice (one activity)', wholeNumber('--slice', 1))
     .option('--checkpoint-every <n>', 'N: items per workflow run before continue-as-new', wholeNumber('--checkpoint-every', 1))
-    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--concurrency <n>', 'C: items in flight at once (lanes), up to 1000', wholeNumber('--concurrency', 1))
     .option('--commit-group <n>', 'k: items per ledger transaction', wholeNumber('--commit-group', 1))
     .option('--attempts <n>', 'attempts per item', wholeNumber('--attempts', 1))
     .option('--item-timeout <ms>', 'per-item timeout in milliseconds', wholeNumber('--item-timeout', 1))
@@ -78,6 +81,13 @@ export function addStartCommand(program: Command): void {
       '--rate-unit <unit>',
       'with --rate-limit: what it counts, items (the default) or a usage unit the processor reports, e.g. tokens (charged as each item ends)',
     )
+    .option(
+      '--priority <n>',
+      'Temporal task priority, 1 (first) to 5 (last), default 3: waiting tasks go in priority order; a running slice is never preempted',
+      wholeNumber('--priority', 1),
+    )
+    .option('--fairness-key <key>', 'Temporal fairness key (a tenant, a team): keys share the task queue by weight')
+    .option('--fairness-weight <w>', 'weight of the fairness key, 0.001 to 1000 (default 1)', decimal('--fairness-weight', 0.001, 1000))
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
     .option('--wait', 'show a live progress bar and exit when the batch completes')
     .action(start);
@@ -145,6 +155,9 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
       'rateLimit',
       'rateBurst',
       'rateUnit',
+      'priority',
+      'fairnessKey',
+      'fairnessWeight',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
     if (input || conflicting.length || command.length) {
@@ -184,6 +197,9 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
     itemTimeoutMs: flags.itemTimeout,
     budget: flags.budget,
     ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst, unit: flags.rateUnit } } : {}),
+    priority: flags.priority,
+    fairnessKey: flags.fairnessKey,
+    fairnessWeight: flags.fairnessWeight,
   };
   return spec;
 }
