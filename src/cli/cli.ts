@@ -14,6 +14,7 @@ import { addFailuresCommand } from './commands/failures';
 import { addExportCommand } from './commands/export';
 import { addScheduleCommands } from './commands/schedule';
 import { addLimitsCommand } from './commands/limits';
+import { addReportCommand } from './commands/report';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   addExportCommand(program);
   addScheduleCommands(program);
   addLimitsCommand(program);
+  addReportCommand(program);
   return program;
 }
 

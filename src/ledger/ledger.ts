@@ -13,7 +13,7 @@ import type { BatchRecords } from './batch-records';
 import type { RedriveMerge } from './redrive-merge';
 import type { RateLimits } from './rate-limits';
 
-export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore } from './outcome-store';
+export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore, OutcomeTimes } from './outcome-store';
 export { LeaseLostError, type InterruptedItem, type SliceOwnership } from './slice-ownership';
 export type { Interruptions } from './interruptions';
 export type { SuspectLease } from './suspect-lease';
