@@ -132,7 +132,7 @@ if (!haveChromium && !IN_CI) console.warn('Skipping the report browser test: /us
       for (const r of failed) expected.set(`${r.errorType}|${r.errorMessage}`, (expected.get(`${r.errorType}|${r.errorMessage}`) ?? 0) + 1);
       const shown = await page
         .locator('#failure-messages tr')
-        .evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+        .evaluateAll((trs) => trs.slice(1).map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
       // Three messages, so all are listed, the most frequent first.
       expect(expected.size).toBe(3);
       expect(shown.map(([n, type, message]) => [`${type}|${message}`, Number(n)])).toEqual([...expected].sort((a, b) => b[1] - a[1]));
