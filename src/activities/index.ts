@@ -9,6 +9,7 @@ import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';
 import { requestSplit } from './request-split';
+import { deliverNotification, type DeliverNotificationInput } from './deliver-notification';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     finalize: (input: FinalizeInput) => finalize(deps, input),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
     requestSplit: (input: RequestSplitInput) => requestSplit(deps, input),
+    deliverNotification: (input: DeliverNotificationInput) => deliverNotification(deps, input),
   };
 }
 

@@ -25,4 +25,6 @@ export interface Checkpoint {
   usage?: Usage;
   /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
   searchAttributesRegistered?: boolean;
+  /** A condition the batch's notifications told and that no commit has ended yet: it is not told again. */
+  notice?: 'budget-reached' | 'quota-wait' | 'stalled';
 }
