@@ -6,7 +6,8 @@
 import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BatchProgress, BatchSummary } from '../contract/messages';
-import { describeState, formatDuration } from '../workflows/details';
+import { describeState } from '../workflows/details';
+import { outlook, Pace } from '../workflows/pace';
 import { batchProgress } from './batch-progress';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
@@ -24,7 +25,7 @@ const EXIT_INTERRUPTED = 130;
 export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue?: string): Promise<BatchSummary> {
   const bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {etaText} | failed {failed} | {state}',
+      format: '{bar} {percent} | {done}/{all} items | {speed} | {etaText} | failed {failed} | {state}',
       // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
       noTTYOutput: true,
       notTTYSchedule: 5000,
@@ -34,10 +35,16 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  const pace = new Pace();
   const show = (p: BatchProgress) => {
     const doneItems = p.succeeded + p.failed;
-    const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
-    const payload = { ...barNumbers(doneItems, p.total, doneItems / elapsed), failed: p.failed, state: describeState(p) };
+    pace.observe(Date.now(), doneItems, p.state);
+    const payload = {
+      ...barNumbers(doneItems, p.total),
+      ...paceText(p, handle.workflowId, pace),
+      failed: p.failed,
+      state: describeState(p),
+    };
     // Until the source is counted the bar has no length: an empty bar, '?' for the total.
     const length = p.total || 1;
     if (!started) {
@@ -84,7 +91,9 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
       bar.setTotal(summary.total);
       const done = summary.succeeded + summary.failed;
       bar.update(Math.min(done, summary.total), {
-        ...barNumbers(done, summary.total, summary.itemsPerSecond),
+        ...barNumbers(done, summary.total),
+        speed: `${Math.round(summary.itemsPerSecond)} items/s`,
+        etaText: 'ETA 0s',
         failed: summary.failed,
         state: summary.status,
       });
@@ -102,21 +111,20 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
   }
 }
 
-/** The bar's numbers: percent and ETA only once the total (and for the ETA a rate) is known. */
-export function barNumbers(
-  done: number,
-  total: number | undefined,
-  itemsPerSecond: number,
-): { percent: string; done: number; all: string; speed: number; etaText: string } {
+/** The bar's numbers: percent only once the total is known. */
+export function barNumbers(done: number, total: number | undefined): { percent: string; done: number; all: string } {
   const known = total !== undefined && total > 0;
-  let eta = '-';
-  if (known && done >= total) eta = '0s';
-  else if (known && itemsPerSecond > 0) eta = formatDuration(((total - done) / itemsPerSecond) * 1000);
   return {
     percent: known ? `${Math.floor((Math.min(done, total) / total) * 100)}%` : '?%',
     done,
     all: total === undefined ? '?' : String(total),
-    speed: Math.round(itemsPerSecond),
-    etaText: eta,
   };
+}
+
+/** Speed and ETA over recent running time; while not running, the state's own words (pace.ts). */
+function paceText(p: BatchProgress, batchId: string, pace: Pace): { speed: string; etaText: string } {
+  const rate = pace.itemsPerSecond();
+  const view = outlook(p, batchId, rate, Date.now());
+  if (p.state !== 'running') return { speed: view.speed, etaText: view.eta };
+  return { speed: rate === undefined ? '- items/s' : `${Math.round(rate)} items/s`, etaText: `ETA ${view.eta}` };
 }

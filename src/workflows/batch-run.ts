@@ -26,6 +26,7 @@ import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/s
 import type { Usage } from '../contract/usage';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
+import { outlook, Pace } from './pace';
 import { historyBudgetSpent, refreshFitsBudget, splitFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
@@ -117,6 +118,8 @@ export class BatchRun {
   private publishesSearchAttributes: boolean;
   private searchAttributesRegistered: boolean | undefined;
   private lastPublished: { at: number; status: string } | undefined;
+  /** The Web UI's speed and ETA, over recent running time (the details refresh every 25 s while slices run). */
+  private readonly pace = new Pace(5 * 60_000);
 
   constructor(spec: BatchSpec, checkpoint?: Checkpoint) {
     const info = workflowInfo();
@@ -191,7 +194,8 @@ export class BatchRun {
    */
   private publish(force = false): void {
     const p = this.progress();
-    setCurrentDetails(currentDetails(p, Date.now(), this.tallies.failedByType));
+    this.pace.observe(Date.now(), p.succeeded + p.failed, p.state);
+    setCurrentDetails(currentDetails(p, this.tallies.failedByType, outlook(p, this.batchId, this.pace.itemsPerSecond(), Date.now())));
     if (!this.publishesSearchAttributes) return;
     const now = Date.now();
     const last = this.lastPublished;

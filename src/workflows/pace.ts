@@ -89,6 +89,7 @@ export function outlook(p: BatchProgress, batchId: string, itemsPerSecond: numbe
       return { speed, eta: itemsPerSecond > 0 ? formatDuration(((p.total - done) / itemsPerSecond) * 1000) : '-' };
     }
     default:
-      return { speed: '-', eta: done >= (p.total ?? Infinity) ? '0s' : '-' };
+      // Planning, stopping, or ended: nothing to estimate.
+      return { speed: '-', eta: '-' };
   }
 }
