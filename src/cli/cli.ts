@@ -15,6 +15,7 @@ import { addExportCommand } from './commands/export';
 import { addScheduleCommands } from './commands/schedule';
 import { addLimitsCommand } from './commands/limits';
 import { addReportCommand } from './commands/report';
+import { addNotifyCommand } from './commands/notify';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   addScheduleCommands(program);
   addLimitsCommand(program);
   addReportCommand(program);
+  addNotifyCommand(program);
   return program;
 }
 

@@ -12,6 +12,7 @@ import { batchProgress } from './batch-progress';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
 import { reportMissingWorker } from './worker-presence';
+import { noWorkerNotice, type NoWorkerNoticeOptions } from './no-worker-notice';
 
 const POLL_MS = 500;
 /** What a shell reports for Ctrl-C: 128 + SIGINT. */
@@ -22,21 +23,17 @@ const EXIT_INTERRUPTED = 130;
  * throws the CliError that says so (with its exit code). While no worker polls the batch's task
  * queue it says so and keeps waiting; Ctrl-C stops the watching, not the batch, and says how to watch again.
  */
-export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue?: string): Promise<BatchSummary> {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: '{bar} {percent} | {done}/{all} items | {speed} | {etaText} | failed {failed} | {state}',
-      // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      etaBuffer: 50,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+export async function watchBatch(
+  handle: WorkflowHandle<typeof batchWorkflow>,
+  taskQueue?: string,
+  notice?: Pick<NoWorkerNoticeOptions, 'targets' | 'afterMs'>,
+): Promise<BatchSummary> {
+  const bar = newBar();
   let started = false;
   const pace = new Pace();
+  let lastSeen: BatchProgress | undefined;
   const show = (p: BatchProgress) => {
+    lastSeen = p;
     const doneItems = p.succeeded + p.failed;
     pace.observe(Date.now(), doneItems, p.state);
     const payload = {
@@ -69,7 +66,18 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     process.exit(EXIT_INTERRUPTED);
   };
   process.once('SIGINT', onInterrupt);
-  const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, say);
+  const queue = taskQueue ?? (await handle.describe()).taskQueue;
+  const stopWorkerCheck = reportMissingWorker(handle.client, queue, say);
+  const stopNotice = notice
+    ? noWorkerNotice({
+        ...notice,
+        client: handle.client,
+        batchId: handle.workflowId,
+        taskQueue: queue,
+        lastSeen: () => lastSeen,
+        say,
+      })
+    : () => undefined;
 
   let finished = false;
   const poll = (async () => {
@@ -106,9 +114,24 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     throw err;
   } finally {
     stopWorkerCheck();
+    stopNotice();
     process.off('SIGINT', onInterrupt);
     if (started) bar.stop();
   }
+}
+
+function newBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      format: '{bar} {percent} | {done}/{all} items | {speed} | {etaText} | failed {failed} | {state}',
+      // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      etaBuffer: 50,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
 }
 
 /** The bar's numbers: percent only once the total is known. */

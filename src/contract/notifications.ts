@@ -20,6 +20,9 @@ export const NOTIFY_EVENTS = [
 ] as const;
 export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 
+/** The workflow that delivers one event (src/workflows/notify-workflow.ts). */
+export const NOTIFY_WORKFLOW_TYPE = 'notifyWorkflow';
+
 export const NOTIFY_FORMATS = ['slack', 'json'] as const;
 export type NotifyFormat = (typeof NOTIFY_FORMATS)[number];
 

@@ -30,11 +30,16 @@ import type { WaymarkActivities } from '../activities';
 import type { BatchManifest } from '../contract/activity-io';
 import type { Checkpoint } from '../contract/checkpoint';
 import type { BatchProgress } from '../contract/messages';
-import { targetTakes, type NotificationEvent, type NotifyEventName, type NotifySpec } from '../contract/notifications';
+import {
+  NOTIFY_WORKFLOW_TYPE,
+  targetTakes,
+  type NotificationEvent,
+  type NotifyEventName,
+  type NotifySpec,
+} from '../contract/notifications';
 import { refreshActivityOptions } from './activity-options';
 import { describeState } from './details';
 import type { NotifyInput, notifyWorkflow } from './notify-workflow';
-import { NOTIFY_WORKFLOW_TYPE } from './notify-workflow';
 
 const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 

@@ -11,8 +11,6 @@ import type { WaymarkActivities } from '../activities';
 import { eventType, type NotificationEvent, type NotifyTarget } from '../contract/notifications';
 import { notifyActivityOptions } from './activity-options';
 
-export const NOTIFY_WORKFLOW_TYPE = 'notifyWorkflow';
-
 export interface NotifyInput {
   event: NotificationEvent;
   targets: NotifyTarget[];
