@@ -126,8 +126,6 @@ export interface NotificationEvent {
   since?: number;
   /** resumed: what it resumed from. */
   resumedFrom?: 'budget-reached' | 'quota-wait' | 'stalled' | 'no-workers';
-  /** finished: where the manifest was written. */
-  manifestPath?: string;
 }
 
 /** The JSON webhook's event type: `batch.finished_with_failures`. */
