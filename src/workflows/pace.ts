@@ -88,8 +88,11 @@ export function outlook(p: BatchProgress, batchId: string, itemsPerSecond: numbe
       if (done >= p.total) return { speed, eta: '0s' };
       return { speed, eta: itemsPerSecond > 0 ? formatDuration(((p.total - done) / itemsPerSecond) * 1000) : '-' };
     }
-    default:
-      // Planning, stopping, or ended: nothing to estimate.
-      return { speed: '-', eta: '-' };
+    default: {
+      // Planning, stopping, or ended: nothing left to estimate. An ended batch too short for a
+      // running rate shows its average since it started.
+      const rate = itemsPerSecond ?? (done > 0 && now > p.startedAt ? (done / (now - p.startedAt)) * 1000 : undefined);
+      return { speed: rate === undefined ? '-' : `${rate.toFixed(1)} items/s`, eta: '-' };
+    }
   }
 }
