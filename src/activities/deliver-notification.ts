@@ -12,6 +12,7 @@ import type { NotificationEvent, NotifyTarget } from '../contract/notifications'
 import type { Ledger } from '../ledger/ledger';
 import { sendOnce, TargetConfigError, type Delivery } from '../notifications/webhook';
 import { webUiLink } from '../notifications/web-ui-link';
+import { publishReport } from '../notifications/published-report';
 
 export interface DeliverNotificationInput {
   event: NotificationEvent;
@@ -20,6 +21,8 @@ export interface DeliverNotificationInput {
 
 /** The failure type of a notification given up on. */
 export const NOT_DELIVERED = 'NotificationNotDelivered';
+/** The events after which the batch has a whole report to link to. */
+const ENDINGS = new Set<NotificationEvent['name']>(['finished', 'finished-with-failures', 'failed', 'cancelled']);
 /** Failure types per event with failure types listed. */
 const TYPES_LISTED = 5;
 
@@ -33,7 +36,17 @@ export async function deliverNotification(
     ctx.log.warn(`notification not delivered, given up: ${why}`, about);
     throw ApplicationFailure.nonRetryable(`${event.name} to ${target.url} not delivered: ${why}`, NOT_DELIVERED);
   };
-  const links = { webUi: webUiLink(event.batchId, ctx.info.workflowNamespace ?? ctx.client.options.namespace) };
+  const report = ENDINGS.has(event.name)
+    ? await publishReport(event.batchId, deps.ledger, ctx.client).catch((err: Error) => {
+        // The event matters more than its link: it goes out without one.
+        ctx.log.warn(`report not written to WAYMARK_REPORT_DIR: ${err.message}`, about);
+        return undefined;
+      })
+    : undefined;
+  const links = {
+    webUi: webUiLink(event.batchId, ctx.info.workflowNamespace ?? ctx.client.options.namespace),
+    ...(report ? { report } : {}),
+  };
   let delivery: Delivery;
   try {
     delivery = await sendOnce(target, await withLedgerDetail(deps.ledger, event), links);

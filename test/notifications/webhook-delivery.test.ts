@@ -67,6 +67,10 @@ describe('notifications over HTTP, from batches on the dev server', () => {
   it('sends a signed Standard Webhooks event that verifies, and Slack text naming the commands, once each', async () => {
     receiver = await startReceiver();
     process.env.WALKAWAY_SECRET = SECRET;
+    // Where this worker publishes reports, and the URL they are served under.
+    const reports = path.join(suite.dir, 'reports');
+    process.env.WAYMARK_REPORT_DIR = reports;
+    process.env.WAYMARK_REPORT_URL = 'https://reports.example.com/waymark/';
     const input = spec(itemsFile('signed.txt', 30), {
       notify: {
         targets: [
@@ -111,6 +115,11 @@ describe('notifications over HTTP, from batches on the dev server', () => {
       commands: { failures: 'waymark failures signed-1', redrive: 'waymark redrive signed-1' },
     });
     expect((event.data.links as { webUi: string }).webUi).toMatch(/\/namespaces\/default\/workflows\/signed-1$/);
+    // The finished event links to the report the worker wrote.
+    expect(event.data.links).toMatchObject({ report: 'https://reports.example.com/waymark/signed-1-report.html' });
+    expect(fs.readFileSync(path.join(reports, 'signed-1-report.html'), 'utf8')).toContain('<td data-field="failed">3</td>');
+    delete process.env.WAYMARK_REPORT_DIR;
+    delete process.env.WAYMARK_REPORT_URL;
 
     const slack = JSON.parse(receiver.received('/slack')[0].body) as { text: string };
     expect(Object.keys(slack)).toEqual(['text']);
@@ -118,6 +127,7 @@ describe('notifications over HTTP, from batches on the dev server', () => {
     expect(slack.text).toContain('`waymark failures signed-1`');
     expect(slack.text).toContain('`waymark redrive signed-1`');
     expect(slack.text).toContain('|Web UI>');
+    expect(slack.text).toContain('<https://reports.example.com/waymark/signed-1-report.html|report>');
     expect(receiver.received('/slack')[0].headers['webhook-signature']).toBeUndefined();
   });
 

@@ -8,6 +8,7 @@ import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { batchReport } from '../../report/batch-report';
 import { reportHtml } from '../../report/report-page';
+import { reportFileName } from '../../notifications/published-report';
 
 export function addReportCommand(program: Command): void {
   program
@@ -18,14 +19,10 @@ export function addReportCommand(program: Command): void {
     .action(writeReport);
 }
 
-export function defaultReportFile(batchId: string): string {
-  return `${batchId.replace(/[^A-Za-z0-9._-]/g, '_')}-report.html`;
-}
-
 async function writeReport(batchId: string, o: { out?: string }): Promise<void> {
-  const out = path.resolve(o.out ?? defaultReportFile(batchId));
+  const out = path.resolve(o.out ?? reportFileName(batchId));
   if (fs.existsSync(out) && fs.statSync(out).isDirectory()) {
-    throw new CliError(`--out ${out} is a folder; give the file to write, e.g. --out ${path.join(out, defaultReportFile(batchId))}`);
+    throw new CliError(`--out ${out} is a folder; give the file to write, e.g. --out ${path.join(out, reportFileName(batchId))}`);
   }
   if (!fs.existsSync(path.dirname(out)))
     throw new CliError(`cannot write ${out}: the folder ${path.dirname(out)} does not exist; create it first`);
