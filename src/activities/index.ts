@@ -19,6 +19,7 @@ import { finalize } from './finalize';
 import { requestSplit } from './request-split';
 import { controlSlices } from './control-slices';
 import { lendLanes } from './lend-lanes';
+import { deliverNotification, type DeliverNotificationInput } from './deliver-notification';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     requestSplit: (_input: RequestSplitInput) => requestSplit(),
     controlSlices: (input: ControlSlicesInput) => controlSlices(deps, input),
     lendLanes: (input: LendLanesInput) => lendLanes(deps, input),
+    deliverNotification: (input: DeliverNotificationInput) => deliverNotification(deps, input),
   };
 }
 

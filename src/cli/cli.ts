@@ -14,6 +14,8 @@ import { addFailuresCommand } from './commands/failures';
 import { addExportCommand } from './commands/export';
 import { addScheduleCommands } from './commands/schedule';
 import { addLimitsCommand } from './commands/limits';
+import { addReportCommand } from './commands/report';
+import { addNotifyCommand } from './commands/notify';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   addExportCommand(program);
   addScheduleCommands(program);
   addLimitsCommand(program);
+  addReportCommand(program);
+  addNotifyCommand(program);
   return program;
 }
 

@@ -8,12 +8,14 @@ import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BatchProgress, BatchSummary } from '../contract/messages';
 import type { Ledger } from '../ledger/ledger';
-import { describeState, formatDuration } from '../workflows/details';
+import { describeState } from '../workflows/details';
+import { outlook, Pace } from '../workflows/pace';
 import { ProgressReader } from './batch-progress';
 import { existingLedger } from '../ledger/open-ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
 import { reportMissingWorker } from './worker-presence';
+import { noWorkerNotice, type NoWorkerNoticeOptions } from './no-worker-notice';
 
 const POLL_MS = 500;
 /** What a shell reports for Ctrl-C: 128 + SIGINT. */
@@ -24,23 +26,25 @@ const EXIT_INTERRUPTED = 130;
  * throws the CliError that says so (with its exit code). While no worker polls the batch's task
  * queue it says so and keeps waiting; Ctrl-C stops the watching, not the batch, and says how to watch again.
  */
-export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue?: string): Promise<BatchSummary> {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: '{bar} {percent} | {done}/{all} items | {speed} items/s | ETA {etaText} | failed {failed} | {state}',
-      // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
-      noTTYOutput: true,
-      notTTYSchedule: 5000,
-      etaBuffer: 50,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+export async function watchBatch(
+  handle: WorkflowHandle<typeof batchWorkflow>,
+  taskQueue?: string,
+  notice?: Pick<NoWorkerNoticeOptions, 'targets' | 'afterMs'>,
+): Promise<BatchSummary> {
+  const bar = newBar();
   let started = false;
+  const pace = new Pace();
+  let lastSeen: BatchProgress | undefined;
   const show = (p: BatchProgress) => {
+    lastSeen = p;
     const doneItems = p.succeeded + p.failed;
-    const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
-    const payload = { ...barNumbers(doneItems, p.total, doneItems / elapsed), failed: p.failed, state: describeState(p) };
+    pace.observe(Date.now(), doneItems, p.state);
+    const payload = {
+      ...barNumbers(doneItems, p.total),
+      ...paceText(p, handle.workflowId, pace),
+      failed: p.failed,
+      state: describeState(p),
+    };
     // Until the source is counted the bar has no length: an empty bar, '?' for the total.
     const length = p.total || 1;
     if (!started) {
@@ -65,7 +69,18 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     process.exit(EXIT_INTERRUPTED);
   };
   process.once('SIGINT', onInterrupt);
-  const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, say);
+  const queue = taskQueue ?? (await handle.describe()).taskQueue;
+  const stopWorkerCheck = reportMissingWorker(handle.client, queue, say);
+  const stopNotice = notice
+    ? noWorkerNotice({
+        ...notice,
+        client: handle.client,
+        batchId: handle.workflowId,
+        taskQueue: queue,
+        lastSeen: () => lastSeen,
+        say,
+      })
+    : () => undefined;
 
   let finished = false;
   const ledger = openLedgerQuietly();
@@ -89,7 +104,9 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
       bar.setTotal(summary.total);
       const done = summary.succeeded + summary.failed;
       bar.update(Math.min(done, summary.total), {
-        ...barNumbers(done, summary.total, summary.itemsPerSecond),
+        ...barNumbers(done, summary.total),
+        speed: `${Math.round(summary.itemsPerSecond)} items/s`,
+        etaText: 'ETA 0s',
         failed: summary.failed,
         state: summary.status,
       });
@@ -102,6 +119,7 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     throw err;
   } finally {
     stopWorkerCheck();
+    stopNotice();
     process.off('SIGINT', onInterrupt);
     if (started) bar.stop();
     await ledger?.close().catch(() => undefined);
@@ -117,21 +135,34 @@ export function openLedgerQuietly(): Ledger | undefined {
   }
 }
 
-/** The bar's numbers: percent and ETA only once the total (and for the ETA a rate) is known. */
-export function barNumbers(
-  done: number,
-  total: number | undefined,
-  itemsPerSecond: number,
-): { percent: string; done: number; all: string; speed: number; etaText: string } {
+function newBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      format: '{bar} {percent} | {done}/{all} items | {speed} | {etaText} | failed {failed} | {state}',
+      // In CI or a pipe there is no terminal to redraw: print a line every few seconds instead.
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      etaBuffer: 50,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+/** The bar's numbers: percent only once the total is known. */
+export function barNumbers(done: number, total: number | undefined): { percent: string; done: number; all: string } {
   const known = total !== undefined && total > 0;
-  let eta = '-';
-  if (known && done >= total) eta = '0s';
-  else if (known && itemsPerSecond > 0) eta = formatDuration(((total - done) / itemsPerSecond) * 1000);
   return {
     percent: known ? `${Math.floor((Math.min(done, total) / total) * 100)}%` : '?%',
     done,
     all: total === undefined ? '?' : String(total),
-    speed: Math.round(itemsPerSecond),
-    etaText: eta,
   };
+}
+
+/** Speed and ETA over recent running time; while not running, the state's own words (pace.ts). */
+function paceText(p: BatchProgress, batchId: string, pace: Pace): { speed: string; etaText: string } {
+  const rate = pace.itemsPerSecond();
+  const view = outlook(p, batchId, rate, Date.now());
+  if (p.state !== 'running') return { speed: view.speed, etaText: view.eta };
+  return { speed: rate === undefined ? '- items/s' : `${Math.round(rate)} items/s`, etaText: `ETA ${view.eta}` };
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { UNIT_NAME } from './usage';
+import { notifySchema, notifyTargetSchema } from './notifications';
 
 export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder', 'postgres-table'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -228,6 +229,8 @@ const specShape = z.strictObject({
     .min(0.001, { error: 'must be from 0.001 to 1000' })
     .max(1000, { error: 'must be from 0.001 to 1000' })
     .optional(),
+  /** Where to tell the batch's state transitions (finished, failed, budget reached, long quota wait, stalled, ...). */
+  notify: notifySchema.optional(),
 });
 
 export const batchSpecSchema = specShape.superRefine((spec, ctx) => {
@@ -364,6 +367,7 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
   if (first === 'processor') return Object.keys(processorSchema.shape);
   if (first === 'budget') return Object.keys(budgetSchema.shape);
   if (first === 'rateLimit') return Object.keys(rateLimitSchema.shape);
+  if (first === 'notify') return Object.keys((path[2] === undefined ? notifySchema : notifyTargetSchema).shape);
   return Object.keys(specShape.shape);
 }
 

@@ -30,4 +30,6 @@ export interface Checkpoint {
    * across runs, so a pause written by an earlier run never stops this run's slices after a resume.
    */
   controlGeneration?: number;
+  /** A condition the batch's notifications told and that no commit has ended yet: it is not told again. */
+  notice?: 'budget-reached' | 'quota-wait' | 'stalled';
 }

@@ -13,4 +13,9 @@ export interface Interruptions {
   recordInterruption(batchId: string, index: number, cause?: InterruptedItem['cause']): Promise<number>;
   /** Items in [from, to) that were in flight when a worker died at least `minCrashes` times (default once): the suspects. */
   interruptedIndexes(batchId: string, from: number, to: number, minCrashes?: number): Promise<number[]>;
+  /**
+   * Every item of the batch that was interrupted, with how often (crashes and cut-short redos
+   * together), in index order: what the report charts as items redone.
+   */
+  interruptedItems(batchId: string): Promise<{ index: number; interruptions: number }[]>;
 }

@@ -14,7 +14,7 @@ import type { RedriveMerge } from './redrive-merge';
 import type { RateLimits } from './rate-limits';
 import type { SliceControl } from './slice-control';
 
-export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore } from './outcome-store';
+export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore, OutcomeTimes } from './outcome-store';
 export { LeaseLostError, inFlightRange, type InFlight, type InterruptedItem, type SliceOwnership } from './slice-ownership';
 export type { BatchControl, BatchControlState, SliceControl, SliceControlState } from './slice-control';
 export type { Interruptions } from './interruptions';

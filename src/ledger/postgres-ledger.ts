@@ -5,6 +5,7 @@ import {
   type BatchRecord,
   type InterruptedItem,
   type ItemStatus,
+  type OutcomeTimes,
   type OutcomeToCommit,
   type Ledger,
   type StoredOutcome,
@@ -18,7 +19,7 @@ import {
 } from './ledger';
 import { interruptedItem } from './slice-ownership';
 import { toSliceControl, type SliceControlRow } from './slice-control-row';
-import { toOutcome, type ItemRow } from './item-row';
+import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
@@ -211,6 +212,13 @@ export class PostgresLedger implements Ledger {
     return rows.map((r) => r.idx);
   }
 
+  async interruptedItems(batchId: string): Promise<{ index: number; interruptions: number }[]> {
+    return this.query<{ index: number; interruptions: number }>(
+      'SELECT idx AS "index", count + redos AS interruptions FROM interruptions WHERE batch_id = $1 AND count + redos > 0 ORDER BY idx',
+      [batchId],
+    );
+  }
+
   async acquireSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<boolean> {
     await this.ready();
     const taken = await this.pool.query(
@@ -368,6 +376,20 @@ export class PostgresLedger implements Ledger {
       for (const row of rows) yield toOutcome(row);
       if (rows.length < OUTCOME_PAGE) return;
       after = rows[rows.length - 1].idx;
+    }
+  }
+
+  async *outcomePages(batchId: string): AsyncIterable<OutcomeTimes[]> {
+    await this.ready();
+    for (let after = -1; ;) {
+      const rows = await this.pool.query<unknown[]>({
+        text: `SELECT ${OUTCOME_TIMES_COLUMNS} FROM items WHERE batch_id = $1 AND idx > $2 ORDER BY idx LIMIT ${OUTCOME_PAGE}`,
+        values: [batchId, after],
+        rowMode: 'array',
+      });
+      yield rows.rows.map(toOutcomeTimes);
+      if (rows.rows.length < OUTCOME_PAGE) return;
+      after = rows.rows[rows.rows.length - 1][0] as number;
     }
   }
 

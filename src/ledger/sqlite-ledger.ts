@@ -7,6 +7,7 @@ import {
   type BatchRecord,
   type InterruptedItem,
   type ItemStatus,
+  type OutcomeTimes,
   type OutcomeToCommit,
   type Ledger,
   type StoredOutcome,
@@ -20,7 +21,7 @@ import {
 } from './ledger';
 import { interruptedItem } from './slice-ownership';
 import { toSliceControl, type SliceControlRow } from './slice-control-row';
-import { toOutcome, type ItemRow } from './item-row';
+import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
@@ -79,6 +80,9 @@ function controlStatements(db: Database.Database): ControlStatements {
  * synchronous=NORMAL: a commit survives the death of any process (the WAL is written before
  * commit returns), which is what interruptions are; only a power cut can lose the last commits.
  */
+/** Rows per page of outcomePages: large pages, since better-sqlite3 reads a page much faster than row by row. */
+const TIMES_PAGE = 50_000;
+
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly insertItem: Database.Statement;
@@ -268,6 +272,14 @@ export class SqliteLedger implements Ledger {
     ).map((r) => r.idx);
   }
 
+  async interruptedItems(batchId: string): Promise<{ index: number; interruptions: number }[]> {
+    return this.db
+      .prepare(
+        'SELECT idx AS "index", count + redos AS interruptions FROM interruptions WHERE batch_id = ? AND count + redos > 0 ORDER BY idx',
+      )
+      .all(batchId) as { index: number; interruptions: number }[];
+  }
+
   async acquireSuspectLease(batchId: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     const taken = this.db
@@ -366,6 +378,18 @@ export class SqliteLedger implements Ledger {
       ? this.db.prepare('SELECT * FROM items WHERE batch_id = ? AND status = ? ORDER BY idx').iterate(batchId, status)
       : this.db.prepare('SELECT * FROM items WHERE batch_id = ? ORDER BY idx').iterate(batchId);
     for (const row of rows as IterableIterator<ItemRow>) yield toOutcome(row);
+  }
+
+  async *outcomePages(batchId: string): AsyncIterable<OutcomeTimes[]> {
+    const page = this.db
+      .prepare(`SELECT ${OUTCOME_TIMES_COLUMNS} FROM items WHERE batch_id = ? AND idx > ? ORDER BY idx LIMIT ${TIMES_PAGE}`)
+      .raw();
+    for (let after = -1; ;) {
+      const rows = page.all(batchId, after) as unknown[][];
+      yield rows.map(toOutcomeTimes);
+      if (rows.length < TIMES_PAGE) return;
+      after = rows[rows.length - 1][0] as number;
+    }
   }
 
   async saveBatch(record: BatchRecord): Promise<void> {

@@ -36,3 +36,15 @@ export function sliceActivityOptions(spec: BatchSpec, slice: SliceBounds): Activ
     ...(priority !== undefined ? { priority } : {}),
   };
 }
+
+/**
+ * deliverNotification: one HTTP request of at most 15 s per attempt (webhook.ts), then retries
+ * on the Standard Webhooks spec's pattern, 5 s, then 20 s, 80 s ... up to 2 h apart, for a day.
+ * A receiver's Retry-After replaces the next interval. A worker that dies mid-send is noticed
+ * when the attempt's start-to-close timeout passes.
+ */
+export const notifyActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '25 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 4, maximumInterval: '2 hours' },
+};

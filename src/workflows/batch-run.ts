@@ -30,6 +30,7 @@ import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/s
 import type { Usage } from '../contract/usage';
 import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
 import { currentDetails } from './details';
+import { outlook, Pace } from './pace';
 import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
@@ -126,6 +127,8 @@ export class BatchRun implements LaneHost, SplitHost {
   private publishesSearchAttributes: boolean;
   private searchAttributesRegistered: boolean | undefined;
   private lastPublished: { at: number; status: string } | undefined;
+  /** The Web UI's speed and ETA, over recent running time (the details refresh every 25 s while slices run). */
+  private readonly pace = new Pace(5 * 60_000);
 
   constructor(spec: BatchSpec, checkpoint?: Checkpoint) {
     const info = workflowInfo();
@@ -237,7 +240,8 @@ export class BatchRun implements LaneHost, SplitHost {
    */
   private publish(force = false, upsert = true): void {
     const p = this.progress();
-    setCurrentDetails(currentDetails(p, Date.now(), this.tallies.failedByType));
+    this.pace.observe(Date.now(), p.succeeded + p.failed, p.state);
+    setCurrentDetails(currentDetails(p, this.tallies.failedByType, outlook(p, this.batchId, this.pace.itemsPerSecond(), Date.now())));
     if (!this.publishesSearchAttributes || !upsert) return;
     const now = Date.now();
     const last = this.lastPublished;

@@ -30,13 +30,11 @@ function budgetUse(budget: NonNullable<BatchProgress['budget']>, usage: Usage | 
   return `${budget.unit} ${used === undefined ? '?' : amount(used)} of ${amount(budget.max)}`;
 }
 
-export function currentDetails(p: BatchProgress, now: number, failuresByType: Record<string, number>): string {
+/** `view`: speed and ETA over recent running time, or what ends a pause or wait (pace.ts). */
+export function currentDetails(p: BatchProgress, failuresByType: Record<string, number>, view: { speed: string; eta: string }): string {
   const processed = p.succeeded + p.failed;
-  const seconds = Math.max(0.001, (now - p.startedAt) / 1000);
-  const rate = processed / seconds;
   const total = p.total === undefined ? '?' : p.total.toLocaleString('en-US');
   const percent = p.total ? ` (${((processed / p.total) * 100).toFixed(1)}%)` : '';
-  const eta = p.total && rate > 0 && processed < p.total ? formatDuration(((p.total - processed) / rate) * 1000) : '-';
   const failures = Object.entries(failuresByType)
     .sort((a, b) => b[1] - a[1])
     .map(([type, n]) => `${type} ${n.toLocaleString('en-US')}`)
@@ -49,8 +47,8 @@ export function currentDetails(p: BatchProgress, now: number, failuresByType: Re
       ['failed', `${p.failed.toLocaleString('en-US')}${failures ? ` (${failures})` : ''}`],
       ...(p.usage !== undefined ? [['usage', formatUsage(p.usage)] as [string, string]] : []),
       ...(p.budget !== undefined ? [['budget', budgetLine(p)] as [string, string]] : []),
-      ['speed', `${rate.toFixed(1)} items/s`],
-      ['ETA', eta],
+      ['speed', view.speed],
+      ['ETA', view.eta],
       ['cursor', `${p.cursor.toLocaleString('en-US')} (run ${p.runs})`],
       p.lanesHeld !== undefined
         ? [

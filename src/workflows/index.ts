@@ -1,1 +1,2 @@
 export { batchWorkflow } from './batch-workflow';
+export { notifyWorkflow } from './notify-workflow';

@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WaymarkActivities } from '../../src/activities';
+import type { DeliverNotificationInput } from '../../src/activities/deliver-notification';
 import type {
   ControlSlicesInput,
   FinalizeInput,
@@ -27,6 +28,8 @@ export interface FakeOptions {
   quotaMs?: number;
   /** What that quota stop names: the rate limit key that paces the slice or that a quota signal holds. */
   quotaOn?: { pacedOn?: string; heldOn?: string };
+  /** The slices holding these items stop before them, each once, finding the batch's budget reached. */
+  budgetAt?: number[];
   /** Slices from this item on run until `release()` (or cancellation). */
   gateFrom?: number;
   /** Every slice commits one item per attempt, then stops for this long, paced on a rate limit key. */
@@ -58,6 +61,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
     stopped: [] as { start: number; reason: 'pause' | 'stop' }[],
     /** The lanes lent to the slow slice, once lent. */
     lentToSlow: undefined as number | undefined,
+    notifications: [] as DeliverNotificationInput[],
   };
   /** The control as the ledger would hold it: the latest generation written. */
   let control: ControlSlicesInput | undefined;
@@ -67,6 +71,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
   /** The tally each slice returned last, by first index: what a ledger would count. */
   const committedBySlice = new Map<number, { succeeded: number; failed: number; redone: number }>();
   let quotaPending = opts.quotaOnceAt !== undefined;
+  const budgetSpent = new Set<number>();
   /** For pacedItemByItem: the next item of each slice, by its first index. */
   const nextOfSlice = new Map<number, number>();
   /** Lanes asked for the slice holding `splitAt`, once asked, by its first index. */
@@ -136,6 +141,13 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
         committedBySlice.set(slice.start, { succeeded: at - slice.start, failed: 0, redone: 0 });
         return { outcome: 'split', tally: { succeeded: at - slice.start, failed: 0, redone: 0 }, rest };
       }
+      const budgetAt = opts.budgetAt?.find((at) => !budgetSpent.has(at) && at >= slice.start && at < end);
+      if (budgetAt !== undefined) {
+        budgetSpent.add(budgetAt);
+        const tally = { succeeded: budgetAt - slice.start, failed: 0, redone: 0 };
+        committedBySlice.set(slice.start, tally);
+        return { outcome: 'quota', retryAfterMs: 0, nextIndex: budgetAt, tally, budgetReached: true };
+      }
       if (quotaPending && opts.quotaOnceAt! >= slice.start && opts.quotaOnceAt! < end) {
         quotaPending = false;
         const doneBefore = opts.quotaOnceAt! - slice.start;
@@ -195,19 +207,25 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       record.lentToSlow = slow.lanes + input.freeLanes;
       return { lent: [{ sliceStart: slow.start, lanes: slow.lanes + input.freeLanes }] };
     },
+    // A receiver that takes every event at once.
+    async deliverNotification(input) {
+      record.notifications.push(input);
+      return { status: 200 };
+    },
     async finalize(input) {
       record.finals.push(input);
+      const { succeeded, failed, redone } = await activities.batchTotals({ batchId: input.batchId });
       return {
         manifestPath: `/tmp/${input.batchId}.json`,
         manifest: {
           batchId: input.batchId,
           status: input.status,
           total: totalItems,
-          succeeded: 0,
-          failed: 0,
-          pending: 0,
+          succeeded,
+          failed,
+          pending: totalItems - succeeded - failed,
           pendingRanges: [],
-          redone: 0,
+          redone,
           runs: input.runs,
           startedAt: new Date(input.startedAt).toISOString(),
           finishedAt: new Date(input.finishedAt).toISOString(),

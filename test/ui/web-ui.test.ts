@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
+import { CHROMIUM, chromiumMissing, haveChromium, IN_CI, launchChromium } from '../helpers/chromium';
 import { startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
 import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
@@ -27,19 +28,6 @@ import { findFreePort } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium dials out at start, which a closed network refuses. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const IN_CI = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 const UPDATE_SCREENSHOT = process.env.WAYMARK_UPDATE_SCREENSHOT === '1';
 const DOCS_SCREENSHOT = path.resolve(__dirname, '../../docs/web-ui-batch.png');
 /** The source file and, unless WAYMARK_UPDATE_SCREENSHOT=1, the screenshot; overwritten by each run. */
@@ -59,7 +47,6 @@ const DISCONTINUED = new Set([99, 199]);
 /** Reads one order on stdin; a discontinued SKU is bad data, anything else gets a price. */
 const PRICE_SCRIPT = 'read -r order; case "$order" in *discontinued*) echo "sku discontinued" >&2; exit 65;; esac; echo priced';
 
-const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium && !IN_CI) {
   console.warn(`Skipping the Web UI browser test: ${CHROMIUM} is missing. Install it with scripts/install-chromium.sh.`);
 }
@@ -80,10 +67,7 @@ if (!haveChromium && !IN_CI) {
 
   it('shows the static summary and details and the current details of the batch', async () => {
     if (!haveChromium) {
-      throw new Error(
-        `${CHROMIUM} is missing, and in CI (CI=true) the Web UI browser test must run: ` +
-          'run scripts/install-chromium.sh before npm test (.ci/run does).',
-      );
+      throw chromiumMissing('the Web UI browser test');
     }
     const dir = makeTempDir('waymark-web-ui-');
     server = await startDevServerInBackground({ dataDir: dir, port: await findFreePort(), uiPort: await findFreePort() });
@@ -172,19 +156,6 @@ function writeOrders(): string {
   fs.writeFileSync(partial, `${lines.join('\n')}\n`);
   fs.renameSync(partial, file);
   return file;
-}
-
-function launchChromium(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1440, height: 800 },
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    colorScheme: 'light',
-    timeout: 30_000,
-  });
 }
 
 /**

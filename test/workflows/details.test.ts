@@ -1,4 +1,5 @@
 /** The Web UI's current details: usage totals show once the workflow has read some from the ledger. */
+import { outlook } from '../../src/workflows/pace';
 import { currentDetails } from '../../src/workflows/details';
 import type { BatchProgress } from '../../src/contract/messages';
 
@@ -20,11 +21,18 @@ const progress = (over: Partial<BatchProgress> = {}): BatchProgress => ({
 
 describe('currentDetails', () => {
   it('lists the usage per unit, units in name order, with thousands separators', () => {
-    const details = currentDetails(progress({ usage: { tokens: 1234567, costUsd: 0.0123 } }), 10_000, {});
+    const details = currentDetails(progress({ usage: { tokens: 1234567, costUsd: 0.0123 } }), {}, { speed: '-', eta: '-' });
     expect(details).toContain('- usage: costUsd 0.0123, tokens 1,234,567\n');
   });
 
   it('has no usage line while no item has reported usage', () => {
-    expect(currentDetails(progress(), 10_000, {})).not.toContain('usage');
+    expect(currentDetails(progress(), {}, { speed: '-', eta: '-' })).not.toContain('usage');
+  });
+
+  it('shows the speed and ETA it is given: while budget-reached, the command that ends the pause, not a number', () => {
+    const p = progress({ state: 'budget-reached', budget: { unit: 'tokens', max: 100 }, usage: { tokens: 104 } });
+    const details = currentDetails(p, {}, outlook(p, 'orders-7', 10, 60_000));
+    expect(details).toContain('- speed: paused\n');
+    expect(details).toContain('- ETA: budget reached (tokens 104 of 100): raise it with `waymark configure orders-7 --budget N`\n');
   });
 });

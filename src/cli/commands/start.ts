@@ -14,8 +14,9 @@ import { watchBatch } from '../watch-batch';
 import { progressQuery } from '../../contract/messages';
 import { lanesInUse } from '../../workflows/details';
 import { workerPolls } from '../worker-presence';
+import { addNotifyOptions, notifyTargets, type NotifyFlags } from '../notify-flags';
 
-export interface StartFlags {
+export interface StartFlags extends NotifyFlags {
   spec?: string;
   sourceKind?: SourceKind;
   processor?: string;
@@ -44,7 +45,7 @@ export interface StartFlags {
 const TABLE_FLAGS = { keyColumn: '--key-column', columns: '--columns', urlEnv: '--url-env' } as const;
 
 export function addStartCommand(program: Command): void {
-  program
+  const start = program
     .command('start')
     .description('start a batch over a file, a folder or a PostgreSQL table (or from --spec FILE)')
     .argument('[input]', 'JSONL, text or CSV file, a folder of files, or a table (table or schema.table) with --source-kind postgres-table')
@@ -89,11 +90,13 @@ export function addStartCommand(program: Command): void {
     .option('--fairness-key <key>', 'Temporal fairness key (a tenant, a team): keys share the task queue by weight')
     .option('--fairness-weight <w>', 'weight of the fairness key, 0.001 to 1000 (default 1)', decimal('--fairness-weight', 0.001, 1000))
     .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
-    .option('--wait', 'show a live progress bar and exit when the batch completes')
-    .action(start);
+    .option('--wait', 'show a live progress bar and exit when the batch completes');
+  addNotifyOptions(start, "where to send the batch's events (finished, failed, budget reached, long quota wait, stalled, ...)").action(
+    startBatchCommand,
+  );
 }
 
-async function start(input: string | undefined, command: string[], flags: StartFlags): Promise<void> {
+async function startBatchCommand(input: string | undefined, command: string[], flags: StartFlags): Promise<void> {
   if (flags.sourceKind && !SOURCE_KINDS.includes(flags.sourceKind)) {
     throw new CliError(`--source-kind must be one of ${SOURCE_KINDS.join(', ')}, got "${flags.sourceKind}"`);
   }
@@ -160,10 +163,14 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
       'fairnessWeight',
       ...Object.keys(TABLE_FLAGS),
     ].filter((k) => flags[k as keyof StartFlags] !== undefined);
-    if (input || conflicting.length || command.length) {
+    if (input || conflicting.length || command.length || flags.notify) {
       throw new CliError('--spec takes the whole batch from the file; drop the input file and spec flags, or drop --spec');
     }
-    return readSpecFile(flags.spec);
+    const fromFile = readSpecFile(flags.spec);
+    // The default target joins a spec that names none.
+    const targets = notifyTargets(flags);
+    if (targets === undefined || typeof fromFile !== 'object' || fromFile === null || 'notify' in fromFile) return fromFile;
+    return { ...fromFile, notify: { targets } };
   }
   if (!input) throw new CliError('say what to process: `waymark start FILE --processor NAME`, or `waymark start --spec spec.json`');
   if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
@@ -196,6 +203,7 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
     itemAttempts: flags.attempts,
     itemTimeoutMs: flags.itemTimeout,
     budget: flags.budget,
+    ...(notifyTargets(flags) ? { notify: { targets: notifyTargets(flags)! } } : {}),
     ...(flags.rateLimit ? { rateLimit: { ...flags.rateLimit, burst: flags.rateBurst, unit: flags.rateUnit } } : {}),
     priority: flags.priority,
     fairnessKey: flags.fairnessKey,

@@ -1,6 +1,6 @@
 /** `waymark status`: progress of a batch, once, as JSON, or followed live. */
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { BatchManifest } from '../../contract/activity-io';
 import type { BatchProgress } from '../../contract/messages';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
@@ -13,18 +13,28 @@ import { finishWatched } from '../print-summary';
 import { openLedgerQuietly, watchBatch } from '../watch-batch';
 import { ProgressReader } from '../batch-progress';
 import { noWorkerMessage, workerPolls } from '../worker-presence';
+import { addNotifyOptions, notifyTargets, type NotifyFlags } from '../notify-flags';
+import { wholeNumber } from '../flag-values';
+import { undeliveredNotifications } from '../undelivered-notifications';
+
+const DEFAULT_UNATTENDED_AFTER_S = 600;
 
 export function addStatusCommand(program: Command): void {
-  program
+  const command = program
     .command('status')
     .description('progress of a batch')
     .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
     .option('--watch', 'follow with a live progress bar until the batch ends')
-    .action(status);
+    .option(
+      '--unattended-after <seconds>',
+      'with --watch --notify: tell once no worker has polled this long (default 600)',
+      wholeNumber('--unattended-after', 1),
+    );
+  addNotifyOptions(command, 'with --watch: where to tell that no worker runs the batch (which it cannot tell by itself)').action(status);
 }
 
-async function status(batchId: string, o: { json?: boolean; watch?: boolean }): Promise<void> {
+async function status(batchId: string, o: { json?: boolean; watch?: boolean; unattendedAfter?: number } & NotifyFlags): Promise<void> {
   const client = await connectClient();
   const handle = client.workflow.getHandle<typeof batchWorkflow>(batchId);
   let description;
@@ -36,7 +46,9 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
   }
   if (description.status.name === 'RUNNING') {
     if (o.watch) {
-      finishWatched(await watchBatch(handle, description.taskQueue));
+      const targets = notifyTargets(o);
+      const notice = targets && { targets, afterMs: (o.unattendedAfter ?? DEFAULT_UNATTENDED_AFTER_S) * 1000 };
+      finishWatched(await watchBatch(handle, description.taskQueue, notice));
       return;
     }
     // A query needs a worker: without one it would wait and then fail with a gRPC error.
@@ -49,6 +61,7 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
       else {
         printProgress(batchId, progress);
         console.log('workflow  RUNNING');
+        await printUndelivered(client, batchId);
       }
       return;
     }
@@ -57,6 +70,7 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
   const workflowStatus = description.status.name === 'RUNNING' ? (await handle.describe()).status.name : description.status.name;
   const closed = await closedBatch(handle, workflowStatus);
   printClosed(batchId, closed, o.json);
+  if (!o.json) await printUndelivered(client, batchId);
   if (o.watch) {
     // --watch ends as `start --wait` does: its exit code says how the batch ended.
     if (closed.ending !== 'completed') throw endedError(batchId, closed);
@@ -133,4 +147,8 @@ function printProgress(batchId: string, p: BatchProgress): void {
   console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
   if (p.lanesHeld !== undefined) console.log(`lanes     ${p.lanesHeld} of ${p.concurrency} (C) held by the running slices`);
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
+}
+
+async function printUndelivered(client: Client, batchId: string): Promise<void> {
+  for (const reason of await undeliveredNotifications(client, batchId)) console.log(`notify    not delivered, given up: ${reason}`);
 }
