@@ -116,17 +116,24 @@ describe('what a batch tells, and when (time skipping)', () => {
     expect(failed).toEqual([expect.objectContaining({ name: 'failed' })]);
     expect(failed[0].reason).toMatch(/^failure tolerance exceeded: /);
 
-    const cancelled = await withBatch(fakeActivities(30, { gateFrom: 0 }), 'tells-cancelled', spec(), async (handle, progress) => {
-      await waitFor('slices in flight', async () => (await progress()).slicesInFlight === 2);
-      await handle.cancel();
-      await handle.result().catch(() => undefined);
-    });
+    // C = 16: two slices of 8 lanes in flight.
+    const cancelled = await withBatch(
+      fakeActivities(30, { gateFrom: 0 }),
+      'tells-cancelled',
+      spec({ concurrency: 16 }),
+      async (handle, progress) => {
+        await waitFor('slices in flight', async () => (await progress()).slicesInFlight === 2);
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+      },
+    );
     expect(cancelled).toEqual([expect.objectContaining({ name: 'cancelled', total: 30 })]);
   });
 
   it('tells budget reached once though two slices find it, then resumed on the first commit after configure --budget', async () => {
     const fake = fakeActivities(40, { budgetAt: [3, 14] });
-    const input = spec({ checkpointEvery: 40, budget: { unit: 'tokens', max: 100 } });
+    // C = 16: two slices of 8 lanes in flight, each of which finds the budget.
+    const input = spec({ checkpointEvery: 40, concurrency: 16, budget: { unit: 'tokens', max: 100 } });
     const events = await withBatch(
       fake,
       'tells-budget',
