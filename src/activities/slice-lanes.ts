@@ -70,6 +70,11 @@ class ItemQueue {
     this.putBack.sort((a, b) => a.index - b.index);
   }
 
+  /** Lets go of the source (its open file) when the lanes stopped before its end. */
+  async close(): Promise<void> {
+    if (!this.exhausted) await this.iterator.return?.();
+  }
+
   private async pull(): Promise<SourceItem | undefined> {
     if (this.putBack.length > 0) return this.putBack.shift();
     if (performance.now() - this.lastYield >= YIELD_EVERY_MS) {
@@ -115,6 +120,7 @@ export class SliceLanes {
     this.session.onControl = () => this.grow();
     await this.until(() => this.active === 0);
     this.session.onControl = undefined;
+    await this.queue.close();
     return this.result();
   }
 
