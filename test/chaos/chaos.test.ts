@@ -62,6 +62,44 @@ describe('the chaos run', () => {
     expect(report.problems).toEqual([]);
   }, 180_000);
 
+  // Hundreds of items in flight at each kill (INVARIANTS.md I5, I15): 256 lanes of 1 s items, in
+  // 32 slices of 8 lanes on one worker, so a SIGKILL cuts about 256 items short at once.
+  it('at C = 256 with 1 s items: loses and duplicates nothing through kills that land with hundreds of items in flight, and redoes at most the bound', async () => {
+    const report = await runChaos({
+      items: 12_800,
+      workerKills: 3,
+      serverKills: 1,
+      workerTerms: 1,
+      itemMs: 1000,
+      concurrency: 256,
+      sliceSize: 100,
+      heartbeatTimeoutMs: 3000,
+      skipBaseline: true,
+      dataDir: path.join(dataDir, 'c256'),
+      timeoutMs: 240_000,
+    });
+    console.log(formatReport(report));
+
+    expect(report.check).toMatchObject({
+      total: 12_800,
+      rows: 12_800,
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+      failed: 0,
+      wrongResults: 0,
+      withoutSideEffect: 0,
+    });
+    expect(report.interruptions).toHaveLength(5);
+    expect(report.bound).toBe(256);
+    const killed = report.interruptions.filter((i) => i.kind === 'worker-kill');
+    // Each kill landed with many items in flight, and cost at most the bound.
+    expect(Math.max(...killed.map((i) => i.redone.length))).toBeGreaterThan(100);
+    for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
+    expect(report.unexplainedRedone).toEqual([]);
+    expect(report.problems).toEqual([]);
+  }, 300_000);
+
   // The topology of many machines: three workers sharing a PostgreSQL ledger, kills landing on any
   // of them; with commit groups of 5, so a kill may cost several items of a slice, all reported.
   (TEST_PG_URL || PG_REQUIRED ? it : it.skip)(

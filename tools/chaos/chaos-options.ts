@@ -1,5 +1,6 @@
 /** What a chaos run can be told, with the defaults of `npm run chaos`. */
 import { DEFAULTS } from '../../src/contract/batch-spec';
+import { laneShares } from '../../src/contract/lanes';
 import { MIN_ITEMS_PER_INTERRUPTION } from './chaos-plan';
 
 export interface ChaosOptions {
@@ -58,11 +59,14 @@ export function defaultChaosOptions(): ChaosOptions {
 }
 
 /**
- * A window of whole rounds of C slices of S, about ten slices: waymark keeps such a window's plain
- * cut, so slices start at multiples of S, which is how the progress monitor tells slices apart.
+ * A window of whole rounds of P slices of S, about ten slices, P the slices a round of C lanes
+ * holds (src/contract/lanes.ts): when C splits into equal shares, as every C of the chaos runs
+ * does, waymark cuts such a window into slices of S, so slices start at multiples of S, which is
+ * how the progress monitor tells slices apart.
  */
 function alignedWindow(sliceSize: number, concurrency: number): number {
-  return sliceSize * concurrency * Math.ceil(10 / concurrency);
+  const slices = laneShares(concurrency).length;
+  return sliceSize * slices * Math.ceil(10 / slices);
 }
 
 /** Defaults filled in, and the combinations the spec cannot catch refused with what to change. */

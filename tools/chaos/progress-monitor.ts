@@ -21,8 +21,8 @@ export class ProgressMonitor {
     private readonly batchId: string,
     private readonly log: ExecutionLogTail,
     /**
-     * Slices start at multiples of S: every window is whole rounds of C slices of S
-     * (chaos-options.ts alignedWindow), a cut waymark keeps as it is.
+     * Slices start at multiples of S: every window is whole rounds of slices of S
+     * (chaos-options.ts alignedWindow), the cut waymark makes of it.
      */
     private readonly sliceSize: number,
     /** An execution this old is expected to be committed; younger ones are not looked up yet. */
