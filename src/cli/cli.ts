@@ -47,7 +47,7 @@ export async function main(argv = process.argv): Promise<void> {
       console.error(`waymark: ${err.message}`);
       return;
     }
-    // The README promises one line per mistake; what nobody foresaw still gets one, and its stack on request.
+    // docs/cli.md promises one line per mistake; what nobody foresaw still gets one, and its stack on request.
     const message = err instanceof Error ? err.message : String(err);
     console.error(
       `waymark: ${message.split('\n')[0].trim()}${process.env.WAYMARK_DEBUG ? '' : ' (set WAYMARK_DEBUG=1 to see where it came from)'}`,

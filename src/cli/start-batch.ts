@@ -176,7 +176,7 @@ function staticDetails(spec: BatchSpec): string {
 
 /**
  * Whether the server has waymark's search attributes (`waymark dev` registers them; other
- * clusters need the commands in the README). Starting with an unregistered one would fail.
+ * clusters need the commands in docs/operating.md). Starting with an unregistered one would fail.
  */
 async function hasWaymarkSearchAttributes(client: Client): Promise<boolean> {
   try {

@@ -10,7 +10,7 @@
  *
  * Needs /usr/bin/chromium (scripts/install-chromium.sh). Without it the test is skipped, except
  * in CI (CI=true), where it fails. WAYMARK_UPDATE_SCREENSHOT=1 writes the screenshot to
- * docs/web-ui-batch.png (the README's picture); otherwise it goes to the OS temp dir.
+ * docs/web-ui-batch.png (the picture in docs/operating.md); otherwise it goes to the OS temp dir.
  */
 import fs from 'node:fs';
 import os from 'node:os';
