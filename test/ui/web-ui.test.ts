@@ -23,7 +23,7 @@ import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
-import { findFreePort } from '../../tools/support/free-port';
+import { startOnFreePorts } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
@@ -86,7 +86,7 @@ if (!haveChromium && !IN_CI) {
       );
     }
     const dir = makeTempDir('waymark-web-ui-');
-    server = await startDevServerInBackground({ dataDir: dir, port: await findFreePort(), uiPort: await findFreePort() });
+    server = await startOnFreePorts(2, ([port, uiPort]) => startDevServerInBackground({ dataDir: dir, port, uiPort }));
     const file = writeOrders();
     const spec = validateSpecForStart({
       source: { kind: 'jsonl', path: file },
