@@ -14,13 +14,18 @@ import { addFailuresCommand } from './commands/failures';
 import { addExportCommand } from './commands/export';
 import { addScheduleCommands } from './commands/schedule';
 import { addLimitsCommand } from './commands/limits';
+import { addHelpCommand } from './commands/help';
+import { packageVersion } from './package-version';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
     .description('Long batch jobs on Temporal where an interruption costs a small, chosen number of items')
     .showHelpAfterError('(run `waymark help` for the commands)')
     // Commander's own parse errors read like every other waymark error.
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) });
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) })
+    .version(packageVersion(), '-V, --version', 'print the version of waymark')
+    // Commander's own help command prints the general help for a command it does not know, without a word about it.
+    .helpCommand(false);
   addDevCommand(program);
   addWorkerCommand(program);
   addStartCommand(program);
@@ -35,6 +40,7 @@ export function buildProgram(): Command {
   addExportCommand(program);
   addScheduleCommands(program);
   addLimitsCommand(program);
+  addHelpCommand(program);
   return program;
 }
 

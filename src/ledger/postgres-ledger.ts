@@ -16,7 +16,8 @@ import { toOutcome, type ItemRow } from './item-row';
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
-import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
+import { NOT_A_URL, postgresUrlProblem } from '../postgres/url';
+import { maskUrl } from '../mask-secrets';
 import { migrate } from './postgres/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
@@ -57,7 +58,7 @@ export class PostgresLedger implements Ledger {
     const problem = postgresUrlProblem(url);
     if (problem) {
       const howToWrite = problem === NOT_A_URL ? '; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE' : '';
-      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} ${problem}${howToWrite}`);
+      throw new LedgerUnavailableError(`the ledger URL ${maskUrl(url)} ${problem}${howToWrite}`);
     }
     // BIGINT arrives as a string by default; waymark's times and indexes are far below 2^53.
     const int8AsNumber = new TypeOverrides();
@@ -100,13 +101,13 @@ export class PostgresLedger implements Ledger {
     try {
       schema = await migrate(client);
     } catch (err) {
-      throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskPassword(this.url)} could not create its tables: ${errorText(err)}`);
+      throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskUrl(this.url)} could not create its tables: ${errorText(err)}`);
     } finally {
       client.release();
     }
     if (schema.found > schema.known) {
       throw new LedgerUnavailableError(
-        `the PostgreSQL ledger at ${maskPassword(this.url)} has schema version ${schema.found}, newer than this waymark knows (${schema.known}); upgrade waymark`,
+        `the PostgreSQL ledger at ${maskUrl(this.url)} has schema version ${schema.found}, newer than this waymark knows (${schema.known}); upgrade waymark`,
       );
     }
   }

@@ -13,6 +13,7 @@ import { finishWatched } from '../print-summary';
 import { watchBatch } from '../watch-batch';
 import { batchProgress } from '../batch-progress';
 import { noWorkerMessage, workerPolls } from '../worker-presence';
+import { printable } from '../terminal-text';
 
 export function addStatusCommand(program: Command): void {
   program
@@ -96,7 +97,7 @@ function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void
     console.log(`batch     ${batchId}`);
     console.log(`state     ${closed.ending}`);
   }
-  if (reason) console.log(`reason    ${reason}`);
+  if (reason) console.log(`reason    ${printable(reason)}`);
   if (manifest?.total === 0) console.log('note      nothing to do: the source has no items');
   console.log(`workflow  ${workflowStatus}`);
 }

@@ -1,4 +1,4 @@
-import { maskPassword } from '../../postgres/url';
+import { maskUrl } from '../../mask-secrets';
 
 /** What went wrong, in a few words, from any error a connection or a query throws. */
 export function errorText(err: unknown): string {
@@ -16,5 +16,5 @@ export function unreachableMessage(url: string, err: unknown): string {
   } else if (code === '3D000') {
     hint = 'create the database (createdb NAME) or fix its name in WAYMARK_LEDGER_URL';
   }
-  return `cannot reach the PostgreSQL ledger at ${maskPassword(url)} (${errorText(err)}); ${hint}`;
+  return `cannot reach the PostgreSQL ledger at ${maskUrl(url)} (${errorText(err)}); ${hint}`;
 }
