@@ -10,7 +10,7 @@ import { describeState, formatDuration } from '../workflows/details';
 import { batchProgress } from './batch-progress';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
-import { reportMissingWorker } from './worker-presence';
+import { reportMissingWorker, WORKER_ANSWER_MS } from './worker-presence';
 
 const POLL_MS = 500;
 /** What a shell reports for Ctrl-C: 128 + SIGINT. */
@@ -62,13 +62,17 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
     process.exit(EXIT_INTERRUPTED);
   };
   process.once('SIGINT', onInterrupt);
-  const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, say);
+  // When a query was last answered: only a worker answers one, so a long silence means none polls.
+  let lastAnswer = Date.now();
+  const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, () => lastAnswer, say);
 
   let finished = false;
   const poll = (async () => {
     while (!finished) {
       try {
-        show(await batchProgress(handle));
+        // A deadline, or a query nobody answers would hold the bar (and this loop) until the server gives up.
+        show(await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => batchProgress(handle)));
+        lastAnswer = Date.now();
       } catch {
         // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
       }

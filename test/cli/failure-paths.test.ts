@@ -502,6 +502,65 @@ describe('waymark CLI failure paths', () => {
       expect(run.stdout).toContain('bad \\u0000 line \\u001b[2J\\u0007 here');
     });
 
+    it('after the last worker is SIGKILLed, status, configure and start --wait say within seconds that none polls, and when one was last seen', async () => {
+      const slow = ['--processor', 'sleep', '--option', 'ms=1000', '--slice', '1', '--concurrency', '1'];
+      expect(await waymark('start', 'items.jsonl', ...slow, '--batch-id', 'orphaned')).toMatchObject({ code: 0 });
+      expect(await waymark('status', 'orphaned')).toMatchObject({ code: 0 });
+      worker!.kill('SIGKILL');
+      await worker!.exited;
+      worker = undefined;
+      // The server still lists the killed worker as a poller for minutes: only the silence tells.
+      const lastSeen = String.raw`\(none answered within 8 s; the last one, \S+, was seen \d+s ago\); start one with \`npx waymark worker\` \(with WAYMARK_TASK_QUEUE=${taskQueue}\)`;
+      const killedAt = Date.now();
+      expectOneLine(
+        await waymark('status', 'orphaned'),
+        1,
+        new RegExp(
+          `^waymark: batch orphaned is running, but it cannot report progress: no worker is polling task queue ${taskQueue} on .+ ${lastSeen}`,
+        ),
+      );
+      expect(Date.now() - killedAt).toBeLessThan(20_000);
+
+      const configuredAt = Date.now();
+      const configured = await waymark('configure', 'orphaned', '--concurrency', '2');
+      expect(configured.code).toBe(0);
+      expect(configured.stderr).toMatch(
+        new RegExp(`^waymark: configure of batch orphaned is queued, not applied yet: no worker is polling .+ ${lastSeen}`),
+      );
+      expect(Date.now() - configuredAt).toBeLessThan(20_000);
+
+      const waiting = spawn(process.execPath, [BIN, 'start', 'items.jsonl', ...slow, '--batch-id', 'orphan-waits', '--wait'], {
+        cwd: dir,
+        env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      waiting.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => waiting.once('exit', resolve));
+      const waitStarted = Date.now();
+      while (!stderr.includes('no worker is polling')) {
+        if (Date.now() - waitStarted > 20_000) throw new Error(`start --wait said nothing of the missing worker within 20 s:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stderr).toMatch(new RegExp(`waymark: no worker is polling task queue ${taskQueue} on .+ ${lastSeen}; waiting for one`));
+      waiting.kill('SIGINT');
+      expect(await exited).toBe(130);
+
+      // Queued, not lost: a worker that comes back applies the configure.
+      worker = await startWorkerProcess(cliEnv);
+      const deadline = Date.now() + 60_000;
+      let concurrency: unknown;
+      while (concurrency !== 2 && Date.now() < deadline) {
+        const run = await waymark('status', 'orphaned', '--json');
+        if (run.code === 0) concurrency = (JSON.parse(run.stdout) as { concurrency?: number }).concurrency;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(concurrency).toBe(2);
+      // And both batches finish with the worker that came back (the killed one's slice after its heartbeat timeout).
+      for (const id of ['orphaned', 'orphan-waits'])
+        expect(await runCli(['status', id, '--watch'], { cwd: dir, env: cliEnv, timeoutMs: 90_000 })).toMatchObject({ code: 0 });
+    });
+
     it('status of finished batches needs no worker', async () => {
       await stopWorkerProcess(worker);
       worker = undefined;

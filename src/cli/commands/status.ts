@@ -12,7 +12,7 @@ import { closedBatch, endedError, rootMessage, summaryExitCode, type ClosedBatch
 import { finishWatched } from '../print-summary';
 import { watchBatch } from '../watch-batch';
 import { batchProgress } from '../batch-progress';
-import { noWorkerMessage, workerPolls } from '../worker-presence';
+import { noWorkerMessage, unanswered, WORKER_ANSWER_MS, workerPolls, workerSighting } from '../worker-presence';
 import { printable } from '../terminal-text';
 
 export function addStatusCommand(program: Command): void {
@@ -44,7 +44,7 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
     if (!(await workerPolls(client.workflow, description.taskQueue))) {
       throw new CliError(`batch ${batchId} is running, but it cannot report progress: ${noWorkerMessage(description.taskQueue)}`);
     }
-    const progress = await runningProgress(handle);
+    const progress = await runningProgress(handle, description.taskQueue);
     if (progress) {
       if (o.json) console.log(JSON.stringify({ batchId, status: 'RUNNING', ...progress }, null, 2));
       else {
@@ -66,11 +66,16 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean }): 
 }
 
 /** The progress of a running batch (its query plus its running slices' heartbeats); undefined when it closed meanwhile. */
-async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress | undefined> {
+async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue: string): Promise<BatchProgress | undefined> {
   try {
-    return await batchProgress(handle);
+    return await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => batchProgress(handle));
   } catch (err) {
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+    // The server still lists a worker that stopped minutes ago; that none answered is what tells.
+    if (unanswered(err)) {
+      const sighting = await workerSighting(handle.client, taskQueue);
+      throw new CliError(`batch ${handle.workflowId} is running, but it cannot report progress: ${noWorkerMessage(taskQueue, sighting)}`);
+    }
     throw new CliError(
       `cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`,
     );
