@@ -4,6 +4,7 @@ import { dataDir } from '../settings';
 import { loadConfiguredProcessors } from '../processors/configured';
 import { connectWorkerConnection, createWaymarkWorker } from './create-worker';
 import { configuredDataConverter, loadConnectionSettings } from '../connection/connect';
+import { holdStopSignals, surviveClosedOutput } from './stop-signals';
 import { installWaymarkRuntime, telemetrySettingsFromEnv, type TelemetryOverrides } from '../telemetry/runtime';
 
 export interface RunWorkerOptions {
@@ -17,7 +18,12 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const settings = loadConnectionSettings();
   const dataConverter = configuredDataConverter();
   loadConfiguredProcessors();
+  surviveClosedOutput();
   const runtime = installWaymarkRuntime(telemetry);
+  const releaseSignals = holdStopSignals((line) => {
+    if (telemetry.logFormat === 'json') runtime.logger.info(line);
+    else console.error(line);
+  });
   const dir = dataDir();
   const ledger = openLedger(dir);
   try {
@@ -45,5 +51,6 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     }
   } finally {
     await ledger.close();
+    releaseSignals();
   }
 }
