@@ -9,6 +9,7 @@ import { planWindow } from './plan-window';
 import { processSlice } from './process-slice';
 import { finalize } from './finalize';
 import { requestSplit } from './request-split';
+import { reportingLedger } from './ledger-unreachable';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -17,11 +18,11 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    planWindow: (input: PlanWindowInput) => planWindow(deps, input),
-    processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
-    finalize: (input: FinalizeInput) => finalize(deps, input),
+    planWindow: reportingLedger((input: PlanWindowInput) => planWindow(deps, input)),
+    processSlice: reportingLedger((input: ProcessSliceInput) => processSlice(deps, input)),
+    finalize: reportingLedger((input: FinalizeInput) => finalize(deps, input)),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
-    requestSplit: (input: RequestSplitInput) => requestSplit(deps, input),
+    requestSplit: reportingLedger((input: RequestSplitInput) => requestSplit(deps, input)),
   };
 }
 

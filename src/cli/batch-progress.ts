@@ -6,7 +6,10 @@
  * before the slice finishes.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { ApplicationFailure, type LoadedDataConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { temporal } from '@temporalio/proto';
+import { LEDGER_UNREACHABLE, unreachableReason } from '../activities/ledger-unreachable';
 import { progressQuery, type BatchProgress } from '../contract/messages';
 import type { CommittedCounts, SliceHeartbeat } from '../contract/slices';
 import type { batchWorkflow } from '../workflows/batch-workflow';
@@ -14,20 +17,51 @@ import { maxCounts } from '../workflows/tallies';
 
 const SLICE_ACTIVITY = 'processSlice';
 
+type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
+
 export async function batchProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress> {
   // The query first, describe second: a slice the query did not see finish is then either still
   // pending in describe (counted once, by its heartbeat) or finished in between (counted by
   // neither until the next poll), never counted twice.
-  const progress = await handle.query(progressQuery);
+  const queried = await handle.query(progressQuery);
+  let pending: PendingActivity[];
+  try {
+    pending = (await handle.describe()).raw.pendingActivities ?? [];
+  } catch {
+    return queried;
+  }
+  const converter = handle.client.options.loadedDataConverter;
+  const unreachable = await ledgerUnreachableNow(pending, converter);
+  const progress = unreachable === undefined ? queried : { ...queried, ledgerUnreachable: unreachable };
   // A workflow of an older waymark does not say which counts its slices' heartbeats extend.
   if (progress.finishedSlices === undefined || progress.slicesInFlight === 0) return progress;
   let heartbeats: SliceHeartbeat[];
   try {
-    heartbeats = await runningSliceHeartbeats(handle);
+    heartbeats = await runningSliceHeartbeats(pending, converter);
   } catch {
     return progress;
   }
   return withHeartbeats(progress, heartbeats);
+}
+
+/** How long an attempt that started after a ledger failure counts as still failing: the ledger's connect timeout, and some. */
+const RETRY_ATTEMPT_GRACE_MS = 15_000;
+
+/**
+ * Why the batch's ledger cannot be reached now, from its activities' last failures: an activity
+ * whose last attempt failed so is unreachable while it waits for its next attempt, and during that
+ * attempt's first seconds (a connect may take 10 s to fail); undefined when none is.
+ */
+async function ledgerUnreachableNow(pending: PendingActivity[], converter: LoadedDataConverter): Promise<string | undefined> {
+  for (const activity of pending) {
+    if (!activity.lastFailure) continue;
+    const waiting = activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+    const startedAt = Number(activity.lastStartedTime?.seconds ?? 0) * 1000;
+    if (!waiting && Date.now() - startedAt > RETRY_ATTEMPT_GRACE_MS) continue;
+    const failure = await decodeOptionalFailureToOptionalError(converter, activity.lastFailure);
+    if (failure instanceof ApplicationFailure && failure.type === LEDGER_UNREACHABLE) return unreachableReason(failure.message);
+  }
+  return undefined;
 }
 
 /**
@@ -53,11 +87,9 @@ export function withHeartbeats(progress: BatchProgress, heartbeats: SliceHeartbe
 }
 
 /** The latest heartbeat details of the batch's running slices, decoded (and decrypted) by the client's data converter. */
-async function runningSliceHeartbeats(handle: WorkflowHandle<typeof batchWorkflow>): Promise<SliceHeartbeat[]> {
-  const description = await handle.describe();
-  const converter = handle.client.options.loadedDataConverter;
+async function runningSliceHeartbeats(pending: PendingActivity[], converter: LoadedDataConverter): Promise<SliceHeartbeat[]> {
   const out: SliceHeartbeat[] = [];
-  for (const activity of description.raw.pendingActivities ?? []) {
+  for (const activity of pending) {
     if (activity.activityType?.name !== SLICE_ACTIVITY || !activity.heartbeatDetails?.payloads?.length) continue;
     const hb = await decodeFromPayloadsAtIndex<SliceHeartbeat>(converter, 0, activity.heartbeatDetails.payloads);
     if (hb && typeof hb === 'object') out.push(hb);

@@ -66,12 +66,23 @@ export async function watchBatch(handle: WorkflowHandle<typeof batchWorkflow>, t
   let lastAnswer = Date.now();
   const stopWorkerCheck = reportMissingWorker(handle.client, taskQueue ?? (await handle.describe()).taskQueue, () => lastAnswer, say);
 
+  // The bar is cut to the terminal's width: a ledger that cannot be reached gets a whole line, with its reason.
+  let ledgerUnreachable: string | undefined;
+  const sayLedger = (p: BatchProgress) => {
+    if (p.ledgerUnreachable !== undefined && ledgerUnreachable === undefined) {
+      say(`ledger unreachable: ${p.ledgerUnreachable}; the batch waits, and goes on by itself once the ledger answers`);
+    } else if (p.ledgerUnreachable === undefined && ledgerUnreachable !== undefined) say('the ledger answers again; going on');
+    ledgerUnreachable = p.ledgerUnreachable;
+  };
+
   let finished = false;
   const poll = (async () => {
     while (!finished) {
       try {
         // A deadline, or a query nobody answers would hold the bar (and this loop) until the server gives up.
-        show(await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => batchProgress(handle)));
+        const progress = await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => batchProgress(handle));
+        show(progress);
+        sayLedger(progress);
         lastAnswer = Date.now();
       } catch {
         // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.

@@ -57,6 +57,11 @@ export interface BatchProgress {
   /** The settings `configure` can change, as they stand now. */
   concurrency: number;
   sliceSize: number;
+  /**
+   * Set by clients only (src/cli/batch-progress.ts), never by the workflow: why the batch's
+   * ledger cannot be reached, from its activities' last failures, while it cannot.
+   */
+  ledgerUnreachable?: string;
   /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
   lanesInUse?: number;
   lanesShortBecause?: string;

@@ -82,7 +82,7 @@ export class PostgresLedger implements Ledger {
   }
 
   /** Connects and migrates once; a failure is not remembered, so a later call tries again. */
-  private ready(): Promise<void> {
+  ready(): Promise<void> {
     this.schemaReady ??= this.migrate().catch((err: unknown) => {
       this.schemaReady = undefined;
       throw err;
