@@ -215,10 +215,14 @@ describe('a worker stopped mid-item, however it was started', () => {
     // No item started twice, and every start ran to its end.
     expect(starts.map((l) => l.index).sort((a, b) => a - b)).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
     expect(log.filter((l) => l.done)).toHaveLength(ITEMS);
-    // The item in flight at the signal was finished by the worker that got it, which started nothing after it.
+    // The item in flight when the worker was told to stop was finished by it, which started nothing
+    // after it. Told means the signal, or for a parent's death the worker's check a second later,
+    // by when it may have started one more item (1.5 s each).
     const byLaunched = starts.filter((l) => l.pid === workerPid).map((l) => l.index);
-    expect(byLaunched.at(-1)).toBe(started!.index);
-    expect(log.some((l) => l.done && l.index === started!.index && l.pid === workerPid)).toBe(true);
+    const lastStarted = byLaunched.at(-1)!;
+    expect(lastStarted - started!.index).toBeGreaterThanOrEqual(0);
+    expect(lastStarted - started!.index).toBeLessThanOrEqual(name.includes('without its parent') ? 1 : 0);
+    expect(log.some((l) => l.done && l.index === lastStarted && l.pid === workerPid)).toBe(true);
     // Drained and stopped, not killed: the SDK's last word, and nothing went wrong on the way.
     expect(launchedWorker.output()).toContain("state: 'STOPPED'");
     expect(launchedWorker.output()).not.toMatch(/Unhandled|Error:/);
