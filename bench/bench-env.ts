@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServerInBackground, type BackgroundDevServer } from '../src/server/dev-server';
-import { findFreePort } from '../tools/support/free-port';
+import { startOnFreePorts } from '../tools/support/free-port';
 
 export interface BenchEnv {
   /** Temp folder for item files, ledgers and the server's SQLite file; removed by close(). */
@@ -33,11 +33,9 @@ function quietRuntime(): void {
 export async function startBenchEnv(): Promise<BenchEnv> {
   quietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-bench-'));
-  const server = await startDevServerInBackground({
-    dataDir: path.join(dir, 'temporal'),
-    port: await findFreePort(),
-    uiPort: await findFreePort(),
-  });
+  const server = await startOnFreePorts(2, ([port, uiPort]) =>
+    startDevServerInBackground({ dataDir: path.join(dir, 'temporal'), port, uiPort }),
+  );
   const clientConnection = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConnection });
   const connection = await NativeConnection.connect({ address: server.address });

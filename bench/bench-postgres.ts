@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { maskPassword } from '../src/postgres/url';
+import { maskUrl } from '../src/mask-secrets';
 import { log } from './log';
 
 const WHAT_TO_DO =
@@ -33,7 +33,7 @@ export async function benchPostgresServer(root: string): Promise<BenchPostgresSe
   if (before?.code === 0) {
     const url = exportedUrl(before.stdout);
     if (url) {
-      log(`PostgreSQL at ${maskPassword(url)} (already running; left running)`);
+      log(`PostgreSQL at ${maskUrl(url)} (already running; left running)`);
       return { url, stop: async () => undefined };
     }
   }
@@ -65,7 +65,7 @@ export async function benchPostgresServer(root: string): Promise<BenchPostgresSe
       code !== 0 ? `failed (exit ${code}, its messages above)` : `printed no export line (its output: ${JSON.stringify(stdout.trim())})`;
     throw new Error(`the scaling section needs a PostgreSQL server and \`scripts/postgres.sh start\` ${what}; ${WHAT_TO_DO}`);
   }
-  log(`PostgreSQL at ${maskPassword(url)} (started for this bench; stopped at its end)`);
+  log(`PostgreSQL at ${maskUrl(url)} (started for this bench; stopped at its end)`);
   return { url, stop };
 }
 
@@ -108,7 +108,7 @@ export class BenchPostgres {
     } catch (err) {
       await admin.end();
       throw new Error(
-        `cannot reach the bench's PostgreSQL at ${maskPassword(url)} (${(err as Error).message}); start that server or fix the URL ` +
+        `cannot reach the bench's PostgreSQL at ${maskUrl(url)} (${(err as Error).message}); start that server or fix the URL ` +
           '(WAYMARK_BENCH_PG_URL, else WAYMARK_TEST_PG_URL; with neither set, the bench starts a local server with scripts/postgres.sh)',
         { cause: err },
       );

@@ -536,7 +536,7 @@ function rateLimitsSection(r: RateLimitsResult): string {
     `What a named rate limit costs an item: \`Pacer.acquire\` (the slice's side of the limiter) for ${int(r.costs[0]?.items ?? 0)} items in a row on one lane, ` +
       'items coming at half a limit of 1,000 a second (the limiter is told the time), so none waits, on each ledger (PostgreSQL: the same server as (e)). ' +
       'With burst 0 every item takes its own token, ' +
-      'one ledger transaction; a burst lets a worker take tokens in blocks (README, "Staying under a quota").',
+      'one ledger transaction; a burst lets a worker take tokens in blocks (docs/quotas-and-budgets.md, "Staying under a quota").',
     '',
     table(['ledger', 'burst', 'items per take', 'µs per item', 'items/s one lane could start'], rows),
     '',

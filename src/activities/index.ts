@@ -20,6 +20,7 @@ import { requestSplit } from './request-split';
 import { controlSlices } from './control-slices';
 import { lendLanes } from './lend-lanes';
 import { deliverNotification, type DeliverNotificationInput } from './deliver-notification';
+import { reportingLedger } from './ledger-unreachable';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -28,9 +29,9 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    planWindow: (input: PlanWindowInput) => planWindow(deps, input),
-    processSlice: (input: ProcessSliceInput) => processSlice(deps, input),
-    finalize: (input: FinalizeInput) => finalize(deps, input),
+    planWindow: reportingLedger((input: PlanWindowInput) => planWindow(deps, input)),
+    processSlice: reportingLedger((input: ProcessSliceInput) => processSlice(deps, input)),
+    finalize: reportingLedger((input: FinalizeInput) => finalize(deps, input)),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
     requestSplit: (_input: RequestSplitInput) => requestSplit(),
     controlSlices: (input: ControlSlicesInput) => controlSlices(deps, input),

@@ -16,13 +16,18 @@ import { addScheduleCommands } from './commands/schedule';
 import { addLimitsCommand } from './commands/limits';
 import { addReportCommand } from './commands/report';
 import { addNotifyCommand } from './commands/notify';
+import { addHelpCommand } from './commands/help';
+import { packageVersion } from './package-version';
 
 export function buildProgram(): Command {
   const program = new Command('waymark')
     .description('Long batch jobs on Temporal where an interruption costs a small, chosen number of items')
     .showHelpAfterError('(run `waymark help` for the commands)')
     // Commander's own parse errors read like every other waymark error.
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) });
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'waymark: ')) })
+    .version(packageVersion(), '-V, --version', 'print the version of waymark')
+    // Commander's own help command prints the general help for a command it does not know, without a word about it.
+    .helpCommand(false);
   addDevCommand(program);
   addWorkerCommand(program);
   addStartCommand(program);
@@ -39,6 +44,7 @@ export function buildProgram(): Command {
   addLimitsCommand(program);
   addReportCommand(program);
   addNotifyCommand(program);
+  addHelpCommand(program);
   return program;
 }
 
@@ -51,7 +57,7 @@ export async function main(argv = process.argv): Promise<void> {
       console.error(`waymark: ${err.message}`);
       return;
     }
-    // The README promises one line per mistake; what nobody foresaw still gets one, and its stack on request.
+    // docs/cli.md promises one line per mistake; what nobody foresaw still gets one, and its stack on request.
     const message = err instanceof Error ? err.message : String(err);
     console.error(
       `waymark: ${message.split('\n')[0].trim()}${process.env.WAYMARK_DEBUG ? '' : ' (set WAYMARK_DEBUG=1 to see where it came from)'}`,

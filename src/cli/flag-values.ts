@@ -75,3 +75,13 @@ export function rateLimitFlag(raw: string): { key: string; limit: number; per: R
   }
   return { key: match[1], limit: Number(match[2]), per: match[3] as RatePeriod };
 }
+
+/** `--batch-id ID`: the workflow id, which names the batch forever; the server refuses an empty one with a riddle. */
+export function batchIdFlag(raw: string): string {
+  if (raw.trim() === '') {
+    throw new InvalidArgumentError(
+      `--batch-id must not be empty, got "${raw}"; give an id such as items-1, or leave the flag out for one made from the input's name and the time`,
+    );
+  }
+  return raw;
+}

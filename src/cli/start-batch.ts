@@ -17,6 +17,7 @@ import type { batchWorkflow } from '../workflows/batch-workflow';
 import { detailsList } from '../workflows/details';
 import { TASK_QUEUE } from '../settings';
 import { CliError } from '../user-error';
+import { serverRefusal } from './server-refusal';
 
 /**
  * Everything that can be checked before any work: the spec's fields, the processor and its
@@ -108,6 +109,9 @@ export async function startBatch(
         `batch id "${batchId}" already exists (running or finished); choose another with --batch-id, or see it with \`waymark status ${batchId}\``,
       );
     }
+    const refusal = serverRefusal(err);
+    if (refusal !== undefined)
+      throw new CliError(`the server refused to start batch "${batchId}": ${refusal}; fix it (--batch-id) and start again`);
     throw err;
   }
 }
@@ -178,7 +182,7 @@ function staticDetails(spec: BatchSpec): string {
 
 /**
  * Whether the server has waymark's search attributes (`waymark dev` registers them; other
- * clusters need the commands in the README). Starting with an unregistered one would fail.
+ * clusters need the commands in docs/operating.md). Starting with an unregistered one would fail.
  */
 async function hasWaymarkSearchAttributes(client: Client): Promise<boolean> {
   try {

@@ -14,7 +14,7 @@ import { ProgressReader } from './batch-progress';
 import { existingLedger } from '../ledger/open-ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
 import { closedByFailure, endedError } from './batch-outcome';
-import { reportMissingWorker } from './worker-presence';
+import { reportMissingWorker, WORKER_ANSWER_MS } from './worker-presence';
 import { noWorkerNotice, type NoWorkerNoticeOptions } from './no-worker-notice';
 
 const POLL_MS = 500;
@@ -69,8 +69,11 @@ export async function watchBatch(
     process.exit(EXIT_INTERRUPTED);
   };
   process.once('SIGINT', onInterrupt);
+  const ledger = openLedgerQuietly();
+  const reader = new ProgressReader(handle, ledger);
   const queue = taskQueue ?? (await handle.describe()).taskQueue;
-  const stopWorkerCheck = reportMissingWorker(handle.client, queue, say);
+  // The reader's last sign of a worker (an answered query, commits, a heartbeat): a long silence means none polls.
+  const stopWorkerCheck = reportMissingWorker(handle.client, queue, () => reader.lastSignOfWorker, say);
   const stopNotice = notice
     ? noWorkerNotice({
         ...notice,
@@ -82,13 +85,23 @@ export async function watchBatch(
       })
     : () => undefined;
 
+  // The bar is cut to the terminal's width: a ledger that cannot be reached gets a whole line, with its reason.
+  let ledgerUnreachable: string | undefined;
+  const sayLedger = (p: BatchProgress) => {
+    if (p.ledgerUnreachable !== undefined && ledgerUnreachable === undefined) {
+      say(`ledger unreachable: ${p.ledgerUnreachable}; the batch waits, and goes on by itself once the ledger answers`);
+    } else if (p.ledgerUnreachable === undefined && ledgerUnreachable !== undefined) say('the ledger answers again; going on');
+    ledgerUnreachable = p.ledgerUnreachable;
+  };
+
   let finished = false;
-  const ledger = openLedgerQuietly();
-  const reader = new ProgressReader(handle, ledger);
   const poll = (async () => {
     while (!finished) {
       try {
-        show(await reader.read());
+        // A deadline, or a query nobody answers would hold the bar (and this loop) until the server gives up.
+        const progress = await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => reader.read());
+        show(progress);
+        sayLedger(progress);
       } catch {
         // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
       }

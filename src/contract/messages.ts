@@ -65,6 +65,11 @@ export interface BatchProgress {
    * workflow cannot see it.
    */
   slicesWaitingForSlots?: number;
+  /**
+   * Set by clients only (src/cli/batch-progress.ts), never by the workflow: why the batch's
+   * ledger cannot be reached, from its activities' last failures, while it cannot.
+   */
+  ledgerUnreachable?: string;
   /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
   lanesInUse?: number;
   lanesShortBecause?: string;

@@ -3,7 +3,7 @@ import type { Ledger } from './ledger';
 import { SqliteLedger } from './sqlite-ledger';
 import { PostgresLedger } from './postgres-ledger';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
-import { maskPassword } from '../postgres/url';
+import { maskUrl } from '../mask-secrets';
 import { ledgerFile } from '../settings';
 
 /**
@@ -17,7 +17,7 @@ export function openLedger(dir?: string): Ledger {
   if (/^postgres(ql)?:\/\//i.test(url)) return new PostgresLedger(url);
   // A typo must not quietly put the outcomes in a local file that other workers never see.
   throw new LedgerUnavailableError(
-    `WAYMARK_LEDGER_URL=${maskPassword(url)} is not a postgres:// or postgresql:// URL; fix it, or unset it to use the SQLite ledger in the data dir`,
+    `WAYMARK_LEDGER_URL=${maskUrl(url)} is not a postgres:// or postgresql:// URL; fix it, or unset it to use the SQLite ledger in the data dir`,
   );
 }
 
@@ -33,5 +33,5 @@ export function existingLedger(dir?: string): Ledger | undefined {
 /** Where the ledger of this process is, for people: the SQLite file, or the PostgreSQL URL without its password. */
 export function describeLedger(dir?: string): string {
   const url = process.env.WAYMARK_LEDGER_URL;
-  return url ? `PostgreSQL ledger ${maskPassword(url)}` : `ledger ${ledgerFile(dir)}`;
+  return url ? `PostgreSQL ledger ${maskUrl(url)}` : `ledger ${ledgerFile(dir)}`;
 }

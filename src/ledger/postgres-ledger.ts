@@ -23,7 +23,8 @@ import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from '
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { LedgerUnavailableError } from './ledger-unavailable-error';
-import { NOT_A_URL, maskPassword, postgresUrlProblem } from '../postgres/url';
+import { NOT_A_URL, postgresUrlProblem } from '../postgres/url';
+import { maskUrl } from '../mask-secrets';
 import { migrate } from './postgres/migrations';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
@@ -64,7 +65,7 @@ export class PostgresLedger implements Ledger {
     const problem = postgresUrlProblem(url);
     if (problem) {
       const howToWrite = problem === NOT_A_URL ? '; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE' : '';
-      throw new LedgerUnavailableError(`the ledger URL ${maskPassword(url)} ${problem}${howToWrite}`);
+      throw new LedgerUnavailableError(`the ledger URL ${maskUrl(url)} ${problem}${howToWrite}`);
     }
     // BIGINT arrives as a string by default; waymark's times and indexes are far below 2^53.
     const int8AsNumber = new TypeOverrides();
@@ -88,7 +89,7 @@ export class PostgresLedger implements Ledger {
   }
 
   /** Connects and migrates once; a failure is not remembered, so a later call tries again. */
-  private ready(): Promise<void> {
+  ready(): Promise<void> {
     this.schemaReady ??= this.migrate().catch((err: unknown) => {
       this.schemaReady = undefined;
       throw err;
@@ -107,13 +108,13 @@ export class PostgresLedger implements Ledger {
     try {
       schema = await migrate(client);
     } catch (err) {
-      throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskPassword(this.url)} could not create its tables: ${errorText(err)}`);
+      throw new LedgerUnavailableError(`the PostgreSQL ledger at ${maskUrl(this.url)} could not create its tables: ${errorText(err)}`);
     } finally {
       client.release();
     }
     if (schema.found > schema.known) {
       throw new LedgerUnavailableError(
-        `the PostgreSQL ledger at ${maskPassword(this.url)} has schema version ${schema.found}, newer than this waymark knows (${schema.known}); upgrade waymark`,
+        `the PostgreSQL ledger at ${maskUrl(this.url)} has schema version ${schema.found}, newer than this waymark knows (${schema.known}); upgrade waymark`,
       );
     }
   }

@@ -28,7 +28,7 @@ export interface TokenTake {
   retryAt?: number;
   /** Set while a quota signal holds the key: nothing is granted before this time. */
   heldUntil?: number;
-  /** The rate the key runs at (the strictest one declared, see README "Staying under a quota"). */
+  /** The rate the key runs at (the strictest one declared, see docs/quotas-and-budgets.md "Staying under a quota"). */
   rate: RateLimitRate;
 }
 

@@ -12,14 +12,3 @@ export function postgresUrlProblem(url: string): string | undefined {
   }
   return protocol === 'postgres:' || protocol === 'postgresql:' ? undefined : 'is not a postgres:// or postgresql:// URL';
 }
-
-/** The URL as it may be shown: the password replaced by ***. */
-export function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@');
-  }
-}

@@ -2,7 +2,7 @@
  * `exec-persistent`: one long-lived program per lane that pays its start-up once, talked to in
  * JSON lines. For each call waymark writes one request line on the program's stdin and reads one
  * response line from its stdout; one call is in flight per program, so the resume-cost bound is
- * the same as for any processor. The protocol is in the README ("Persistent processes").
+ * the same as for any processor. The protocol is in docs/processors.md ("Persistent processes").
  *
  * Request:  {"index":3,"idempotencyKey":"b:3","attempt":1,"item":...}  (plus "file" for folders)
  *           {"items":[<request>, ...]}                                  (a call of many items)

@@ -144,14 +144,18 @@ interface ChildOutcome {
 }
 
 /**
- * Runs the program to its end, or kills it (SIGKILL) on timeout or abort. Settles only once
- * the program has exited, so it never outlives the attempt that started it (programs it
- * started itself may). Rejects with the signal's reason on abort.
+ * Runs the program to its end, or kills it and what it started (SIGKILL to its process group) on
+ * timeout or abort. Settles only once the program has exited, so it never outlives the attempt
+ * that started it. Rejects with the signal's reason on abort.
+ *
+ * The program runs in a process group of its own: a signal to the worker's group (Ctrl-C, or
+ * SIGTERM from a shell script, npx or a container runtime to the whole group) must stop the
+ * worker gracefully, letting the item in flight finish, not kill that item's program under it.
  */
 function runChild(run: ChildRun): Promise<ChildOutcome> {
   let child: ChildProcessWithoutNullStreams;
   try {
-    child = spawn(run.program, run.args, { shell: false, env: run.env, stdio: 'pipe' });
+    child = spawn(run.program, run.args, { shell: false, env: run.env, stdio: 'pipe', detached: true });
   } catch (err) {
     return Promise.reject(spawnFailure(run.program, err));
   }
@@ -165,7 +169,11 @@ function runChild(run: ChildRun): Promise<ChildOutcome> {
     let killedFor: 'timeout' | 'abort' | undefined;
     const kill = (reason: 'timeout' | 'abort') => {
       killedFor ??= reason;
-      child.kill('SIGKILL');
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone already (the program exited): nothing left to kill.
+      }
       // A grandchild may still hold the pipes open; closing our ends lets 'close' fire on exit.
       child.stdin.destroy();
       child.stdout.destroy();

@@ -145,7 +145,9 @@ export async function startDevServerInBackground(options: BackgroundDevServerOpt
   };
 
   try {
-    await untilReady(plan, exited, outputTail);
+    // The banner comes once start-dev holds its ports: an open port alone may be another process
+    // that took it between assertPortsFree and the bind (start-dev then exits with a bind error).
+    await untilReady(plan, exited, outputTail, () => readTail(logFile, logStart).includes('Temporal Server:'));
   } catch (error) {
     await stop();
     if (error instanceof ExitedEarly) {
@@ -234,14 +236,19 @@ class ExitedEarly extends Error {
   }
 }
 
-async function untilReady(plan: DevServerPlan, exited: Promise<ExitInfo>, outputHint: () => string): Promise<void> {
+async function untilReady(
+  plan: DevServerPlan,
+  exited: Promise<ExitInfo>,
+  outputHint: () => string,
+  started: () => boolean = () => true,
+): Promise<void> {
   let exit: ExitInfo | undefined;
   void exited.then((info) => (exit = info));
   const deadline = Date.now() + plan.startTimeoutMs;
 
   // A TCP poll notices the port opening within 100 ms; a gRPC connect retrying on its own
   // would back off for seconds.
-  while (!(await isPortOpen(plan.ip, plan.port))) {
+  while (!(started() && (await isPortOpen(plan.ip, plan.port)))) {
     if (exit) throw new ExitedEarly(exit);
     if (Date.now() > deadline) {
       throw new Error(

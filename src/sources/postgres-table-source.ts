@@ -21,7 +21,8 @@ import { escapeIdentifier, Pool } from 'pg';
 import type { SourceSpec } from '../contract/batch-spec';
 import type { Source, SourceItem } from './source';
 import { SourceUnavailableError } from './source';
-import { maskPassword, postgresUrlProblem } from '../postgres/url';
+import { postgresUrlProblem } from '../postgres/url';
+import { maskUrl } from '../mask-secrets';
 import type { SliceBounds, SourcePosition, WindowPlan } from '../contract/slices';
 import { checkSliceCut, type SliceCut } from './window-planner';
 
@@ -73,8 +74,8 @@ export function openPostgresTableSource(spec: SourceSpec): PostgresTableSource {
     );
   }
   const problem = postgresUrlProblem(url);
-  if (problem) throw new SourceUnavailableError(`${variable}=${maskPassword(url)} ${problem}; ${setIt}`);
-  return new PostgresTableSource(poolFor(url), maskPassword(url), spec.path, spec.keyColumn, spec.columns);
+  if (problem) throw new SourceUnavailableError(`${variable}=${maskUrl(url)} ${problem}; ${setIt}`);
+  return new PostgresTableSource(poolFor(url), maskUrl(url), spec.path, spec.keyColumn, spec.columns);
 }
 
 interface BoundaryRow {

@@ -13,6 +13,7 @@ import type { LogLevel } from '@temporalio/common';
 import { CliError } from '../user-error';
 import { HISTOGRAM_BUCKETS } from './batch-metrics';
 import { jsonLogFunction } from './json-log';
+import { STOP_SIGNALS } from '../workers/stop-signals';
 
 const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 export type LogFormat = 'text' | 'json';
@@ -59,6 +60,7 @@ export function metricsBindAddress(raw: string): string {
 
 export function runtimeOptions(settings: TelemetrySettings): RuntimeOptions {
   return {
+    shutdownSignals: STOP_SIGNALS,
     logger: new DefaultLogger(settings.logLevel, settings.logFormat === 'json' ? jsonLogFunction : undefined),
     telemetryOptions: {
       // The SDK core's own warnings go through the same logger, so JSON mode is JSON throughout.

@@ -4,6 +4,8 @@ import { dataDir } from '../settings';
 import { loadConfiguredProcessors } from '../processors/configured';
 import { connectWorkerConnection, createWaymarkWorker } from './create-worker';
 import { configuredDataConverter, loadConnectionSettings } from '../connection/connect';
+import { holdStopSignals, surviveClosedOutput } from './stop-signals';
+import { watchLedgerAtStart } from './ledger-watch';
 import { installWaymarkRuntime, telemetrySettingsFromEnv, type TelemetryOverrides } from '../telemetry/runtime';
 
 export interface RunWorkerOptions {
@@ -17,7 +19,13 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const settings = loadConnectionSettings();
   const dataConverter = configuredDataConverter();
   loadConfiguredProcessors();
+  surviveClosedOutput();
   const runtime = installWaymarkRuntime(telemetry);
+  const say = (line: string) => {
+    if (telemetry.logFormat === 'json') runtime.logger.info(line);
+    else console.error(line);
+  };
+  const releaseSignals = holdStopSignals(say);
   const dir = dataDir();
   const ledger = openLedger(dir);
   try {
@@ -39,11 +47,17 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       // The ready line is what scripts and tests wait for; in JSON mode it is a log record like any other.
       if (telemetry.logFormat === 'json') runtime.logger.info(line, ready);
       else console.error(line);
-      await worker.run();
+      const stopWatching = watchLedgerAtStart(ledger, describeLedger(dir), say);
+      try {
+        await worker.run();
+      } finally {
+        stopWatching();
+      }
     } finally {
       await connection.close();
     }
   } finally {
     await ledger.close();
+    releaseSignals();
   }
 }

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
 import type { BatchStatus, BatchTotalsResult, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
+import { sliceSizeProblem } from './configure-slice';
 import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
 import type { BatchConfig, BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
@@ -283,6 +284,8 @@ export class BatchRun implements LaneHost, SplitHost {
   validateConfigure(change: BatchConfigChange): void {
     const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize' && k !== 'budget');
     if (unknown.length) throw new Error(`configure takes concurrency, sliceSize and budget only, not ${unknown.join(', ')}`);
+    const sliceProblem = sliceSizeProblem(change.sliceSize ?? this.spec.sliceSize, this.spec.checkpointEvery);
+    if (sliceProblem) throw new Error(sliceProblem);
     parseBatchSpec(this.changedSpec(change));
   }
 

@@ -7,8 +7,12 @@ import type { BatchProgress } from '../contract/messages';
 import type { Usage } from '../contract/usage';
 
 export function describeState(
-  p: Pick<BatchProgress, 'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn' | 'slicesWaitingForSlots'>,
+  p: Pick<
+    BatchProgress,
+    'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn' | 'slicesWaitingForSlots' | 'ledgerUnreachable'
+  >,
 ): string {
+  if (p.ledgerUnreachable !== undefined) return `ledger unreachable: ${p.ledgerUnreachable}`;
   if (p.state === 'waiting-for-quota' && p.quotaUntil !== undefined) {
     const until = new Date(p.quotaUntil).toISOString();
     if (p.pacedOn !== undefined) return `paced on ${p.pacedOn} until ${until}`;

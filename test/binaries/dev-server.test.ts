@@ -13,7 +13,7 @@ import { localConnectionSettings, serverAnswers } from '../../src/connection/con
 
 /** Whether a plaintext local Temporal frontend answers at `address`. */
 const isServerListening = (address: string, timeoutMs?: number) => serverAnswers(localConnectionSettings(address), timeoutMs);
-import { findFreePort } from '../../tools/support/free-port';
+import { findFreePort, startOnFreePorts } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { waitFor } from '../helpers/wait-for';
 
@@ -26,11 +26,10 @@ const WAYMARK_ATTRIBUTE_TYPES = {
 let running: BackgroundDevServer[] = [];
 
 async function start(dataDir: string, port?: number): Promise<BackgroundDevServer> {
-  const server = await startDevServerInBackground({
-    dataDir,
-    port: port ?? (await findFreePort()),
-    uiPort: await findFreePort(),
-  });
+  const server =
+    port === undefined
+      ? await startOnFreePorts(2, ([freePort, uiPort]) => startDevServerInBackground({ dataDir, port: freePort, uiPort }))
+      : await startDevServerInBackground({ dataDir, port, uiPort: await findFreePort() });
   running.push(server);
   return server;
 }
@@ -135,12 +134,7 @@ describe('startDevServerInBackground', () => {
 
   it('can leave the server running detached, with its output in a log file next to the database', async () => {
     const dataDir = makeTempDir();
-    const server = await startDevServerInBackground({
-      dataDir,
-      port: await findFreePort(),
-      uiPort: await findFreePort(),
-      detached: true,
-    });
+    const server = await startOnFreePorts(2, ([port, uiPort]) => startDevServerInBackground({ dataDir, port, uiPort, detached: true }));
     running.push(server);
     expect(server.logFile).toBe(path.join(dataDir, 'temporal.log'));
     await waitFor('the banner in the log file', async () =>
@@ -151,6 +145,34 @@ describe('startDevServerInBackground', () => {
     expect(execFileSync('ps', ['-o', 'pgid=', '-p', String(server.pid)], { encoding: 'utf8' }).trim()).toBe(String(server.pid));
     await server.stop();
     expect(() => process.kill(server.pid, 0)).toThrow();
+  });
+
+  it('moves to new ports when another process takes one between the check and the bind', async () => {
+    // A temporal executable that loses the race once, as start-dev does when a port is taken under it.
+    const dir = makeTempDir();
+    const cli = path.join(dir, 'temporal');
+    const lostOnce = path.join(dir, 'lost-once');
+    fs.writeFileSync(
+      cli,
+      `#!/bin/sh\nif [ ! -e '${lostOnce}' ]; then touch '${lostOnce}'; echo "Error: can't set frontend port: listen tcp 127.0.0.1:1: bind: address already in use" >&2; exit 1; fi\nexec '${requireTemporalCli()}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const tried: number[][] = [];
+    const saved = process.env.WAYMARK_TEMPORAL_CLI;
+    process.env.WAYMARK_TEMPORAL_CLI = cli;
+    try {
+      const server = await startOnFreePorts(2, (ports) => {
+        tried.push(ports);
+        return startDevServerInBackground({ dataDir: path.join(dir, 'data'), port: ports[0], uiPort: ports[1] });
+      });
+      running.push(server);
+      expect(tried).toHaveLength(2);
+      expect(server.address).toBe(`127.0.0.1:${tried[1][0]}`);
+      expect(await waymarkAttributeTypes(server.address)).toEqual(WAYMARK_ATTRIBUTE_TYPES);
+    } finally {
+      if (saved === undefined) delete process.env.WAYMARK_TEMPORAL_CLI;
+      else process.env.WAYMARK_TEMPORAL_CLI = saved;
+    }
   });
 
   it("reports a server that dies at startup with the tail of the server's output", async () => {

@@ -14,6 +14,7 @@ import { createDevServerEnv } from '../helpers/temporal-env';
 import { findFreePort } from '../../tools/support/free-port';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 import { makeRealTempDir, runCli, type CliRun } from './run-cli';
+import { processorNames } from '../../src/processors/registry';
 
 const BIN = path.resolve(__dirname, '../../bin/waymark.js');
 
@@ -119,6 +120,76 @@ describe('waymark CLI failure paths', () => {
         1,
         /^waymark: cannot start the Temporal dev server: 127\.0\.0\.1:\d+ \(its gRPC port\) is already in use\. .*TEMPORAL_ADDRESS=/,
       );
+    });
+
+    it('an empty --batch-id, and a --query the server refuses, say what is wrong with the reason', async () => {
+      const empty = await waymark('start', 'items.jsonl', '--processor', 'sha256', '--batch-id', '');
+      expect(empty).toMatchObject({ code: 1, stdout: '' });
+      expect(empty.stderr.split('\n')[0]).toBe(
+        "waymark: option '--batch-id <id>' argument '' is invalid. --batch-id must not be empty, got \"\"; give an id such as items-1, or leave the flag out for one made from the input's name and the time",
+      );
+      expectOneLine(
+        await waymark('start', 'items.jsonl', '--processor', 'sha256', '--batch-id', 'x'.repeat(1001)),
+        1,
+        /^waymark: the server refused to start batch "x{1001}": WorkflowId exceeds maximum allowed length \(1001\/1000\); fix it \(--batch-id\) and start again$/,
+      );
+      expectOneLine(
+        await waymark('list', '--query', 'bogus ==='),
+        1,
+        /^waymark: the server refused --query "bogus ===": invalid query: .*syntax error.* \(the query sent was WorkflowType = 'batchWorkflow' AND \(bogus ===\)\); write a Temporal list filter, e\.g\. --query "WaymarkFailed > 0"/,
+      );
+    });
+
+    it('--version prints the version; help names a command it does not know; start --help lists every processor', async () => {
+      const { version } = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
+      expect(await waymark('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+      expectOneLine(
+        await waymark('help', 'nosuch'),
+        1,
+        /^waymark: no command "nosuch"; the commands of waymark are dev, worker, start, .*`waymark --help`/,
+      );
+      expectOneLine(
+        await waymark('help', 'schedule', 'nosuch'),
+        1,
+        /^waymark: no command "schedule nosuch"; the commands of waymark schedule are create, /,
+      );
+      expect(await waymark('help', 'status')).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining('Usage: waymark status [options] <batch>'),
+      });
+      const help = await waymark('start', '--help');
+      expect(help.code).toBe(0);
+      const processorLine = help.stdout.replace(/\s+/g, ' ');
+      for (const name of processorNames()) expect(processorLine).toContain(` ${name},`);
+    });
+
+    it('start refuses an http url on a port fetch blocks, and a file whose name says no kind it reads', async () => {
+      expectOneLine(
+        await waymark('start', 'items.jsonl', '--processor', 'http', '--option', 'url=http://127.0.0.1:9/items/{id}'),
+        1,
+        /^waymark: .*option "url" uses port 9, which fetch refuses to connect to .*serve the API on another port/,
+      );
+      fs.writeFileSync(path.join(dir, 'x.xml'), '<items><item id="1"/></items>\n');
+      expectOneLine(
+        await waymark('start', 'x.xml', '--processor', 'sha256'),
+        1,
+        'cannot tell how to read x.xml from its name (.xml): waymark reads JSONL (.jsonl), CSV (.csv) and text (.txt, one item per line) files, and folders. Give --source-kind text to take each line as an item, or --source-kind jsonl or csv.',
+      );
+      expect(await waymark('list', '--query', "WorkflowId = 'x.xml'")).toMatchObject({
+        stdout: expect.stringContaining('no batches match'),
+      });
+    });
+
+    it('a ledger URL is shown with its password masked, in user:password and in the query', async () => {
+      for (const url of ['postgres://waymark:s3cret@127.0.0.1:1/db', 'postgres://waymark@127.0.0.1:1/db?password=s3cret']) {
+        const run = await runCli(['failures', 'b'], { cwd: dir, env: { ...cliEnv, WAYMARK_LEDGER_URL: url } });
+        expectOneLine(
+          run,
+          1,
+          /^waymark: cannot reach the PostgreSQL ledger at postgres:\/\/waymark(:\*\*\*)?@127\.0\.0\.1:1\/db(\?password=\*\*\*)?/,
+        );
+        expect(run.stderr).not.toContain('s3cret');
+      }
     });
 
     it('failures without a ledger names WAYMARK_DATA_DIR and creates none', async () => {
@@ -360,6 +431,134 @@ describe('waymark CLI failure paths', () => {
         5,
         'batch stopped was cancelled; what it finished is kept: `waymark export stopped --out DIR`, `waymark redrive stopped` runs the rest',
       );
+    });
+
+    it('start takes the command of exec-persistent after --', async () => {
+      const client = path.resolve(__dirname, '../../examples/persistent/sha256_client.py');
+      const run = await waymark(
+        'start',
+        'items.jsonl',
+        '--processor',
+        'exec-persistent',
+        '--batch-id',
+        'persistent-cmd',
+        '--wait',
+        '--',
+        'python3',
+        client,
+      );
+      expect(run).toMatchObject({ code: 0 });
+      expect(run.stdout).toContain('started batch persistent-cmd');
+      expect((await waymark('failures', 'persistent-cmd')).stdout).toBe('0 failed item(s) in batch persistent-cmd\n');
+    });
+
+    it('configure --slice names slice sizes that fit the batch, not a checkpointEvery it cannot set', async () => {
+      expect(
+        await waymark(
+          'start',
+          'items.jsonl',
+          '--processor',
+          'sleep',
+          '--option',
+          'ms=3000',
+          '--slice',
+          '1',
+          '--concurrency',
+          '1',
+          '--batch-id',
+          'reslice',
+        ),
+      ).toMatchObject({ code: 0 });
+      const run = await waymark('configure', 'reslice', '--slice', '7');
+      expectOneLine(
+        run,
+        1,
+        "configure refused: slice size 7 does not divide this batch's checkpointEvery (100000 items per workflow run), which cannot change while it runs; choose a slice size that divides it, e.g. 5 or 8",
+      );
+      expect(await waymark('cancel', 'reslice')).toMatchObject({ code: 0 });
+    });
+
+    it('failures shows control bytes of a message as escapes, not raw on the terminal', async () => {
+      // A program whose stderr (kept in its failure row) holds a NUL, a clear-screen sequence and a bell.
+      const printf = String.raw`printf 'bad \000 line \033[2J\007 here' >&2; exit 65`;
+      const started = await waymark(
+        'start',
+        'items.jsonl',
+        '--processor',
+        'exec',
+        '--batch-id',
+        'control',
+        '--wait',
+        '--',
+        'sh',
+        '-c',
+        printf,
+      );
+      expect(started.code).toBe(3);
+      const run = await waymark('failures', 'control');
+      expect(run.code).toBe(0);
+      // eslint-disable-next-line no-control-regex -- the control characters are what must not reach the terminal
+      expect(run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      expect(run.stdout).toContain('bad \\u0000 line \\u001b[2J\\u0007 here');
+    });
+
+    it('after the last worker is SIGKILLed, status, configure and start --wait say within seconds that none polls, and when one was last seen', async () => {
+      const slow = ['--processor', 'sleep', '--option', 'ms=1000', '--slice', '1', '--concurrency', '1'];
+      expect(await waymark('start', 'items.jsonl', ...slow, '--batch-id', 'orphaned')).toMatchObject({ code: 0 });
+      expect(await waymark('status', 'orphaned')).toMatchObject({ code: 0 });
+      worker!.kill('SIGKILL');
+      await worker!.exited;
+      worker = undefined;
+      // The server still lists the killed worker as a poller for minutes: only the silence tells.
+      const lastSeen = String.raw`\(none answered within 8 s; the last one, \S+, was seen \d+s ago\); start one with \`npx waymark worker\` \(with WAYMARK_TASK_QUEUE=${taskQueue}\)`;
+      const killedAt = Date.now();
+      expectOneLine(
+        await waymark('status', 'orphaned'),
+        1,
+        new RegExp(
+          `^waymark: batch orphaned is running, but it cannot report progress: no worker is polling task queue ${taskQueue} on .+ ${lastSeen}`,
+        ),
+      );
+      expect(Date.now() - killedAt).toBeLessThan(20_000);
+
+      const configuredAt = Date.now();
+      const configured = await waymark('configure', 'orphaned', '--concurrency', '2');
+      expect(configured.code).toBe(0);
+      expect(configured.stderr).toMatch(
+        new RegExp(`^waymark: configure of batch orphaned is queued, not applied yet: no worker is polling .+ ${lastSeen}`),
+      );
+      expect(Date.now() - configuredAt).toBeLessThan(20_000);
+
+      const waiting = spawn(process.execPath, [BIN, 'start', 'items.jsonl', ...slow, '--batch-id', 'orphan-waits', '--wait'], {
+        cwd: dir,
+        env: { ...process.env, ...LOCAL_ONLY_TEMPORAL_ENV, ...cliEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      waiting.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => waiting.once('exit', resolve));
+      const waitStarted = Date.now();
+      while (!stderr.includes('no worker is polling')) {
+        if (Date.now() - waitStarted > 20_000) throw new Error(`start --wait said nothing of the missing worker within 20 s:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stderr).toMatch(new RegExp(`waymark: no worker is polling task queue ${taskQueue} on .+ ${lastSeen}; waiting for one`));
+      waiting.kill('SIGINT');
+      expect(await exited).toBe(130);
+
+      // Queued, not lost: a worker that comes back applies the configure.
+      worker = await startWorkerProcess(cliEnv);
+      const deadline = Date.now() + 60_000;
+      let concurrency: unknown;
+      while (concurrency !== 2 && Date.now() < deadline) {
+        const run = await waymark('status', 'orphaned', '--json');
+        if (run.code === 0) concurrency = (JSON.parse(run.stdout) as { concurrency?: number }).concurrency;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(concurrency).toBe(2);
+      // And both batches finish with the worker that came back (the killed one's slice after its heartbeat timeout).
+      for (const id of ['orphaned', 'orphan-waits'])
+        expect(await runCli(['status', id, '--watch'], { cwd: dir, env: cliEnv, timeoutMs: 90_000 })).toMatchObject({ code: 0 });
     });
 
     it('status of finished batches needs no worker', async () => {

@@ -70,7 +70,7 @@ describe('waymark pause, resume, configure, cancel and list', () => {
     const refused = await waymark('configure', 'steered', '--slice', '30');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
-      'waymark: configure refused: invalid batch spec: checkpointEvery (200) is not a multiple of sliceSize (30); use e.g. 210\n',
+      "waymark: configure refused: slice size 30 does not divide this batch's checkpointEvery (200 items per workflow run), which cannot change while it runs; choose a slice size that divides it, e.g. 25 or 40\n",
     );
 
     expect((await waymark('resume', 'steered')).code).toBe(0);

@@ -221,9 +221,12 @@ describe('waymark start refuses mistakes with one clear line', () => {
     );
   });
 
-  it('refuses a command after -- for a processor other than exec', async () => {
+  it('refuses a command after -- for a processor other than exec and exec-persistent', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--', 'wc', '-c')).toEqual(
-      refused('a command after -- is only for --processor exec, not sha256; drop the command, or use --processor exec'),
+      refused('a command after -- is only for --processor exec or exec-persistent, not sha256; drop the command, or use one of them'),
+    );
+    expect(await waymark('start', 'items.jsonl', '--processor', 'exec-persistent', '--option', 'command=["wc"]', '--', 'wc', '-c')).toEqual(
+      refused('the command is given twice, after -- and as --option command=...; keep one'),
     );
   });
 

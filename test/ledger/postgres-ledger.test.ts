@@ -20,6 +20,19 @@ describe('PostgresLedger without a server', () => {
     expect(message).not.toContain('s3cret');
   });
 
+  it('hides a password given in the query (password=, sslpassword=) as well', async () => {
+    const message = await PostgresLedger.connect(
+      'postgres://waymark@127.0.0.1:1/waymark?password=s3cret&sslpassword=k3y&sslmode=disable',
+    ).catch((err: Error) => err.message);
+    expect(message).toContain(
+      'cannot reach the PostgreSQL ledger at postgres://waymark@127.0.0.1:1/waymark?password=***&sslpassword=***&sslmode=disable',
+    );
+    expect(message).not.toMatch(/s3cret|k3y/);
+    expect(() => new PostgresLedger('postgres://waymark@host:port/db?password=s3cret')).toThrow(
+      /postgres:\/\/waymark@host:port\/db\?password=\*\*\* is not a valid URL/,
+    );
+  });
+
   it('refuses a URL that is not one before connecting, without showing its password', () => {
     expect(() => new PostgresLedger('postgres://waymark:s3cret@host:port/db')).toThrow(
       /postgres:\/\/waymark:\*\*\*@host:port\/db is not a valid URL/,

@@ -5,6 +5,7 @@
  */
 import { HTTP_RESPONSE_CAP_BYTES, httpProcessor } from '../../src/processors/http/http';
 import { MAX_UNTIMED_QUOTA_WAITS } from '../../src/processors/http/quota-wait';
+import { FETCH_BLOCKED_PORTS } from '../../src/processors/http/blocked-ports';
 import { RetryableItemError } from '../../src/processors/errors';
 import {
   NonRetryableItemError,
@@ -191,6 +192,27 @@ describe('http', () => {
       );
     });
 
+    it('a failure row masks the secrets of the URL and any header value from the environment that the API echoes', async () => {
+      const queryKey = await failure(run({ id: 1 }, { url: `${api.url}/nowhere/{id}?api_key=k-7f3a9c&page=2` }));
+      expect(queryKey.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/nowhere\/1\?api_key=\*\*\*&page=2 answered 404/);
+      expect(queryKey.message).not.toContain('k-7f3a9c');
+
+      const userPassword = await failure(run({ id: 1 }, { url: `http://user:hunter2-pw@${new URL(api.url).host}/enrich/{id}` }));
+      expect(userPassword.message).toContain('user:***@');
+      expect(userPassword.message).not.toContain('hunter2-pw');
+
+      process.env.WAYMARK_TEST_ECHOED_TOKEN = 'tok-55aa91bb';
+      try {
+        api.script.push({ status: 401, body: '{"error": "invalid credentials: Bearer tok-55aa91bb"}' });
+        const echoed = await failure(run({ id: 1 }, { headers: { Authorization: 'Bearer ${env:WAYMARK_TEST_ECHOED_TOKEN}' } }));
+        expect(echoed).toMatchObject({ type: 'http-401' });
+        expect(echoed.message).toContain('invalid credentials: Bearer ***');
+        expect(echoed.message).not.toContain('tok-55aa91bb');
+      } finally {
+        delete process.env.WAYMARK_TEST_ECHOED_TOKEN;
+      }
+    });
+
     it('5xx and 408: retryable http-STATUS; a reset connection: retryable http-network', async () => {
       api.script.push({ status: 502, body: 'bad gateway' }, { status: 408 }, { reset: true });
       const errors = [await failure(run({ id: 1 })), await failure(run({ id: 1 })), await failure(run({ id: 1 }))];
@@ -299,10 +321,23 @@ describe('http', () => {
       [{ url: 'https://x', timeoutMs: 0 }, /option "timeoutMs" must be a whole number of milliseconds, at least 1/],
       [{ url: 'https://x', resultPointer: 'data' }, /option "resultPointer" "data" is not a JSON pointer/],
       [{ url: 'https://x', timeout: 5 }, /has no option "timeout"/],
+      [{ url: 'http://127.0.0.1:9/{id}' }, /option "url" uses port 9, which fetch refuses to connect to .*serve the API on another port/],
     ])('refuses %j, naming the option', (options, message) => {
       const err = check(options);
       expect(err).toBeInstanceOf(ProcessorOptionsError);
       expect(err.message).toMatch(message);
+    });
+
+    it("knows the ports Node's fetch refuses: each listed one fails with bad port, its neighbours do not, and a port from the item is left to it", async () => {
+      const badPort = async (port: number) => {
+        const err = await rejectionOf(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }), 'fetch to fail');
+        return String((err as { cause?: Error }).cause?.message).includes('bad port');
+      };
+      const ports = [...FETCH_BLOCKED_PORTS];
+      expect((await Promise.all(ports.map(badPort))).every(Boolean)).toBe(true);
+      const neighbours = ports.flatMap((p) => [p - 1, p + 1]).filter((p) => p > 0 && !FETCH_BLOCKED_PORTS.has(p));
+      expect((await Promise.all(neighbours.map(badPort))).some(Boolean)).toBe(false);
+      expect(() => httpProcessor.validateOptions!({ url: 'http://127.0.0.1:{port}/x' })).not.toThrow();
     });
 
     it('accepts a full set of options', () => {

@@ -10,7 +10,7 @@
  *
  * Needs /usr/bin/chromium (scripts/install-chromium.sh). Without it the test is skipped, except
  * in CI (CI=true), where it fails. WAYMARK_UPDATE_SCREENSHOT=1 writes the screenshot to
- * docs/web-ui-batch.png (the README's picture); otherwise it goes to the OS temp dir.
+ * docs/web-ui-batch.png (the picture in docs/operating.md); otherwise it goes to the OS temp dir.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,7 @@ import { createWaymarkWorker } from '../../src/workers/create-worker';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import type { BatchSummary } from '../../src/contract/messages';
-import { findFreePort } from '../../tools/support/free-port';
+import { startOnFreePorts } from '../../tools/support/free-port';
 import { makeTempDir, removeTempDirs } from '../helpers/temp-dir';
 import { bundleWaymarkWorkflows } from '../helpers/workflow-bundle';
 
@@ -70,7 +70,7 @@ if (!haveChromium && !IN_CI) {
       throw chromiumMissing('the Web UI browser test');
     }
     const dir = makeTempDir('waymark-web-ui-');
-    server = await startDevServerInBackground({ dataDir: dir, port: await findFreePort(), uiPort: await findFreePort() });
+    server = await startOnFreePorts(2, ([port, uiPort]) => startDevServerInBackground({ dataDir: dir, port, uiPort }));
     const file = writeOrders();
     const spec = validateSpecForStart({
       source: { kind: 'jsonl', path: file },

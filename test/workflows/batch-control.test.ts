@@ -119,7 +119,8 @@ describe('live control of a batch (time skipping)', () => {
       const refused = await handle.executeUpdate(configureUpdate, { args: [{ sliceSize: 7 }] }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
       expect(((refused as Error).cause as Error).message).toBe(
-        'invalid batch spec: checkpointEvery (50) is not a multiple of sliceSize (7); use e.g. 49',
+        // Not "use checkpointEvery 49": configure cannot change checkpointEvery.
+        "slice size 7 does not divide this batch's checkpointEvery (50 items per workflow run), which cannot change while it runs; choose a slice size that divides it, e.g. 5 or 10",
       );
 
       // Both at once: more lanes are wanted while the window is being wound up for re-planning.

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { DEFAULT_IP, startDevServerInBackground, type BackgroundDevServer } from '../../src/server/dev-server';
-import { findFreePort } from '../support/free-port';
+import { startOnFreePorts } from '../support/free-port';
 import { startWorkerProcess, type WorkerExit, type WorkerProcess } from '../support/worker-process';
 
 /** How long a worker may take to drain on SIGTERM before the cluster, stopping, kills it. */
@@ -49,12 +49,13 @@ export class ChaosCluster {
   }
 
   static async start(options: ClusterOptions): Promise<ChaosCluster> {
-    const port = await findFreePort();
-    let uiPort = await findFreePort();
-    while (uiPort === port) uiPort = await findFreePort();
-    const cluster = new ChaosCluster(options, port, uiPort);
+    // Restarts reuse these ports; only the first start can move to new ones if another process takes one.
+    const cluster = await startOnFreePorts(2, async ([port, uiPort]) => {
+      const candidate = new ChaosCluster(options, port, uiPort);
+      await candidate.startServer();
+      return candidate;
+    });
     try {
-      await cluster.startServer();
       await Promise.all(cluster.workers.map((_, i) => cluster.startWorker(i)));
     } catch (err) {
       await cluster.stop();

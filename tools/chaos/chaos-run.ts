@@ -11,7 +11,7 @@ import { connectClient } from '../../src/connection/connect';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import type { Ledger } from '../../src/ledger/ledger';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger';
-import { maskPassword } from '../../src/postgres/url';
+import { maskUrl } from '../../src/mask-secrets';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { ledgerFile } from '../../src/settings';
 import { loadProcessorModule } from '../../src/processors/registry';
@@ -149,7 +149,7 @@ async function openChaosLedger(url: string | undefined, dataDir: string): Promis
 }
 
 function describeChaosLedger(url: string | undefined, dataDir: string): string {
-  return url ? `PostgreSQL ledger ${maskPassword(url)}` : `SQLite ledger ${ledgerFile(dataDir)}`;
+  return url ? `PostgreSQL ledger ${maskUrl(url)}` : `SQLite ledger ${ledgerFile(dataDir)}`;
 }
 
 /** A text source of `items` distinct lines, one item each. */

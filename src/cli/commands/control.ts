@@ -8,7 +8,7 @@ import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { positiveNumber, wholeNumber } from '../flag-values';
 import { rootMessage } from '../batch-outcome';
-import { noWorkerMessage, workerPolls } from '../worker-presence';
+import { noWorkerMessage, unanswered, WORKER_ANSWER_MS, workerPolls, workerSighting } from '../worker-presence';
 
 export function addPauseCommand(program: Command): void {
   program
@@ -78,12 +78,20 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
   };
   try {
-    const now = await handle.executeUpdate(configureUpdate, { args: [change] });
+    const now = await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () =>
+      handle.executeUpdate(configureUpdate, { args: [change] }),
+    );
     const budget = now.budget === undefined ? '' : `, budget ${now.budget.max} ${now.budget.unit}`;
     console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}${budget}`);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
-    throw err;
+    if (!unanswered(err)) throw err;
+    // The server holds the update for the batch's next workflow task: it is not lost, only not applied yet.
+    const sighting = await workerSighting(handle.client, taskQueue);
+    console.error(
+      `waymark: configure of batch ${batchId} is queued, not applied yet: ${noWorkerMessage(taskQueue, sighting)}. ` +
+        `A worker that runs the batch checks and applies it; \`waymark status ${batchId} --json\` shows the settings in force`,
+    );
   }
 }
 

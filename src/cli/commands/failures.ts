@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { existingLedger } from '../../ledger/open-ledger';
 import { batchRecord } from '../batch-record';
+import { printable } from '../terminal-text';
 
 export function addFailuresCommand(program: Command): void {
   program
@@ -24,7 +25,8 @@ async function failures(batchId: string, o: { json?: boolean }): Promise<void> {
       if (o.json) {
         console.log(JSON.stringify({ index: f.index, error: { type: f.errorType, message: f.errorMessage }, attempts: f.attempts }));
       } else {
-        console.log(`${f.index}\t${f.errorType}\t${f.attempts} attempt(s)\t${(f.errorMessage ?? '').split('\n')[0]}`);
+        const message = printable((f.errorMessage ?? '').split('\n')[0]);
+        console.log(`${f.index}\t${printable(f.errorType ?? '')}\t${f.attempts} attempt(s)\t${message}`);
       }
     }
     if (!o.json) console.log(`${n} failed item(s) in batch ${batchId}`);

@@ -7,7 +7,7 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { budgetFlag, columnList, decimal, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
+import { batchIdFlag, budgetFlag, columnList, decimal, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -15,6 +15,7 @@ import { progressQuery } from '../../contract/messages';
 import { lanesInUse } from '../../workflows/details';
 import { workerPolls } from '../worker-presence';
 import { addNotifyOptions, notifyTargets, type NotifyFlags } from '../notify-flags';
+import { processorNames } from '../../processors/registry';
 
 export interface StartFlags extends NotifyFlags {
   spec?: string;
@@ -41,6 +42,9 @@ export interface StartFlags extends NotifyFlags {
   wait?: boolean;
 }
 
+/** Processors whose `command` option may follow `--` on the command line. */
+const COMMAND_PROCESSORS = ['exec', 'exec-persistent'];
+
 /** Flags that describe a postgres-table source, by their spec field. */
 const TABLE_FLAGS = { keyColumn: '--key-column', columns: '--columns', urlEnv: '--url-env' } as const;
 
@@ -49,10 +53,10 @@ export function addStartCommand(program: Command): void {
     .command('start')
     .description('start a batch over a file, a folder or a PostgreSQL table (or from --spec FILE)')
     .argument('[input]', 'JSONL, text or CSV file, a folder of files, or a table (table or schema.table) with --source-kind postgres-table')
-    .argument('[command...]', 'for --processor exec: the command to run per item, after --')
+    .argument('[command...]', `for --processor ${COMMAND_PROCESSORS.join(' or ')}: the command to run, after --`)
     .option('--spec <file>', 'the batch spec as JSON (the same document `temporal workflow start --input-file` takes)')
     .option('--source-kind <kind>', `how to read the input: ${SOURCE_KINDS.join(', ')} (default: from the file name)`)
-    .option('--processor <name>', 'processor: noop, sleep, sha256, exec, or one from WAYMARK_PROCESSORS')
+    .option('--processor <name>', `processor: ${processorNames().join(', ')}, or one from WAYMARK_PROCESSORS`)
     .option('--option <key=value>', 'processor option, repeatable (value parsed as JSON when it is JSON)', keyValue)
     .option('--slice <n>', 'S: items per slice (one activity)', wholeNumber('--slice', 1))
     .option('--checkpoint-every <n>', 'N: items per workflow run before continue-as-new', wholeNumber('--checkpoint-every', 1))
@@ -89,7 +93,7 @@ export function addStartCommand(program: Command): void {
     )
     .option('--fairness-key <key>', 'Temporal fairness key (a tenant, a team): keys share the task queue by weight')
     .option('--fairness-weight <w>', 'weight of the fairness key, 0.001 to 1000 (default 1)', decimal('--fairness-weight', 0.001, 1000))
-    .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time')
+    .option('--batch-id <id>', 'the batch id (the workflow id); default: input name and time', batchIdFlag)
     .option('--wait', 'show a live progress bar and exit when the batch completes');
   addNotifyOptions(start, "where to send the batch's events (finished, failed, budget reached, long quota wait, stalled, ...)").action(
     startBatchCommand,
@@ -176,10 +180,13 @@ export function specFromFlags(input: string | undefined, flags: StartFlags, comm
   if (!flags.processor) throw new CliError('--processor is required (e.g. --processor sha256, or --processor exec -- your-command)');
   const options: Record<string, unknown> = { ...flags.option };
   if (command.length) {
-    if (flags.processor !== 'exec') {
+    if (!COMMAND_PROCESSORS.includes(flags.processor)) {
       throw new CliError(
-        `a command after -- is only for --processor exec, not ${flags.processor}; drop the command, or use --processor exec`,
+        `a command after -- is only for --processor ${COMMAND_PROCESSORS.join(' or ')}, not ${flags.processor}; drop the command, or use one of them`,
       );
+    }
+    if (options.command !== undefined) {
+      throw new CliError('the command is given twice, after -- and as --option command=...; keep one');
     }
     options.command = command;
   }
@@ -227,10 +234,25 @@ function checkTableFlags(kind: SourceKind, flags: StartFlags): void {
   }
 }
 
+/** File names read as one item per line without --source-kind; any other extension must be said. */
+const TEXT_EXTENSIONS = ['', '.txt', '.text', '.lst', '.list', '.log', '.tsv'];
+
+/**
+ * The kind a file's name implies. A name that implies none (x.xml, x.json, x.parquet) is refused
+ * rather than read as lines of text: one item per line of an XML document is rarely what was meant.
+ */
 function inferKind(input: string): SourceKind {
   if (fs.existsSync(input) && fs.statSync(input).isDirectory()) return 'folder';
   const ext = path.extname(input).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.csv') return 'csv';
-  return 'text';
+  if (TEXT_EXTENSIONS.includes(ext)) return 'text';
+  const json =
+    ext === '.json'
+      ? ` A .json file is one document; for one item per element, write it as JSON lines (e.g. \`jq -c '.[]' ${path.basename(input)} > items.jsonl\`).`
+      : '';
+  throw new CliError(
+    `cannot tell how to read ${input} from its name (${ext}): waymark reads JSONL (.jsonl), CSV (.csv) and text (.txt, one item per line) files, and folders. ` +
+      `Give --source-kind text to take each line as an item, or --source-kind jsonl or csv.${json}`,
+  );
 }

@@ -12,7 +12,8 @@ import { closedBatch, endedError, rootMessage, summaryExitCode, type ClosedBatch
 import { finishWatched } from '../print-summary';
 import { openLedgerQuietly, watchBatch } from '../watch-batch';
 import { ProgressReader } from '../batch-progress';
-import { noWorkerMessage, workerPolls } from '../worker-presence';
+import { noWorkerMessage, unanswered, WORKER_ANSWER_MS, workerPolls, workerSighting } from '../worker-presence';
+import { printable } from '../terminal-text';
 import { addNotifyOptions, notifyTargets, type NotifyFlags } from '../notify-flags';
 import { wholeNumber } from '../flag-values';
 import { undeliveredNotifications } from '../undelivered-notifications';
@@ -55,7 +56,7 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean; una
     if (!(await workerPolls(client.workflow, description.taskQueue))) {
       throw new CliError(`batch ${batchId} is running, but it cannot report progress: ${noWorkerMessage(description.taskQueue)}`);
     }
-    const progress = await runningProgress(handle);
+    const progress = await runningProgress(handle, description.taskQueue);
     if (progress) {
       if (o.json) console.log(JSON.stringify({ batchId, status: 'RUNNING', ...progress }, null, 2));
       else {
@@ -79,12 +80,18 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean; una
 }
 
 /** The progress of a running batch (batch-progress.ts); undefined when it closed meanwhile. */
-async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>): Promise<BatchProgress | undefined> {
+async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue: string): Promise<BatchProgress | undefined> {
   const ledger = openLedgerQuietly();
   try {
-    return await new ProgressReader(handle, ledger).read();
+    // Its first read queries the workflow, which only a worker answers: a deadline tells when none does.
+    return await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => new ProgressReader(handle, ledger).read());
   } catch (err) {
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+    // The server still lists a worker that stopped minutes ago; that none answered is what tells.
+    if (unanswered(err)) {
+      const sighting = await workerSighting(handle.client, taskQueue);
+      throw new CliError(`batch ${handle.workflowId} is running, but it cannot report progress: ${noWorkerMessage(taskQueue, sighting)}`);
+    }
     throw new CliError(
       `cannot read the progress of batch ${handle.workflowId}: ${rootMessage(err as Error)}; try again, or see it in the Temporal Web UI`,
     );
@@ -113,7 +120,7 @@ function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void
     console.log(`batch     ${batchId}`);
     console.log(`state     ${closed.ending}`);
   }
-  if (reason) console.log(`reason    ${reason}`);
+  if (reason) console.log(`reason    ${printable(reason)}`);
   if (manifest?.total === 0) console.log('note      nothing to do: the source has no items');
   console.log(`workflow  ${workflowStatus}`);
 }

@@ -3,6 +3,7 @@ import { ProcessorOptionsError } from '../processor';
 import { describeValue, integerOption, rejectUnknownOptions } from '../options';
 import { parseJsonPointer } from './json-pointer';
 import { envNames, sampleUrl } from './template';
+import { FETCH_BLOCKED_PORTS } from './blocked-ports';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof METHODS)[number];
@@ -63,6 +64,13 @@ function urlOption(url: unknown): string {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     fail(`option "url" must be an http: or https: URL, got ${parsed.protocol} in ${describeValue(template)}`);
+  }
+  // A port filled from the item is the item's business; one written in the template fails every item alike.
+  const port = Number(parsed.port);
+  if (FETCH_BLOCKED_PORTS.has(port) && new URL(sampleUrl(template, '8080')).port === parsed.port) {
+    fail(
+      `option "url" uses port ${port}, which fetch refuses to connect to (a "bad port" of the Fetch Standard: every request would fail with "bad port"); serve the API on another port, e.g. 8080`,
+    );
   }
   return template;
 }

@@ -43,6 +43,7 @@ import { parseHttpOptions, type HttpOptions } from './http-options';
 import { resolveJsonPointer } from './json-pointer';
 import { MAX_UNTIMED_QUOTA_WAITS, quotaWaitFromHeaders, UntimedQuotaWaits } from './quota-wait';
 import { fillBody, fillEnv, fillUrl } from './template';
+import { maskUrl, maskValues, urlSecrets } from '../../mask-secrets';
 
 /** The most response body a result may hold; more is a failure, never a result cut short. */
 export const HTTP_RESPONSE_CAP_BYTES = 64 * 1024;
@@ -65,6 +66,11 @@ function checkEnv(options: HttpOptions): void {
   for (const { header, name } of options.envNames) {
     if (process.env[name] === undefined) throw envMissing(header, name);
   }
+}
+
+/** The values the headers take from the worker's environment (`${env:NAME}`): secrets, as a rule. */
+function headerSecrets(options: HttpOptions): string[] {
+  return options.envNames.map(({ name }) => process.env[name] ?? '');
 }
 
 function requestHeaders(options: HttpOptions, ctx: ProcessorContext, hasBody: boolean): Headers {
@@ -166,7 +172,14 @@ function bodyStart(text: string): string {
 }
 
 /** Why fetch threw: the item's own stop passes through, the rest is a failed attempt. */
-function requestFailure(err: unknown, what: string, ctxSignal: AbortSignal, timeoutMs: number | undefined, timedOut: boolean): unknown {
+function requestFailure(
+  err: unknown,
+  what: string,
+  ctxSignal: AbortSignal,
+  timeoutMs: number | undefined,
+  timedOut: boolean,
+  url: string,
+): unknown {
   if (ctxSignal.aborted) return ctxSignal.reason;
   if (timedOut) {
     return new RetryableItemError(
@@ -175,8 +188,13 @@ function requestFailure(err: unknown, what: string, ctxSignal: AbortSignal, time
     );
   }
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const reason = cause?.code ?? cause?.message ?? (err as Error).message;
-  return new RetryableItemError(`${what} failed: ${reason} (${(err as Error).message}); counted as a failed attempt`, 'http-network');
+  // fetch quotes the URL it refuses (one with user:password, say), secrets and all.
+  const masked = (text: string) => text.replaceAll(url, maskUrl(url));
+  const reason = masked(cause?.code ?? cause?.message ?? (err as Error).message);
+  return new RetryableItemError(
+    `${what} failed: ${reason} (${masked((err as Error).message)}); counted as a failed attempt`,
+    'http-network',
+  );
 }
 
 function successResult(options: HttpOptions, what: string, response: Response, body: CappedBody, ctx: ProcessorContext): unknown {
@@ -271,7 +289,7 @@ export const httpProcessor = defineProcessor(
     const url = fillUrl(options.url, item);
     const body = requestBody(options, item);
     const headers = requestHeaders(options, ctx, body !== undefined);
-    const what = `${options.method} ${url}`;
+    const what = `${options.method} ${maskUrl(url)}`;
     const request = requestSignal(ctx.signal, options.timeoutMs);
     let response: Response;
     let answer: CappedBody;
@@ -279,14 +297,19 @@ export const httpProcessor = defineProcessor(
       response = await fetch(url, { method: options.method, headers, body, signal: request.signal });
       answer = await readCapped(response, HTTP_RESPONSE_CAP_BYTES);
     } catch (err) {
-      throw requestFailure(err, what, ctx.signal, options.timeoutMs, request.timedOut());
+      throw requestFailure(err, what, ctx.signal, options.timeoutMs, request.timedOut(), url);
     } finally {
       request.done();
     }
     const status = response.status;
+    if (status >= 200 && status < 300) {
+      untimedWaits.clear(ctx.idempotencyKey);
+      return successResult(options, what, response, answer, ctx);
+    }
+    // An error answer goes into a failure row: an API that echoes the request's credentials must not put them there.
+    answer = { ...answer, text: maskValues(answer.text, [...headerSecrets(options), ...urlSecrets(url)]) };
     if (status === 429 || status === 503) throw quotaAnswer(what, response, answer, ctx.idempotencyKey);
     untimedWaits.clear(ctx.idempotencyKey);
-    if (status >= 200 && status < 300) return successResult(options, what, response, answer, ctx);
     const detail = `${what} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     if (status === 408 || status >= 500) {
       throw new RetryableItemError(`${detail}; counted as a failed attempt; ${bodyStart(answer.text)}`, `http-${status}`);

@@ -49,8 +49,8 @@ export function fillUrl(template: string, item: unknown): string {
 }
 
 /** The URL with stand-ins for the placeholders, to check that the rest of it is a URL. */
-export function sampleUrl(template: string): string {
-  return template.replace(ITEM_PLACEHOLDER, '1');
+export function sampleUrl(template: string, standIn = '1'): string {
+  return template.replace(ITEM_PLACEHOLDER, standIn);
 }
 
 /**
