@@ -85,14 +85,7 @@ export async function watchBatch(
       })
     : () => undefined;
 
-  // The bar is cut to the terminal's width: a ledger that cannot be reached gets a whole line, with its reason.
-  let ledgerUnreachable: string | undefined;
-  const sayLedger = (p: BatchProgress) => {
-    if (p.ledgerUnreachable !== undefined && ledgerUnreachable === undefined) {
-      say(`ledger unreachable: ${p.ledgerUnreachable}; the batch waits, and goes on by itself once the ledger answers`);
-    } else if (p.ledgerUnreachable === undefined && ledgerUnreachable !== undefined) say('the ledger answers again; going on');
-    ledgerUnreachable = p.ledgerUnreachable;
-  };
+  const sayLedger = ledgerSayer(say);
 
   let finished = false;
   const poll = (async () => {
@@ -137,6 +130,20 @@ export async function watchBatch(
     if (started) bar.stop();
     await ledger?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The bar is cut to the terminal's width: a ledger that cannot be reached gets a whole line, with
+ * its reason, once, and another once it answers again.
+ */
+function ledgerSayer(say: (line: string) => void): (p: BatchProgress) => void {
+  let unreachable: string | undefined;
+  return (p) => {
+    if (p.ledgerUnreachable !== undefined && unreachable === undefined) {
+      say(`ledger unreachable: ${p.ledgerUnreachable}; the batch waits, and goes on by itself once the ledger answers`);
+    } else if (p.ledgerUnreachable === undefined && unreachable !== undefined) say('the ledger answers again; going on');
+    unreachable = p.ledgerUnreachable;
+  };
 }
 
 /** This machine's ledger, to read progress from; none when it has none or it cannot be opened (heartbeats tell then). */
