@@ -86,26 +86,14 @@ export async function watchBatch(
     : () => undefined;
 
   const sayLedger = ledgerSayer(say);
-
-  let finished = false;
-  const poll = (async () => {
-    while (!finished) {
-      try {
-        // A deadline, or a query nobody answers would hold the bar (and this loop) until the server gives up.
-        const progress = await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => reader.read());
-        show(progress);
-        sayLedger(progress);
-      } catch {
-        // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  })();
+  const polling = pollProgress(handle, reader, (p) => {
+    show(p);
+    sayLedger(p);
+  });
 
   try {
     const summary = await handle.result();
-    finished = true;
-    await poll;
+    await polling.stop();
     if (started) {
       bar.setTotal(summary.total);
       const done = summary.succeeded + summary.failed;
@@ -119,8 +107,7 @@ export async function watchBatch(
     }
     return summary;
   } catch (err) {
-    finished = true;
-    await poll;
+    await polling.stop();
     if (err instanceof WorkflowFailedError) throw endedError(handle.workflowId, await closedByFailure(handle.workflowId, err));
     throw err;
   } finally {
@@ -130,6 +117,32 @@ export async function watchBatch(
     if (started) bar.stop();
     await ledger?.close().catch(() => undefined);
   }
+}
+
+/** Reads the batch's progress every POLL_MS until stopped. */
+function pollProgress(
+  handle: WorkflowHandle<typeof batchWorkflow>,
+  reader: ProgressReader,
+  show: (p: BatchProgress) => void,
+): { stop(): Promise<void> } {
+  let finished = false;
+  const poll = (async () => {
+    while (!finished) {
+      try {
+        // A deadline, or a query nobody answers would hold the bar (and this loop) until the server gives up.
+        show(await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => reader.read()));
+      } catch {
+        // Between runs (continue-as-new) or before the first workflow task a query can fail; the next poll catches up.
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  })();
+  return {
+    stop() {
+      finished = true;
+      return poll;
+    },
+  };
 }
 
 /**
