@@ -17,6 +17,8 @@ export interface HistoryStats {
   retriedActivities: number;
   /** Mean milliseconds from an activity's scheduling to the start of its completing attempt. */
   meanScheduleToStartMs: number;
+  /** Minutes the completed activities were open, summed: from their scheduling to their completion. */
+  activityMinutes: number;
 }
 
 function millis(t: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
@@ -28,6 +30,7 @@ export async function historyStats(client: Client, workflowId: string, activityT
   let activities = 0;
   let retriedActivities = 0;
   let scheduleToStart = 0;
+  let running = 0;
   let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
   while (runId) {
     const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -55,6 +58,8 @@ export async function historyStats(client: Client, workflowId: string, activityT
         if (begin !== undefined) {
           activities++;
           scheduleToStart += begin - scheduled.get(of)!;
+          // From its scheduling: a started event is written only with the completion, at its time.
+          running += at - scheduled.get(of)!;
         }
       }
     }
@@ -66,5 +71,6 @@ export async function historyStats(client: Client, workflowId: string, activityT
     activities,
     retriedActivities,
     meanScheduleToStartMs: activities ? scheduleToStart / activities : 0,
+    activityMinutes: running / 60_000,
   };
 }

@@ -7,6 +7,8 @@
 import type { BatchSpecInput } from '../src/contract/batch-spec';
 import type { LanesPlan } from './sections/lanes';
 import type { RateLimitsPlan } from './sections/rate-limits';
+import type { ManyLanesPlan } from './sections/many-lanes';
+import type { OrchestrationCostPlan } from './sections/orchestration-cost';
 
 export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
 
@@ -43,6 +45,10 @@ export interface BenchPlan {
   lanes?: LanesPlan;
   /** (h) Named rate limits: the limiter's cost per item on each ledger, and pacing accuracy. */
   rateLimits?: RateLimitsPlan;
+  /** (i) Hundreds of lanes: slow items at C up to 1,000 beside the bare loop, with their actions. */
+  manyLanes?: ManyLanesPlan;
+  /** (j) Orchestration cost: actions per 1,000 items for waymark and the per-item pattern. */
+  orchestrationCost?: OrchestrationCostPlan;
 }
 
 export type ScalingSpec = Required<Pick<SpecOverrides, 'concurrency' | 'sliceSize' | 'checkpointEvery'>>;
@@ -90,6 +96,10 @@ export const FULL_PLAN: BenchPlan = {
   },
   // 12 s at 200 a second on 8 lanes of 1 ms items: the lanes could go 20 times faster.
   rateLimits: { items: 20_000, bursts: [0, 100], pacing: { items: 2_400, limit: 200, burst: 20, concurrency: 8, itemMs: 1 } },
+  // About 3 minutes: six cells of 10 s in each system.
+  manyLanes: { concurrencies: [64, 256, 1000], itemMs: [100, 2000], bareSeconds: 10 },
+  // About 20 minutes, most of it the C = 4 cells of 1 s and 2 s items (1,000 items each: 250 s and 500 s).
+  orchestrationCost: { itemMs: [1, 100, 1000, 2000], concurrencies: [4, 64, 500], waymarkItems: 1_000, perItemItems: 2_000 },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -113,4 +123,6 @@ export const SMOKE_PLAN: BenchPlan = {
   // Two cells at the default S, a second or two each, and a small skewed batch.
   lanes: { itemMs: [10], concurrencies: [4, 16], batches: [200], skew: { items: 200, concurrency: 4, ms: 10, slowEvery: 50, slowMs: 500 } },
   rateLimits: { items: 500, bursts: [0, 100], pacing: { items: 300, limit: 100, burst: 10, concurrency: 4, itemMs: 1 } },
+  manyLanes: { concurrencies: [64], itemMs: [100], bareSeconds: 1 },
+  orchestrationCost: { itemMs: [1], concurrencies: [4], waymarkItems: 200, perItemItems: 100 },
 };

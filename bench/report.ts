@@ -10,6 +10,9 @@ import type { RateLimitsResult } from './sections/rate-limits';
 import type { ScalingResult, ScalingRun } from './sections/scaling';
 import type { TimePerItemResult } from './sections/time-per-item';
 import type { LanesCell, LanesResult } from './sections/lanes';
+import type { ManyLanesCell } from './sections/many-lanes';
+import type { OrchestrationCostCell } from './sections/orchestration-cost';
+import { manyLanesSection, orchestrationCostSection } from './report-lanes';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
@@ -28,6 +31,8 @@ export interface BenchResults {
   budgetProbe: WaymarkRun;
   tradeOff?: TradeOffResult;
   lanes?: LanesResult;
+  manyLanes?: ManyLanesCell[];
+  orchestrationCost?: OrchestrationCostCell[];
   tuning?: TuningResult;
   timePerItem?: TimePerItemResult;
   /** Absent from results saved before section (e) existed. */
@@ -658,6 +663,9 @@ export function renderReport(r: BenchResults, notes?: string): string {
   ];
   if (r.tradeOff) parts.push('## (d) Trade-off: slice size, commit group, concurrency', '', tradeOffSection(r.tradeOff), '');
   if (r.lanes) parts.push('## (f) Every lane busy: slow items at the default slice size', '', lanesSection(r.lanes), '');
+  if (r.manyLanes) parts.push('## (i) Hundreds of lanes: slow items at C up to 1,000', '', manyLanesSection(r.manyLanes), '');
+  if (r.orchestrationCost)
+    parts.push('## (j) Orchestration cost: Temporal Cloud actions per 1,000 items', '', orchestrationCostSection(r.orchestrationCost), '');
   if (r.processes) {
     parts.push(
       '## (g) A Python processor: a process per item, persistent, many items per call',

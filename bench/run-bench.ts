@@ -33,6 +33,8 @@ import { measureTradeOff } from './sections/trade-off';
 import { measureTuning } from './sections/tuning';
 import { measureLanes } from './sections/lanes';
 import { measureRateLimits } from './sections/rate-limits';
+import { measureManyLanes } from './sections/many-lanes';
+import { measureOrchestrationCost } from './sections/orchestration-cost';
 
 function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
   const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
@@ -137,6 +139,16 @@ async function measureSections(
       log('(h) named rate limits: what the limiter costs, how closely a batch keeps to it');
       rateLimits = await measureRateLimits(env, plan.rateLimits, pg);
     }
+    let manyLanes;
+    if (plan.manyLanes) {
+      log('(i) hundreds of lanes: slow items at C up to 1,000');
+      manyLanes = await measureManyLanes(env, plan.manyLanes);
+    }
+    let orchestrationCost;
+    if (plan.orchestrationCost) {
+      log('(j) orchestration cost: Temporal Cloud actions per 1,000 items');
+      orchestrationCost = await measureOrchestrationCost(env, plan.orchestrationCost);
+    }
     return {
       plan,
       machine,
@@ -155,6 +167,8 @@ async function measureSections(
       lanes,
       processes,
       rateLimits,
+      manyLanes,
+      orchestrationCost,
     };
   } finally {
     await env.close();
@@ -177,6 +191,11 @@ function budgetViolations(results: BenchResults): string[] {
     ]),
     ...(results.processes?.runs ?? []).map((p): [string, number[]] => [`(g) ${p.label}`, p.run.eventsPerRun]),
     ...(results.rateLimits ? [['(h) pacing', results.rateLimits.pacing.waymark.eventsPerRun] as [string, number[]]] : []),
+    ...(results.manyLanes ?? []).map((c): [string, number[]] => [
+      `(i) ${c.items} x ${c.itemMs} ms C=${c.concurrency}`,
+      c.waymark.eventsPerRun,
+    ]),
+    ...(results.orchestrationCost ?? []).map((c): [string, number[]] => [`(j) ${c.itemMs} ms C=${c.concurrency}`, c.waymark.eventsPerRun]),
     ...(results.scaling?.cases ?? []).flatMap((c) =>
       c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun]),
     ),

@@ -3,6 +3,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourc
 import type { BenchEnv } from '../bench-env';
 import { historyStats } from '../history';
 import type { Throughput } from '../throughput';
+import { actionCounts, actionsBetween, settledActions, type ActionCounts } from '../actions';
 import { perItemActivities } from './activities';
 import type { PerItemTotals } from './contracts';
 import type { heartbeatProbeWorkflow, perItemBatch } from './workflows';
@@ -14,6 +15,8 @@ export interface PerItemRun extends Throughput {
   eventsPerItem: number;
   /** Mean milliseconds from an item's activity being scheduled to its start. */
   meanScheduleToStartMs: number;
+  /** The Temporal Cloud actions it cost, by type, if asked for. */
+  actions?: ActionCounts;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -26,8 +29,10 @@ async function perItemWorker(env: BenchEnv, taskQueue: string): Promise<Worker> 
 
 export async function runPerItemBatch(
   env: BenchEnv,
-  opts: { file: string; items: number; processor: string; options?: Record<string, unknown>; pageSize: number },
+  opts: { file: string; items: number; processor: string; options?: Record<string, unknown>; pageSize: number; countActions?: boolean },
 ): Promise<PerItemRun> {
+  const metricsUrl = env.server.metricsUrl;
+  const before = opts.countActions && metricsUrl ? await actionCounts(metricsUrl) : undefined;
   const workflowId = `per-item-${opts.processor}-${process.pid}-${++started}`;
   const taskQueue = `bench-${workflowId}`;
   const worker = await perItemWorker(env, taskQueue);
@@ -45,7 +50,9 @@ export async function runPerItemBatch(
   if (!totals || totals.processed !== opts.items)
     throw new Error(`per-item batch ${workflowId} processed ${totals?.processed ?? 0} items, expected ${opts.items}`);
   const stats = await historyStats(env.client, workflowId, 'processRecord');
+  const actions = before ? actionsBetween(before, await settledActions(metricsUrl!)) : undefined;
   return {
+    ...(actions ? { actions } : {}),
     items: opts.items,
     seconds,
     itemsPerSecond: opts.items / seconds,

@@ -60,6 +60,11 @@ export interface BackgroundDevServer {
   dbFile: string;
   /** The server's stdout and stderr, appended to on every start. */
   logFile: string;
+  /**
+   * Its Prometheus endpoint, from its banner: among its metrics, `action`, the Temporal Cloud
+   * actions it counted by type (what the bench reports as a batch's orchestration cost).
+   */
+  metricsUrl?: string;
   pid: number;
   /** SIGTERM, then SIGKILL if the server has not exited after a grace period. Safe to call twice. */
   stop(): Promise<void>;
@@ -159,8 +164,17 @@ export async function startDevServerInBackground(options: BackgroundDevServerOpt
     }
     throw error;
   }
+  const metricsUrl = /Temporal Metrics:\s+(\S+)/.exec(readTail(logFile, logStart))?.[1];
   // Spawn failures were turned into errors by untilReady, so the process has a pid here.
-  return { address: plan.address, uiUrl: plan.uiUrl, dbFile: plan.dbFile, logFile, pid: child.pid!, stop };
+  return {
+    address: plan.address,
+    uiUrl: plan.uiUrl,
+    dbFile: plan.dbFile,
+    logFile,
+    pid: child.pid!,
+    stop,
+    ...(metricsUrl ? { metricsUrl } : {}),
+  };
 }
 
 /** The end of what was written to `file` after byte offset `from`. */

@@ -5,7 +5,12 @@
  *
  * A slice runs many items at once (lanes.ts): C lanes are held by a few slices, and pause, stop
  * and lent lanes reach running slices through the ledger (slice-control.ts), not a heartbeat. Runs
- * recorded before lanes in slices ran one item per slice and are replayed so (legacyLanes).
+ * recorded before lanes in slices ran one item per slice and are replayed so (runLane, idle-lane-splits.ts).
+ *
+ * Over 400 lines: the decisions of one run (launch, lend, wait for quota, pause, stop, continue
+ * as new) all read and change the same state, and each must keep its commands in the order runs
+ * recorded before replay; what stands apart is in its own file (lanes, control, refresh, splits,
+ * Web UI, configure).
  */
 import {
   CancellationScope,
@@ -14,24 +19,20 @@ import {
   isCancellation,
   patched,
   proxyActivities,
-  proxyLocalActivities,
-  setCurrentDetails,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
 import type { BatchStatus, BatchTotalsResult, FinalizeResult, ProcessSliceResult } from '../contract/activity-io';
-import { sliceSizeProblem } from './configure-slice';
-import { parseBatchSpec, resumeCostBound, type BatchSpec } from '../contract/batch-spec';
+import { configuredSpec } from './configure-change';
+import { resumeCostBound, type BatchSpec } from '../contract/batch-spec';
 import type { Checkpoint } from '../contract/checkpoint';
 import type { BatchConfig, BatchConfigChange, BatchProgress, BatchState } from '../contract/messages';
-import { WAYMARK_FAILED, WAYMARK_STATUS, WAYMARK_SUCCEEDED } from '../contract/search-attributes';
+import { WAYMARK_STATUS } from '../contract/search-attributes';
 import type { CommittedCounts, SliceBounds, SourcePosition } from '../contract/slices';
 import type { Usage } from '../contract/usage';
-import { bookkeepingActivityOptions, refreshActivityOptions, sliceActivityOptions } from './activity-options';
-import { currentDetails } from './details';
-import { outlook, Pace } from './pace';
+import { bookkeepingActivityOptions, sliceActivityOptions } from './activity-options';
+import { WebUiView } from './web-ui-view';
 import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
@@ -39,11 +40,9 @@ import { Window, type WindowSlice } from './window';
 import { IdleLaneSplits, type SplitHost } from './idle-lane-splits';
 import { Lanes, type LaneHost } from './lanes';
 import { SliceControl } from './slice-control';
-import { RefreshCadence } from './refresh-cadence';
+import { refreshWhileSlicesRun, type RefreshHost } from './ledger-refresh';
+import { lanesShort } from './lanes-short';
 import { laneShares } from '../contract/lanes';
-
-/** Search attribute upserts are history events: at most one per this much workflow time, plus state changes. */
-const SEARCH_ATTRIBUTES_EVERY_MS = 30_000;
 
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
@@ -63,9 +62,8 @@ const TRANSIENT_STATES: readonly BatchState[] = ['planning', 'finalizing', 'stop
 const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
-const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
-export class BatchRun implements LaneHost, SplitHost {
+export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
   spec: BatchSpec;
   readonly batchId: string;
@@ -90,15 +88,15 @@ export class BatchRun implements LaneHost, SplitHost {
   /** Whether this run reads the ledger's counts (false when replaying a run recorded before). */
   private refreshesFromLedger = false;
   /** A slice stopped by a pause since the last read: its commits reached no tally. */
-  private sliceStoppedUnread = false;
-  private windowDone = false;
+  sliceStoppedUnread = false;
+  windowDone = false;
 
   private window: Window | undefined;
   /**
    * Whether a slice runs many items at once (I15): false in runs recorded before, which replay
    * with one item per slice, C slices in flight and splits for idle lanes.
    */
-  private readonly lanesInSlices: boolean;
+  readonly lanesInSlices: boolean;
   /** Tasks running slices: the legacy lanes, or one per slice launched with lanes in slices. */
   private runners = 0;
   slicesInFlight = 0;
@@ -122,14 +120,9 @@ export class BatchRun implements LaneHost, SplitHost {
   /** While the window's unlaunched tail is being cut again for more lanes, no lane launches. */
   private recutting = false;
 
-  // Search attributes cost an event each, and upserting one the namespace lacks fails the
-  // workflow task: they are kept up to date only when the batch was started with them, or when
-  // its first window found them registered (recorded in the checkpoint for later runs).
-  private publishesSearchAttributes: boolean;
+  /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
   private searchAttributesRegistered: boolean | undefined;
-  private lastPublished: { at: number; status: string } | undefined;
-  /** The Web UI's speed and ETA, over recent running time (the details refresh every 25 s while slices run). */
-  private readonly pace = new Pace(5 * 60_000);
+  private readonly webUi: WebUiView;
 
   constructor(spec: BatchSpec, checkpoint?: Checkpoint) {
     const info = workflowInfo();
@@ -144,8 +137,10 @@ export class BatchRun implements LaneHost, SplitHost {
     this.cursor = checkpoint?.cursor ?? { index: 0, offset: 0 };
     this.tallies = new Tallies(checkpoint);
     this.searchAttributesRegistered = checkpoint?.searchAttributesRegistered;
-    this.publishesSearchAttributes =
-      info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true;
+    this.webUi = new WebUiView(
+      this.batchId,
+      info.typedSearchAttributes.get(WAYMARK_STATUS) !== undefined || this.searchAttributesRegistered === true,
+    );
     this.lanesInSlices = patched(LANES_IN_SLICES_PATCH);
     this.control = new SliceControl(this.batchId, checkpoint?.controlGeneration ?? 0);
     this.lanes = new Lanes(this);
@@ -204,55 +199,22 @@ export class BatchRun implements LaneHost, SplitHost {
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
       ...(this.lanesInSlices ? { lanesHeld: this.lanes.inUse } : {}),
-      ...this.lanesShort(),
+      ...lanesShort({
+        window: this.window,
+        running: this.state === 'running' && !this.paused,
+        concurrency: this.spec.concurrency,
+        total: this.total,
+        slicesInFlight: this.slicesInFlight,
+        ...(this.lanesInSlices
+          ? { lanes: { inUse: this.lanes.inUse, free: this.lanes.free, lending: this.lanes.lending } }
+          : { splits: { pending: this.splits.pending.size, worthAsking: this.splits.worthAsking } }),
+      }),
     };
   }
 
-  /**
-   * When fewer than C lanes can run, how many can and why: only a short batch or the last slices
-   * of a window leave lanes without work (lanes left free there are lent to the running slices).
-   */
-  private lanesShort(): Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause'> {
-    const window = this.window;
-    if (window === undefined || this.state !== 'running' || this.paused) return {};
-    const inUse = this.lanesInSlices ? this.lanes.inUse : this.slicesInFlight;
-    const runnable = this.lanesInSlices ? inUse + (window.unlaunched > 0 ? this.lanes.free : 0) : this.slicesInFlight + window.unlaunched;
-    if (runnable >= this.spec.concurrency) return {};
-    const items = (n: number) => `${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}`;
-    const slices = (n: number) => `${n} slice${n === 1 ? '' : 's'}`;
-    const because =
-      this.total !== undefined && this.total < this.spec.concurrency
-        ? `the batch has ${items(this.total)}, and a lane needs at least one`
-        : runnable === 0
-          ? 'the window is finishing'
-          : this.lanesInSlices
-            ? `only the last ${slices(this.slicesInFlight)} of ${window.isLast ? 'the batch' : 'this window'} remain` +
-              (this.lanes.lending ? ', lending the free lanes to them' : '')
-            : this.splits.pending.size > 0
-              ? `splitting ${slices(this.splits.pending.size)} for the idle lanes`
-              : `only the last ${slices(runnable)} of ${window.isLast ? 'the batch' : 'this window'} remain${runnable === 1 ? 's' : ''}` +
-                (this.splits.worthAsking ? '' : ', too close to done to split');
-    return { lanesInUse: runnable, lanesShortBecause: because };
-  }
-
-  /**
-   * The Web UI: current details on every change (no history cost); search attributes, which
-   * cost an event each, only on state changes and at a bounded rate.
-   */
+  /** The Web UI (web-ui-view.ts): details on every change; search attributes on state changes (`force`) and at a bounded rate. */
   private publish(force = false, upsert = true): void {
-    const p = this.progress();
-    this.pace.observe(Date.now(), p.succeeded + p.failed, p.state);
-    setCurrentDetails(currentDetails(p, this.tallies.failedByType, outlook(p, this.batchId, this.pace.itemsPerSecond(), Date.now())));
-    if (!this.publishesSearchAttributes || !upsert) return;
-    const now = Date.now();
-    const last = this.lastPublished;
-    if (!force && last?.status === p.state && now - last.at < SEARCH_ATTRIBUTES_EVERY_MS) return;
-    upsertSearchAttributes([
-      { key: WAYMARK_STATUS, value: p.state },
-      { key: WAYMARK_SUCCEEDED, value: p.succeeded },
-      { key: WAYMARK_FAILED, value: p.failed },
-    ]);
-    this.lastPublished = { at: now, status: p.state };
+    this.webUi.show(this.progress(), this.tallies.failedByType, force, upsert);
   }
 
   private setState(next: BatchState): void {
@@ -282,25 +244,12 @@ export class BatchRun implements LaneHost, SplitHost {
   }
 
   validateConfigure(change: BatchConfigChange): void {
-    const unknown = Object.keys(change ?? {}).filter((k) => k !== 'concurrency' && k !== 'sliceSize' && k !== 'budget');
-    if (unknown.length) throw new Error(`configure takes concurrency, sliceSize and budget only, not ${unknown.join(', ')}`);
-    const sliceProblem = sliceSizeProblem(change.sliceSize ?? this.spec.sliceSize, this.spec.checkpointEvery);
-    if (sliceProblem) throw new Error(sliceProblem);
-    parseBatchSpec(this.changedSpec(change));
-  }
-
-  /** The spec with a change applied; a new budget is a new maximum for the budget's unit. */
-  private changedSpec({ budget, ...settings }: BatchConfigChange): unknown {
-    if (budget === undefined) return { ...this.spec, ...settings };
-    if (this.spec.budget === undefined) {
-      throw new Error('this batch has no budget to raise; a budget is set when the batch starts (`waymark start --budget UNIT=MAX`)');
-    }
-    return { ...this.spec, ...settings, budget: { unit: this.spec.budget.unit, max: budget } };
+    configuredSpec(this.spec, change);
   }
 
   configure(change: BatchConfigChange): BatchConfig {
     const before = this.spec;
-    this.spec = parseBatchSpec(this.changedSpec(change));
+    this.spec = configuredSpec(this.spec, change);
     // A new budget ends the budget's pause: slices check it against the ledger as they start again,
     // so a budget still not above the usage pauses the batch again at once.
     if (change.budget !== undefined && this.budgetReached) this.resume();
@@ -325,7 +274,7 @@ export class BatchRun implements LaneHost, SplitHost {
     // Patched: histories recorded before these fields replay with the inputs they had. The
     // identity is the same across continue-as-new, retries and resets, and only across them (I11).
     const identity = firstWindow && this.since('batch-identity') ? workflowInfo().firstExecutionRunId : undefined;
-    const askSearchAttributes = firstWindow && !this.publishesSearchAttributes && this.since('search-attributes-any-start');
+    const askSearchAttributes = firstWindow && !this.webUi.publishesSearchAttributes && this.since('search-attributes-any-start');
     const { plan, total, searchAttributesRegistered } = await planWindow({
       batchId: this.batchId,
       spec: this.spec,
@@ -339,7 +288,7 @@ export class BatchRun implements LaneHost, SplitHost {
     this.total ??= total;
     if (askSearchAttributes) {
       this.searchAttributesRegistered = searchAttributesRegistered === true;
-      this.publishesSearchAttributes = this.searchAttributesRegistered;
+      this.webUi.publishesSearchAttributes = this.searchAttributesRegistered;
     }
     this.setState('running');
     this.window = new Window(plan);
@@ -359,7 +308,7 @@ export class BatchRun implements LaneHost, SplitHost {
     this.refreshesFromLedger = this.since(LEDGER_REFRESH_PATCH);
     this.spawnLanes();
     return CancellationScope.nonCancellable(async () => {
-      const refreshes = this.refreshesFromLedger ? this.refreshWhileSlicesRun() : undefined;
+      const refreshes = this.refreshesFromLedger ? refreshWhileSlicesRun(this) : undefined;
       // A split still being asked for when the last slice ends is answered before the run moves on.
       await condition(() => this.windowSettled());
       this.windowDone = true;
@@ -383,37 +332,17 @@ export class BatchRun implements LaneHost, SplitHost {
     return this.stopReason !== undefined || this.failure !== undefined || this.replanRequested || this.outOfHistoryBudget || this.cancelled;
   }
 
-  /**
-   * Progress in committed items while slices run (I12): as often as the cadence says
-   * (refresh-cadence.ts), and once the slices a pause stopped have stopped, reads the ledger's counts. Only while there is news:
-   * no timer runs while nothing does. Within the run's history budget (I2).
-   */
-  private async refreshWhileSlicesRun(): Promise<void> {
-    const cadence = new RefreshCadence(this.lanesInSlices);
-    const pauseSettled = () => this.sliceStoppedUnread && this.sliceScopes.size === 0;
-    for (;;) {
-      await condition(() => this.windowDone || this.sliceScopes.size > 0 || this.sliceStoppedUnread);
-      if (this.windowDone) return;
-      if (!pauseSettled()) {
-        await condition(() => this.windowDone || pauseSettled(), cadence.interval());
-        if (this.windowDone) return;
-      }
-      if (!refreshFitsBudget(this.slicesInFlight)) return;
-      this.sliceStoppedUnread = false;
-      let counts: BatchTotalsResult;
-      try {
-        counts = await batchTotals({ batchId: this.batchId });
-      } catch {
-        // The ledger did not answer: the counts stay as they were until the next refresh.
-        continue;
-      }
-      cadence.observe(Date.now(), counts.succeeded + counts.failed);
-      const before = this.progress();
-      this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
-      this.usage = counts.usage ?? this.usage;
-      const after = this.progress();
-      this.publish(after.succeeded !== before.succeeded || after.failed !== before.failed);
-    }
+  get slicesRunning(): number {
+    return this.sliceScopes.size;
+  }
+
+  /** A refresh's counts (ledger-refresh.ts): shown at once, and upserted when they moved. */
+  tookLedgerCounts(counts: BatchTotalsResult): void {
+    const before = this.progress();
+    this.ledgerCounts = maxCounts(counts, this.ledgerCounts);
+    this.usage = counts.usage ?? this.usage;
+    const after = this.progress();
+    this.publish(after.succeeded !== before.succeeded || after.failed !== before.failed);
   }
 
   /** True when this run's window was the batch's last and all of it ran. */

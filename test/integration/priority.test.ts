@@ -31,7 +31,7 @@ describe('priority between batches on one worker', () => {
   const urgentSpec = () =>
     validateSpecForStart({
       source: { kind: 'text', path: itemsFile('urgent.txt', 200) },
-      processor: { name: 'sleep', options: { ms: 100 } },
+      processor: { name: 'sleep', options: { ms: 200 } },
       concurrency: 8,
       priority: 1,
       fairnessKey: 'urgent-team',
@@ -48,14 +48,14 @@ describe('priority between batches on one worker', () => {
       const aloneStarted = Date.now();
       const alone = await timeToEnd(await startBatch(suite.env.client, urgentSpec(), 'urgent-alone', TASK_QUEUE), aloneStarted);
 
-      // C = 64 in slices of 40 items: eight slices of 8 lanes want to run, two slots take them.
+      // C = 64 in slices of 16 items (0.2 s each on 8 lanes): eight slices want to run, two slots take them, and free often.
       const backfill = await startBatch(
         suite.env.client,
         validateSpecForStart({
           source: { kind: 'text', path: itemsFile('backfill.txt', 20_000) },
           processor: { name: 'sleep', options: { ms: 100 } },
           concurrency: 64,
-          sliceSize: 40,
+          sliceSize: 16,
           checkpointEvery: 20_000,
           priority: 5,
         }),
