@@ -86,7 +86,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
       refused(
         'invalid batch spec: sliceSzie is not a known field; remove it (known fields: source, processor, sliceSize, checkpointEvery, ' +
           'concurrency, commitGroup, itemsPerCall, itemAttempts, itemTimeoutMs, itemBackoffMs, itemBackoffMaxMs, toleratedFailureCount, ' +
-          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs, budget, rateLimit, notify)',
+          'toleratedFailurePercent, redriveOf, itemCrashLimit, heartbeatTimeoutMs, budget, rateLimit, priority, fairnessKey, fairnessWeight, notify)',
       ),
     );
   });
