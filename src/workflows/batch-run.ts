@@ -5,12 +5,12 @@
  *
  * A slice runs many items at once (lanes.ts): C lanes are held by a few slices, and pause, stop
  * and lent lanes reach running slices through the ledger (slice-control.ts), not a heartbeat. Runs
- * recorded before lanes in slices ran one item per slice and are replayed so (runLane, idle-lane-splits.ts).
+ * recorded before lanes in slices ran one item per slice and are replayed so (legacy-lanes.ts).
  *
  * Over 400 lines: the decisions of one run (launch, lend, wait for quota, pause, stop, continue
  * as new) all read and change the same state, and each must keep its commands in the order runs
- * recorded before replay; what stands apart is in its own file (lanes, control, refresh, splits,
- * Web UI, configure).
+ * recorded before replay; what stands apart is in its own file (lanes, legacy lanes, control,
+ * quota hold, refresh, Web UI, configure).
  */
 import {
   CancellationScope,
@@ -37,11 +37,12 @@ import { historyBudgetSpent, refreshFitsBudget } from './history-budget';
 import { maxCounts, Tallies } from './tallies';
 import { toleranceExceeded } from './tolerance';
 import { Window, type WindowSlice } from './window';
-import { IdleLaneSplits, type SplitHost } from './idle-lane-splits';
+import { IdleLaneSplits, runLegacyLane, type LegacyLaneHost, type SplitHost } from './legacy-lanes';
 import { Lanes, type LaneHost } from './lanes';
 import { SliceControl } from './slice-control';
 import { refreshWhileSlicesRun, type RefreshHost } from './ledger-refresh';
 import { lanesShort } from './lanes-short';
+import { QuotaHold } from './quota-hold';
 import { laneShares } from '../contract/lanes';
 
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
@@ -63,7 +64,7 @@ const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 
-export class BatchRun implements LaneHost, SplitHost, RefreshHost {
+export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHost {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
   spec: BatchSpec;
   readonly batchId: string;
@@ -72,14 +73,12 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   private readonly rootScope = CancellationScope.current();
 
   private state: BatchState = 'planning';
-  private paused: boolean;
+  paused: boolean;
   /** The pause is the budget's: resume or a raised budget ends it. */
   private budgetReached: boolean;
   private total: number | undefined;
   private cursor: SourcePosition;
-  private quotaUntil: number | undefined;
-  /** The named rate limit behind the quota wait, if any: the key that paces or holds the batch. */
-  private quotaOn: Pick<BatchProgress, 'pacedOn' | 'heldOn'> = {};
+  private readonly quota = new QuotaHold();
   private readonly tallies: Tallies;
   /** The ledger's counts when last read; progress shows the larger of these and the slices' tallies. */
   private ledgerCounts: CommittedCounts | undefined;
@@ -98,27 +97,24 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
    */
   readonly lanesInSlices: boolean;
   /** Tasks running slices: the legacy lanes, or one per slice launched with lanes in slices. */
-  private runners = 0;
+  runners = 0;
   slicesInFlight = 0;
   /** The slices in flight, with when each was launched. */
   readonly running = new Map<WindowSlice, number>();
   /** The lanes each running slice holds, and lending (lanes in slices). */
   private readonly lanes: Lanes;
   /** Splits for idle lanes (runs recorded before lanes in slices). */
-  private readonly splits: IdleLaneSplits;
+  readonly splits: IdleLaneSplits;
   private readonly control: SliceControl;
-  // Each slice runs in a scope of its own, so pause and stop can cancel exactly the slices in
-  // flight; a cancelled slice stops at an item boundary (its commits stay).
-  private readonly sliceScopes = new Set<CancellationScope>();
 
   /** Why the run stops launching slices; each one ends the run its own way. */
   stopReason: string | undefined;
   /** What failed a lane: in workflow code every failure that reaches here is an Error (a TemporalFailure). */
   failure: Error | undefined;
-  private replanRequested = false;
-  private outOfHistoryBudget = false;
+  replanRequested = false;
+  outOfHistoryBudget = false;
   /** While the window's unlaunched tail is being cut again for more lanes, no lane launches. */
-  private recutting = false;
+  recutting = false;
 
   /** Whether the namespace has waymark's search attributes, as the first window found (absent: not asked). */
   private searchAttributesRegistered: boolean | undefined;
@@ -147,7 +143,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
     this.splits = new IdleLaneSplits(this);
     // A cancelled batch tells its running slices at once, through the ledger: a cancel request
     // would reach them only with their next heartbeat.
-    if (this.lanesInSlices) this.rootScope.cancelRequested.catch(() => void this.haltSlices('stop'));
+    if (this.lanesInSlices) this.rootScope.cancelRequested.catch(() => void this.control.halt('stop', true));
   }
 
   get concurrency(): number {
@@ -192,9 +188,8 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
       runs: this.runs,
       slicesInFlight: this.slicesInFlight,
       resumeCostBound: resumeCostBound(this.spec),
-      quotaUntil: this.state === 'waiting-for-quota' ? this.quotaUntil : undefined,
+      ...(this.state === 'waiting-for-quota' ? this.quota.shown() : { quotaUntil: undefined }),
       ...(this.spec.budget !== undefined ? { budget: this.spec.budget } : {}),
-      ...(this.state === 'waiting-for-quota' ? this.quotaOn : {}),
       startedAt: this.startedAt,
       concurrency: this.spec.concurrency,
       sliceSize: this.spec.sliceSize,
@@ -227,7 +222,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    void this.haltSlices('pause');
+    void this.control.halt('pause', this.lanesInSlices);
     this.publish(true);
   }
 
@@ -333,7 +328,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   }
 
   get slicesRunning(): number {
-    return this.sliceScopes.size;
+    return this.control.running;
   }
 
   /** A refresh's counts (ledger-refresh.ts): shown at once, and upserted when they moved. */
@@ -406,7 +401,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
     const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.runners;
     for (let i = 0; i < wanted; i++) {
       this.runners++;
-      void this.runLane(window);
+      void runLegacyLane(this, window);
     }
   }
 
@@ -482,44 +477,8 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
     this.publish();
   }
 
-  /**
-   * A legacy lane: launches the window's slices one after another until none is left or the run
-   * stops. A lane left with nothing to launch asks for a running slice to be split (I14) as it ends.
-   */
-  private async runLane(window: Window): Promise<void> {
-    let idle = false;
-    try {
-      while (this.stopReason === undefined && this.failure === undefined && !this.replanRequested) {
-        if (window.unlaunched === 0) {
-          idle = true;
-          return;
-        }
-        // configure lowered the concurrency: surplus lanes end as their slice finishes.
-        if (this.runners > this.spec.concurrency) return;
-        if (this.paused) {
-          await condition(() => !this.paused || this.stopReason !== undefined || this.replanRequested);
-          continue;
-        }
-        if (this.recutting) {
-          await condition(() => !this.recutting);
-          continue;
-        }
-        if (historyBudgetSpent(this.slicesInFlight)) {
-          this.outOfHistoryBudget = true;
-          return;
-        }
-        await this.runNext(window, window.launchNext());
-      }
-    } catch (err) {
-      this.laneFailed(err);
-    } finally {
-      this.runners--;
-      if (idle) void this.splits.ask(window);
-    }
-  }
-
   /** A slice failed: the run stops, unless the run itself stopped it. */
-  private laneFailed(err: unknown): void {
+  laneFailed(err: unknown): void {
     const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
     if (!stoppedByTheRun) {
       this.failure ??= err as Error;
@@ -528,7 +487,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   }
 
   /** Runs a launched slice to its end, or to its split, a pause or a stop. */
-  private async runNext(window: Window, slice: WindowSlice): Promise<void> {
+  async runNext(window: Window, slice: WindowSlice): Promise<void> {
     this.slicesInFlight++;
     this.running.set(slice, Date.now());
     try {
@@ -567,7 +526,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
     if (this.windowDone || window !== this.window || window.unlaunched > 0) return false;
     if (this.paused || this.recutting || this.replanRequested || this.cancelled) return false;
     if (this.stopReason !== undefined || this.failure !== undefined) return false;
-    return this.quotaUntil === undefined || this.quotaUntil <= Date.now();
+    return this.quota.remainingMs === 0;
   }
 
   /**
@@ -579,9 +538,9 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   private async runSlice(windowSlice: WindowSlice): Promise<SliceBounds[] | typeof WAIT_IN_NEXT_RUN | typeof STOPPED | undefined> {
     const slice = windowSlice.bounds;
     for (;;) {
-      if (this.quotaUntil !== undefined && this.quotaUntil > Date.now()) {
+      if (this.quota.remainingMs > 0) {
         this.setState('waiting-for-quota');
-        await sleep(this.quotaUntil - Date.now());
+        await sleep(this.quota.remainingMs);
         this.setState('running');
         // Relaunched at a new generation: the batch's hold it waited out in the ledger is not its own.
         if (this.lanesInSlices) this.control.next();
@@ -605,13 +564,7 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
         // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
         throw new CancelledFailure(`slice ${slice.start} stopped: budget reached`);
       }
-      const until = Date.now() + result.retryAfterMs;
-      // Reads optional fields of the result into the state shown; no command, so no patch: runs
-      // recorded before them replay the same (a result without them leaves quotaOn empty).
-      if (until >= (this.quotaUntil ?? 0)) {
-        this.quotaOn = { ...(result.pacedOn && { pacedOn: result.pacedOn }), ...(result.heldOn && { heldOn: result.heldOn }) };
-      }
-      this.quotaUntil = Math.max(this.quotaUntil ?? 0, until);
+      this.quota.hold(result);
       // Held for quota: the lanes promised to its split are free again (a later attempt may still
       // take the request, and the lanes it then needs are found as any split's are).
       this.splits.pending.delete(windowSlice);
@@ -628,16 +581,10 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
    */
   private runAttempts(windowSlice: WindowSlice): Promise<ProcessSliceResult> {
     const slice = windowSlice.bounds;
-    const attempt = async () => {
-      const scope = new CancellationScope();
-      this.sliceScopes.add(scope);
-      try {
-        const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
-        const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
-        return await scope.run(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
-      } finally {
-        this.sliceScopes.delete(scope);
-      }
+    const attempt = () => {
+      const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
+      const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
+      return this.control.inScope(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
     };
     return this.lanesInSlices ? CancellationScope.nonCancellable(attempt) : attempt();
   }
@@ -665,21 +612,6 @@ export class BatchRun implements LaneHost, SplitHost, RefreshHost {
   }
 
   private stopSlicesInFlight(): void {
-    if (this.lanesInSlices) void this.haltSlices('stop');
-    else this.cancelSliceScopes();
-  }
-
-  /**
-   * Pauses or stops the running slices: through the ledger with lanes in slices, where they read it
-   * within half a second; by cancelling their activities in legacy runs, or when the ledger did not
-   * take the write (a cancel reaches a slice with its next heartbeat).
-   */
-  private async haltSlices(state: 'pause' | 'stop'): Promise<void> {
-    if (this.lanesInSlices && (await this.control.send(state))) return;
-    this.cancelSliceScopes();
-  }
-
-  private cancelSliceScopes(): void {
-    for (const scope of this.sliceScopes) scope.cancel();
+    void this.control.halt('stop', this.lanesInSlices);
   }
 }

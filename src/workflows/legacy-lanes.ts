@@ -1,13 +1,14 @@
 /**
- * Splits for idle lanes, in the runs of workflows older than lanes in slices (INVARIANTS.md I14):
- * there a slice ran one item at a time, and a lane left with nothing to launch asked the running
- * slices with the most work left to split. Kept so that such runs replay the same; their asks are
- * now answered that no slice split (request-split.ts), and newer runs lend lanes instead (lanes.ts).
+ * Lanes and their splits for idle lanes, in the runs of workflows older than lanes in slices
+ * (INVARIANTS.md I14): there each lane was a task launching slices one after another, a slice ran
+ * one item at a time, and a lane left with nothing to launch asked the running slices with the
+ * most work left to split. Kept so that such runs replay the same; their asks are now answered
+ * that no slice split (request-split.ts), and newer runs lend lanes instead (lanes.ts).
  */
-import { patched, proxyLocalActivities } from '@temporalio/workflow';
+import { condition, patched, proxyLocalActivities } from '@temporalio/workflow';
 import type { WaymarkActivities } from '../activities';
 import { refreshActivityOptions } from './activity-options';
-import { splitFitsBudget } from './history-budget';
+import { historyBudgetSpent, splitFitsBudget } from './history-budget';
 import type { Window, WindowSlice } from './window';
 
 /** Runs recorded before idle lanes split running slices replay without it. */
@@ -74,5 +75,58 @@ export class IdleLaneSplits {
     } finally {
       this.asking = false;
     }
+  }
+}
+
+/** What a legacy lane needs of the run. */
+export interface LegacyLaneHost {
+  readonly concurrency: number;
+  readonly slicesInFlight: number;
+  readonly stopReason: string | undefined;
+  readonly failure: Error | undefined;
+  readonly replanRequested: boolean;
+  readonly paused: boolean;
+  readonly recutting: boolean;
+  readonly splits: IdleLaneSplits;
+  /** Tasks running slices; the lane counts itself out as it ends. */
+  runners: number;
+  outOfHistoryBudget: boolean;
+  runNext(window: Window, slice: WindowSlice): Promise<void>;
+  laneFailed(err: unknown): void;
+}
+
+/**
+ * A legacy lane: launches the window's slices one after another until none is left or the run
+ * stops. A lane left with nothing to launch asks for a running slice to be split (I14) as it ends.
+ */
+export async function runLegacyLane(host: LegacyLaneHost, window: Window): Promise<void> {
+  let idle = false;
+  try {
+    while (host.stopReason === undefined && host.failure === undefined && !host.replanRequested) {
+      if (window.unlaunched === 0) {
+        idle = true;
+        return;
+      }
+      // configure lowered the concurrency: surplus lanes end as their slice finishes.
+      if (host.runners > host.concurrency) return;
+      if (host.paused) {
+        await condition(() => !host.paused || host.stopReason !== undefined || host.replanRequested);
+        continue;
+      }
+      if (host.recutting) {
+        await condition(() => !host.recutting);
+        continue;
+      }
+      if (historyBudgetSpent(host.slicesInFlight)) {
+        host.outOfHistoryBudget = true;
+        return;
+      }
+      await host.runNext(window, window.launchNext());
+    }
+  } catch (err) {
+    host.laneFailed(err);
+  } finally {
+    host.runners--;
+    if (idle) void host.splits.ask(window);
   }
 }
