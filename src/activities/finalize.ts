@@ -3,8 +3,12 @@ import { resumeCostBound } from '../contract/batch-spec';
 import { mergeIntoRedriven } from '../redrive/merge-redrive';
 import { sourceLength, succeededBefore } from '../redrive/redriven-batch';
 import { gaps, writeManifest, type ManifestDeps } from './manifest';
+import type { OrchestrationCost } from '../telemetry/orchestration-cost';
 
-export type FinalizeDeps = ManifestDeps;
+export interface FinalizeDeps extends ManifestDeps {
+  /** The batch's orchestration cost so far, from its histories; absent where no Temporal client is at hand. */
+  orchestrationCost?: (batchId: string, heartbeats: number, items: number) => Promise<OrchestrationCost>;
+}
 
 /**
  * Writes the batch's manifest from the ledger's own counts, the source of truth (not workflow
@@ -28,6 +32,8 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
     );
   }
   const durationMs = Math.max(0, finishedAt - startedAt);
+  // The count is a report, not the batch's outcome: a history that cannot be read leaves it out.
+  const actions = await deps.orchestrationCost?.(batchId, input.heartbeats ?? 0, processed).catch(() => undefined);
   const manifest: BatchManifest = {
     batchId,
     status,
@@ -52,6 +58,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
     concurrency: spec.concurrency,
     commitGroup: spec.commitGroup,
     ...(spec.redriveOf ? { redriveOf: spec.redriveOf } : {}),
+    ...(actions !== undefined ? { actions } : {}),
   };
   const manifestPath = await writeManifest(deps, batchId, spec, manifest);
   if (spec.redriveOf) await mergeIntoRedriven(deps, batchId, spec.redriveOf);

@@ -21,6 +21,8 @@ import { controlSlices } from './control-slices';
 import { lendLanes } from './lend-lanes';
 import { deliverNotification, type DeliverNotificationInput } from './deliver-notification';
 import { reportingLedger } from './ledger-unreachable';
+import { Context } from '@temporalio/activity';
+import { batchOrchestrationCost } from '../telemetry/orchestration-cost';
 
 export interface ActivityDeps {
   ledger: Ledger;
@@ -31,7 +33,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     planWindow: reportingLedger((input: PlanWindowInput) => planWindow(deps, input)),
     processSlice: reportingLedger((input: ProcessSliceInput) => processSlice(deps, input)),
-    finalize: reportingLedger((input: FinalizeInput) => finalize(deps, input)),
+    finalize: reportingLedger((input: FinalizeInput) =>
+      finalize({ ...deps, orchestrationCost: (...args) => batchOrchestrationCost(Context.current().client, ...args) }, input),
+    ),
     batchTotals: (input: BatchTotalsInput) => batchTotals(deps, input),
     requestSplit: (_input: RequestSplitInput) => requestSplit(),
     controlSlices: (input: ControlSlicesInput) => controlSlices(deps, input),

@@ -320,7 +320,7 @@ export class SliceLanes {
     if (session.stopCause !== undefined) {
       await session.stopCutShort(this.cutShort);
       session.returned('stopped');
-      return { outcome: 'stopped', reason: session.stopCause, tally: await session.tally() };
+      return { outcome: 'stopped', reason: session.stopCause, tally: await session.returnedTally() };
     }
     if (this.quota !== undefined) {
       await session.stopForQuota();
@@ -329,7 +329,7 @@ export class SliceLanes {
         outcome: 'quota',
         retryAfterMs,
         nextIndex: session.cursor,
-        tally: await session.tally(),
+        tally: await session.returnedTally(),
         ...(pacedOn && { pacedOn }),
         ...(heldOn && { heldOn }),
       };
@@ -340,7 +340,7 @@ export class SliceLanes {
         outcome: 'quota',
         retryAfterMs: BUDGET_RECHECK_MS,
         nextIndex: session.cursor,
-        tally: await session.tally(),
+        tally: await session.returnedTally(),
         budgetReached: true,
       };
     }
@@ -350,7 +350,7 @@ export class SliceLanes {
     // Every lane ended with nothing stopping them: every item must have its outcome.
     if (session.cursor < session.end)
       throw new Error(`slice ${session.start}-${session.end - 1} ended with items from ${session.cursor} left`);
-    return { outcome: 'done', tally: await session.tally() };
+    return { outcome: 'done', tally: await session.returnedTally() };
   }
 
   private wake(): void {

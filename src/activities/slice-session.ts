@@ -13,6 +13,7 @@ import type { CommittedCounts, SliceHeartbeat, SliceTally } from '../contract/sl
 import type { SliceMetrics } from '../telemetry/batch-metrics';
 import { succeededBefore } from '../redrive/redriven-batch';
 import { uncommittedPerSlice } from '../contract/batch-spec';
+import { RecordedHeartbeats } from './recorded-heartbeats';
 
 /**
  * How often the attempt tells the SDK it is alive when no commit has: the SDK sends at most one
@@ -75,6 +76,7 @@ export class SliceSession {
   private lastDetails = 0;
   /** No heartbeat before this (performance.now() ms): see FIRST_HEARTBEAT_SHARE. */
   private firstHeartbeatAt = 0;
+  private recorded: RecordedHeartbeats | undefined;
   /** First item this attempt marked in flight: the in-flight range starts here. */
   private firstMarked: number | undefined;
   /** One past the last item the ledger holds marked in flight, and what the next commit marks. */
@@ -167,6 +169,7 @@ export class SliceSession {
       });
     }
     const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 30_000;
+    this.recorded = new RecordedHeartbeats(timeoutMs);
     // A retry heartbeats at once: it is rare, and its details replace those of the attempt that died.
     this.firstHeartbeatAt = ctx.info.attempt > 1 || heartbeat !== undefined ? 0 : performance.now() + timeoutMs * FIRST_HEARTBEAT_SHARE;
     const liveness = Math.max(200, Math.min(LIVENESS_EVERY_MS, Math.floor(timeoutMs / 3)));
@@ -320,6 +323,11 @@ export class SliceSession {
   }
 
   /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
+  /** The slice's tally as the attempt returns it: the ledger's, and the heartbeats the attempt cost. */
+  async returnedTally(): Promise<SliceTally> {
+    return { ...(await this.tally()), heartbeats: this.recorded?.settle() ?? 0 };
+  }
+
   tally(end = this.end): Promise<SliceTally> {
     return this.ledger.tally(this.batchId, this.start, end);
   }
@@ -335,6 +343,7 @@ export class SliceSession {
   private heartbeat(): void {
     if (performance.now() < this.firstHeartbeatAt) return;
     this.lastDetails = performance.now();
+    this.recorded?.called(this.lastDetails);
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed, lanes: this.running } satisfies SliceHeartbeat);
   }
 

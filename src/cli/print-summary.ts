@@ -2,6 +2,7 @@
 import type { BatchSummary } from '../contract/messages';
 import { summaryExitCode } from './batch-outcome';
 import { formatUsage } from '../workflows/details';
+import { describeCost } from '../telemetry/orchestration-cost';
 
 export function printSummary(s: BatchSummary): void {
   if (s.total === 0) {
@@ -13,6 +14,7 @@ export function printSummary(s: BatchSummary): void {
     );
   }
   if (s.usage !== undefined) console.log(`usage: ${formatUsage(s.usage)}`);
+  if (s.actions !== undefined) console.log(`actions: ${describeCost(s.actions)}`);
   console.log(`manifest: ${s.manifestPath}`);
 }
 

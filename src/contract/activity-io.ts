@@ -6,6 +6,7 @@
 import type { BatchSpec } from './batch-spec';
 import type { CommittedCounts, SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
 import type { Usage } from './usage';
+import type { OrchestrationCost } from '../telemetry/orchestration-cost';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -150,6 +151,11 @@ export interface BatchManifest {
   durationMs: number;
   itemsPerSecond: number;
   resumeCostBound: number;
+  /**
+   * The Temporal Cloud actions the batch took until its manifest was written, by type and per
+   * 1,000 items (src/telemetry/orchestration-cost.ts); absent when its history could not be read.
+   */
+  actions?: OrchestrationCost;
   source: { kind: string; path: string };
   processor: string;
   sliceSize: number;
@@ -177,6 +183,8 @@ export interface FinalizeInput {
   runs: number;
   startedAt: number;
   finishedAt: number;
+  /** Heartbeats the batch's slices recorded, for its orchestration cost. */
+  heartbeats?: number;
 }
 
 export interface FinalizeResult {

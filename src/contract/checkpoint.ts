@@ -12,6 +12,8 @@ export interface Checkpoint {
   failed: number;
   redone: number;
   failedByType?: Record<string, number>;
+  /** Heartbeats the batch's finished slices recorded: the actions of its cost that no history holds. */
+  heartbeats?: number;
   /** Workflow runs finished before this one. */
   runs: number;
   /** Epoch milliseconds of the first run's start. */

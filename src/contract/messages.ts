@@ -39,6 +39,8 @@ export interface BatchProgress {
    */
   finishedSlices?: CommittedCounts;
   partialSlices?: Record<string, CommittedCounts>;
+  /** Heartbeats the slices recorded so far (those still running not counted): part of the batch's orchestration cost. */
+  heartbeats?: number;
   /** Every item before this index has a committed outcome. */
   cursor: number;
   /** Workflow runs so far, this one included. */

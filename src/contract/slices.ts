@@ -34,6 +34,8 @@ export interface SliceTally {
   redone: number;
   /** Failed items by error type. */
   failedByType?: Record<string, number>;
+  /** Heartbeats the slice's attempts recorded (Temporal Cloud actions); absent from workers older than the count. */
+  heartbeats?: number;
 }
 
 /** Committed outcomes of a range of items: what progress counts (INVARIANTS.md I12). */

@@ -183,6 +183,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       ...maxCounts(this.tallies.committed(), this.ledgerCounts),
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
       finishedSlices: this.tallies.finishedCounts(),
+      heartbeats: this.tallies.finished.heartbeats,
       partialSlices: this.tallies.partials(),
       cursor: this.cursor.index,
       runs: this.runs,
@@ -359,6 +360,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
         status,
         stopReason,
         total: this.total,
+        heartbeats: this.tallies.finished.heartbeats,
       }),
     );
     // The manifest counts the ledger: it also holds what slices stopped by a cancel committed.
@@ -376,6 +378,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       succeeded: counts.succeeded,
       failed: counts.failed,
       redone: counts.redone,
+      ...(counts.heartbeats ? { heartbeats: counts.heartbeats } : {}),
       failedByType: counts.failedByType,
       runs: this.runs,
       startedAt: this.startedAt,

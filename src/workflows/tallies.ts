@@ -19,6 +19,7 @@ export class Tallies {
       failed: checkpoint?.failed ?? 0,
       redone: checkpoint?.redone ?? 0,
       failedByType: { ...checkpoint?.failedByType },
+      heartbeats: checkpoint?.heartbeats ?? 0,
     };
   }
 
@@ -32,11 +33,14 @@ export class Tallies {
     into.succeeded += tally.succeeded;
     into.failed += tally.failed;
     into.redone += tally.redone;
+    into.heartbeats! += tally.heartbeats ?? 0;
     for (const [type, n] of Object.entries(tally.failedByType ?? {})) into.failedByType![type] = (into.failedByType![type] ?? 0) + n;
   }
 
   sliceStoppedForQuota(sliceStart: number, tally: SliceTally): void {
     this.quotaStopped.set(sliceStart, tally);
+    // Heartbeats are the attempt's own, not the slice's so far: spent, whatever the slice does next.
+    this.finished.heartbeats! += tally.heartbeats ?? 0;
   }
 
   /** Counts of the finished slices alone. */

@@ -54,7 +54,7 @@ describe('processSlice with itemsPerCall', () => {
     const all = await rows('calls');
     expect(all.map((r) => r.index)).toEqual(range(slice.start, endOf(slice)));
     for (const r of all) expect(r).toMatchObject({ status: 'succeeded', attempts: 1, result: `ITEM-${r.index}` });
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
   });
 
   it('gives each item of a call its own attempts and failure type, retrying only the items that failed retryably', async () => {
@@ -135,7 +135,7 @@ describe('processSlice with itemsPerCall', () => {
 
     const result = await startSlice('call-crash', spec, slice).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 4 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 4, heartbeats: expect.any(Number) } });
     expect(await slices.ledger.interruptedIndexes('call-crash', s, endOf(slice))).toEqual(range(s + 8, s + 12));
     // One crash each: any of the four may be innocent, and one more crash would not dead-letter them: a call as usual.
     expect(proc.sizes()).toEqual([4, 4, 4, 3]);
@@ -145,7 +145,7 @@ describe('processSlice with itemsPerCall', () => {
     await crashWithCallInFlight('call-crash-again');
     proc.calls.length = 0;
     const again = await startSlice('call-crash-again', spec, slice).result;
-    expect(again).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 8 } });
+    expect(again).toEqual({ outcome: 'done', tally: { succeeded: 23, failed: 0, redone: 8, heartbeats: expect.any(Number) } });
     expect(proc.sizes()).toEqual([1, 1, 1, 1, 4, 4, 3]);
   });
 

@@ -82,7 +82,7 @@ describe('processSlice: where a retried attempt resumes', () => {
 
     expect(proc.indexes()).toEqual(range(resumeAt, end));
     // redone 1: the previous attempt's in-flight item counts as redone, and nothing else does.
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1, heartbeats: expect.any(Number) } });
     // The first beat of the new attempt already carries the resumed cursor: a crash right away
     // must not send the next attempt back to the slice start. And the slice's committed tally,
     // the previous attempt's items included: what status shows while the slice runs (I12).
@@ -104,7 +104,7 @@ describe('processSlice: where a retried attempt resumes', () => {
     const result = await attempt.result;
 
     expect(proc.indexes()).toEqual(range(slice.start, end));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(await slices.ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, end));
     // An operator must be told, since it means commits were lost.
     expect(attempt.warnings).toEqual([
@@ -145,7 +145,10 @@ describe('processSlice: where a retried attempt resumes', () => {
     const after = await rows(batchId);
     expect(after.filter((r) => r.index < slice.start + 20 || r.index === hole)).toEqual(before);
     expect(after.map((r) => r.index)).toEqual(range(slice.start, end));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count - 1, failed: 1, redone: 0, failedByType: { earlier: 1 } } });
+    expect(result).toEqual({
+      outcome: 'done',
+      tally: { succeeded: slice.count - 1, failed: 1, redone: 0, failedByType: { earlier: 1 }, heartbeats: expect.any(Number) },
+    });
   });
 });
 
@@ -168,11 +171,11 @@ describe('processSlice: interrupted attempts', () => {
     const result = await startSlice(batchId, spec, slice).result;
 
     expect(proc.indexes()).toEqual(range(k, end));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1, heartbeats: expect.any(Number) } });
     // A finished slice leaves no marker, so running it again (a duplicate delivery) counts nothing more.
     expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
     const again = await startSlice(batchId, spec, slice).result;
-    expect(again).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
+    expect(again).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1, heartbeats: expect.any(Number) } });
     expect(proc.indexes()).toEqual(range(k, end));
   });
 
@@ -193,7 +196,7 @@ describe('processSlice: interrupted attempts', () => {
     const result = await startSlice(batchId, spec, slice).result;
 
     expect(proc.indexes()).toEqual(range(k + 1, endOf(slice)));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
   });
 });
 
@@ -213,7 +216,7 @@ describe('processSlice: failed items go to the compensating record and the slice
 
     expect(result).toEqual({
       outcome: 'done',
-      tally: { succeeded: 3, failed: 3, redone: 0, failedByType: { Error: 1, parse: 1, 'bad-data': 1 } },
+      tally: { succeeded: 3, failed: 3, redone: 0, failedByType: { Error: 1, parse: 1, 'bad-data': 1 }, heartbeats: expect.any(Number) },
     });
     const byIndex = (await rows('failures')).map((r) => ({
       index: r.index,
@@ -294,7 +297,10 @@ describe('processSlice: failed items go to the compensating record and the slice
     });
     const result = await attempt.result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 4, failed: 1, redone: 0, failedByType: { timeout: 1 } } });
+    expect(result).toEqual({
+      outcome: 'done',
+      tally: { succeeded: 4, failed: 1, redone: 0, failedByType: { timeout: 1 }, heartbeats: expect.any(Number) },
+    });
     const timedOut = (await rows('timeout'))[hanging];
     expect(timedOut).toMatchObject({ status: 'failed', errorType: 'timeout', attempts: 3 });
     expect(timedOut.errorMessage).toContain('itemTimeoutMs');
@@ -324,7 +330,7 @@ describe('processSlice: failed items go to the compensating record and the slice
     const spec = makeSpec(textSource(4), proc.name, { sliceSize: 4, checkpointEvery: 4, itemTimeoutMs: 200, itemAttempts: 1 });
     const result = await startSlice('own-deadline', spec, await sliceOf(spec, 0)).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 4, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 4, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(proc.indexes()).toEqual([0, 1, 2, 3]);
   });
 
@@ -365,7 +371,12 @@ describe('processSlice: quota', () => {
 
       const first = await startSlice(batchId, spec, slice).result;
 
-      expect(first).toEqual({ outcome: 'quota', retryAfterMs: 400, nextIndex: quotaAt, tally: { succeeded: 9, failed: 0, redone: 0 } });
+      expect(first).toEqual({
+        outcome: 'quota',
+        retryAfterMs: 400,
+        nextIndex: quotaAt,
+        tally: { succeeded: 9, failed: 0, redone: 0, heartbeats: expect.any(Number) },
+      });
       expect(await slices.ledger.committedIndexes(batchId, slice.start, end)).toEqual(range(slice.start, quotaAt));
       // A quota stop is not an interruption: nothing is left in flight to be counted as redone.
       expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
@@ -384,7 +395,7 @@ describe('processSlice: quota', () => {
       proc.calls.length = 0;
       const second = await startSlice(batchId, spec, slice).result;
 
-      expect(second).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
+      expect(second).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
       expect(proc.indexes()).toEqual(range(quotaAt, end));
       expect(proc.calls[0].attempt).toBe(1);
       expect((await rows(batchId)).every((r) => r.status === 'succeeded' && r.attempts === 1)).toBe(true);
@@ -431,7 +442,7 @@ describe('processSlice: cancellation', () => {
     blockAt = undefined;
     proc.calls.length = 0;
     const later = await startSlice(batchId, spec, slice).result;
-    expect(later).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
+    expect(later).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1, heartbeats: expect.any(Number) } });
     expect(proc.indexes()).toEqual(range(slice.start + 4, end));
     expect(await slices.ledger.interruptedIndexes(batchId, slice.start, end)).toEqual([]);
   });
@@ -518,7 +529,7 @@ describe('processSlice: a superseded attempt', () => {
 
     await expect(stale.result).rejects.toBeInstanceOf(LeaseLostError);
     // The newer attempt redid the item the stale one had in flight, and nothing more was run after.
-    expect(newer).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1 } });
+    expect(newer).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 1, heartbeats: expect.any(Number) } });
     expect(proc.indexes()).toEqual([...range(slice.start, blockAt + 1), ...range(blockAt, end)]);
     expect(await slices.ledger.inFlight(batchId, slice.start)).toBeNull();
     expect((await rows(batchId)).map((r) => r.index)).toEqual(range(slice.start, end));
@@ -602,7 +613,7 @@ describe('processSlice: commit groups', () => {
     const all = commits.flatMap((c) => c.indexes);
     expect(new Set(all).size).toBe(all.length);
     expect((await rows(batchId)).map((r) => r.index)).toEqual(range(s, end));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
   });
 
   it('counts every item of the open commit group a dead attempt left as redone, since it may have run them all', async () => {
@@ -625,7 +636,7 @@ describe('processSlice: commit groups', () => {
     const result = await startSlice(batchId, spec, slice).result;
 
     expect(proc.indexes()).toEqual(range(s + 10, end));
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 5 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: slice.count, failed: 0, redone: 5, heartbeats: expect.any(Number) } });
     // Any of the group's items may have been the one in flight: each is charged the crash, runs
     // like any item while one more crash would not dead-letter it, and alone once it would.
     expect(await slices.ledger.interruptedIndexes(batchId, s, end)).toEqual(range(s + 10, s + 15));

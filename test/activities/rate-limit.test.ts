@@ -41,7 +41,7 @@ describe('processSlice with a named rate limit', () => {
 
     const result = await startSlice('paced', spec, slice).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(proc.started.map((s) => s.index)).toEqual(range(slice.start, endOf(slice)));
     // 5 a second with no burst: one item every 200 ms, so 10 items span at least 1.8 s.
     const at = proc.started.map((s) => s.at);
@@ -67,7 +67,7 @@ describe('processSlice with a named rate limit', () => {
 
     const result = await startSlice('tokens', spec, slice).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     // An item starts only while the key's tokens are above empty: with one lane, at most the
     // limit + 1 (an empty burst still lets one item start) + one item's usage in any second.
     const starts = spans.map((s) => s.start);
@@ -146,7 +146,7 @@ describe('processSlice with a named rate limit', () => {
 
     const result = await startSlice('batch-b', spec, slice).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(proc.started[0].at).toBeGreaterThanOrEqual(heldUntil);
   });
 
@@ -165,7 +165,7 @@ describe('processSlice with a named rate limit', () => {
 
     const result = await startSlice('calls', spec, slice).result;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 10, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(calls.map((c) => c.indexes)).toEqual([range(10, 15), range(15, 20)]);
     // 10 a second: the second call's 5 tokens came due 500 ms after the first call's.
     expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(500 - 20);

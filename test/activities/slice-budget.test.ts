@@ -42,7 +42,7 @@ describe('processSlice: budget', () => {
       budgetReached: true,
       retryAfterMs: 60_000,
       nextIndex: slice.start + 6,
-      tally: { succeeded: 6, failed: 0, redone: 0 },
+      tally: { succeeded: 6, failed: 0, redone: 0, heartbeats: expect.any(Number) },
     });
     expect(proc.ran).toEqual(range(slice.start, slice.start + 6));
     expect(await slices.ledger.usageTotals('budget')).toEqual({ tokens: 60 });
@@ -56,7 +56,7 @@ describe('processSlice: budget', () => {
     // Raised: the slice goes on from where it stopped, each item once.
     const raised = { ...spec, budget: { unit: 'tokens', max: 1000 } };
     const second = await startSlice('budget', raised, slice).result;
-    expect(second).toEqual({ outcome: 'done', tally: { succeeded: 20, failed: 0, redone: 0 } });
+    expect(second).toEqual({ outcome: 'done', tally: { succeeded: 20, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(proc.ran).toEqual(range(slice.start, endOf(slice)));
     expect((await rows('budget')).map((r) => [r.index, r.attempts, r.usage])).toEqual(
       range(slice.start, endOf(slice)).map((i) => [i, 1, { tokens: 10 }]),

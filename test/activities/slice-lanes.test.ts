@@ -52,7 +52,7 @@ describe('a slice of many lanes', () => {
     const result = await startSlice('lanes', spec, slice, {}, undefined, { lanes: 8 }).result;
     const took = Date.now() - started;
 
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 40, failed: 0, redone: 0 } });
+    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 40, failed: 0, redone: 0, heartbeats: expect.any(Number) } });
     expect(proc.seen.most).toBe(8);
     expect([...proc.seen.indexes].sort((a, b) => a - b)).toEqual(range(slice.start, endOf(slice)));
     expect((await rows('lanes')).map((r) => r.index)).toEqual(range(slice.start, endOf(slice)));
@@ -78,7 +78,10 @@ describe('a slice of many lanes', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(proc.seen.most).toBe(1);
     await slices.ledger.setSliceLanes('lend', slice.start, 12, 5);
-    expect(await attempt.result).toEqual({ outcome: 'done', tally: { succeeded: 300, failed: 0, redone: 0 } });
+    expect(await attempt.result).toEqual({
+      outcome: 'done',
+      tally: { succeeded: 300, failed: 0, redone: 0, heartbeats: expect.any(Number) },
+    });
     expect(proc.seen.most).toBe(12);
   });
 
@@ -101,7 +104,7 @@ describe('a slice of many lanes', () => {
 
     // Resumed: launched after the pause (generation 2 here), so the pause written at 1 is not for it.
     const second = await startSlice('paused', spec, slice, {}, undefined, { lanes: 8, controlGeneration: 2 }).result;
-    expect(second).toEqual({ outcome: 'done', tally: { succeeded: 100, failed: 0, redone: 8 } });
+    expect(second).toEqual({ outcome: 'done', tally: { succeeded: 100, failed: 0, redone: 8, heartbeats: expect.any(Number) } });
     const runs = new Map<number, number>();
     for (const i of proc.seen.indexes) runs.set(i, (runs.get(i) ?? 0) + 1);
     // Each item cut short ran twice, every other item once.
@@ -127,7 +130,10 @@ describe('a slice of many lanes', () => {
     const result = await startSlice('crashed', spec, slice, {}, undefined, { lanes: 8 }).result;
 
     const inFlight = [20, 21, 23, 24, 26, 27];
-    expect(result).toEqual({ outcome: 'done', tally: { succeeded: 60, failed: 0, redone: inFlight.length } });
+    expect(result).toEqual({
+      outcome: 'done',
+      tally: { succeeded: 60, failed: 0, redone: inFlight.length, heartbeats: expect.any(Number) },
+    });
     expect([...proc.seen.indexes].sort((a, b) => a - b)).toEqual([...inFlight, ...range(28, 60)]);
     expect(await slices.ledger.interruptedIndexes('crashed', 0, 60)).toEqual(inFlight);
   });

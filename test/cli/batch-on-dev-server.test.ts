@@ -75,12 +75,14 @@ describe('waymark CLI against a dev server', () => {
     // Exit 3: the batch completed, and some of its items failed.
     expect(run.code).toBe(3);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toBe('started batch b1');
     expect(lines[1]).toMatch(
       /^batch b1 completed: 100 items \(succeeded 98, failed 2\) in \d+\.\d s, [\d.]+ items\/s, 2 workflow run\(s\), redone 0 \(bound 4 per interruption\)$/,
     );
-    expect(lines[2]).toBe(`manifest: ${path.join(dir, 'data', 'manifests', 'b1.json')}`);
+    // 10 slices and 2 runs: the batch's own count of what it cost on Temporal Cloud.
+    expect(lines[2]).toMatch(/^actions: \d+ Temporal Cloud actions, [\d.]+ per 1,000 items \(ScheduleActivityTask 1[0-9], .*\)$/);
+    expect(lines[3]).toBe(`manifest: ${path.join(dir, 'data', 'manifests', 'b1.json')}`);
     expect(run.stderr).not.toMatch(/waymark:|error/i);
   });
 
@@ -96,7 +98,10 @@ describe('waymark CLI against a dev server', () => {
       failed: 2,
       cursor: ITEMS,
       redone: 0,
+      actions: { byType: expect.objectContaining({ ScheduleActivityTask: expect.any(Number), ContinueAsNewWorkflowExecution: 1 }) },
     });
+    const text = await waymark('status', 'b1');
+    expect(text.stdout).toMatch(/^actions {3}\d+ Temporal Cloud actions, [\d.]+ per 1,000 items \(/m);
   });
 
   it('failures --json prints one JSON line per failed item', async () => {

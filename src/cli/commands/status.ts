@@ -17,6 +17,7 @@ import { printable } from '../terminal-text';
 import { addNotifyOptions, notifyTargets, type NotifyFlags } from '../notify-flags';
 import { wholeNumber } from '../flag-values';
 import { undeliveredNotifications } from '../undelivered-notifications';
+import { batchOrchestrationCost, describeCost } from '../../telemetry/orchestration-cost';
 
 const DEFAULT_UNATTENDED_AFTER_S = 600;
 
@@ -58,9 +59,13 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean; una
     }
     const progress = await runningProgress(handle, description.taskQueue);
     if (progress) {
-      if (o.json) console.log(JSON.stringify({ batchId, status: 'RUNNING', ...progress }, null, 2));
+      const actions = await batchOrchestrationCost(client, batchId, progress.heartbeats ?? 0, progress.succeeded + progress.failed).catch(
+        () => undefined,
+      );
+      if (o.json) console.log(JSON.stringify({ batchId, status: 'RUNNING', ...progress, ...(actions && { actions }) }, null, 2));
       else {
         printProgress(batchId, progress);
+        if (actions) console.log(`actions   ${describeCost(actions)}, so far`);
         console.log('workflow  RUNNING');
         await printUndelivered(client, batchId);
       }
@@ -108,7 +113,13 @@ function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void
   if (json) {
     console.log(
       JSON.stringify(
-        { batchId, status: workflowStatus, ...(progress ?? { state: closed.ending }), ...(reason ? { reason } : {}) },
+        {
+          batchId,
+          status: workflowStatus,
+          ...(progress ?? { state: closed.ending }),
+          ...(reason ? { reason } : {}),
+          ...(manifest?.actions ? { actions: manifest.actions } : {}),
+        },
         null,
         2,
       ),
@@ -116,7 +127,8 @@ function printClosed(batchId: string, closed: ClosedBatch, json?: boolean): void
     return;
   }
   if (progress) printProgress(batchId, progress);
-  else {
+  if (manifest?.actions) console.log(`actions   ${describeCost(manifest.actions)}`);
+  if (!progress) {
     console.log(`batch     ${batchId}`);
     console.log(`state     ${closed.ending}`);
   }
