@@ -30,6 +30,8 @@ export class Pacer {
   private usableUntil = 0;
   /** Tokens asked for per take: a block, fewer after a block was partly dropped unused. */
   private wanted: number;
+  /** The acquire before this one: a slice's lanes take their tokens one after another. */
+  private previous: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ledger: RateLimits,
@@ -60,9 +62,17 @@ export class Pacer {
   /**
    * Takes one token for an item about to start. Returns undefined when it may start now, or the
    * wait before it may. `now` is the local clock (a fake one in tests), which also measures a
-   * block's time; the ledger's clock decides the waits.
+   * block's time; the ledger's clock decides the waits. The lanes of a slice acquire in turn:
+   * lanes that found no token at once would each take a block, and what a slice takes and does
+   * not use in time is lost to every batch that shares the key.
    */
-  async acquire(now = Date.now(), ledgerNow?: number): Promise<PaceWait | undefined> {
+  acquire(now?: number, ledgerNow?: number): Promise<PaceWait | undefined> {
+    const turn = this.previous.then(() => this.acquireInTurn(now ?? Date.now(), ledgerNow));
+    this.previous = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async acquireInTurn(now: number, ledgerNow?: number): Promise<PaceWait | undefined> {
     if (this.tokens > 0 && now <= this.usableUntil) {
       this.tokens--;
       return undefined;

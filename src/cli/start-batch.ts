@@ -165,7 +165,7 @@ function staticDetails(spec: BatchSpec): string {
     ['slice size (S)', String(spec.sliceSize)],
     ['items per run (N)', String(spec.checkpointEvery)],
     // Escaped: the Web UI's markdown renderer turns a bare (C) into ©.
-    ['slices in flight \\(C\\)', String(spec.concurrency)],
+    ['items in flight \\(C\\)', String(spec.concurrency)],
     ['commit group (k)', String(spec.commitGroup)],
     ['resume-cost bound', `${resumeCostBound(spec)} items per interruption`],
     ...(spec.redriveOf ? [['redrive of', spec.redriveOf] as [string, string]] : []),

@@ -57,7 +57,7 @@ export function currentDetails(p: BatchProgress, failuresByType: Record<string, 
       p.lanesHeld !== undefined
         ? [
             'lanes',
-            `${p.lanesHeld} of ${p.concurrency} (C) in ${p.slicesInFlight} slice${p.slicesInFlight === 1 ? '' : 's'} of at most ${p.sliceSize} items`,
+            `${p.lanesHeld} of C=${p.concurrency} in ${p.slicesInFlight} slice${p.slicesInFlight === 1 ? '' : 's'} of at most ${p.sliceSize} items`,
           ]
         : ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, at most ${p.sliceSize} items each`],
       ...(p.lanesInUse !== undefined ? [['lanes in use', lanesInUse(p)] as [string, string]] : []),
@@ -91,7 +91,7 @@ export function formatUsage(usage: Usage): string {
 
 /** Fewer lanes than C can run: how many, and why. Shown by the Web UI and by `waymark start`. */
 export function lanesInUse(p: Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause' | 'concurrency'>): string {
-  return `${p.lanesInUse} of ${p.concurrency} (C): ${p.lanesShortBecause}`;
+  return `${p.lanesInUse} of C=${p.concurrency}: ${p.lanesShortBecause}`;
 }
 
 /**

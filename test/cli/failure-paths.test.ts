@@ -399,7 +399,7 @@ describe('waymark CLI failure paths', () => {
       const run = await waymark('start', '--spec', 'intolerant.json', '--batch-id', 'intolerant', '--wait');
       // 3 items at C = 4: start adds the lanes line when the worker has planned within its 3 s look.
       expect(run.stdout).toMatch(
-        /^started batch intolerant\n(lanes in use: 3 of 4 \(C\): the batch has 3 items, and a lane needs at least one\n)?$/,
+        /^started batch intolerant\n(lanes in use: 3 of C=4: the batch has 3 items, and a lane needs at least one\n)?$/,
       );
       expectOneLine(run, 4, /^waymark: batch intolerant failed: batch stopped: .+; \d+ succeeded, 1 failed, \d+ pending \(manifest .+\)$/);
       expect((await waymark('status', 'intolerant', '--watch')).code).toBe(4);

@@ -183,12 +183,12 @@ describe('slices sized for the lanes', () => {
         },
       );
       expect(run.stderr).toBe('');
-      expect(run.stdout).toContain('lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one\n');
+      expect(run.stdout).toContain('lanes in use: 3 of C=8: the batch has 3 items, and a lane needs at least one\n');
       const handle = suite.env.client.workflow.getHandle('lanes-three');
       const progress = await handle.query(progressQuery);
       expect(progress).toMatchObject({ lanesInUse: 3, concurrency: 8 });
       expect(currentDetails(progress, {}, { speed: '-', eta: '-' })).toContain(
-        '- lanes in use: 3 of 8 (C): the batch has 3 items, and a lane needs at least one',
+        '- lanes in use: 3 of C=8: the batch has 3 items, and a lane needs at least one',
       );
       await handle.result();
     });

@@ -109,7 +109,7 @@ if (!haveChromium && !IN_CI) {
           expect(detailsText).toContain('slice size (S): 25');
           expect(detailsText).toContain(`items per run (N): ${ITEMS}`);
           expect(detailsText).toContain('commit group (k): 1');
-          expect(detailsText).toContain('slices in flight (C): 4');
+          expect(detailsText).toContain('items in flight (C): 4');
           expect(detailsText).toContain('resume-cost bound: 4 items per interruption');
 
           const current = await frameText(page.frameLocator('#user-metadata-current-details'), 'resume-cost bound');
@@ -118,7 +118,7 @@ if (!haveChromium && !IN_CI) {
           expect(current).toContain('failed: 5 (parse 3, exec-data-error 2)');
           expect(current).toContain('ETA: -');
           expect(current).toContain(`cursor: ${ITEMS} (run 1)`);
-          expect(current).toContain('slices in flight: 0 of 4, at most 25 items each');
+          expect(current).toContain('lanes: 0 of C=4 in 0 slices of at most 25 items');
           expect(current).toContain('resume-cost bound: 4 items per interruption (redone so far: 0)');
           expect(current).toMatch(/speed: \d+(\.\d)? items\/s/);
 
