@@ -1,14 +1,10 @@
 /** BENCHMARKS.md's sections (i) Hundreds of lanes and (j) Orchestration cost. */
+import { int, table } from './markdown';
 import { totalActions, type ActionCounts } from './actions';
 import type { ManyLanesCell } from './sections/many-lanes';
 import type { OrchestrationCostCell } from './sections/orchestration-cost';
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const per1000 = (actions: ActionCounts | undefined, items: number) => (totalActions(actions ?? {}) / items) * 1000;
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 /** The action types of a cell, most first: `ScheduleActivityTask 33, RecordActivityTaskHeartbeat 21, ...`. */
 function byType(actions: ActionCounts | undefined, items: number): string {

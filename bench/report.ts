@@ -1,4 +1,5 @@
 /** BENCHMARKS.md from one run's results: tables, the targets, and what bounds the misses. */
+import { int, table } from './markdown';
 import type { MachineInfo } from './machine-info';
 import type { BenchPlan } from './plan';
 import type { WaymarkRun } from './run-waymark';
@@ -43,7 +44,6 @@ export interface BenchResults {
   rateLimits?: RateLimitsResult;
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (n: number) => (n >= 100 ? int(n) : n.toFixed(1));
 const x = (n: number) => `${n >= 10 ? n.toFixed(0) : n >= 0.1 ? n.toFixed(2) : n.toPrecision(2)}x`;
 const mib = (n: number) => `${n.toFixed(0)} MiB`;
@@ -60,10 +60,6 @@ function describeSpec(spec: BenchPlan['spec']): string {
     ([k, v]) => `${k} ${typeof v === 'number' ? int(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
   );
   return set.length === 0 ? 'at the defaults' : `with ${set.join(', ')}`;
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 interface Target {

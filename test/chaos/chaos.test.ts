@@ -7,8 +7,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runChaos } from '../../tools/chaos/chaos-run';
-import { formatReport } from '../../tools/chaos/chaos-report';
+import { formatReport, type ChaosReport } from '../../tools/chaos/chaos-report';
 import { MISSING_PG_MESSAGE, PG_REQUIRED, PostgresTestDb, TEST_PG_URL } from '../ledger/postgres-test-db';
+
+/** Every item has exactly one outcome, the right one, and its side effect. */
+function expectExactlyOnce(report: ChaosReport, total: number): void {
+  expect(report.check).toMatchObject({
+    total,
+    rows: total,
+    lost: 0,
+    duplicated: 0,
+    unexpected: 0,
+    failed: 0,
+    wrongResults: 0,
+    withoutSideEffect: 0,
+  });
+}
+
+/** Every interruption redid at most the bound, and every redone item is explained by one. */
+function expectWithinBound(report: ChaosReport): void {
+  for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
+  expect(report.unexplainedRedone).toEqual([]);
+  expect(report.problems).toEqual([]);
+}
 
 describe('the chaos run', () => {
   let dataDir: string;
@@ -38,16 +59,7 @@ describe('the chaos run', () => {
     });
     console.log(formatReport(report));
 
-    expect(report.check).toMatchObject({
-      total: 4000,
-      rows: 4000,
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      failed: 0,
-      wrongResults: 0,
-      withoutSideEffect: 0,
-    });
+    expectExactlyOnce(report, 4000);
     expect(report.interruptions.map((i) => i.kind).sort()).toEqual([
       'server-kill',
       'worker-kill',
@@ -57,9 +69,7 @@ describe('the chaos run', () => {
       'worker-term',
     ]);
     expect(report.bound).toBe(4);
-    for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
-    expect(report.unexplainedRedone).toEqual([]);
-    expect(report.problems).toEqual([]);
+    expectWithinBound(report);
   }, 180_000);
 
   // Hundreds of items in flight at each kill (INVARIANTS.md I5, I15): 256 lanes of 1 s items, in
@@ -80,24 +90,13 @@ describe('the chaos run', () => {
     });
     console.log(formatReport(report));
 
-    expect(report.check).toMatchObject({
-      total: 12_800,
-      rows: 12_800,
-      lost: 0,
-      duplicated: 0,
-      unexpected: 0,
-      failed: 0,
-      wrongResults: 0,
-      withoutSideEffect: 0,
-    });
+    expectExactlyOnce(report, 12_800);
     expect(report.interruptions).toHaveLength(5);
     expect(report.bound).toBe(256);
     const killed = report.interruptions.filter((i) => i.kind === 'worker-kill');
     // Each kill landed with many items in flight, and cost at most the bound.
     expect(Math.max(...killed.map((i) => i.redone.length))).toBeGreaterThan(100);
-    for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
-    expect(report.unexplainedRedone).toEqual([]);
-    expect(report.problems).toEqual([]);
+    expectWithinBound(report);
   }, 300_000);
 
   // The topology of many machines: three workers sharing a PostgreSQL ledger, kills landing on any
@@ -127,21 +126,10 @@ describe('the chaos run', () => {
         });
         console.log(formatReport(report));
 
-        expect(report.check).toMatchObject({
-          total: 6000,
-          rows: 6000,
-          lost: 0,
-          duplicated: 0,
-          unexpected: 0,
-          failed: 0,
-          wrongResults: 0,
-          withoutSideEffect: 0,
-        });
+        expectExactlyOnce(report, 6000);
         expect(report.interruptions).toHaveLength(6);
         expect(report.bound).toBe(30);
-        for (const interruption of report.interruptions) expect(interruption.redone.length).toBeLessThanOrEqual(report.bound);
-        expect(report.unexplainedRedone).toEqual([]);
-        expect(report.problems).toEqual([]);
+        expectWithinBound(report);
       } finally {
         await db.close();
       }

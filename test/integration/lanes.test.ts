@@ -12,8 +12,7 @@ import { waitFor } from '../helpers/wait-for';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { configureUpdate, progressQuery } from '../../src/contract/messages';
 import { currentDetails } from '../../src/workflows/details';
-import { allOutcomes } from '../helpers/ledger-rows';
-import type { StoredOutcome } from '../../src/ledger/ledger';
+import { allOutcomes, mostItemsAtOnce } from '../helpers/ledger-rows';
 import { runCli } from '../cli/run-cli';
 import { devServerSuite } from '../helpers/dev-server-suite';
 import { defineProcessor } from '../../src/processors/processor';
@@ -44,23 +43,6 @@ function mostSlicesAtOnce(events: HistoryEvent[]): { most: number; slices: numbe
     if (closedId != null && slices.has(String(closedId))) open--;
   }
   return { most, slices: slices.size };
-}
-
-/** The most items of `rows` in flight at one moment, by their start and finish times in the ledger. */
-function mostItemsAtOnce(rows: readonly StoredOutcome[]): number {
-  // A finish sorts before a start at the same millisecond: an item that ends as another begins is not both in flight.
-  const edges = rows.flatMap((r) => [
-    { at: r.startedAt, step: 1 },
-    { at: r.finishedAt, step: -1 },
-  ]);
-  edges.sort((a, b) => a.at - b.at || a.step - b.step);
-  let open = 0;
-  let most = 0;
-  for (const e of edges) {
-    open += e.step;
-    most = Math.max(most, open);
-  }
-  return most;
 }
 
 describe('slices sized for the lanes', () => {

@@ -18,6 +18,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { allOutcomes } from '../helpers/ledger-rows';
+import { readLog, type LogLine } from '../helpers/execution-log';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, '../fixtures/paced-processor.js');
 const ITEMS = 12;
@@ -90,23 +91,6 @@ function launch(command: string, args: string[], env: Record<string, string>): L
   launcher.stdout.on('data', (d: Buffer) => (output += d.toString()));
   launcher.stderr.on('data', (d: Buffer) => (output += d.toString()));
   return { launcher, output: () => output };
-}
-
-interface LogLine {
-  index: number;
-  pid: number;
-  done: boolean;
-}
-
-function readLog(file: string): LogLine[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [index, pid, done] = line.split(' ');
-      return { index: Number(index), pid: Number(pid), done: done === 'done' };
-    });
 }
 
 function alive(pid: number): boolean {

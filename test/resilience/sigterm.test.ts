@@ -14,29 +14,13 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { loadProcessorModule } from '../../src/processors/registry';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { allOutcomes } from '../helpers/ledger-rows';
+import { readLog, type LogLine } from '../helpers/execution-log';
 
 const PROCESSOR_MODULE = path.resolve(__dirname, '../fixtures/paced-processor.js');
 const ITEMS = 40;
 const SLICE = 20;
 const ITEM_MS = 200;
 const SHUTDOWN_LIMIT_MS = 10_000;
-
-interface LogLine {
-  index: number;
-  pid: number;
-  done: boolean;
-}
-
-function readLog(file: string): LogLine[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [index, pid, done] = line.split(' ');
-      return { index: Number(index), pid: Number(pid), done: done === 'done' };
-    });
-}
 
 describe('a worker stopped with SIGTERM mid-item', () => {
   let env: TestWorkflowEnvironment;

@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for';
 import { startBatch, validateSpecForStart } from '../../src/cli/start-batch';
 import { pauseSignal, progressQuery, resumeSignal } from '../../src/contract/messages';
 import type { batchWorkflow } from '../../src/workflows/batch-workflow';
-import { allOutcomes } from '../helpers/ledger-rows';
+import { allOutcomes, mostItemsAtOnce } from '../helpers/ledger-rows';
 import { devServerSuite } from '../helpers/dev-server-suite';
 
 const TASK_QUEUE = `many-lanes-${process.pid}`;
@@ -101,19 +101,3 @@ describe('hundreds of lanes on one worker', () => {
     });
   });
 });
-
-/** The most items of `rows` in flight at one moment, by their start and finish times in the ledger. */
-function mostItemsAtOnce(rows: readonly { startedAt: number; finishedAt: number }[]): number {
-  const edges = rows.flatMap((r) => [
-    { at: r.startedAt, step: 1 },
-    { at: r.finishedAt, step: -1 },
-  ]);
-  edges.sort((x, y) => x.at - y.at || x.step - y.step);
-  let open = 0;
-  let most = 0;
-  for (const e of edges) {
-    open += e.step;
-    most = Math.max(most, open);
-  }
-  return most;
-}
