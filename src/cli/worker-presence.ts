@@ -7,7 +7,7 @@
  * lately" (empty: none has) and "when was one last seen"; whether one polls *now* is told by a
  * request only a worker answers, a query or an update, within WORKER_ANSWER_MS.
  */
-import { isGrpcDeadlineError, type WorkflowClient } from '@temporalio/client';
+import { isGrpcCancelledError, isGrpcDeadlineError, type WorkflowClient } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DEFAULT_TASK_QUEUE, temporalAddress } from '../settings';
 import { formatDuration } from '../workflows/details';
@@ -19,6 +19,8 @@ import { formatDuration } from '../workflows/details';
  */
 export const WORKER_ANSWER_MS = 8000;
 const CHECK_EVERY_MS = 1000;
+/** How much earlier than this process the server may see a deadline pass. */
+const SERVER_CLOCK_SLACK_MS = 500;
 
 /** What the server's poller list says: whether any worker polled lately, and the latest one seen. */
 export interface WorkerSighting {
@@ -54,9 +56,13 @@ export function noWorkerMessage(taskQueue: string, sighting?: WorkerSighting, no
   return `no worker is polling task queue ${taskQueue} on ${temporalAddress()}${seen}; start one with \`npx waymark worker\`${env}`;
 }
 
-/** Whether a request failed because nobody answered it in time (the deadline it was given), not for a reason of its own. */
-export function unanswered(err: unknown): boolean {
-  return isGrpcDeadlineError(err) || (err instanceof Error && err.name === 'WorkflowUpdateRPCTimeoutOrCancelledError');
+/** Whether a request failed because nobody answered it by `deadline` (the one it was given), not for a reason of its own. */
+export function unanswered(err: unknown, deadline: number): boolean {
+  if (isGrpcDeadlineError(err) || (err instanceof Error && err.name === 'WorkflowUpdateRPCTimeoutOrCancelledError')) return true;
+  // The server enforces the deadline it was sent as well and may end the call a moment before
+  // grpc-js's own timer fires; grpc-js then reports CANCELLED without checking the deadline
+  // (grpc-go and grpc-dotnet turn that case into DEADLINE_EXCEEDED).
+  return isGrpcCancelledError(err) && Date.now() >= deadline - SERVER_CLOCK_SLACK_MS;
 }
 
 /**

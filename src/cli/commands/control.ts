@@ -77,15 +77,14 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
     ...(o.slice !== undefined ? { sliceSize: o.slice } : {}),
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
   };
+  const deadline = Date.now() + WORKER_ANSWER_MS;
   try {
-    const now = await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () =>
-      handle.executeUpdate(configureUpdate, { args: [change] }),
-    );
+    const now = await handle.client.connection.withDeadline(deadline, () => handle.executeUpdate(configureUpdate, { args: [change] }));
     const budget = now.budget === undefined ? '' : `, budget ${now.budget.max} ${now.budget.unit}`;
     console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}${budget}`);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
-    if (!unanswered(err)) throw err;
+    if (!unanswered(err, deadline)) throw err;
     // The server holds the update for the batch's next workflow task: it is not lost, only not applied yet.
     const sighting = await workerSighting(handle.client, taskQueue);
     console.error(

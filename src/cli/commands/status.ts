@@ -87,13 +87,14 @@ async function status(batchId: string, o: { json?: boolean; watch?: boolean; una
 /** The progress of a running batch (batch-progress.ts); undefined when it closed meanwhile. */
 async function runningProgress(handle: WorkflowHandle<typeof batchWorkflow>, taskQueue: string): Promise<BatchProgress | undefined> {
   const ledger = openLedgerQuietly();
+  // Its first read queries the workflow, which only a worker answers: a deadline tells when none does.
+  const deadline = Date.now() + WORKER_ANSWER_MS;
   try {
-    // Its first read queries the workflow, which only a worker answers: a deadline tells when none does.
-    return await handle.client.connection.withDeadline(Date.now() + WORKER_ANSWER_MS, () => new ProgressReader(handle, ledger).read());
+    return await handle.client.connection.withDeadline(deadline, () => new ProgressReader(handle, ledger).read());
   } catch (err) {
     if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
     // The server still lists a worker that stopped minutes ago; that none answered is what tells.
-    if (unanswered(err)) {
+    if (unanswered(err, deadline)) {
       const sighting = await workerSighting(handle.client, taskQueue);
       throw new CliError(`batch ${handle.workflowId} is running, but it cannot report progress: ${noWorkerMessage(taskQueue, sighting)}`);
     }
