@@ -78,6 +78,8 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
     const expected = Array.from({ length: ITEMS }, (_, i) => chaosResult(i, { id: 10 * i + 7, word: `word-${i}` }));
 
     // Each worker a data dir of its own, as on separate machines: only the databases are shared.
+    // And one slice at a time (WAYMARK_WORKER_SLICES=1), as a worker sized for one: otherwise the
+    // first to poll may take all three slices of a round and the others wait idle.
     const executionLog = path.join(makeTempDir('waymark-scale-'), 'executions.log');
     fs.writeFileSync(executionLog, '');
     const workerEnv = () => ({
@@ -87,6 +89,7 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
       WAYMARK_LEDGER_URL: ledgerUrl,
       WAYMARK_SOURCE_URL: sourceUrl,
       WAYMARK_PROCESSORS: CHAOS_PROCESSOR,
+      WAYMARK_WORKER_SLICES: '1',
       [CHAOS_LOG_ENV]: executionLog,
     });
     workers.push(...(await Promise.all([workerEnv(), workerEnv(), workerEnv()].map((e) => startWorkerProcess(e)))));
@@ -94,11 +97,12 @@ describeWithPostgres('three workers on one PostgreSQL ledger', () => {
 
     const spec = parseBatchSpec({
       source: { kind: 'postgres-table', path: 'words', keyColumn: 'id' },
-      processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 5 } },
+      processor: { name: CHAOS_PROCESSOR_NAME, options: { ms: 20 } },
       sliceSize: SLICE,
-      // 24 slices a window, whole rounds of C: the plain cut stays, so slice i holds items [50 i, 50 i + 50).
+      // 24 lanes run as three slices of 8 at once (lanes.ts), so all three workers have one to
+      // take; a window of 1,200 is 8 rounds of them, and slice i holds items [50 i, 50 i + 50).
       checkpointEvery: 1200,
-      concurrency: 6,
+      concurrency: 24,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
     const bound = resumeCostBound(spec);
