@@ -74,15 +74,18 @@ function controlStatements(db: Database.Database): ControlStatements {
   };
 }
 
+/** Rows per page of outcomePages: large pages, since better-sqlite3 reads a page much faster than row by row. */
+const TIMES_PAGE = 50_000;
+
 /**
  * The embedded ledger: one SQLite file in WAL mode, shared by every worker process on the machine.
  *
  * synchronous=NORMAL: a commit survives the death of any process (the WAL is written before
  * commit returns), which is what interruptions are; only a power cut can lose the last commits.
+ *
+ * Over 400 lines: it implements the whole Ledger interface (ledger.ts) for one database; what the
+ * two ledgers share (rows, claims, buckets) lives in files of its own.
  */
-/** Rows per page of outcomePages: large pages, since better-sqlite3 reads a page much faster than row by row. */
-const TIMES_PAGE = 50_000;
-
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly insertItem: Database.Statement;

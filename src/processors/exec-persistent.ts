@@ -19,6 +19,9 @@
  * a tiny sh supervisor in a process group of its own, holding the read end of a socket to the
  * worker (fd 3). When the worker dies, however it dies, the kernel closes the worker's end, the
  * supervisor's `read` returns, and it SIGKILLs its group. A timeout kills the group the same way.
+ *
+ * Over 400 lines: the pool, the supervisor and the protocol share one program's life (start,
+ * calls, replacement, idle close), which reads best in one place.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';

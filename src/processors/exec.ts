@@ -30,6 +30,9 @@
  * A program that cannot start at all (ENOENT, EACCES) is no item's fault: checkCanStart refuses
  * it on the worker before the first item, and a spawn that fails so mid-batch throws
  * ProcessorCannotStartError, which fails the batch instead of spending every item's attempts.
+ *
+ * Over 400 lines: the exit statuses, usage lines, input modes and start checks above are one
+ * program's contract with waymark, kept beside the code that keeps it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
