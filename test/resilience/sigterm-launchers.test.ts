@@ -181,7 +181,7 @@ describe('a worker stopped mid-item, however it was started', () => {
         started = readLog(executionLog).at(-1);
         return !started!.done;
       },
-      10_000,
+      30_000,
     );
     const sentAt = Date.now();
     stop(launchedWorker);
