@@ -4,6 +4,7 @@ import { mergeIntoRedriven } from '../redrive/merge-redrive';
 import { sourceLength, succeededBefore } from '../redrive/redriven-batch';
 import { gaps, writeManifest, type ManifestDeps } from './manifest';
 import type { OrchestrationCost } from '../telemetry/orchestration-cost';
+import { laneCeiling } from '../contract/adaptive-concurrency';
 
 export interface FinalizeDeps extends ManifestDeps {
   /** The batch's orchestration cost so far, from its histories; absent where no Temporal client is at hand. */
@@ -55,7 +56,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
     processor: spec.processor.name,
     sliceSize: spec.sliceSize,
     checkpointEvery: spec.checkpointEvery,
-    concurrency: spec.concurrency,
+    concurrency: laneCeiling(spec.concurrency),
     commitGroup: spec.commitGroup,
     ...(spec.redriveOf ? { redriveOf: spec.redriveOf } : {}),
     ...(actions !== undefined ? { actions } : {}),

@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
 import type { Usage } from './usage';
+import type { Concurrency } from './adaptive-concurrency';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -90,7 +91,8 @@ export interface BatchBudget {
 
 /** Settings that may change on a running batch; each takes effect from the next slice. */
 export interface BatchConfigChange {
-  concurrency?: number;
+  /** A number of lanes, or adaptive lanes between two bounds. */
+  concurrency?: Concurrency;
   sliceSize?: number;
   /** A new maximum for the batch's budget (its unit stays); a batch paused by its budget goes on. */
   budget?: number;
@@ -98,7 +100,7 @@ export interface BatchConfigChange {
 
 /** The settings configure can change, as they stand after a change. */
 export interface BatchConfig {
-  concurrency: number;
+  concurrency: Concurrency;
   sliceSize: number;
   budget?: BatchBudget;
 }

@@ -10,6 +10,7 @@ import type { Usage } from '../contract/usage';
 import type { Ledger } from '../ledger/ledger';
 import { itemTimeline, type ItemTimeline } from './item-timeline';
 import { batchHistory, type Band } from './state-bands';
+import { laneCeiling } from '../contract/adaptive-concurrency';
 
 export interface BatchReport {
   batchId: string;
@@ -85,7 +86,7 @@ export async function batchReport(batchId: string, { ledger, client, noClientBec
       itemsPerSecond: manifest?.itemsPerSecond,
       processor: spec?.processor.name ?? manifest?.processor,
       source: spec ? `${spec.source.kind} ${spec.source.path}` : manifest && `${manifest.source.kind} ${manifest.source.path}`,
-      concurrency: spec?.concurrency ?? manifest?.concurrency,
+      concurrency: spec ? laneCeiling(spec.concurrency) : manifest?.concurrency,
       ...(spec?.budget ? { budget: spec.budget } : {}),
     },
     timeline,

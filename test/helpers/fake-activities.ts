@@ -19,6 +19,7 @@ import type {
 } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
 import { evenSizes } from '../../src/sources/window-planner';
+import { laneCeiling } from '../../src/contract/adaptive-concurrency';
 
 export interface FakeOptions {
   /** Items whose index is a multiple of this fail. */
@@ -236,7 +237,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           processor: input.spec.processor.name,
           sliceSize: input.spec.sliceSize,
           checkpointEvery: input.spec.checkpointEvery,
-          concurrency: input.spec.concurrency,
+          concurrency: laneCeiling(input.spec.concurrency),
           commitGroup: input.spec.commitGroup,
         },
       };
