@@ -7,6 +7,7 @@ import type { BatchSpec } from './batch-spec';
 import type { CommittedCounts, SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
 import type { Usage } from './usage';
 import type { OrchestrationCost } from '../telemetry/orchestration-cost';
+import type { AdaptiveLanesView } from './adaptive-concurrency';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -53,7 +54,13 @@ export interface ProcessSliceInput {
   controlGeneration?: number;
 }
 
-export type ProcessSliceResult =
+/**
+ * What a slice ended with; with adaptive lanes, `adaptive` is its pool's lanes as it last heard
+ * (absent from batches with a fixed concurrency, and from workers older than adaptive lanes).
+ */
+export type ProcessSliceResult = SliceEnding & { adaptive?: AdaptiveLanesView };
+
+type SliceEnding =
   | { outcome: 'done'; tally: SliceTally }
   /**
    * The processor ran out of quota, or the batch's named rate limit has no token for longer than

@@ -56,6 +56,26 @@ export function laneCeiling(concurrency: Concurrency): number {
   return typeof concurrency === 'number' ? concurrency : concurrency.auto.max;
 }
 
+/** A cut of adaptive lanes on a quota signal, as status, the Web UI and the manifest show it. */
+export interface LaneCut {
+  /** Epoch ms, the ledger's clock. */
+  at: number;
+  from: number;
+  to: number;
+  /** The signal, e.g. `http 429`, `exit 75`, `QuotaExhaustedError`. */
+  cause: string;
+}
+
+/** Adaptive lanes as a slice last heard of them from its pool (src/ledger/lane-pools.ts). */
+export interface AdaptiveLanesView {
+  /** Lanes of the batch's running slices. */
+  batchLanes: number;
+  /** Lanes of the pool: the batch's, or those of every batch naming its rate-limit key. */
+  poolLanes: number;
+  cuts: number;
+  lastCut?: LaneCut;
+}
+
 /** As people read it: `8`, or `auto 1-64`; a spec as written (bounds left out) reads as parsed. */
 export function describeConcurrency(concurrency: number | z.input<typeof autoConcurrencySchema>): string {
   if (typeof concurrency === 'number') return String(concurrency);

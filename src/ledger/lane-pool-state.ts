@@ -20,7 +20,9 @@
  * Each change of the lanes is a new `version`, and a slice counts an item toward growth only if it
  * started at the version it reports: no clock of one machine is compared with another's.
  */
-import type { LaneRange } from '../contract/adaptive-concurrency';
+import type { LaneCut, LaneRange } from '../contract/adaptive-concurrency';
+
+export type { LaneCut } from '../contract/adaptive-concurrency';
 
 /** What the lanes keep of themselves at a quota signal. */
 export const CUT_FACTOR = 0.75;
@@ -28,16 +30,6 @@ export const CUT_FACTOR = 0.75;
 export const PROBE_AFTER_MS = 15_000;
 /** A holder (a running slice) that has not reported this long is gone: its lanes go to the others. */
 export const HOLDER_TTL_MS = 10_000;
-
-/** The last cut, as status and the Web UI show it. */
-export interface LaneCut {
-  /** Epoch ms, the ledger's clock. */
-  at: number;
-  from: number;
-  to: number;
-  /** What the signal was, e.g. `http 429` or `QuotaExhaustedError`. */
-  cause: string;
-}
 
 /** One pool as the ledger keeps it. */
 export interface LanePoolRow {
