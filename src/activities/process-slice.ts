@@ -22,8 +22,7 @@ import { BudgetGuard } from './budget-guard';
 import { Pacer } from './pacer';
 import { SliceLanes } from './slice-lanes';
 import { AdaptiveLanes } from './adaptive-lanes';
-import { autoRange } from '../contract/adaptive-concurrency';
-import { laneScope } from '../ledger/lane-pools';
+import { autoRange, laneScope } from '../contract/adaptive-concurrency';
 
 export interface SliceDeps {
   ledger: Ledger;

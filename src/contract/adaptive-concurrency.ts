@@ -76,6 +76,17 @@ export interface AdaptiveLanesView {
   lastCut?: LaneCut;
 }
 
+/** Adaptive lanes as status, `--wait` and the Web UI show them: the pool's view and the batch's bounds. */
+export interface AdaptiveLanesProgress extends AdaptiveLanesView, LaneRange {}
+
+/**
+ * The pool of a batch's adaptive lanes: its rate-limit key's when it names one (batches naming it
+ * share what they learn), else its own.
+ */
+export function laneScope(batchId: string, rateLimitKey: string | undefined): string {
+  return rateLimitKey === undefined ? `batch:${batchId}` : `key:${rateLimitKey}`;
+}
+
 /** As people read it: `8`, or `auto 1-64`; a spec as written (bounds left out) reads as parsed. */
 export function describeConcurrency(concurrency: number | z.input<typeof autoConcurrencySchema>): string {
   if (typeof concurrency === 'number') return String(concurrency);

@@ -6,7 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
 import type { Usage } from './usage';
-import type { Concurrency } from './adaptive-concurrency';
+import type { AdaptiveLanesProgress, Concurrency } from './adaptive-concurrency';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -62,6 +62,8 @@ export interface BatchProgress {
   sliceSize: number;
   /** Lanes the running slices hold, lent lanes included (batches whose slices run many items at once). */
   lanesHeld?: number;
+  /** Adaptive lanes (`concurrency: auto`): those found, the batch's bounds, and the last cut with its cause. */
+  adaptiveLanes?: AdaptiveLanesProgress;
   /**
    * Slice activities scheduled and not started for a while although a worker polls: every worker's
    * slots are taken (WAYMARK_WORKER_SLICES). Read by the CLI from the pending activities; the

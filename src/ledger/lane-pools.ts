@@ -5,7 +5,8 @@
  * reports twice a second and at once on a quota signal; each report is one transaction, which
  * moves the pool's lanes (lane-pool-state.ts) and answers with the slice's share of them.
  */
-import type { LaneCut, LaneGrant, LaneReport } from './lane-pool-state';
+import type { AdaptiveLanesView } from '../contract/adaptive-concurrency';
+import type { LaneGrant, LaneReport } from './lane-pool-state';
 
 export type { LaneCut, LaneGrant, LaneReport } from './lane-pool-state';
 
@@ -22,13 +23,7 @@ export interface LaneSample {
 }
 
 /** A pool as status and the workflow show it for one of its batches. */
-export interface LaneView {
-  poolLanes: number;
-  /** The batch's lanes at its last sample. */
-  batchLanes: number;
-  cuts: number;
-  lastCut?: LaneCut;
-}
+export type LaneView = AdaptiveLanesView;
 
 export interface LanePools {
   /**
@@ -42,7 +37,3 @@ export interface LanePools {
   laneSamples(batchId: string): Promise<LaneSample[]>;
 }
 
-/** The pool of a batch: its rate-limit key's when it names one (batches naming it share it), else its own. */
-export function laneScope(batchId: string, rateLimitKey: string | undefined): string {
-  return rateLimitKey === undefined ? `batch:${batchId}` : `key:${rateLimitKey}`;
-}

@@ -45,6 +45,7 @@ import { lanesShort } from './lanes-short';
 import { QuotaHold } from './quota-hold';
 import { laneShares } from '../contract/lanes';
 import { laneCeiling } from '../contract/adaptive-concurrency';
+import { LanesFound } from './lanes-found';
 
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
@@ -107,6 +108,8 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
   /** Splits for idle lanes (runs recorded before lanes in slices). */
   readonly splits: IdleLaneSplits;
   private readonly control: SliceControl;
+  /** Adaptive lanes as the slices and the ledger tell them, shown only (lanes-found.ts). */
+  readonly lanesFound = new LanesFound(workflowInfo().workflowId, () => this.spec);
 
   /** Why the run stops launching slices; each one ends the run its own way. */
   stopReason: string | undefined;
@@ -197,6 +200,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       concurrency: this.concurrency,
       sliceSize: this.spec.sliceSize,
       ...(this.lanesInSlices ? { lanesHeld: this.lanes.inUse } : {}),
+      ...this.lanesFound.shown(),
       ...lanesShort({
         window: this.window,
         running: this.state === 'running' && !this.paused,
@@ -487,7 +491,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
     if (!stoppedByTheRun) {
       this.failure ??= err as Error;
-      this.stopSlicesInFlight();
+      void this.control.halt('stop', this.lanesInSlices);
     }
   }
 
@@ -551,6 +555,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
         if (this.lanesInSlices) this.control.next();
       }
       const result = await this.runAttempts(windowSlice);
+      this.lanesFound.heard(result.adaptive);
       if (result.outcome === 'stopped') {
         this.tallies.sliceStoppedForQuota(slice.start, result.tally);
         this.publish();
@@ -612,11 +617,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     this.stopReason = toleranceExceeded(this.spec, this.progress().failed, this.total);
     if (this.stopReason !== undefined) {
       this.setState('stopping');
-      this.stopSlicesInFlight();
+      void this.control.halt('stop', this.lanesInSlices);
     }
-  }
-
-  private stopSlicesInFlight(): void {
-    void this.control.halt('stop', this.lanesInSlices);
   }
 }

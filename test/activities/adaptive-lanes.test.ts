@@ -6,7 +6,7 @@
  */
 import { defineProcessor, QuotaExhaustedError } from '../../src/processors/processor';
 import { registerProcessor } from '../../src/processors/registry';
-import { laneScope } from '../../src/ledger/lane-pools';
+import { laneScope } from '../../src/contract/adaptive-concurrency';
 import { sliceHarness, makeSpec, range, endOf } from '../helpers/slice-harness';
 
 const slices = sliceHarness();

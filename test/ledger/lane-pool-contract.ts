@@ -4,7 +4,7 @@
  * ledgers on it, as two worker processes have. Time is a fake clock: each report is told its `now`.
  */
 import type { Ledger, LaneReport } from '../../src/ledger/ledger';
-import { laneScope } from '../../src/ledger/lane-pools';
+import { laneScope } from '../../src/contract/adaptive-concurrency';
 import type { LedgerStore } from './ledger-contract';
 
 const T0 = Date.UTC(2030, 0, 1);
