@@ -280,7 +280,7 @@ export class ItemRunner {
    */
   private async holdForQuota(err: QuotaExhaustedError, retryAfterMs = err.retryAfterMs): Promise<QuotaStop> {
     const { pacer } = this.opts;
-    const signal = signalCause(err);
+    const signal = err.signal ?? err.name;
     if (pacer === undefined) return { retryAfterMs, signal };
     await pacer.hold(retryAfterMs);
     return { retryAfterMs, heldOn: pacer.key, signal };
@@ -374,14 +374,6 @@ export class ItemRunner {
       ).then(resolve, reject);
     });
   }
-}
-
-/** A quota signal in a few words, for status and metrics: `http 429`, `exit 75`, or the error's name. */
-function signalCause(err: QuotaExhaustedError): string {
-  const http = /answered (\d{3})/.exec(err.message);
-  if (http) return `http ${http[1]}`;
-  if (/exit status 75/.test(err.message)) return 'exit 75';
-  return err.name;
 }
 
 function backoff(attempt: number, spec: BatchSpec, sliceSignal: AbortSignal): Promise<void> {
