@@ -36,4 +36,3 @@ export interface LanePools {
   /** The batch's lanes over time, oldest first: a sample when they changed (at most one a second) and one at each cut. */
   laneSamples(batchId: string): Promise<LaneSample[]>;
 }
-

@@ -50,10 +50,14 @@ describe('currentDetails', () => {
       '- lanes found: 12 running of 16 found (auto 1-64); last cut 21 → 16 on http 429 at 2026-12-07T17:30:05.000Z, 3 cuts in all\n',
     );
     expect(lanesFoundBrief(adaptiveLanes)).toBe('lanes 12, cut on http 429');
-    const beforeAnyCut = currentDetails(progress({ adaptiveLanes: { min: 1, max: 64, batchLanes: 4, poolLanes: 4, cuts: 0 } }), {}, {
-      speed: '-',
-      eta: '-',
-    });
+    const beforeAnyCut = currentDetails(
+      progress({ adaptiveLanes: { min: 1, max: 64, batchLanes: 4, poolLanes: 4, cuts: 0 } }),
+      {},
+      {
+        speed: '-',
+        eta: '-',
+      },
+    );
     expect(beforeAnyCut).toContain('- lanes found: 4 running of 4 found (auto 1-64); no cut yet\n');
   });
 
