@@ -14,6 +14,8 @@ import type { LanesCell, LanesResult } from './sections/lanes';
 import type { ManyLanesCell } from './sections/many-lanes';
 import type { OrchestrationCostCell } from './sections/orchestration-cost';
 import { manyLanesSection, orchestrationCostSection } from './report-lanes';
+import { adaptiveLanesSection } from './report-adaptive';
+import type { AdaptiveLanesResult } from './sections/adaptive-lanes';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
@@ -43,6 +45,8 @@ export interface BenchResults {
   processes?: ProcessesResult;
   /** Absent from results saved before section (h) existed. */
   rateLimits?: RateLimitsResult;
+  /** Absent from results saved before section (k) existed. */
+  adaptiveLanes?: AdaptiveLanesResult;
 }
 
 const rate = (n: number) => (n >= 100 ? int(n) : n.toFixed(1));
@@ -675,6 +679,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     );
   }
   if (r.rateLimits) parts.push('## (h) Named rate limits', '', rateLimitsSection(r.rateLimits), '');
+  if (r.adaptiveLanes) parts.push('## (k) Adaptive lanes: limits they are not told', '', adaptiveLanesSection(r.adaptiveLanes), '');
   if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');
