@@ -83,19 +83,11 @@ export function drawCharts(report: BatchReport, uPlot: typeof uPlotType): void {
     t.failedByType.map((f) => ({ label: f.type, values: f.counts })),
   );
   const lanes = [{ label: 'items in flight', values: t.inFlight }];
-  const found = report.lanesFound;
-  // Adaptive lanes: C is their MAX, and the lanes found move under it; each bucket shows those of its last sample.
+  // Adaptive lanes: C is their MAX, and each bucket shows the lanes found at its last sample.
   if (report.summary.concurrency !== undefined)
-    lanes.push({ label: found ? 'lanes at most (MAX)' : 'lanes (C)', values: xs.map(() => report.summary.concurrency!) });
-  if (found && found.length > 0) {
-    let next = 0;
-    let current = 0;
-    const foundAt = xs.map((x) => {
-      while (next < found.length && found[next].at / 1000 <= x) current = found[next++].lanes;
-      return current;
-    });
-    lanes.push({ label: 'lanes found', values: foundAt });
-  }
+    lanes.push({ label: report.lanesFound ? 'lanes at most (MAX)' : 'lanes (C)', values: xs.map(() => report.summary.concurrency!) });
+  const found = report.lanesFound;
+  if (found?.length) lanes.push({ label: 'lanes found', values: xs.map((x) => found.filter((s) => s.at / 1000 <= x).at(-1)?.lanes ?? 0) });
   chart('chart-lanes', 'Lanes in use', 'items in flight', lanes);
   const usage = t.usage.map((u) => ({ label: `${u.unit} used`, values: u.cumulative }));
   const budget = report.summary.budget;
