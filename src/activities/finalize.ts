@@ -74,7 +74,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
  * The manifest is the workflow's result, so it enters the batch's history: a long batch's lane
  * samples are thinned to this many, which keeps it to tens of kilobytes.
  */
-export const MANIFEST_LANE_SAMPLES = 600;
+const MANIFEST_LANE_SAMPLES = 600;
 
 /** Adaptive lanes as the ledger kept them; undefined for a fixed concurrency. */
 async function lanesOverTime(ledger: Ledger, batchId: string, spec: BatchSpec): Promise<ManifestLanes | undefined> {
@@ -93,7 +93,7 @@ async function lanesOverTime(ledger: Ledger, batchId: string, spec: BatchSpec): 
 }
 
 /** At most `max` of `samples`, evenly spaced, the first and the last kept. */
-export function thinned(samples: LaneSample[], max: number): LaneSample[] {
+function thinned(samples: LaneSample[], max: number): LaneSample[] {
   if (samples.length <= max) return samples;
   const step = (samples.length - 1) / (max - 1);
   return Array.from({ length: max }, (_, i) => samples[Math.round(i * step)]);

@@ -180,7 +180,7 @@ export interface ManifestLanes extends LaneRange {
   lastCut?: LaneCut;
   /**
    * The batch's lanes over time, oldest first (a sample when they changed, at most one a second,
-   * and one at each cut); evenly thinned to at most MANIFEST_LANE_SAMPLES in a long batch.
+   * and one at each cut); evenly thinned to 600 in a long batch (finalize.ts).
    */
   samples: LaneSample[];
 }
