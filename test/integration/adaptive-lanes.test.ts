@@ -163,7 +163,9 @@ describe('adaptive lanes against an API with a limit they are not told', () => {
     expect(seen!.lanes.lastCut!.cause).toBe('http 429');
     // `waymark status` of the finished batch, from its manifest: the lanes, the bounds and the last cut with its cause.
     const shownByCli = await runCli(['status', 'halved-auto'], { cwd: suite.dir, env: { TEMPORAL_ADDRESS: suite.env.address } });
-    expect(shownByCli.stdout).toMatch(/^adaptive {2}\d+ running of \d+ found \(auto 1-64\); last cut \d+ → \d+ on http 429 at \S+, \d+ cuts in all$/m);
+    expect(shownByCli.stdout).toMatch(
+      /^adaptive {2}\d+ running of \d+ found \(auto 1-64\); last cut \d+ → \d+ on http 429 at \S+, \d+ cuts in all$/m,
+    );
   }, 300_000);
 
   it('(d) two batches naming the same rate-limit key: the second starts at the lanes the first found, without a burst of 429s', async () => {
