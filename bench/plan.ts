@@ -135,11 +135,11 @@ export const SMOKE_PLAN: BenchPlan = {
   rateLimits: { items: 500, bursts: [0, 100], pacing: { items: 300, limit: 100, burst: 10, concurrency: 4, itemMs: 1 } },
   manyLanes: { concurrencies: [64], itemMs: [100], bareSeconds: 1 },
   orchestrationCost: { itemMs: [1], concurrencies: [4], waymarkItems: 200, perItemItems: 100 },
-  // Seconds each: only that the cases run and every item is answered once.
+  // About a minute: each adaptive batch runs past the 10 s window its convergence is measured over.
   adaptiveLanes: {
     max: 16,
-    inFlight: { limit: 4, latencyMs: 50, referenceItems: 200, items: 400 },
-    rate: { perSecond: 40, latencyMs: 50, referenceConcurrency: 4, referenceItems: 160, items: 240 },
+    inFlight: { limit: 4, latencyMs: 50, referenceItems: 200, items: 1_000 },
+    rate: { perSecond: 40, latencyMs: 50, referenceConcurrency: 4, referenceItems: 160, items: 600 },
     halving: { from: 6, latencyMs: 50, items: 600, afterMs: 3_000 },
   },
 };
