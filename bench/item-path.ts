@@ -17,6 +17,7 @@ import type { SourceItem } from '../src/sources/source';
 import { parseBatchSpec, type BatchSpec, type BatchSpecInput } from '../src/contract/batch-spec';
 import type { Throughput } from './throughput';
 import type { SliceBounds } from '../src/contract/slices';
+import { laneCeiling } from '../src/contract/adaptive-concurrency';
 
 export function benchSpec(
   file: string,
@@ -65,7 +66,7 @@ export async function sourceReadRate(spec: BatchSpec, dataDir: string): Promise<
   const source = openSource(spec.source, { dataDir, batchId: 'read' });
   let items = 0;
   const t0 = performance.now();
-  await inLanes(slices, spec.concurrency, async (slice) => {
+  await inLanes(slices, laneCeiling(spec.concurrency), async (slice) => {
     for await (const _item of source.readSlice(slice)) items++;
   });
   return timed(items, t0);
@@ -89,7 +90,7 @@ export async function runItemRate(spec: BatchSpec, items: number): Promise<Throu
   for (let start = 0; start < items; start += spec.sliceSize)
     slices.push({ start, count: Math.min(spec.sliceSize, items - start), startOffset: 0, endOffset: 0 });
   const t0 = performance.now();
-  await inLanes(slices, spec.concurrency, async (slice) => {
+  await inLanes(slices, laneCeiling(spec.concurrency), async (slice) => {
     const runner = new ItemRunner({ batchId: 'run-item', spec, processor, log, sliceSignal });
     try {
       for (let index = slice.start; index < slice.start + slice.count; index++) {
@@ -112,7 +113,7 @@ export async function processSliceRate(spec: BatchSpec, dataDir: string): Promis
   let items = 0;
   try {
     const t0 = performance.now();
-    await inLanes(slices, spec.concurrency, async (slice) => {
+    await inLanes(slices, laneCeiling(spec.concurrency), async (slice) => {
       const env = new MockActivityEnvironment({ heartbeatTimeoutMs: spec.heartbeatTimeoutMs, activityId: String(slice.start) });
       const result: ProcessSliceResult = await env.run(processSlice, { ledger, dataDir }, { batchId, spec, slice });
       if (result.outcome !== 'done') throw new Error(`slice ${slice.start} stopped: ${result.outcome}`);

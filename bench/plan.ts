@@ -9,6 +9,7 @@ import type { LanesPlan } from './sections/lanes';
 import type { RateLimitsPlan } from './sections/rate-limits';
 import type { ManyLanesPlan } from './sections/many-lanes';
 import type { OrchestrationCostPlan } from './sections/orchestration-cost';
+import type { AdaptiveLanesPlan } from './sections/adaptive-lanes';
 
 export type SpecOverrides = Omit<BatchSpecInput, 'source' | 'processor'>;
 
@@ -49,6 +50,8 @@ export interface BenchPlan {
   manyLanes?: ManyLanesPlan;
   /** (j) Orchestration cost: actions per 1,000 items for waymark and the per-item pattern. */
   orchestrationCost?: OrchestrationCostPlan;
+  /** (k) Adaptive lanes against an API with a limit they are not told, beside batches that are told. */
+  adaptiveLanes?: AdaptiveLanesPlan;
 }
 
 export type ScalingSpec = Required<Pick<SpecOverrides, 'concurrency' | 'sliceSize' | 'checkpointEvery'>>;
@@ -100,6 +103,13 @@ export const FULL_PLAN: BenchPlan = {
   manyLanes: { concurrencies: [64, 256, 1000], itemMs: [100, 2000], bareSeconds: 10 },
   // About 20 minutes, most of it the C = 4 cells of 1 s and 2 s items (1,000 items each: 250 s and 500 s).
   orchestrationCost: { itemMs: [1, 100, 1000, 2000], concurrencies: [4, 64, 500], waymarkItems: 1_000, perItemItems: 2_000 },
+  // About 5 minutes: each adaptive batch runs a minute or more, so convergence is a small part of it.
+  adaptiveLanes: {
+    max: 64,
+    inFlight: { limit: 8, latencyMs: 100, referenceItems: 1_200, items: 3_200 },
+    rate: { perSecond: 50, latencyMs: 200, referenceConcurrency: 16, referenceItems: 1_600, items: 2_400 },
+    halving: { from: 12, latencyMs: 100, items: 4_000, afterMs: 20_000 },
+  },
 };
 
 export const SMOKE_PLAN: BenchPlan = {
@@ -125,4 +135,11 @@ export const SMOKE_PLAN: BenchPlan = {
   rateLimits: { items: 500, bursts: [0, 100], pacing: { items: 300, limit: 100, burst: 10, concurrency: 4, itemMs: 1 } },
   manyLanes: { concurrencies: [64], itemMs: [100], bareSeconds: 1 },
   orchestrationCost: { itemMs: [1], concurrencies: [4], waymarkItems: 200, perItemItems: 100 },
+  // About a minute: each adaptive batch runs past the 10 s window its convergence is measured over.
+  adaptiveLanes: {
+    max: 16,
+    inFlight: { limit: 4, latencyMs: 50, referenceItems: 200, items: 1_000 },
+    rate: { perSecond: 40, latencyMs: 50, referenceConcurrency: 4, referenceItems: 160, items: 600 },
+    halving: { from: 6, latencyMs: 50, items: 600, afterMs: 3_000 },
+  },
 };

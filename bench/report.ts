@@ -14,10 +14,13 @@ import type { LanesCell, LanesResult } from './sections/lanes';
 import type { ManyLanesCell } from './sections/many-lanes';
 import type { OrchestrationCostCell } from './sections/orchestration-cost';
 import { manyLanesSection, orchestrationCostSection } from './report-lanes';
+import { adaptiveLanesSection } from './report-adaptive';
+import type { AdaptiveLanesResult } from './sections/adaptive-lanes';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
 import { DEFAULTS } from '../src/contract/batch-spec';
+import { describeConcurrency } from '../src/contract/adaptive-concurrency';
 
 export interface BenchResults {
   plan: BenchPlan;
@@ -42,6 +45,8 @@ export interface BenchResults {
   processes?: ProcessesResult;
   /** Absent from results saved before section (h) existed. */
   rateLimits?: RateLimitsResult;
+  /** Absent from results saved before section (k) existed. */
+  adaptiveLanes?: AdaptiveLanesResult;
 }
 
 const rate = (n: number) => (n >= 100 ? int(n) : n.toFixed(1));
@@ -391,7 +396,7 @@ function scalingSection(s: ScalingResult, cores: number): string {
   const retried = s.cases.reduce((sum, sc) => sum + sc.runs.reduce((runSum, run) => runSum + run.retriedSlices, 0), 0);
   return [
     `One batch of ${int(s.items)} items on ${s.workerCounts.slice(0, -1).join(', ')}${s.workerCounts.length > 1 ? ' and ' : ''}${s.workerCounts.at(-1)} \`waymark worker\` processes (the CLI, each with a data dir of its own) serving one task queue ` +
-      `and sharing a PostgreSQL ledger (a fresh schema per batch), against this run's dev server. Every batch has C = ${c}, S = ${int(sl)}, N = ${int(n)}, ` +
+      `and sharing a PostgreSQL ledger (a fresh schema per batch), against this run's dev server. Every batch has C = ${describeConcurrency(c)}, S = ${int(sl)}, N = ${int(n)}, ` +
       `and k as in the table, so only the number of processes changes. Throughput is items over the time from starting the workflow to its result, ` +
       (s.runsPerCount > 1 ? `best of ${s.runsPerCount} runs (every run in brackets); ` : 'one run each; ') +
       `CPU busy is the share of the time of all ${cores} cores that any process kept busy during the batch: the workers, the dev server, PostgreSQL, the bench and whatever else ran on the machine.`,
@@ -638,7 +643,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     '## (a) Against the physical limit',
     '',
     `waymark at ${smoke ? 'the smoke spec' : 'its defaults'} (S = ${r.plan.spec.sliceSize ?? DEFAULTS.sliceSize}, N = ${int(r.plan.spec.checkpointEvery ?? DEFAULTS.checkpointEvery)}, ` +
-      `C = ${r.plan.spec.concurrency ?? DEFAULTS.concurrency}, k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup}), in-process worker, versus a bare loop: the same items read ` +
+      `C = ${describeConcurrency(r.plan.spec.concurrency ?? DEFAULTS.concurrency)}, k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup}), in-process worker, versus a bare loop: the same items read ` +
       'and parsed up front, the same processor, C lanes, no durability at all. For noop items the limit is the ledger: its raw commit rate is SqliteLedger.commit in C lanes ' +
       'with the same rows, S and k, and no Temporal, source or processor. The last column is the bare loop again with one thing added: each lane commits every k outcomes to ' +
       'a SqliteLedger, as a slice does. Throughput is items over the time from starting the workflow to its result.',
@@ -674,6 +679,7 @@ export function renderReport(r: BenchResults, notes?: string): string {
     );
   }
   if (r.rateLimits) parts.push('## (h) Named rate limits', '', rateLimitsSection(r.rateLimits), '');
+  if (r.adaptiveLanes) parts.push('## (k) Adaptive lanes: limits they are not told', '', adaptiveLanesSection(r.adaptiveLanes), '');
   if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');

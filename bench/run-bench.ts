@@ -35,6 +35,7 @@ import { measureLanes } from './sections/lanes';
 import { measureRateLimits } from './sections/rate-limits';
 import { measureManyLanes } from './sections/many-lanes';
 import { measureOrchestrationCost } from './sections/orchestration-cost';
+import { measureAdaptiveLanes } from './sections/adaptive-lanes';
 
 function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
   const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
@@ -149,6 +150,11 @@ async function measureSections(
       log('(j) orchestration cost: Temporal Cloud actions per 1,000 items');
       orchestrationCost = await measureOrchestrationCost(env, plan.orchestrationCost);
     }
+    let adaptiveLanes;
+    if (plan.adaptiveLanes) {
+      log('(k) adaptive lanes: limits they are not told, beside batches that are told');
+      adaptiveLanes = await measureAdaptiveLanes(env, plan.adaptiveLanes);
+    }
     return {
       plan,
       machine,
@@ -169,6 +175,7 @@ async function measureSections(
       rateLimits,
       manyLanes,
       orchestrationCost,
+      adaptiveLanes,
     };
   } finally {
     await env.close();
@@ -196,6 +203,13 @@ function budgetViolations(results: BenchResults): string[] {
       c.waymark.eventsPerRun,
     ]),
     ...(results.orchestrationCost ?? []).map((c): [string, number[]] => [`(j) ${c.itemMs} ms C=${c.concurrency}`, c.waymark.eventsPerRun]),
+    ...(results.adaptiveLanes
+      ? (['inFlight', 'rate'] as const).flatMap((c): Array<[string, number[]]> => [
+          [`(k) ${c} reference`, results.adaptiveLanes![c].referenceRun.eventsPerRun],
+          [`(k) ${c} adaptive`, results.adaptiveLanes![c].adaptive.eventsPerRun],
+        ])
+      : []),
+    ...(results.adaptiveLanes ? [['(k) halving', results.adaptiveLanes.halving.adaptive.eventsPerRun] as [string, number[]]] : []),
     ...(results.scaling?.cases ?? []).flatMap((c) =>
       c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun]),
     ),

@@ -13,6 +13,8 @@ import { historyStats } from './history';
 import type { Throughput } from './throughput';
 import { actionCounts, actionsBetween, settledActions, type ActionCounts } from './actions';
 import { ProgressReader } from '../src/cli/batch-progress';
+import type { BatchSummary } from '../src/contract/messages';
+import type { ManifestLanes } from '../src/contract/activity-io';
 
 export interface WaymarkRunOptions {
   file: string;
@@ -56,6 +58,8 @@ export interface WaymarkRun extends Throughput {
   /** Heartbeats recorded per slice per minute of its running, if actions were counted. */
   heartbeatsPerSliceMinute?: number;
   resources?: ProcessResources;
+  /** Adaptive lanes (`concurrency: auto`): the manifest's bounds, cuts and lanes over time. */
+  lanes?: ManifestLanes;
 }
 
 let batches = 0;
@@ -73,7 +77,7 @@ export async function runWaymarkBatch(env: BenchEnv, opts: WaymarkRunOptions): P
     });
     const worker = await createBenchWorker(env, ledger, taskQueue, opts.worker);
     let seconds = 0;
-    let summary: { succeeded: number; failed: number; runs: number } | undefined;
+    let summary: BatchSummary | undefined;
     const metricsUrl = env.server.metricsUrl;
     if (opts.countActions && !metricsUrl)
       throw new Error('the dev server named no metrics endpoint in its banner: actions cannot be counted');
@@ -112,6 +116,7 @@ export async function runWaymarkBatch(env: BenchEnv, opts: WaymarkRunOptions): P
       ...(startTimes ? { startTimes } : {}),
       ...(actions ? { actions, heartbeatsPerSliceMinute: (actions.RecordActivityTaskHeartbeat ?? 0) / stats.activityMinutes } : {}),
       ...(resources ? { resources } : {}),
+      ...(summary.lanes ? { lanes: summary.lanes } : {}),
     };
   } finally {
     await ledger.close();

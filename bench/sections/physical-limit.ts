@@ -45,7 +45,7 @@ export async function measurePhysicalLimit(
   roundCount: number,
   spec: Omit<BatchSpecInput, 'source' | 'processor'> = {},
 ): Promise<LimitResult[]> {
-  const concurrency = spec.concurrency ?? DEFAULTS.concurrency;
+  const concurrency = typeof spec.concurrency === 'number' ? spec.concurrency : DEFAULTS.concurrency;
   const results: LimitResult[] = [];
   for (const c of cases) {
     const file = itemsFile(env.dir, c.items);

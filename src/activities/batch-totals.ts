@@ -6,10 +6,17 @@ import type { BatchTotalsInput, BatchTotalsResult } from '../contract/activity-i
 import type { Ledger } from '../ledger/ledger';
 
 export async function batchTotals(deps: { ledger: Ledger }, input: BatchTotalsInput): Promise<BatchTotalsResult> {
-  const [{ succeeded, failed, redone }, usage] = await Promise.all([
+  const [{ succeeded, failed, redone }, usage, adaptive] = await Promise.all([
     deps.ledger.totals(input.batchId),
     deps.ledger.usageTotals(input.batchId),
+    input.laneScope === undefined ? undefined : deps.ledger.laneView(input.laneScope, input.batchId),
   ]);
-  // Usage only when there is some: a batch without usage keeps the marker it always recorded.
-  return { succeeded, failed, redone, ...(Object.keys(usage).length > 0 ? { usage } : {}) };
+  // Usage and lanes only when there are some: a batch without either keeps the marker it always recorded.
+  return {
+    succeeded,
+    failed,
+    redone,
+    ...(Object.keys(usage).length > 0 ? { usage } : {}),
+    ...(adaptive !== undefined ? { adaptive } : {}),
+  };
 }

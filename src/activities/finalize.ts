@@ -1,9 +1,12 @@
-import type { BatchManifest, FinalizeInput, FinalizeResult } from '../contract/activity-io';
+import type { BatchManifest, FinalizeInput, FinalizeResult, ManifestLanes } from '../contract/activity-io';
 import { resumeCostBound } from '../contract/batch-spec';
 import { mergeIntoRedriven } from '../redrive/merge-redrive';
 import { sourceLength, succeededBefore } from '../redrive/redriven-batch';
 import { gaps, writeManifest, type ManifestDeps } from './manifest';
 import type { OrchestrationCost } from '../telemetry/orchestration-cost';
+import { autoRange, laneCeiling, laneScope } from '../contract/adaptive-concurrency';
+import type { Ledger, LaneSample } from '../ledger/ledger';
+import type { BatchSpec } from '../contract/batch-spec';
 
 export interface FinalizeDeps extends ManifestDeps {
   /** The batch's orchestration cost so far, from its histories; absent where no Temporal client is at hand. */
@@ -34,6 +37,7 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
   const durationMs = Math.max(0, finishedAt - startedAt);
   // The count is a report, not the batch's outcome: a history that cannot be read leaves it out.
   const actions = await deps.orchestrationCost?.(batchId, input.heartbeats ?? 0, processed).catch(() => undefined);
+  const lanes = await lanesOverTime(ledger, batchId, spec);
   const manifest: BatchManifest = {
     batchId,
     status,
@@ -55,12 +59,42 @@ export async function finalize(deps: FinalizeDeps, input: FinalizeInput): Promis
     processor: spec.processor.name,
     sliceSize: spec.sliceSize,
     checkpointEvery: spec.checkpointEvery,
-    concurrency: spec.concurrency,
+    concurrency: laneCeiling(spec.concurrency),
     commitGroup: spec.commitGroup,
     ...(spec.redriveOf ? { redriveOf: spec.redriveOf } : {}),
     ...(actions !== undefined ? { actions } : {}),
+    ...(lanes !== undefined ? { lanes } : {}),
   };
   const manifestPath = await writeManifest(deps, batchId, spec, manifest);
   if (spec.redriveOf) await mergeIntoRedriven(deps, batchId, spec.redriveOf);
   return { manifest, manifestPath };
+}
+
+/**
+ * The manifest is the workflow's result, so it enters the batch's history: a long batch's lane
+ * samples are thinned to this many, which keeps it to tens of kilobytes.
+ */
+const MANIFEST_LANE_SAMPLES = 600;
+
+/** Adaptive lanes as the ledger kept them; undefined for a fixed concurrency. */
+async function lanesOverTime(ledger: Ledger, batchId: string, spec: BatchSpec): Promise<ManifestLanes | undefined> {
+  const range = autoRange(spec.concurrency);
+  if (range === undefined) return undefined;
+  const [view, samples] = await Promise.all([
+    ledger.laneView(laneScope(batchId, spec.rateLimit?.key), batchId),
+    ledger.laneSamples(batchId),
+  ]);
+  return {
+    ...range,
+    cuts: view?.cuts ?? 0,
+    ...(view?.lastCut !== undefined ? { lastCut: view.lastCut } : {}),
+    samples: thinned(samples, MANIFEST_LANE_SAMPLES),
+  };
+}
+
+/** At most `max` of `samples`, evenly spaced, the first and the last kept. */
+function thinned(samples: LaneSample[], max: number): LaneSample[] {
+  if (samples.length <= max) return samples;
+  const step = (samples.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => samples[Math.round(i * step)]);
 }

@@ -10,6 +10,7 @@ import { slicesWithWorkLeft, sourceBatchId, succeededBeforeCount } from '../redr
 import { toApplicationFailure } from './failures';
 import { claimBatchId } from './batch-identity';
 import { searchAttributesRegistered } from './search-attributes-registered';
+import { laneCeiling } from '../contract/adaptive-concurrency';
 
 export interface PlanDeps {
   ledger: Ledger;
@@ -65,7 +66,7 @@ export async function planForLanes(
   const plain = await source.planWindow(from, maxItems, spec.sliceSize);
   const items = plain.next.index - from.index;
   const shared = laneShares && items > 0 ? slicesForShares(items, spec.sliceSize, laneShares) : undefined;
-  const sizes = shared?.sizes ?? sliceSizesForLanes(items, spec.sliceSize, spec.concurrency);
+  const sizes = shared?.sizes ?? sliceSizesForLanes(items, spec.sliceSize, laneCeiling(spec.concurrency));
   if (sizes === undefined) return plain;
   const recut = await source.planWindow(from, items, sizes);
   // The source changed between the two reads (a file appended to): the plain cut is still right.

@@ -21,6 +21,8 @@ import { chargeInterruption, SuspectItems } from './suspect-items';
 import { BudgetGuard } from './budget-guard';
 import { Pacer } from './pacer';
 import { SliceLanes } from './slice-lanes';
+import { AdaptiveLanes } from './adaptive-lanes';
+import { autoRange, laneScope } from '../contract/adaptive-concurrency';
 
 export interface SliceDeps {
   ledger: Ledger;
@@ -50,6 +52,19 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   // A named rate limit (INVARIANTS.md I13): each lane takes a token before its item starts.
   const pacer =
     spec.rateLimit && new Pacer(ledger, spec.rateLimit, batchId, (w) => metrics.rateLimitWait(w.key, w.held ? 'held' : 'paced'));
+  const range = autoRange(spec.concurrency);
+  // Adaptive lanes (`concurrency: auto`): the slice runs what its pool grants (adaptive-lanes.ts).
+  const adaptive =
+    range &&
+    new AdaptiveLanes({
+      ledger,
+      metrics,
+      scope: laneScope(batchId, spec.rateLimit?.key),
+      batchId,
+      sliceStart: slice.start,
+      range,
+      waitInSliceMs: spec.heartbeatTimeoutMs,
+    });
   // Loaded inside the try: should the ledger fail here, the session's timers still stop.
   let suspects: SuspectItems | undefined;
   try {
@@ -71,13 +86,17 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
       // A processor that takes one item at a time runs so whatever itemsPerCall says.
       itemsPerCall: processor.processBatch ? (spec.itemsPerCall ?? 1) : 1,
       pacedByKey: pacer !== undefined,
+      adaptive,
     });
-    return await lanes.run(source.readSlice(slice));
+    const result = await lanes.run(source.readSlice(slice));
+    const lanesSeen = adaptive?.view();
+    return lanesSeen === undefined ? result : { ...result, adaptive: lanesSeen };
   } catch (err) {
     if (err instanceof ApplicationFailure || err instanceof LeaseLostError || err instanceof CancelledFailure) throw err;
     throw toApplicationFailure(err);
   } finally {
     session.close();
+    await adaptive?.end();
     await suspects?.close();
   }
 }

@@ -30,6 +30,11 @@ export interface QuotaStop {
   retryAfterMs: number;
   pacedOn?: string;
   heldOn?: string;
+  /**
+   * Set when the processor itself met a quota signal (not a rate limit's pace, nor a hold another
+   * item met): what it was, e.g. `http 429`. Adaptive lanes are cut on it (adaptive-lanes.ts).
+   */
+  signal?: string;
 }
 
 export type ItemRun = { kind: 'outcome'; outcome: OutcomeToCommit } | ({ kind: 'quota' } & QuotaStop);
@@ -155,7 +160,7 @@ export class ItemRunner {
         // A processor may answer the abort with an error of its own, and that may win the race:
         // once the slice is cancelled no error is the item's, or it would become a failure row.
         if (err instanceof SliceCancelledError || sliceSignal.aborted) throw new SliceCancelledError();
-        if (err instanceof QuotaExhaustedError) return { kind: 'quota', ...(await this.holdForQuota(err.retryAfterMs)) };
+        if (err instanceof QuotaExhaustedError) return { kind: 'quota', ...(await this.holdForQuota(err)) };
         if (err instanceof NonRetryableItemError) return failed(item.index, err.type, err.message, attempt, startedAt);
         // Not the item's fault and the same for every item: no attempts, no failure row; the slice fails.
         if (err instanceof ProcessorCannotStartError) throw err;
@@ -188,6 +193,7 @@ export class ItemRunner {
       outcome: item.parseError === undefined ? undefined : failedOutcome(item.index, 'parse', item.parseError, 0, startedAt),
     }));
     let retryAfterMs: number | undefined;
+    let signal: QuotaExhaustedError | undefined;
     for (;;) {
       const open = states.filter((s) => s.outcome === undefined);
       if (open.length === 0) break;
@@ -204,6 +210,7 @@ export class ItemRunner {
       if (callError instanceof ProcessorCannotStartError) throw callError;
       if (callError instanceof QuotaExhaustedError) {
         retryAfterMs = callError.retryAfterMs;
+        signal = callError;
         break;
       }
       for (let i = 0; i < open.length; i++) {
@@ -219,6 +226,7 @@ export class ItemRunner {
         // A quota signal spends no attempt: the item waits with the batch.
         if (err instanceof QuotaExhaustedError) {
           retryAfterMs = Math.max(retryAfterMs ?? 0, err.retryAfterMs);
+          signal ??= err;
           continue;
         }
         state.attempts++;
@@ -235,7 +243,7 @@ export class ItemRunner {
     const outcomes: OutcomeToCommit[] = [];
     for (const state of states) {
       if (state.outcome === undefined) {
-        return { outcomes, quota: { ...(await this.holdForQuota(retryAfterMs ?? 0)), nextIndex: state.item.index } };
+        return { outcomes, quota: { ...(await this.holdForQuota(signal!, retryAfterMs)), nextIndex: state.item.index } };
       }
       if (Object.keys(state.usage).length > 0) state.outcome.usage = state.usage;
       outcomes.push(state.outcome);
@@ -273,11 +281,12 @@ export class ItemRunner {
    * A quota signal from the processor. With a named rate limit it holds the key in the ledger,
    * so every batch and worker that names it waits too (INVARIANTS.md I7, I13).
    */
-  private async holdForQuota(retryAfterMs: number): Promise<QuotaStop> {
+  private async holdForQuota(err: QuotaExhaustedError, retryAfterMs = err.retryAfterMs): Promise<QuotaStop> {
     const { pacer } = this.opts;
-    if (pacer === undefined) return { retryAfterMs };
+    const signal = err.signal ?? err.name;
+    if (pacer === undefined) return { retryAfterMs, signal };
     await pacer.hold(retryAfterMs);
-    return { retryAfterMs, heldOn: pacer.key };
+    return { retryAfterMs, heldOn: pacer.key, signal };
   }
 
   private callOnce(open: Array<{ item: SourceItem; attempts: number }>): Promise<ItemOutcome[]> {

@@ -19,6 +19,7 @@ import type { BudgetGuard } from './budget-guard';
 import { SliceCancelledError, type ItemRunner, type QuotaStop } from './run-item';
 import type { SliceSession } from './slice-session';
 import type { SuspectItems } from './suspect-items';
+import type { AdaptiveLanes, LaneMark } from './adaptive-lanes';
 
 /**
  * A slice stopped by the budget tells an older workflow, which knows no budgets, to wait this long
@@ -38,6 +39,8 @@ export interface SliceLanesOptions {
   itemsPerCall: number;
   /** True when the batch names a rate limit: its key's hold, not the batch's, carries a quota signal. */
   pacedByKey: boolean;
+  /** Adaptive lanes (`concurrency: auto`): the slice runs the lanes its pool grants, within those the workflow gave it. */
+  adaptive?: AdaptiveLanes;
 }
 
 /** The slice's items in index order, without those already settled, taken by one lane at a time. */
@@ -116,28 +119,34 @@ export class SliceLanes {
   async run(items: AsyncIterable<SourceItem>): Promise<ProcessSliceResult> {
     this.queue = new ItemQueue(items, this.session);
     this.session.onCommitted = (outcomes) => this.opts.budget?.committed(outcomes);
+    await this.followPool();
     this.grow();
     this.session.onControl = () => this.grow();
-    await this.until(() => this.active === 0);
+    await this.until(() => this.active === 0 && !this.awaitingLanes());
     this.session.onControl = undefined;
+    if (this.opts.adaptive) this.opts.adaptive.onGrant = undefined;
     await this.queue.close();
     return this.result();
   }
 
   /** Starts lanes up to the slice's lanes while there may be items left and nothing stops it. */
   private grow(): void {
-    while (this.active < this.session.lanes && !this.queue.exhausted && this.mayStart()) {
+    while (this.active < this.lanes && !this.queue.exhausted && this.mayStart()) {
       this.active++;
       void this.lane();
     }
+    this.wake();
   }
 
   private mayStart(): boolean {
     if (this.failure !== undefined || this.quota !== undefined || this.budgetReached || this.session.stopping) return false;
     const now = Date.now();
     if (this.session.held(now)) {
+      const left = this.session.heldUntil! - now;
+      // Adaptive lanes wait a short hold out in the slice (waitOutHold), without stopping it.
+      if (this.opts.adaptive?.waitsInSlice(left)) return true;
       // Another slice of the batch met a quota signal: this one waits with it.
-      this.quota = { retryAfterMs: this.session.heldUntil! - now };
+      this.quota = { retryAfterMs: left };
       return false;
     }
     return true;
@@ -151,7 +160,7 @@ export class SliceLanes {
       for (;;) {
         if (this.solo) await this.until(() => !this.solo);
         // Fewer lanes now: this one retires, counted out at once so that only the surplus does.
-        if (this.active > this.session.lanes) {
+        if (this.active > this.lanes) {
           this.active--;
           counted = false;
         }
@@ -196,6 +205,7 @@ export class SliceLanes {
       await Promise.all(commits);
       return undefined;
     }
+    if (this.opts.adaptive) await this.waitOutHold();
     const first = items[0].index;
     await Promise.all([...commits, this.session.ensureMarked(first, items[items.length - 1].index - first + 1)]);
     // A stop may have come while the mark was written: nothing of this call has started.
@@ -242,19 +252,29 @@ export class SliceLanes {
   /** Runs one call (or one item) and returns the outcomes to commit; a quota signal or a stop ends the lane's work. */
   private async runCall(runner: ItemRunner, items: SourceItem[]): Promise<OutcomeToCommit[]> {
     this.session.running += items.length;
+    const started = this.opts.adaptive?.mark();
     try {
       if (items.length === 1) {
         const run = await runner.run(items[0]);
         if (run.kind === 'quota') {
-          await this.stopForQuota(run);
+          await this.quotaMet(run, items, started);
           return [];
         }
         this.opts.budget?.spent(run.outcome);
+        this.countClean([run.outcome], started);
         return [run.outcome];
       }
       const run = await runner.runCall(items);
       for (const outcome of run.outcomes) this.opts.budget?.spent(outcome);
-      if (run.quota) await this.stopForQuota(run.quota);
+      this.countClean(run.outcomes, started);
+      if (run.quota) {
+        const nextIndex = run.quota.nextIndex;
+        await this.quotaMet(
+          run.quota,
+          items.filter((i) => i.index >= nextIndex),
+          started,
+        );
+      }
       return run.outcomes;
     } catch (err) {
       if (err instanceof SliceCancelledError) {
@@ -307,6 +327,65 @@ export class SliceLanes {
   private async stopForQuota(stop: QuotaStop): Promise<void> {
     if (this.quota === undefined || stop.retryAfterMs > this.quota.retryAfterMs) this.quota = stop;
     if (!this.opts.pacedByKey) await this.session.holdBatch(Date.now() + stop.retryAfterMs);
+  }
+
+  /** The lanes the slice may run now: those the workflow gave it, within what its pool grants an adaptive batch. */
+  private get lanes(): number {
+    const { adaptive } = this.opts;
+    return adaptive === undefined ? this.session.lanes : Math.min(this.session.lanes, adaptive.granted);
+  }
+
+  /** Adaptive lanes: the pool is told what the slice could use, and each grant starts (or retires) lanes. */
+  private async followPool(): Promise<void> {
+    const { adaptive } = this.opts;
+    if (adaptive === undefined) return;
+    adaptive.want = () => (this.queue.exhausted ? this.session.running : this.session.lanes);
+    await adaptive.begin();
+    adaptive.onGrant = () => this.grow();
+  }
+
+  /** Items are left and nothing stops the slice, but its pool grants it no lane yet: it waits for one. */
+  private awaitingLanes(): boolean {
+    return this.opts.adaptive !== undefined && this.lanes === 0 && !this.queue.exhausted && this.mayStart();
+  }
+
+  /** Items that succeeded at their first attempt with every lane busy tell an adaptive pool the lanes may grow. */
+  private countClean(outcomes: OutcomeToCommit[], started: LaneMark | undefined): void {
+    if (started === undefined) return;
+    const saturated = this.session.running >= this.lanes;
+    for (const o of outcomes) if (o.status === 'succeeded' && o.attempts === 1) this.opts.adaptive!.succeeded(started, saturated);
+  }
+
+  /**
+   * A quota signal, or a rate limit's long wait. With adaptive lanes a signal cuts them, and a
+   * wait short enough is waited out in the slice: the items go back to be taken again after it,
+   * charged nothing. Otherwise the slice stops (stopForQuota).
+   */
+  private async quotaMet(stop: QuotaStop, items: SourceItem[], started: LaneMark | undefined): Promise<void> {
+    const { adaptive } = this.opts;
+    if (adaptive !== undefined && stop.signal !== undefined) await adaptive.signal(started!, stop.signal);
+    if (adaptive === undefined || !adaptive.waitsInSlice(stop.retryAfterMs)) {
+      await this.stopForQuota(stop);
+      return;
+    }
+    if (!this.opts.pacedByKey) await this.session.holdBatch(Date.now() + stop.retryAfterMs);
+    this.queue.putBackItems(items);
+  }
+
+  /** Adaptive lanes: no item starts while a short quota hold lasts; a pause or stop ends the wait, a long hold the slice (mayStart). */
+  private async waitOutHold(): Promise<void> {
+    while (this.session.held() && !this.session.stopping && this.opts.adaptive!.waitsInSlice(this.session.heldUntil! - Date.now())) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.session.heldUntil! - Date.now());
+        const signal = this.session.signal;
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
   }
 
   private async result(): Promise<ProcessSliceResult> {

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { UNIT_NAME } from '../contract/usage';
 import { RATE_PERIODS, type RatePeriod } from '../contract/batch-spec';
+import { parseConcurrency, type Concurrency } from '../contract/adaptive-concurrency';
 
 /** A decimal number within [min, max], for flags such as --fairness-weight. */
 export function decimal(flag: string, min: number, max: number) {
@@ -22,6 +23,15 @@ export function wholeNumber(flag: string, min: number) {
     }
     return n;
   };
+}
+
+/** `--concurrency N`, `auto` or `auto:MIN-MAX`: lanes set, or found between two bounds. */
+export function concurrencyFlag(raw: string): Concurrency {
+  try {
+    return parseConcurrency(raw);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export function keyValue(raw: string, into: Record<string, unknown> = {}): Record<string, unknown> {

@@ -18,6 +18,7 @@ import { detailsList } from '../workflows/details';
 import { TASK_QUEUE } from '../settings';
 import { CliError } from '../user-error';
 import { serverRefusal } from './server-refusal';
+import { describeConcurrency } from '../contract/adaptive-concurrency';
 
 /**
  * Everything that can be checked before any work: the spec's fields, the processor and its
@@ -165,7 +166,7 @@ function staticDetails(spec: BatchSpec): string {
     ['slice size (S)', String(spec.sliceSize)],
     ['items per run (N)', String(spec.checkpointEvery)],
     // Escaped: the Web UI's markdown renderer turns a bare (C) into ©.
-    ['items in flight \\(C\\)', String(spec.concurrency)],
+    ['items in flight \\(C\\)', describeConcurrency(spec.concurrency)],
     ['commit group (k)', String(spec.commitGroup)],
     ['resume-cost bound', `${resumeCostBound(spec)} items per interruption`],
     ...(spec.redriveOf ? [['redrive of', spec.redriveOf] as [string, string]] : []),

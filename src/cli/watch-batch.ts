@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BatchProgress, BatchSummary } from '../contract/messages';
 import type { Ledger } from '../ledger/ledger';
-import { describeState } from '../workflows/details';
+import { describeState, lanesFoundBrief } from '../workflows/details';
 import { outlook, Pace } from '../workflows/pace';
 import { ProgressReader } from './batch-progress';
 import { existingLedger } from '../ledger/open-ledger';
@@ -43,7 +43,7 @@ export async function watchBatch(
       ...barNumbers(doneItems, p.total),
       ...paceText(p, handle.workflowId, pace),
       failed: p.failed,
-      state: describeState(p),
+      state: p.adaptiveLanes ? `${describeState(p)}, ${lanesFoundBrief(p.adaptiveLanes)}` : describeState(p),
     };
     // Until the source is counted the bar has no length: an empty bar, '?' for the total.
     const length = p.total || 1;

@@ -7,6 +7,8 @@ import type { BatchSpec } from './batch-spec';
 import type { CommittedCounts, SliceBounds, SliceTally, SourcePosition, WindowPlan } from './slices';
 import type { Usage } from './usage';
 import type { OrchestrationCost } from '../telemetry/orchestration-cost';
+import type { AdaptiveLanesView, LaneCut, LaneRange } from './adaptive-concurrency';
+import type { LaneSample } from '../ledger/lane-pools';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -53,7 +55,13 @@ export interface ProcessSliceInput {
   controlGeneration?: number;
 }
 
-export type ProcessSliceResult =
+/**
+ * What a slice ended with; with adaptive lanes, `adaptive` is its pool's lanes as it last heard
+ * (absent from batches with a fixed concurrency, and from workers older than adaptive lanes).
+ */
+export type ProcessSliceResult = SliceEnding & { adaptive?: AdaptiveLanesView };
+
+type SliceEnding =
   | { outcome: 'done'; tally: SliceTally }
   /**
    * The processor ran out of quota, or the batch's named rate limit has no token for longer than
@@ -156,6 +164,8 @@ export interface BatchManifest {
    * 1,000 items (src/telemetry/orchestration-cost.ts); absent when its history could not be read.
    */
   actions?: OrchestrationCost;
+  /** Adaptive lanes (`concurrency: auto`): their bounds, their cuts and the batch's lanes over time. */
+  lanes?: ManifestLanes;
   source: { kind: string; path: string };
   processor: string;
   sliceSize: number;
@@ -164,13 +174,30 @@ export interface BatchManifest {
   commitGroup: number;
 }
 
-export interface BatchTotalsInput {
-  batchId: string;
+/** Adaptive lanes over a batch's life, as its manifest records them. */
+export interface ManifestLanes extends LaneRange {
+  cuts: number;
+  lastCut?: LaneCut;
+  /**
+   * The batch's lanes over time, oldest first (a sample when they changed, at most one a second,
+   * and one at each cut); evenly thinned to 600 in a long batch (finalize.ts).
+   */
+  samples: LaneSample[];
 }
 
-/** The ledger's committed counts, and its usage per unit when any item reported some. */
+export interface BatchTotalsInput {
+  batchId: string;
+  /** A batch with adaptive lanes: their pool (laneScope), read with the counts. */
+  laneScope?: string;
+}
+
+/**
+ * The ledger's committed counts, and its usage per unit when any item reported some; with
+ * `laneScope`, the pool's lanes once a slice has reported to it.
+ */
 export interface BatchTotalsResult extends CommittedCounts {
   usage?: Usage;
+  adaptive?: AdaptiveLanesView;
 }
 
 export interface FinalizeInput {

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { UNIT_NAME } from './usage';
 import { notifySchema, notifyTargetSchema } from './notifications';
+import { autoConcurrencySchema, CONCURRENCY_FORMS, laneCeiling, MAX_LANES } from './adaptive-concurrency';
 
 export const SOURCE_KINDS = ['jsonl', 'text', 'csv', 'folder', 'postgres-table'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -159,8 +160,15 @@ const specShape = z.strictObject({
   sliceSize: positiveInt('items per slice').default(DEFAULTS.sliceSize),
   /** N: items per workflow run; the workflow continues-as-new after each window of N. */
   checkpointEvery: positiveInt('items per workflow run').default(DEFAULTS.checkpointEvery),
-  /** C: items in flight at once (lanes); a slice runs many of them (src/contract/lanes.ts). */
-  concurrency: positiveInt('items in flight').max(1000, { error: 'must be at most 1000' }).default(DEFAULTS.concurrency),
+  /**
+   * C: items in flight at once (lanes); a slice runs many of them (src/contract/lanes.ts). Or
+   * `{"auto": {"min", "max"}}`: lanes found between two bounds (adaptive-concurrency.ts).
+   */
+  concurrency: z
+    .union([positiveInt('items in flight').max(MAX_LANES, { error: `must be at most ${MAX_LANES}` }), autoConcurrencySchema], {
+      error: `must be ${CONCURRENCY_FORMS}`,
+    })
+    .default(DEFAULTS.concurrency),
   /** k: items committed to the ledger in one transaction; enters the resume-cost bound. */
   commitGroup: positiveInt('items per ledger transaction').max(10_000).default(DEFAULTS.commitGroup),
   /**
@@ -311,6 +319,7 @@ export function parseBatchSpec(input: unknown): BatchSpec {
       `${ownMessage(issue.message) ?? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}`}, got ${describeValue(value)}`,
     );
   }
+  if (issue.code === 'invalid_union') return fail(field, `${issue.message}, got ${describeValue(value)}`);
   if (issue.code === 'invalid_value') {
     const choices = issue.values.map((v) => JSON.stringify(v)).join(', ');
     return fail(field, `${ownMessage(issue.message) ?? `must be one of ${choices}`}, got ${describeValue(value)}`);
@@ -368,6 +377,7 @@ function knownFields(path: PropertyKey[], input: unknown): string[] {
     return Object.keys(sourceSchema.shape).filter((field) => !foreign.includes(field));
   }
   if (first === 'processor') return Object.keys(processorSchema.shape);
+  if (first === 'concurrency') return path.length > 1 ? ['min', 'max'] : ['auto'];
   if (first === 'budget') return Object.keys(budgetSchema.shape);
   if (first === 'rateLimit') return Object.keys(rateLimitSchema.shape);
   if (first === 'notify') return Object.keys((path[2] === undefined ? notifySchema : notifyTargetSchema).shape);
@@ -400,9 +410,11 @@ export function taskPriority(
 }
 
 /**
- * The resume-cost bound: the most items one interruption can make waymark redo, C x max(k, M).
+ * The resume-cost bound: the most items one interruption can make waymark redo, C x max(k, M)
+ * (for adaptive lanes, C is their max).
  * Everything committed is skipped on resume (I3), so the bound does not depend on slice size.
  */
 export function resumeCostBound(spec: Pick<BatchSpec, 'concurrency' | 'commitGroup' | 'itemsPerCall'>): number {
-  return spec.concurrency * uncommittedPerSlice(spec);
+  // Adaptive lanes may reach their max at any moment: the bound is max's.
+  return laneCeiling(spec.concurrency) * uncommittedPerSlice(spec);
 }

@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
 import type { Usage } from './usage';
+import type { AdaptiveLanesProgress, Concurrency } from './adaptive-concurrency';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -61,6 +62,8 @@ export interface BatchProgress {
   sliceSize: number;
   /** Lanes the running slices hold, lent lanes included (batches whose slices run many items at once). */
   lanesHeld?: number;
+  /** Adaptive lanes (`concurrency: auto`): those found, the batch's bounds, and the last cut with its cause. */
+  adaptiveLanes?: AdaptiveLanesProgress;
   /**
    * Slice activities scheduled and not started for a while although a worker polls: every worker's
    * slots are taken (WAYMARK_WORKER_SLICES). Read by the CLI from the pending activities; the
@@ -90,7 +93,8 @@ export interface BatchBudget {
 
 /** Settings that may change on a running batch; each takes effect from the next slice. */
 export interface BatchConfigChange {
-  concurrency?: number;
+  /** A number of lanes, or adaptive lanes between two bounds. */
+  concurrency?: Concurrency;
   sliceSize?: number;
   /** A new maximum for the batch's budget (its unit stays); a batch paused by its budget goes on. */
   budget?: number;
@@ -98,7 +102,7 @@ export interface BatchConfigChange {
 
 /** The settings configure can change, as they stand after a change. */
 export interface BatchConfig {
-  concurrency: number;
+  concurrency: Concurrency;
   sliceSize: number;
   budget?: BatchBudget;
 }

@@ -13,6 +13,7 @@ import type { BatchRecords } from './batch-records';
 import type { RedriveMerge } from './redrive-merge';
 import type { RateLimits } from './rate-limits';
 import type { SliceControl } from './slice-control';
+import type { LanePools } from './lane-pools';
 
 export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore, OutcomeTimes } from './outcome-store';
 export { LeaseLostError, inFlightRange, type InFlight, type InterruptedItem, type SliceOwnership } from './slice-ownership';
@@ -22,8 +23,9 @@ export type { SuspectLease } from './suspect-lease';
 export type { BatchClaim, BatchRecord, BatchRecords } from './batch-records';
 export type { RedriveMerge } from './redrive-merge';
 export type { RateLimitRate, RateLimitState, RateLimits, TokenTake } from './rate-limits';
+export type { LaneCut, LaneGrant, LanePools, LaneReport, LaneSample, LaneView } from './lane-pools';
 
 export interface Ledger
-  extends OutcomeStore, SliceOwnership, SliceControl, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits {
+  extends OutcomeStore, SliceOwnership, SliceControl, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits, LanePools {
   close(): Promise<void>;
 }

@@ -26,6 +26,8 @@ import { LedgerUnavailableError } from './ledger-unavailable-error';
 import { NOT_A_URL, postgresUrlProblem } from '../postgres/url';
 import { maskUrl } from '../mask-secrets';
 import { migrate } from './postgres/migrations';
+import { PostgresLanePools } from './postgres/lane-pool-store';
+import type { LaneGrant, LaneReport, LaneSample, LaneView } from './lane-pools';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { COMMIT_OWNED, COMMIT_UNOWNED, NOW_MS, commitParams } from './postgres/statements';
 import { errorText, unreachableMessage } from './postgres/server-errors';
@@ -62,6 +64,10 @@ const OUTCOME_PAGE = 5000;
 export class PostgresLedger implements Ledger {
   private readonly pool: Pool;
   private schemaReady: Promise<void> | undefined;
+  private readonly lanePools = new PostgresLanePools({
+    transaction: (work) => this.transaction(work),
+    query: (sql, params) => this.query(sql, params),
+  });
 
   /** The URL holds the password: never show it unmasked. */
   constructor(private readonly url: string) {
@@ -460,6 +466,18 @@ export class PostgresLedger implements Ledger {
       await client.query(UPDATE_BUCKET, updateParams(changed));
       return changed;
     });
+  }
+
+  reportLanes(scope: string, report: LaneReport, now?: number): Promise<LaneGrant> {
+    return this.lanePools.reportLanes(scope, report, now);
+  }
+
+  laneView(scope: string, batchId: string): Promise<LaneView | undefined> {
+    return this.lanePools.laneView(scope, batchId);
+  }
+
+  laneSamples(batchId: string): Promise<LaneSample[]> {
+    return this.lanePools.laneSamples(batchId);
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,8 @@ import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from '
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
+import { SqliteLanePools } from './sqlite/lane-pool-store';
+import type { LaneGrant, LaneReport, LaneSample, LaneView } from './lane-pools';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
 import { chargeTo, holdOn, newBucket, reconcileRate, stateAt, takeFrom, type BucketRow } from './rate-limit-bucket';
 import {
@@ -112,6 +114,7 @@ export class SqliteLedger implements Ledger {
   private readonly groupTx: (commits: QueuedCommit[]) => void;
   /** Commits waiting for this turn of the event loop to end; see commit(). */
   private queued: QueuedCommit[] = [];
+  private readonly lanePools: SqliteLanePools;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -141,6 +144,7 @@ export class SqliteLedger implements Ledger {
       'SELECT in_flight, started_to, cut_short FROM slice_progress WHERE batch_id = ? AND slice_start = ?',
     );
     this.control = controlStatements(this.db);
+    this.lanePools = new SqliteLanePools(this.db);
     this.bumpCrash = this.db.prepare(
       `INSERT INTO interruptions (batch_id, idx, count) VALUES (?, ?, 1)
        ON CONFLICT (batch_id, idx) DO UPDATE SET count = count + 1 RETURNING count`,
@@ -454,6 +458,18 @@ export class SqliteLedger implements Ledger {
         return changed;
       })
       .immediate();
+  }
+
+  reportLanes(scope: string, report: LaneReport, now?: number): Promise<LaneGrant> {
+    return this.lanePools.reportLanes(scope, report, now);
+  }
+
+  laneView(scope: string, batchId: string): Promise<LaneView | undefined> {
+    return this.lanePools.laneView(scope, batchId);
+  }
+
+  laneSamples(batchId: string): Promise<LaneSample[]> {
+    return this.lanePools.laneSamples(batchId);
   }
 
   async close(): Promise<void> {

@@ -322,7 +322,11 @@ function outcomeOf(response: unknown, index: number, stderr: string): ItemOutcom
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
       throw new NotAResponse('its "retryAfterSeconds" is not a number of seconds, 0 or more');
     return {
-      error: new QuotaExhaustedError(Math.ceil(seconds * 1000), `the program's quota is exhausted; retry after ${seconds} s`),
+      error: new QuotaExhaustedError(
+        Math.ceil(seconds * 1000),
+        `the program's quota is exhausted; retry after ${seconds} s`,
+        'retryAfterSeconds',
+      ),
       ...usage,
     };
   }

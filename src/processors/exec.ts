@@ -368,6 +368,7 @@ function outcomeResult(program: string, timeoutMs: number | undefined, outcome: 
         throw new QuotaExhaustedError(
           Math.round(seconds * 1000),
           `"${program}" asked to retry after ${seconds} s (exit status ${EX_TEMPFAIL} with retry-after=${seconds} on stderr); the batch waits, then retries the item without charging an attempt`,
+          `exit ${EX_TEMPFAIL}`,
         );
       }
       throw new RetryableItemError(

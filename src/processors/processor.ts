@@ -133,12 +133,15 @@ export class NonRetryableItemError extends Error {
 
 /**
  * The processor's quota is used up. The whole batch waits `retryAfterMs` on a durable timer;
- * the item is not charged an attempt and is processed again after the wait.
+ * the item is not charged an attempt and is processed again after the wait. `signal` names what
+ * said so in a few words (`http 429`, `exit 75`): status shows it as the cause of a cut of
+ * adaptive lanes; a processor that gives none is shown by the error's name.
  */
 export class QuotaExhaustedError extends Error {
   constructor(
     readonly retryAfterMs: number,
     message = `quota exhausted; retry after ${retryAfterMs} ms`,
+    readonly signal?: string,
   ) {
     super(message);
     this.name = 'QuotaExhaustedError';

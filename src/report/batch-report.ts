@@ -10,6 +10,8 @@ import type { Usage } from '../contract/usage';
 import type { Ledger } from '../ledger/ledger';
 import { itemTimeline, type ItemTimeline } from './item-timeline';
 import { batchHistory, type Band } from './state-bands';
+import { autoRange, laneCeiling } from '../contract/adaptive-concurrency';
+import type { LaneSample } from '../ledger/lane-pools';
 
 export interface BatchReport {
   batchId: string;
@@ -35,6 +37,8 @@ export interface BatchReport {
     budget?: { unit: string; max: number };
   };
   timeline: ItemTimeline;
+  /** Adaptive lanes (`concurrency: auto`): the batch's lanes over time, as the ledger sampled them; absent for a fixed C. */
+  lanesFound?: LaneSample[];
   /** The bands, or why there are none. */
   history: { bands: Band[]; runStarts: number[] } | { unavailable: string };
 }
@@ -55,6 +59,8 @@ export async function batchReport(batchId: string, { ledger, client, noClientBec
   const timeline = await itemTimeline(ledger.outcomePages(batchId), interrupted);
   const totals = await ledger.totals(batchId);
   const usage = await ledger.usageTotals(batchId);
+  // The ledger's samples, not the manifest's: a running batch has no manifest, and a long one's is thinned.
+  const lanesFound = (spec ? autoRange(spec.concurrency) : manifest?.lanes) ? await ledger.laneSamples(batchId) : undefined;
   let history: BatchReport['history'];
   if (client === undefined) history = { unavailable: noClientBecause ?? 'no Temporal server was reached' };
   else {
@@ -85,10 +91,11 @@ export async function batchReport(batchId: string, { ledger, client, noClientBec
       itemsPerSecond: manifest?.itemsPerSecond,
       processor: spec?.processor.name ?? manifest?.processor,
       source: spec ? `${spec.source.kind} ${spec.source.path}` : manifest && `${manifest.source.kind} ${manifest.source.path}`,
-      concurrency: spec?.concurrency ?? manifest?.concurrency,
+      concurrency: spec ? laneCeiling(spec.concurrency) : manifest?.concurrency,
       ...(spec?.budget ? { budget: spec.budget } : {}),
     },
     timeline,
+    ...(lanesFound ? { lanesFound } : {}),
     history,
   };
 }

@@ -83,7 +83,11 @@ export function drawCharts(report: BatchReport, uPlot: typeof uPlotType): void {
     t.failedByType.map((f) => ({ label: f.type, values: f.counts })),
   );
   const lanes = [{ label: 'items in flight', values: t.inFlight }];
-  if (report.summary.concurrency !== undefined) lanes.push({ label: 'lanes (C)', values: xs.map(() => report.summary.concurrency!) });
+  // Adaptive lanes: C is their MAX, and each bucket shows the lanes found at its last sample.
+  if (report.summary.concurrency !== undefined)
+    lanes.push({ label: report.lanesFound ? 'lanes at most (MAX)' : 'lanes (C)', values: xs.map(() => report.summary.concurrency!) });
+  const found = report.lanesFound;
+  if (found?.length) lanes.push({ label: 'lanes found', values: xs.map((x) => found.filter((s) => s.at / 1000 <= x).at(-1)?.lanes ?? 0) });
   chart('chart-lanes', 'Lanes in use', 'items in flight', lanes);
   const usage = t.usage.map((u) => ({ label: `${u.unit} used`, values: u.cumulative }));
   const budget = report.summary.budget;

@@ -14,6 +14,8 @@
  * Usage is a histogram, not a counter: the SDK's counters take whole numbers only, and a unit
  * such as costUsd is fractional; a histogram of floats keeps the exact total in its _sum.
  *   waymark_rate_limit_waits counter    waits for a named rate limit's token; `key`, `reason` paced|held
+ *   waymark_adaptive_lanes   gauge      adaptive lanes of a pool (`scope`: batch:ID or key:KEY), as a slice last heard
+ *   waymark_lane_cuts        counter    cuts of adaptive lanes on a quota signal; `scope`, `cause` (http 429, exit 75, ...)
  *
  * Every metric carries `processor` besides the SDK's activity tags (namespace, task_queue, ...).
  */
@@ -51,6 +53,8 @@ export class SliceMetrics {
   private readonly quotaWaits;
   private readonly itemUsage;
   private readonly rateLimitWaits;
+  private readonly adaptiveLanes;
+  private readonly laneCuts;
 
   constructor(meter: MetricMeter, processor: string) {
     const tagged = meter.withTags({ processor });
@@ -72,6 +76,8 @@ export class SliceMetrics {
       'waits',
       "waits for a named rate limit's token: paced by its rate, or held by a quota signal",
     );
+    this.adaptiveLanes = tagged.createGauge('waymark_adaptive_lanes', 'int', 'lanes', 'adaptive lanes of a pool, as a slice last heard');
+    this.laneCuts = tagged.createCounter('waymark_lane_cuts', 'cuts', 'cuts of adaptive lanes on a quota signal');
   }
 
   /**
@@ -102,6 +108,16 @@ export class SliceMetrics {
   /** An item waits for a token of `key` (INVARIANTS.md I13): `paced` by its rate, or `held` by a quota signal. */
   rateLimitWait(key: string, reason: 'paced' | 'held'): void {
     this.rateLimitWaits.add(1, { key, reason });
+  }
+
+  /** The lanes of an adaptive pool (`scope`), as the slice's last report heard. */
+  lanesOf(scope: string, lanes: number): void {
+    this.adaptiveLanes.set(lanes, { scope });
+  }
+
+  /** A quota signal this slice met cut the pool's lanes. */
+  laneCut(scope: string, cause: string): void {
+    this.laneCuts.add(1, { scope, cause });
   }
 
   sliceReturned(outcome: 'done' | 'quota' | 'stopped'): void {

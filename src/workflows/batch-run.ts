@@ -44,6 +44,8 @@ import { refreshWhileSlicesRun, type RefreshHost } from './ledger-refresh';
 import { lanesShort } from './lanes-short';
 import { QuotaHold } from './quota-hold';
 import { laneShares } from '../contract/lanes';
+import { laneCeiling } from '../contract/adaptive-concurrency';
+import { LanesFound } from './lanes-found';
 
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
@@ -106,6 +108,8 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
   /** Splits for idle lanes (runs recorded before lanes in slices). */
   readonly splits: IdleLaneSplits;
   private readonly control: SliceControl;
+  /** Adaptive lanes as the slices and the ledger tell them, shown only (lanes-found.ts). */
+  readonly lanesFound = new LanesFound(workflowInfo().workflowId, () => this.spec);
 
   /** Why the run stops launching slices; each one ends the run its own way. */
   stopReason: string | undefined;
@@ -146,8 +150,9 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     if (this.lanesInSlices) this.rootScope.cancelRequested.catch(() => void this.control.halt('stop', true));
   }
 
+  /** C: the lanes slices are cut and launched for; adaptive lanes are found within it (adaptive-concurrency.ts). */
   get concurrency(): number {
-    return this.spec.concurrency;
+    return laneCeiling(this.spec.concurrency);
   }
 
   /**
@@ -192,13 +197,14 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       ...(this.state === 'waiting-for-quota' ? this.quota.shown() : { quotaUntil: undefined }),
       ...(this.spec.budget !== undefined ? { budget: this.spec.budget } : {}),
       startedAt: this.startedAt,
-      concurrency: this.spec.concurrency,
+      concurrency: this.concurrency,
       sliceSize: this.spec.sliceSize,
       ...(this.lanesInSlices ? { lanesHeld: this.lanes.inUse } : {}),
+      ...this.lanesFound.shown(),
       ...lanesShort({
         window: this.window,
         running: this.state === 'running' && !this.paused,
-        concurrency: this.spec.concurrency,
+        concurrency: this.concurrency,
         total: this.total,
         slicesInFlight: this.slicesInFlight,
         ...(this.lanesInSlices
@@ -252,8 +258,8 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     // Slices of this window are already cut: a new slice size applies from the next window,
     // which starts as soon as the slices in flight have finished.
     if (this.spec.sliceSize !== before.sliceSize) this.replanRequested = true;
-    const moreLanes = this.spec.concurrency > before.concurrency;
-    if (moreLanes || (this.lanesInSlices && this.spec.concurrency !== before.concurrency)) {
+    const moreLanes = this.concurrency > laneCeiling(before.concurrency);
+    if (moreLanes || (this.lanesInSlices && this.concurrency !== laneCeiling(before.concurrency))) {
       // More lanes than unlaunched slices: the rest of the window is cut again, so they all get work.
       if (this.window !== undefined && this.tailNeedsRecut(this.window) && this.since(RECUT_FOR_LANES_PATCH))
         void this.recutForLanes(this.window);
@@ -293,7 +299,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
 
   /** The lanes of the slices of a round of the window's cut: those in flight when every lane has work. */
   private roundOfSlices(): { laneShares?: number[] } {
-    return this.lanesInSlices ? { laneShares: laneShares(this.spec.concurrency) } : {};
+    return this.lanesInSlices ? { laneShares: laneShares(this.concurrency) } : {};
   }
 
   /**
@@ -401,7 +407,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     }
     // Counted up front: a lane may end before its first await (nothing left to do), and a loop
     // on `runners` would then never end.
-    const wanted = Math.min(this.spec.concurrency, window.unlaunched) - this.runners;
+    const wanted = Math.min(this.concurrency, window.unlaunched) - this.runners;
     for (let i = 0; i < wanted; i++) {
       this.runners++;
       void runLegacyLane(this, window);
@@ -449,7 +455,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     // Lanes in slices: the tail was cut for the lanes C had; cut again, its slices fit the new C.
     // Not when the window ends for a new slice size anyway.
     if (this.lanesInSlices) return !this.replanRequested;
-    const freeLanes = this.spec.concurrency - this.slicesInFlight;
+    const freeLanes = this.concurrency - this.slicesInFlight;
     return tail.slices < Math.min(freeLanes, tail.items);
   }
 
@@ -485,7 +491,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
     if (!stoppedByTheRun) {
       this.failure ??= err as Error;
-      this.stopSlicesInFlight();
+      void this.control.halt('stop', this.lanesInSlices);
     }
   }
 
@@ -549,6 +555,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
         if (this.lanesInSlices) this.control.next();
       }
       const result = await this.runAttempts(windowSlice);
+      this.lanesFound.heard(result.adaptive);
       if (result.outcome === 'stopped') {
         this.tallies.sliceStoppedForQuota(slice.start, result.tally);
         this.publish();
@@ -610,11 +617,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     this.stopReason = toleranceExceeded(this.spec, this.progress().failed, this.total);
     if (this.stopReason !== undefined) {
       this.setState('stopping');
-      this.stopSlicesInFlight();
+      void this.control.halt('stop', this.lanesInSlices);
     }
-  }
-
-  private stopSlicesInFlight(): void {
-    void this.control.halt('stop', this.lanesInSlices);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { BatchProgress } from '../contract/messages';
 import type { Usage } from '../contract/usage';
+import type { AdaptiveLanesProgress } from '../contract/adaptive-concurrency';
 
 export function describeState(
   p: Pick<
@@ -61,6 +62,7 @@ export function currentDetails(p: BatchProgress, failuresByType: Record<string, 
           ]
         : ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, at most ${p.sliceSize} items each`],
       ...(p.lanesInUse !== undefined ? [['lanes in use', lanesInUse(p)] as [string, string]] : []),
+      ...(p.adaptiveLanes !== undefined ? [['lanes found', lanesFound(p.adaptiveLanes)] as [string, string]] : []),
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
     ]),
   ].join('\n');
@@ -92,6 +94,23 @@ export function formatUsage(usage: Usage): string {
 /** Fewer lanes than C can run: how many, and why. Shown by the Web UI and by `waymark start`. */
 export function lanesInUse(p: Pick<BatchProgress, 'lanesInUse' | 'lanesShortBecause' | 'concurrency'>): string {
   return `${p.lanesInUse} of C=${p.concurrency}: ${p.lanesShortBecause}`;
+}
+
+/**
+ * Adaptive lanes, for status and the Web UI: `12 running of 16 found (auto 1-64); last cut 21 →
+ * 16 on http 429 at 2026-12-07T17:30:05.000Z, 3 cuts in all`. Found are the pool's lanes: those
+ * of every batch naming the same rate-limit key; running, this batch's share of them.
+ */
+export function lanesFound(l: AdaptiveLanesProgress): string {
+  const cut = l.lastCut
+    ? `; last cut ${l.lastCut.from} → ${l.lastCut.to} on ${l.lastCut.cause} at ${new Date(l.lastCut.at).toISOString()}, ${l.cuts} cut${l.cuts === 1 ? '' : 's'} in all`
+    : '; no cut yet';
+  return `${l.batchLanes} running of ${l.poolLanes} found (auto ${l.min}-${l.max})${cut}`;
+}
+
+/** Adaptive lanes in a few words, for the `--wait` bar: `lanes 12, cut on http 429`. */
+export function lanesFoundBrief(l: AdaptiveLanesProgress): string {
+  return `lanes ${l.batchLanes}${l.lastCut ? `, cut on ${l.lastCut.cause}` : ''}`;
 }
 
 /**

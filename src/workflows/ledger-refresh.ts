@@ -10,6 +10,7 @@ import type { BatchTotalsResult } from '../contract/activity-io';
 import { refreshActivityOptions } from './activity-options';
 import { refreshFitsBudget } from './history-budget';
 import { RefreshCadence } from './refresh-cadence';
+import type { LanesFound } from './lanes-found';
 
 const { batchTotals } = proxyLocalActivities<WaymarkActivities>(refreshActivityOptions);
 
@@ -24,6 +25,8 @@ export interface RefreshHost {
   readonly slicesInFlight: number;
   /** A slice stopped by a pause since the last read: its commits reached no tally. */
   sliceStoppedUnread: boolean;
+  /** Adaptive lanes: their pool is read with the counts. */
+  readonly lanesFound: LanesFound;
   /** The counts the ledger answered. */
   tookLedgerCounts(counts: BatchTotalsResult): void;
 }
@@ -42,12 +45,14 @@ export async function refreshWhileSlicesRun(host: RefreshHost): Promise<void> {
     host.sliceStoppedUnread = false;
     let counts: BatchTotalsResult;
     try {
-      counts = await batchTotals({ batchId: host.batchId });
+      const laneScope = host.lanesFound.scope;
+      counts = await batchTotals({ batchId: host.batchId, ...(laneScope !== undefined ? { laneScope } : {}) });
     } catch {
       // The ledger did not answer: the counts stay as they were until the next refresh.
       continue;
     }
     cadence.observe(Date.now(), counts.succeeded + counts.failed);
+    host.lanesFound.heard(counts.adaptive);
     host.tookLedgerCounts(counts);
   }
 }

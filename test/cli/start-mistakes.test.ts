@@ -70,8 +70,41 @@ describe('waymark start refuses mistakes with one clear line', () => {
 
   it('refuses --concurrency 0 in the flag parser', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--concurrency', '0')).toEqual(
-      rejectedFlag(`option '--concurrency <n>' argument '0' is invalid. --concurrency takes a whole number of at least 1, got "0"`),
+      rejectedFlag(
+        `option '--concurrency <n>' argument '0' is invalid. --concurrency takes a number of lanes from 1 to 1000, "auto" (lanes found between 1 and 64) or "auto:MIN-MAX" (e.g. auto:4-128), got "0"`,
+      ),
     );
+  });
+
+  it.each([
+    ['auto:9-3', '--concurrency auto:MIN-MAX needs MIN <= MAX (the fewest lanes, then the most), got "auto:9-3"'],
+    ['auto:0-8', '--concurrency auto:MIN-MAX needs 1 <= MIN and MAX <= 1000, got "auto:0-8"'],
+    [
+      'automatic',
+      '--concurrency takes a number of lanes from 1 to 1000, "auto" (lanes found between 1 and 64) or "auto:MIN-MAX" (e.g. auto:4-128), got "automatic"',
+    ],
+  ])('refuses --concurrency %s in the flag parser, saying what it takes', async (flag, message) => {
+    expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--concurrency', flag)).toEqual(
+      rejectedFlag(`option '--concurrency <n>' argument '${flag}' is invalid. ${message}`),
+    );
+  });
+
+  it.each([
+    [{ auto: { min: 8, max: 2 } }, 'concurrency.auto has min above max: min is the fewest lanes, max the most, e.g. {"min": 1, "max": 64}'],
+    [{ auto: { max: 5000 } }, 'concurrency.auto.max must be at most 1000 (the most lanes)'],
+    [{ auto: { min: 1, most: 8 } }, 'concurrency.auto.most is not a known field; remove it (known fields: min, max)'],
+    [{ auto: {}, min: 2 }, 'concurrency.min is not a known field; remove it (known fields: auto)'],
+    [
+      { automatic: true },
+      'concurrency must be a whole number of lanes from 1 to 1000, or {"auto": {"min": 1, "max": 64}} for lanes found by themselves, got an object',
+    ],
+    [
+      '8',
+      'concurrency must be a whole number of lanes from 1 to 1000, or {"auto": {"min": 1, "max": 64}} for lanes found by themselves, got the string "8"',
+    ],
+  ])('refuses a --spec concurrency of %j, naming the field and the fix', async (concurrency, message) => {
+    const spec = writeSpec('auto.json', { source: { kind: 'jsonl', path: 'items.jsonl' }, processor: { name: 'sha256' }, concurrency });
+    expect(await waymark('start', '--spec', spec)).toEqual(refused(`invalid batch spec: ${message}`));
   });
 
   it.each(['1.5', '-3'])('refuses --slice %s in the flag parser', async (slice) => {

@@ -19,6 +19,7 @@ import type {
 } from '../../src/contract/activity-io';
 import type { SliceBounds } from '../../src/contract/slices';
 import { evenSizes } from '../../src/sources/window-planner';
+import { laneCeiling, type AdaptiveLanesView } from '../../src/contract/adaptive-concurrency';
 
 export interface FakeOptions {
   /** Items whose index is a multiple of this fail. */
@@ -44,6 +45,8 @@ export interface FakeOptions {
    * reads them from the ledger), then finishes; every lending goes to it.
    */
   slowAt?: number;
+  /** Slices that finish, and the ledger's counts read with a lane scope, tell these adaptive lanes, as a real pool would. */
+  adaptiveLanes?: AdaptiveLanesView;
 }
 
 export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
@@ -175,16 +178,17 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
       return {
         outcome: 'done',
         tally: { succeeded: slice.count - failed, failed, redone: 0, ...(failed ? { failedByType: { rejected: failed } } : {}) },
+        ...(opts.adaptiveLanes ? { adaptive: opts.adaptiveLanes } : {}),
       };
     },
-    async batchTotals() {
+    async batchTotals(input) {
       const sum = { succeeded: 0, failed: 0, redone: 0 };
       for (const t of committedBySlice.values()) {
         sum.succeeded += t.succeeded;
         sum.failed += t.failed;
         sum.redone += t.redone;
       }
-      return sum;
+      return opts.adaptiveLanes && input.laneScope !== undefined ? { ...sum, adaptive: opts.adaptiveLanes } : sum;
     },
     // Only the slice holding `splitAt` is worth splitting: it gets every free lane.
     async requestSplit(input) {
@@ -236,7 +240,7 @@ export function fakeActivities(totalItems: number, opts: FakeOptions = {}) {
           processor: input.spec.processor.name,
           sliceSize: input.spec.sliceSize,
           checkpointEvery: input.spec.checkpointEvery,
-          concurrency: input.spec.concurrency,
+          concurrency: laneCeiling(input.spec.concurrency),
           commitGroup: input.spec.commitGroup,
         },
       };

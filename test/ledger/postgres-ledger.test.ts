@@ -5,6 +5,7 @@ import { LeaseLostError } from '../../src/ledger/ledger';
 import { LATEST_SCHEMA_VERSION } from '../../src/ledger/postgres/migrations';
 import { ledgerContract, ok } from './ledger-contract';
 import { rateLimitContract } from './rate-limit-contract';
+import { lanePoolContract } from './lane-pool-contract';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
 
@@ -60,6 +61,13 @@ describeWithPostgres('PostgresLedger', () => {
 
   describe('named rate limits', () => {
     rateLimitContract(async () => {
+      const url = await db.freshSchema();
+      return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
+    });
+  });
+
+  describe('lane pools', () => {
+    lanePoolContract(async () => {
       const url = await db.freshSchema();
       return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
     });

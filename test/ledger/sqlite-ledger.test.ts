@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { ledgerContract } from './ledger-contract';
 import { rateLimitContract } from './rate-limit-contract';
+import { lanePoolContract } from './lane-pool-contract';
 
 function newSqliteStore() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-ledger-'));
@@ -18,6 +19,9 @@ describe('SqliteLedger', () => {
   ledgerContract(async () => newSqliteStore());
   describe('named rate limits', () => {
     rateLimitContract(async () => newSqliteStore());
+  });
+  describe('lane pools', () => {
+    lanePoolContract(async () => newSqliteStore());
   });
 });
 

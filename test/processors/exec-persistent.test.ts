@@ -52,6 +52,8 @@ describe('exec-persistent', () => {
     const quota = await failure(run('quota'));
     expect(quota).toBeInstanceOf(QuotaExhaustedError);
     expect((quota as QuotaExhaustedError).retryAfterMs).toBe(2000);
+    // The cause status gives a cut of adaptive lanes.
+    expect((quota as QuotaExhaustedError).signal).toBe('retryAfterSeconds');
   });
 
   it('fails an item whose answer is not a response, quoting the line, and replaces the program', async () => {

@@ -146,6 +146,8 @@ describe('exec', () => {
       const err = await failure(run(1, { command: sh('echo "rate limited" >&2; echo "retry-after=7" >&2; echo >&2; exit 75') }));
       expect(err).toBeInstanceOf(QuotaExhaustedError);
       expect((err as QuotaExhaustedError).retryAfterMs).toBe(7000);
+      // The cause status gives a cut of adaptive lanes.
+      expect((err as QuotaExhaustedError).signal).toBe('exit 75');
     });
 
     it('75 with retry-after on an earlier line only: still a plain temporary failure', async () => {

@@ -135,6 +135,8 @@ describe('http', () => {
       expect(err).toBeInstanceOf(QuotaExhaustedError);
       expect((err as QuotaExhaustedError).retryAfterMs).toBe(7000);
       expect(err.message).toContain('Retry-After: 7');
+      // The cause status gives a cut of adaptive lanes.
+      expect((err as QuotaExhaustedError).signal).toBe('http 429');
     });
 
     it('429 with Retry-After as an HTTP date: a wait until then', async () => {

@@ -109,6 +109,23 @@ export const SCENARIOS: Scenario[] = [
       return ends(handle);
     },
   },
+  // Adaptive lanes: slices run for MAX (16, then 32 after configure) and the lanes they report,
+  // with a cut, are shown; configure's new MAX cuts the window's tail again.
+  {
+    name: 'lanes-adaptive',
+    items: 100,
+    fake: {
+      gateFrom: 0,
+      adaptiveLanes: { batchLanes: 6, poolLanes: 6, cuts: 1, lastCut: { at: 1_765_000_000_000, from: 8, to: 6, cause: 'http 429' } },
+    },
+    spec: { concurrency: { auto: { min: 1, max: 16 } } },
+    async drive(handle, release) {
+      await inFlight(handle, 2);
+      await handle.executeUpdate(configureUpdate, { args: [{ concurrency: { auto: { min: 2, max: 32 } } }] });
+      release();
+      return ends(handle);
+    },
+  },
 ];
 
 export function scenarioSpec(s: Scenario): BatchSpecInput {

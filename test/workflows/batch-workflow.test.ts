@@ -106,6 +106,34 @@ describe('batchWorkflow (time skipping)', () => {
     expect(fake.record.slices).toEqual([]);
   });
 
+  it('shows adaptive lanes as its slices and the ledger report them, with its bounds; launches slices for MAX', async () => {
+    const lastCut = { at: 1_765_000_000_000, from: 8, to: 6, cause: 'http 429' };
+    const adaptiveLanes = { batchLanes: 6, poolLanes: 6, cuts: 1, lastCut };
+    const fake = fakeActivities(100, { adaptiveLanes });
+    const progress = await run(fake.activities, async () => {
+      const handle = await env.client.workflow.start('batchWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'adaptive-shown',
+        args: [spec({ concurrency: { auto: { min: 2, max: 16 } }, checkpointEvery: 100 })],
+      });
+      await handle.result();
+      return handle.query(progressQuery);
+    });
+    expect(progress.adaptiveLanes).toEqual({ min: 2, max: 16, ...adaptiveLanes });
+    expect(progress.concurrency).toBe(16);
+    expect(fake.record.launches.reduce((sum, l) => sum + (l.lanes ?? 0), 0)).toBeGreaterThanOrEqual(16);
+  });
+
+  it('shows no adaptive lanes for a fixed concurrency', async () => {
+    const fake = fakeActivities(20, { adaptiveLanes: { batchLanes: 6, poolLanes: 6, cuts: 0 } });
+    const progress = await run(fake.activities, async () => {
+      const handle = await env.client.workflow.start('batchWorkflow', { taskQueue: TASK_QUEUE, workflowId: 'fixed-shown', args: [spec()] });
+      await handle.result();
+      return handle.query(progressQuery);
+    });
+    expect(progress.adaptiveLanes).toBeUndefined();
+  });
+
   it('waits out a quota on a durable timer, says so in progress, and resumes the stopped slice', async () => {
     const hour = 60 * 60 * 1000;
     const fake = fakeActivities(40, { quotaOnceAt: 15, quotaMs: hour });

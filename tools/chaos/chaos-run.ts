@@ -27,6 +27,7 @@ import { runInterruptedBatch } from './interrupted-batch';
 import { findPackageRoot } from '../../src/server/install-dir';
 import { seededRandom } from './random';
 import { attributeRedone, checkItems } from './verify';
+import { laneCeiling } from '../../src/contract/adaptive-concurrency';
 
 /** tools/chaos under ts-jest, dist/tools/chaos when built: the package root is found either way. */
 const PROJECT_ROOT = findPackageRoot(__dirname);
@@ -112,7 +113,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       workers: options.workers,
       ledger: describeChaosLedger(options.ledgerUrl, dataDir),
       itemMs: options.itemMs,
-      concurrency: spec.concurrency,
+      concurrency: laneCeiling(spec.concurrency),
       sliceSize: spec.sliceSize,
       checkpointEvery: spec.checkpointEvery,
       commitGroup: spec.commitGroup,

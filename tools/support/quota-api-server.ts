@@ -11,6 +11,10 @@
  *
  * Tests steer single answers with `script`: each scripted answer is used for the next request,
  * whatever its path, before the quota and the routes are consulted.
+ *
+ * A hidden limit for adaptive lanes: `maxInFlight` refuses requests beyond that many at once (429
+ * with Retry-After: 1), `latencyMs` makes each answer take as long as a real API's would, and
+ * `setLimits` changes either quota while the API runs (a limit that halves mid-batch).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,6 +33,17 @@ export interface QuotaApiOptions {
   bearerToken?: string;
   /** 0 (the default): any free port. */
   port?: number;
+  /** Requests answered at once at most; beyond it 429 with a wait of one second. Unlimited when absent. */
+  maxInFlight?: number;
+  /** How long each answer of the enrich route takes, from its arrival. */
+  latencyMs?: number;
+}
+
+/** The quotas `setLimits` can change on a running API. */
+export interface QuotaLimits {
+  /** Requests per period (the period stays); the bucket starts full. */
+  capacity?: number;
+  maxInFlight?: number;
 }
 
 export interface ScriptedAnswer {
@@ -60,6 +75,8 @@ export interface QuotaApi {
   readonly url: string;
   readonly requests: RecordedRequest[];
   readonly script: ScriptedAnswer[];
+  /** Changes a quota from the next request on. */
+  setLimits(limits: QuotaLimits): void;
   close(): Promise<void>;
 }
 
@@ -67,12 +84,24 @@ export interface QuotaApi {
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<QuotaApi> {
-  const bucket = options.capacity === undefined ? undefined : new TokenBucket(options.capacity, options.periodMs ?? 1000, () => Date.now());
+  const newBucket = (capacity: number | undefined) =>
+    capacity === undefined ? undefined : new TokenBucket(capacity, options.periodMs ?? 1000, () => Date.now());
+  let bucket = newBucket(options.capacity);
+  let maxInFlight = options.maxInFlight;
+  let inFlight = 0;
   const requests: RecordedRequest[] = [];
   const script: ScriptedAnswer[] = [];
   const succeeded = new Map<string, string>();
   /** Delays of scripted answers still running, cleared on close so no timer outlives the server. */
   const delays = new Set<NodeJS.Timeout>();
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        delays.delete(timer);
+        resolve();
+      }, ms);
+      delays.add(timer);
+    });
 
   const server = createServer((req, res) => {
     readBody(req).then(
@@ -103,15 +132,7 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
 
     const scripted = script.shift();
     if (scripted !== undefined) {
-      if (scripted.delayMs !== undefined) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            delays.delete(timer);
-            resolve();
-          }, scripted.delayMs);
-          delays.add(timer);
-        });
-      }
+      if (scripted.delayMs !== undefined) await delay(scripted.delayMs);
       if (scripted.reset) {
         res.destroy();
         return;
@@ -134,6 +155,10 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
       send(200, stored, { 'idempotent-replayed': 'true' });
       return;
     }
+    if (maxInFlight !== undefined && inFlight >= maxInFlight) {
+      send(429, JSON.stringify({ error: 'too many requests at once' }), quotaHeaders(options.quotaHeader ?? 'retry-after', 1000));
+      return;
+    }
     const taken = bucket?.take() ?? { ok: true };
     if (!taken.ok) {
       send(429, JSON.stringify({ error: 'quota exhausted' }), quotaHeaders(options.quotaHeader ?? 'retry-after', taken.retryAfterMs));
@@ -141,6 +166,12 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
     }
     const id = decodeURIComponent(match[1]);
     const payload = JSON.stringify({ id, score: score(id), usage: { tokens: id.length + body.length } });
+    inFlight++;
+    try {
+      if (options.latencyMs !== undefined) await delay(options.latencyMs);
+    } finally {
+      inFlight--;
+    }
     if (key !== undefined) succeeded.set(key, payload);
     send(200, payload);
   }
@@ -154,6 +185,10 @@ export async function startQuotaApi(options: QuotaApiOptions = {}): Promise<Quot
     url: `http://127.0.0.1:${port}`,
     requests,
     script,
+    setLimits: (limits) => {
+      if ('capacity' in limits) bucket = newBucket(limits.capacity);
+      if ('maxInFlight' in limits) maxInFlight = limits.maxInFlight;
+    },
     close: () =>
       new Promise((resolve) => {
         delays.forEach((timer) => clearTimeout(timer));

@@ -6,7 +6,8 @@ import type { batchWorkflow } from '../../workflows/batch-workflow';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
-import { positiveNumber, wholeNumber } from '../flag-values';
+import { concurrencyFlag, positiveNumber, wholeNumber } from '../flag-values';
+import { describeConcurrency, type Concurrency } from '../../contract/adaptive-concurrency';
 import { rootMessage } from '../batch-outcome';
 import { noWorkerMessage, unanswered, WORKER_ANSWER_MS, workerPolls, workerSighting } from '../worker-presence';
 
@@ -54,7 +55,7 @@ export function addConfigureCommand(program: Command): void {
     .command('configure')
     .description('change concurrency, slice size or budget of a running batch (from the next slice on)')
     .argument('<batch>', 'batch id')
-    .option('--concurrency <n>', 'C: slices in flight', wholeNumber('--concurrency', 1))
+    .option('--concurrency <n>', 'C: items in flight (lanes), or auto, auto:MIN-MAX for lanes found by themselves', concurrencyFlag)
     .option('--slice <n>', 'S: items per slice', wholeNumber('--slice', 1))
     .option(
       '--budget <max>',
@@ -64,7 +65,7 @@ export function addConfigureCommand(program: Command): void {
     .action(configure);
 }
 
-async function configure(batchId: string, o: { concurrency?: number; slice?: number; budget?: number }): Promise<void> {
+async function configure(batchId: string, o: { concurrency?: Concurrency; slice?: number; budget?: number }): Promise<void> {
   if (o.concurrency === undefined && o.slice === undefined && o.budget === undefined)
     throw new CliError('say what to change: --concurrency N, --slice N and/or --budget MAX');
   const handle = await runningBatch(batchId);
@@ -81,7 +82,7 @@ async function configure(batchId: string, o: { concurrency?: number; slice?: num
   try {
     const now = await handle.client.connection.withDeadline(deadline, () => handle.executeUpdate(configureUpdate, { args: [change] }));
     const budget = now.budget === undefined ? '' : `, budget ${now.budget.max} ${now.budget.unit}`;
-    console.log(`${batchId}: concurrency ${now.concurrency}, slice size ${now.sliceSize}${budget}`);
+    console.log(`${batchId}: concurrency ${describeConcurrency(now.concurrency)}, slice size ${now.sliceSize}${budget}`);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`configure refused: ${rootMessage(err)}`);
     if (!unanswered(err, deadline)) throw err;

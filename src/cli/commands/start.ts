@@ -7,7 +7,8 @@ import { loadConfiguredProcessors } from '../../processors/configured';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
 import { TASK_QUEUE } from '../../settings';
-import { batchIdFlag, budgetFlag, columnList, decimal, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
+import { batchIdFlag, budgetFlag, columnList, concurrencyFlag, decimal, keyValue, rateLimitFlag, wholeNumber } from '../flag-values';
+import type { Concurrency } from '../../contract/adaptive-concurrency';
 import { finishWatched } from '../print-summary';
 import { readSpecFile, startBatch, validateSpecForStart } from '../start-batch';
 import { watchBatch } from '../watch-batch';
@@ -24,7 +25,7 @@ export interface StartFlags extends NotifyFlags {
   option?: Record<string, unknown>;
   slice?: number;
   checkpointEvery?: number;
-  concurrency?: number;
+  concurrency?: Concurrency;
   commitGroup?: number;
   attempts?: number;
   itemTimeout?: number;
@@ -60,7 +61,11 @@ export function addStartCommand(program: Command): void {
     .option('--option <key=value>', 'processor option, repeatable (value parsed as JSON when it is JSON)', keyValue)
     .option('--slice <n>', 'S: items per slice (one activity)', wholeNumber('--slice', 1))
     .option('--checkpoint-every <n>', 'N: items per workflow run before continue-as-new', wholeNumber('--checkpoint-every', 1))
-    .option('--concurrency <n>', 'C: items in flight at once (lanes), up to 1000', wholeNumber('--concurrency', 1))
+    .option(
+      '--concurrency <n>',
+      'C: items in flight at once (lanes), up to 1000; or auto, auto:MIN-MAX: lanes found by themselves from quota signals (auto: 1-64)',
+      concurrencyFlag,
+    )
     .option('--commit-group <n>', 'k: items per ledger transaction', wholeNumber('--commit-group', 1))
     .option('--attempts <n>', 'attempts per item', wholeNumber('--attempts', 1))
     .option('--item-timeout <ms>', 'per-item timeout in milliseconds', wholeNumber('--item-timeout', 1))

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { BatchManifest } from '../../contract/activity-io';
 import type { BatchProgress } from '../../contract/messages';
+import type { AdaptiveLanesProgress } from '../../contract/adaptive-concurrency';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
-import { describeState, formatUsage } from '../../workflows/details';
+import { describeState, formatUsage, lanesFound } from '../../workflows/details';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
@@ -155,7 +156,14 @@ function progressOf(m: BatchManifest): BatchProgress {
     startedAt: Date.parse(m.startedAt),
     concurrency: m.concurrency,
     sliceSize: m.sliceSize,
+    ...(m.lanes !== undefined ? { adaptiveLanes: lanesAtEnd(m.lanes) } : {}),
   };
+}
+
+/** Adaptive lanes as a finished batch left them: those of its last sample (none once its slices ended). */
+function lanesAtEnd({ samples, ...lanes }: NonNullable<BatchManifest['lanes']>): AdaptiveLanesProgress {
+  const last = samples.at(-1);
+  return { ...lanes, batchLanes: last?.lanes ?? 0, poolLanes: last?.poolLanes ?? 0 };
 }
 
 function printProgress(batchId: string, p: BatchProgress): void {
@@ -166,6 +174,7 @@ function printProgress(batchId: string, p: BatchProgress): void {
   if (p.usage !== undefined) console.log(`usage     ${formatUsage(p.usage)}`);
   console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
   if (p.lanesHeld !== undefined) console.log(`lanes     ${p.lanesHeld} of ${p.concurrency} (C) held by the running slices`);
+  if (p.adaptiveLanes !== undefined) console.log(`adaptive  ${lanesFound(p.adaptiveLanes)}`);
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
 }
 

@@ -88,6 +88,41 @@ const MIGRATIONS: readonly string[] = [
      held_until BIGINT,
      held_generation INTEGER
    );`,
+  // Adaptive concurrency: lane pools, the lanes the running slices of a batch (or of every batch
+  // naming a rate-limit key) may run between them, their holders (the running slices) and each
+  // batch's lanes over time (src/ledger/lane-pools.ts).
+  `CREATE TABLE lane_pools (
+     scope      TEXT    PRIMARY KEY,
+     lanes      INTEGER NOT NULL,
+     version    INTEGER NOT NULL,
+     ceiling    INTEGER,
+     clean      INTEGER NOT NULL,
+     changed_at BIGINT  NOT NULL,
+     cuts       INTEGER NOT NULL,
+     cut_at     BIGINT,
+     cut_from   INTEGER,
+     cut_to     INTEGER,
+     cut_cause  TEXT
+   );
+   CREATE TABLE lane_holders (
+     scope       TEXT    NOT NULL,
+     holder      TEXT    NOT NULL,
+     batch_id    TEXT    NOT NULL,
+     slice_start BIGINT NOT NULL,
+     want        INTEGER NOT NULL,
+     min_lanes   INTEGER NOT NULL,
+     max_lanes   INTEGER NOT NULL,
+     seen_at     BIGINT NOT NULL,
+     PRIMARY KEY (scope, holder)
+   );
+   CREATE TABLE lane_samples (
+     batch_id   TEXT    NOT NULL,
+     at         BIGINT NOT NULL,
+     lanes      INTEGER NOT NULL,
+     pool_lanes INTEGER NOT NULL,
+     cut_cause  TEXT,
+     PRIMARY KEY (batch_id, at)
+   );`,
 ];
 
 /** The version a ledger has once every migration above is applied. */

@@ -268,6 +268,7 @@ function quotaAnswer(what: string, response: Response, body: CappedBody, key: st
     return new QuotaExhaustedError(
       wait.ms,
       `${what} answered ${status} with ${wait.header}; the batch waits ${wait.ms} ms, then retries the item without charging an attempt`,
+      `http ${status}`,
     );
   }
   const backoffMs = untimedWaits.next(key);
@@ -275,6 +276,7 @@ function quotaAnswer(what: string, response: Response, body: CappedBody, key: st
     return new QuotaExhaustedError(
       backoffMs,
       `${what} answered ${status} without saying how long to wait (no Retry-After, RateLimit-Reset or X-RateLimit-Reset); the batch waits ${backoffMs} ms (at most ${MAX_UNTIMED_QUOTA_WAITS} such waits per item), no attempt charged`,
+      `http ${status}`,
     );
   }
   return new RetryableItemError(
