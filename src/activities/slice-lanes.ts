@@ -11,6 +11,9 @@
  * A suspect that the next crash would dead-letter runs alone (suspect-items.ts, I8); a quota
  * signal stops every lane from starting more (I7), and reaches the batch's other slices through
  * the ledger; a pause, a stop or a cancel aborts the items in flight, which are redone.
+ *
+ * Over 400 lines: the lanes' turns, the suspects, the quota and control stops and the adaptive
+ * lanes all decide which item starts next, and the bound rests on reading them together.
  */
 import type { ProcessSliceResult } from '../contract/activity-io';
 import type { OutcomeToCommit } from '../ledger/ledger';
