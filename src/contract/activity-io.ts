@@ -9,6 +9,7 @@ import type { Usage } from './usage';
 import type { OrchestrationCost } from '../telemetry/orchestration-cost';
 import type { AdaptiveLanesView, LaneCut, LaneRange } from './adaptive-concurrency';
 import type { LaneSample } from '../ledger/lane-pools';
+import type { ProviderSliceView } from './provider-jobs';
 
 export interface PlanWindowInput {
   batchId: string;
@@ -53,7 +54,16 @@ export interface ProcessSliceInput {
    * to the ledger at or past it stops the slice (src/ledger/slice-control.ts).
    */
   controlGeneration?: number;
+  /**
+   * Provider batch processors only (src/activities/provider-slice.ts), set by the workflow once the
+   * slice has jobs at the provider: `submit` sends its waiting items, `collect` (paused) only polls
+   * and collects the jobs there, `cancel` (cancelled or stopped) cancels them and collects what
+   * they finished. Absent: submit.
+   */
+  providerJobs?: ProviderJobsMode;
 }
+
+export type ProviderJobsMode = 'submit' | 'collect' | 'cancel';
 
 /**
  * What a slice ended with; with adaptive lanes, `adaptive` is its pool's lanes as it last heard
@@ -89,7 +99,14 @@ type SliceEnding =
    * The workflow's control in the ledger paused or stopped the batch: the slice stopped its items
    * (those cut short are redone when it runs again) and committed what finished.
    */
-  | { outcome: 'stopped'; tally: SliceTally; reason: 'pause' | 'stop' };
+  | { outcome: 'stopped'; tally: SliceTally; reason: 'pause' | 'stop' }
+  /**
+   * Provider batch processors: the slice's items are in jobs at the provider, which may take
+   * hours. No activity waits for them: the workflow sleeps `pollInMs` on a durable timer, then
+   * runs the slice again, which polls the jobs and collects those that ended. `tally` counts what
+   * is committed so far.
+   */
+  | { outcome: 'at-provider'; tally: SliceTally; pollInMs: number; provider: ProviderSliceView };
 
 export interface RequestSplitInput {
   batchId: string;

@@ -14,6 +14,7 @@ import type { RedriveMerge } from './redrive-merge';
 import type { RateLimits } from './rate-limits';
 import type { SliceControl } from './slice-control';
 import type { LanePools } from './lane-pools';
+import type { ProviderJobs } from './provider-jobs';
 
 export type { ItemStatus, ItemOutcome, StoredOutcome, OutcomeToCommit, OutcomeStore, OutcomeTimes } from './outcome-store';
 export { LeaseLostError, inFlightRange, type InFlight, type InterruptedItem, type SliceOwnership } from './slice-ownership';
@@ -24,8 +25,18 @@ export type { BatchClaim, BatchRecord, BatchRecords } from './batch-records';
 export type { RedriveMerge } from './redrive-merge';
 export type { RateLimitRate, RateLimitState, RateLimits, TokenTake } from './rate-limits';
 export type { LaneCut, LaneGrant, LanePools, LaneReport, LaneSample, LaneView } from './lane-pools';
+export type { ProviderJob, ProviderJobChange, ProviderJobs, NewProviderJob } from './provider-jobs';
 
 export interface Ledger
-  extends OutcomeStore, SliceOwnership, SliceControl, Interruptions, SuspectLease, BatchRecords, RedriveMerge, RateLimits, LanePools {
+  extends OutcomeStore,
+    SliceOwnership,
+    SliceControl,
+    Interruptions,
+    SuspectLease,
+    BatchRecords,
+    RedriveMerge,
+    RateLimits,
+    LanePools,
+    ProviderJobs {
   close(): Promise<void>;
 }

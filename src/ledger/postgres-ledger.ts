@@ -15,8 +15,12 @@ import {
   type BatchControl,
   type InFlight,
   type SliceControlState,
+  type ProviderJob,
+  type ProviderJobChange,
+  type NewProviderJob,
   inFlightRange,
 } from './ledger';
+import { PostgresProviderJobs } from './postgres/provider-job-store';
 import { interruptedItem } from './slice-ownership';
 import { toSliceControl, type SliceControlRow } from './slice-control-row';
 import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from './item-row';
@@ -68,6 +72,7 @@ export class PostgresLedger implements Ledger {
     transaction: (work) => this.transaction(work),
     query: (sql, params) => this.query(sql, params),
   });
+  private readonly providerJobStore: PostgresProviderJobs;
 
   /** The URL holds the password: never show it unmasked. */
   constructor(private readonly url: string) {
@@ -83,6 +88,11 @@ export class PostgresLedger implements Ledger {
     // An idle connection that the server closed (a restart, an idle timeout) is dropped by the
     // pool, and the next query opens a new one; without a listener the event would kill the process.
     this.pool.on('error', () => {});
+    this.providerJobStore = new PostgresProviderJobs(
+      this.pool,
+      () => this.ready(),
+      (work) => this.transaction(work),
+    );
   }
 
   /** A ledger whose server answered and whose schema is in place. */
@@ -478,6 +488,27 @@ export class PostgresLedger implements Ledger {
 
   laneSamples(batchId: string): Promise<LaneSample[]> {
     return this.lanePools.laneSamples(batchId);
+  }
+
+  // Provider jobs (INVARIANTS.md I17): kept in a file of their own, postgres/provider-job-store.ts.
+  providerJobs(batchId: string, from: number, to: number): Promise<ProviderJob[]> {
+    return this.providerJobStore.providerJobs(batchId, from, to);
+  }
+
+  recordProviderIntent(job: NewProviderJob): Promise<boolean> {
+    return this.providerJobStore.recordProviderIntent(job);
+  }
+
+  takeProviderJob(batchId: string, key: string, owner: string): Promise<void> {
+    return this.providerJobStore.takeProviderJob(batchId, key, owner);
+  }
+
+  updateProviderJob(batchId: string, key: string, change: ProviderJobChange, owner?: string): Promise<void> {
+    return this.providerJobStore.updateProviderJob(batchId, key, change, owner);
+  }
+
+  recordedProviderJobIds(provider: string, jobIds: string[]): Promise<string[]> {
+    return this.providerJobStore.recordedProviderJobIds(provider, jobIds);
   }
 
   async close(): Promise<void> {

@@ -17,8 +17,12 @@ import {
   type BatchControl,
   type InFlight,
   type SliceControlState,
+  type ProviderJob,
+  type ProviderJobChange,
+  type NewProviderJob,
   inFlightRange,
 } from './ledger';
+import { SqliteProviderJobs } from './sqlite/provider-job-store';
 import { interruptedItem } from './slice-ownership';
 import { toSliceControl, type SliceControlRow } from './slice-control-row';
 import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from './item-row';
@@ -115,6 +119,7 @@ export class SqliteLedger implements Ledger {
   /** Commits waiting for this turn of the event loop to end; see commit(). */
   private queued: QueuedCommit[] = [];
   private readonly lanePools: SqliteLanePools;
+  private readonly providerJobStore: SqliteProviderJobs;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -124,6 +129,7 @@ export class SqliteLedger implements Ledger {
     // Several worker processes and the CLI share the file; wait for the writer instead of failing.
     this.db.pragma('busy_timeout = 10000');
     migrate(this.db, file);
+    this.providerJobStore = new SqliteProviderJobs(this.db);
 
     this.insertItem = this.db.prepare(
       `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
@@ -470,6 +476,27 @@ export class SqliteLedger implements Ledger {
 
   laneSamples(batchId: string): Promise<LaneSample[]> {
     return this.lanePools.laneSamples(batchId);
+  }
+
+  // Provider jobs (INVARIANTS.md I17): kept in a file of their own, sqlite/provider-job-store.ts.
+  providerJobs(batchId: string, from: number, to: number): Promise<ProviderJob[]> {
+    return this.providerJobStore.providerJobs(batchId, from, to);
+  }
+
+  recordProviderIntent(job: NewProviderJob): Promise<boolean> {
+    return this.providerJobStore.recordProviderIntent(job);
+  }
+
+  takeProviderJob(batchId: string, key: string, owner: string): Promise<void> {
+    return this.providerJobStore.takeProviderJob(batchId, key, owner);
+  }
+
+  updateProviderJob(batchId: string, key: string, change: ProviderJobChange, owner?: string): Promise<void> {
+    return this.providerJobStore.updateProviderJob(batchId, key, change, owner);
+  }
+
+  recordedProviderJobIds(provider: string, jobIds: string[]): Promise<string[]> {
+    return this.providerJobStore.recordedProviderJobIds(provider, jobIds);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 
 import type { Usage } from '../contract/usage';
+import type { ProviderBatchPlan } from './provider-batch/provider-client';
 
 export interface ItemLogger {
   info(message: string, attrs?: Record<string, unknown>): void;
@@ -52,6 +53,12 @@ export interface Processor<R = unknown> {
    * trip costs more than an item: one outcome per item, in the order given.
    */
   readonly processBatch?: BatchProcessorFn;
+  /**
+   * A processor that sends items to a provider's batch API (`openai-batch`, `anthropic-batch`):
+   * its slices submit jobs and collect them (src/activities/provider-slice.ts) instead of running
+   * items one by one, and `process` is never called. Given options that validateOptions accepted.
+   */
+  readonly providerBatch?: (options: Record<string, unknown>) => ProviderBatchPlan;
 }
 
 /** One item of a call to a batch processor: what ProcessorContext says about a single item. */

@@ -123,6 +123,32 @@ const MIGRATIONS: readonly string[] = [
      cut_cause  TEXT,
      PRIMARY KEY (batch_id, at)
    );`,
+  // Provider jobs (INVARIANTS.md I17): each job sent to a provider's batch API, recorded before it
+  // is submitted (src/ledger/provider-jobs.ts). items: the job's item indexes as JSON runs
+  // [[from, to], ...]; first_idx and end_idx bound them, so a slice finds the jobs of its items.
+  `CREATE TABLE provider_jobs (
+     batch_id         TEXT    NOT NULL,
+     job_key          TEXT    NOT NULL,
+     provider         TEXT    NOT NULL,
+     first_idx        BIGINT  NOT NULL,
+     end_idx          BIGINT  NOT NULL,
+     items            TEXT    NOT NULL,
+     state            TEXT    NOT NULL CHECK (state IN ('intent', 'uploaded', 'creating', 'submitted', 'collected', 'abandoned')),
+     owner            TEXT,
+     file_id          TEXT,
+     job_id           TEXT,
+     status           TEXT,
+     charged          BOOLEAN NOT NULL DEFAULT true,
+     cancel_requested BOOLEAN NOT NULL DEFAULT false,
+     odd_polls        INTEGER NOT NULL DEFAULT 0,
+     intent_at        BIGINT  NOT NULL,
+     creating_at      BIGINT,
+     submitted_at     BIGINT,
+     ended_at         BIGINT,
+     PRIMARY KEY (batch_id, job_key)
+   );
+   CREATE INDEX provider_jobs_by_first ON provider_jobs (batch_id, first_idx);
+   CREATE UNIQUE INDEX provider_jobs_by_job_id ON provider_jobs (provider, job_id) WHERE job_id IS NOT NULL;`,
 ];
 
 /** The version a ledger has once every migration above is applied. */

@@ -123,6 +123,32 @@ const MIGRATIONS: readonly string[] = [
      cut_cause  TEXT,
      PRIMARY KEY (batch_id, at)
    ) WITHOUT ROWID;`,
+  // Provider jobs (INVARIANTS.md I17): each job sent to a provider's batch API, recorded before it
+  // is submitted (src/ledger/provider-jobs.ts). items: the job's item indexes as JSON runs
+  // [[from, to], ...]; first_idx and end_idx bound them, so a slice finds the jobs of its items.
+  `CREATE TABLE provider_jobs (
+     batch_id         TEXT    NOT NULL,
+     job_key          TEXT    NOT NULL,
+     provider         TEXT    NOT NULL,
+     first_idx        INTEGER NOT NULL,
+     end_idx          INTEGER NOT NULL,
+     items            TEXT    NOT NULL,
+     state            TEXT    NOT NULL CHECK (state IN ('intent', 'uploaded', 'creating', 'submitted', 'collected', 'abandoned')),
+     owner            TEXT,
+     file_id          TEXT,
+     job_id           TEXT,
+     status           TEXT,
+     charged          INTEGER NOT NULL DEFAULT 1,
+     cancel_requested INTEGER NOT NULL DEFAULT 0,
+     odd_polls        INTEGER NOT NULL DEFAULT 0,
+     intent_at        INTEGER NOT NULL,
+     creating_at      INTEGER,
+     submitted_at     INTEGER,
+     ended_at         INTEGER,
+     PRIMARY KEY (batch_id, job_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX provider_jobs_by_first ON provider_jobs (batch_id, first_idx);
+   CREATE UNIQUE INDEX provider_jobs_by_job_id ON provider_jobs (provider, job_id) WHERE job_id IS NOT NULL;`,
 ];
 
 /** The version a ledger has once every migration above is applied. */

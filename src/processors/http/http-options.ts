@@ -25,9 +25,10 @@ export interface HttpOptions {
   usagePointer?: string[];
 }
 
-const fail = (message: string): never => {
-  throw new ProcessorOptionsError(`processor "http" ${message}`);
+const failFor = (message: string, processor: string): never => {
+  throw new ProcessorOptionsError(`processor "${processor}" ${message}`);
 };
+const fail = (message: string): never => failFor(message, 'http');
 
 export function parseHttpOptions(options: Record<string, unknown>): HttpOptions {
   rejectUnknownOptions('http', options, ['url', 'method', 'headers', 'body', 'timeoutMs', 'resultPointer', 'usagePointer']);
@@ -82,7 +83,9 @@ function methodOption(method: unknown): HttpMethod {
   return upper as HttpMethod;
 }
 
-function headersOption(headers: unknown): Record<string, string> {
+/** The `headers` option: header names to string values that may name `${env:NAME}`; shared by the provider batch processors. */
+export function headersOption(headers: unknown, processor = 'http'): Record<string, string> {
+  const fail = (message: string): never => failFor(message, processor);
   if (headers === undefined) return {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     fail(
@@ -116,7 +119,9 @@ function bodyOption(method: HttpMethod, options: Record<string, unknown>): HttpO
   return { kind: 'template', template: options.body };
 }
 
-function pointerOption(options: Record<string, unknown>, name: string): string[] | undefined {
+/** A JSON pointer option (`resultPointer`, `usagePointer`); shared by the provider batch processors. */
+export function pointerOption(options: Record<string, unknown>, name: string, processor = 'http'): string[] | undefined {
+  const fail = (message: string): never => failFor(message, processor);
   const pointer = options[name];
   if (pointer === undefined) return undefined;
   if (typeof pointer !== 'string')
