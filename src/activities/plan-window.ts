@@ -5,7 +5,7 @@ import type { Source } from '../sources/source';
 import { sliceSizesForLanes, slicesForShares } from '../sources/window-planner';
 import type { BatchSpec } from '../contract/batch-spec';
 import type { SourcePosition, WindowPlan } from '../contract/slices';
-import { resolveProcessor } from '../processors/registry';
+import { getProcessor, resolveProcessor } from '../processors/registry';
 import { slicesWithWorkLeft, sourceBatchId, succeededBeforeCount } from '../redrive/redriven-batch';
 import { toApplicationFailure } from './failures';
 import { claimBatchId } from './batch-identity';
@@ -38,13 +38,22 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
       total = await source.countItems();
       total -= await succeededBeforeCount(deps.ledger, spec);
     }
-    const plan = await planForLanes(source, spec, from, maxItems, input.laneShares);
+    const plan = await planForLanes(source, spec, from, maxItems, sharesFor(spec, input.laneShares));
     plan.slices = await slicesWithWorkLeft(deps.ledger, spec, plan.slices);
     if (input.askSearchAttributes) return { plan, total, searchAttributesRegistered: await searchAttributesRegistered() };
     return { plan, total };
   } catch (err) {
     throw toApplicationFailure(err);
   }
+}
+
+/**
+ * A slice of a provider batch processor is a job at the provider (or a few, past its limits), and
+ * waits there on one lane: C slices of a round, C jobs at the provider at once.
+ */
+function sharesFor(spec: BatchSpec, laneShares: number[] | undefined): number[] | undefined {
+  if (laneShares === undefined || getProcessor(spec.processor.name).providerBatch === undefined) return laneShares;
+  return Array.from({ length: spec.concurrency }, () => 1);
 }
 
 /**

@@ -23,6 +23,7 @@ import { Pacer } from './pacer';
 import { SliceLanes } from './slice-lanes';
 import { AdaptiveLanes } from './adaptive-lanes';
 import { autoRange, laneScope } from '../contract/adaptive-concurrency';
+import { processProviderSlice } from './provider-slice';
 
 export interface SliceDeps {
   ledger: Ledger;
@@ -45,6 +46,18 @@ export async function processSlice(deps: SliceDeps, input: ProcessSliceInput): P
   }
 
   const session = await SliceSession.claim(ctx, ledger, metrics, input);
+  // A provider batch processor sends the slice's items as jobs and collects them (provider-slice.ts).
+  if (processor.providerBatch !== undefined) {
+    const items = source;
+    return processProviderSlice({
+      ledger,
+      session,
+      input,
+      log: ctx.log,
+      providerBatch: processor.providerBatch,
+      readItems: () => items.readSlice(slice),
+    });
+  }
   await chargeInterruption(ledger, session, spec);
   await session.begin();
   // Each lane's runner listens on the slice's signals: hundreds of lanes are not a leak.

@@ -282,6 +282,21 @@ export class SliceSession {
     this.advanceCursor();
   }
 
+  /**
+   * Commits outcomes collected from a provider job (src/activities/provider-collect.ts) in one
+   * transaction, with nothing in flight. A job cut for an earlier window may hold items of other
+   * slices too: those are committed as well (I3 keeps their first outcome), but counted here only
+   * as the ledger counts them.
+   */
+  async commitCollected(outcomes: OutcomeToCommit[]): Promise<void> {
+    await this.ledger.commit(this.batchId, this.start, outcomes, null, this.owner);
+    const own = outcomes.filter((o) => o.index >= this.start && o.index < this.end && !this.settled.has(o.index));
+    this.metrics.itemsCommitted(own);
+    for (const o of own) this.settled.add(o.index);
+    this.count(own);
+    this.advanceCursor();
+  }
+
   /** Every item is through: commits the rest. */
   async finish(): Promise<void> {
     await this.settle();

@@ -7,6 +7,7 @@ import type { BatchManifest } from './activity-io';
 import type { CommittedCounts } from './slices';
 import type { Usage } from './usage';
 import type { AdaptiveLanesProgress, Concurrency } from './adaptive-concurrency';
+import type { ProviderProgress } from './provider-jobs';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
 
@@ -75,6 +76,8 @@ export interface BatchProgress {
    * ledger cannot be reached, from its activities' last failures, while it cannot.
    */
   ledgerUnreachable?: string;
+  /** Provider batch processors: the items in jobs at the provider and the jobs, while any is there. */
+  provider?: ProviderProgress;
   /** Set only while fewer than `concurrency` lanes can run: how many can, and why. */
   lanesInUse?: number;
   lanesShortBecause?: string;

@@ -11,6 +11,8 @@ import type { Processor } from './processor';
 import { execProcessor } from './exec';
 import { execPersistentProcessor } from './exec-persistent';
 import { httpProcessor } from './http/http';
+import { openAiBatchProcessor } from './provider-batch/openai-batch';
+import { anthropicBatchProcessor } from './provider-batch/anthropic-batch';
 import { noopProcessor } from './noop';
 import { sha256Processor } from './sha256';
 import { sleepProcessor } from './sleep';
@@ -24,6 +26,8 @@ const processors = new Map<string, Processor>([
   ['exec', execProcessor],
   ['exec-persistent', execPersistentProcessor],
   ['http', httpProcessor],
+  ['openai-batch', openAiBatchProcessor],
+  ['anthropic-batch', anthropicBatchProcessor],
   ['noop', noopProcessor],
   ['sha256', sha256Processor],
   ['sleep', sleepProcessor],
@@ -82,10 +86,14 @@ function registrationProblem(name: string, processor: unknown): string | undefin
 
 function isProcessor(value: unknown): value is Processor {
   if (typeof value !== 'object' || value === null) return false;
-  const { process, validateOptions, checkCanStart, processBatch } = value as Record<string, unknown>;
+  const { process, validateOptions, checkCanStart, processBatch, providerBatch } = value as Record<string, unknown>;
   const optionalFunction = (hook: unknown) => hook === undefined || typeof hook === 'function';
   return (
-    typeof process === 'function' && optionalFunction(validateOptions) && optionalFunction(checkCanStart) && optionalFunction(processBatch)
+    typeof process === 'function' &&
+    optionalFunction(validateOptions) &&
+    optionalFunction(checkCanStart) &&
+    optionalFunction(processBatch) &&
+    optionalFunction(providerBatch)
   );
 }
 

@@ -120,7 +120,7 @@ export class SliceMetrics {
     this.laneCuts.add(1, { scope, cause });
   }
 
-  sliceReturned(outcome: 'done' | 'quota' | 'stopped'): void {
+  sliceReturned(outcome: 'done' | 'quota' | 'stopped' | 'at-provider'): void {
     this.sliceLatency.record(Math.max(0, Date.now() - this.startedAt), { outcome });
   }
 }

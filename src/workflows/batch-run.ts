@@ -10,7 +10,7 @@
  * Over 400 lines: the decisions of one run (launch, lend, wait for quota, pause, stop, continue
  * as new) all read and change the same state, and each must keep its commands in the order runs
  * recorded before replay; what stands apart is in its own file (lanes, legacy lanes, control,
- * quota hold, refresh, Web UI, configure).
+ * quota hold, refresh, Web UI, configure, the recut for more lanes, provider waits).
  */
 import {
   CancellationScope,
@@ -43,9 +43,11 @@ import { SliceControl } from './slice-control';
 import { refreshWhileSlicesRun, type RefreshHost } from './ledger-refresh';
 import { lanesShort } from './lanes-short';
 import { QuotaHold } from './quota-hold';
+import { recutForLanes, tailNeedsRecut, type RecutHost } from './recut-for-lanes';
 import { laneShares } from '../contract/lanes';
 import { laneCeiling } from '../contract/adaptive-concurrency';
 import { LanesFound } from './lanes-found';
+import { ProviderWaits } from './provider-waits';
 
 /** Runs recorded before a slice ran many items at once replay with one item per slice. */
 const LANES_IN_SLICES_PATCH = 'lanes-in-slices';
@@ -66,7 +68,7 @@ const BUDGET_PATCH = 'budget';
 
 const { planWindow, finalize } = proxyActivities<WaymarkActivities>(bookkeepingActivityOptions);
 
-export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHost {
+export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHost, RecutHost {
   /** configure may change it; each slice takes the spec as it stands when the slice starts. */
   spec: BatchSpec;
   readonly batchId: string;
@@ -110,6 +112,8 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
   private readonly control: SliceControl;
   /** Adaptive lanes as the slices and the ledger tell them, shown only (lanes-found.ts). */
   readonly lanesFound = new LanesFound(workflowInfo().workflowId, () => this.spec);
+  /** Slices of a provider batch processor whose items wait in jobs at the provider (provider-waits.ts). */
+  private readonly providerWaits = new ProviderWaits();
 
   /** Why the run stops launching slices; each one ends the run its own way. */
   stopReason: string | undefined;
@@ -170,7 +174,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
 
   /** Lanes are lent while the window is in a state to share them (mayShareLanes) and the run's event budget has room. */
   mayLend(window: Window): boolean {
-    return this.mayShareLanes(window) && refreshFitsBudget(this.slicesInFlight);
+    return this.mayShareLanes(window) && refreshFitsBudget(this.slicesInFlight) && !this.providerWaits.any;
   }
 
   maySplit(window: Window): boolean {
@@ -201,6 +205,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       sliceSize: this.spec.sliceSize,
       ...(this.lanesInSlices ? { lanesHeld: this.lanes.inUse } : {}),
       ...this.lanesFound.shown(),
+      ...this.providerWaits.progress(),
       ...lanesShort({
         window: this.window,
         running: this.state === 'running' && !this.paused,
@@ -215,7 +220,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
   }
 
   /** The Web UI (web-ui-view.ts): details on every change; search attributes on state changes (`force`) and at a bounded rate. */
-  private publish(force = false, upsert = true): void {
+  publish(force = false, upsert = true): void {
     this.webUi.show(this.progress(), this.tallies.failedByType, force, upsert);
   }
 
@@ -261,8 +266,8 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     const moreLanes = this.concurrency > laneCeiling(before.concurrency);
     if (moreLanes || (this.lanesInSlices && this.concurrency !== laneCeiling(before.concurrency))) {
       // More lanes than unlaunched slices: the rest of the window is cut again, so they all get work.
-      if (this.window !== undefined && this.tailNeedsRecut(this.window) && this.since(RECUT_FOR_LANES_PATCH))
-        void this.recutForLanes(this.window);
+      if (this.window !== undefined && tailNeedsRecut(this, this.window) && this.since(RECUT_FOR_LANES_PATCH))
+        void recutForLanes(this, this.window);
       this.spawnLanes();
     }
     this.publish(true);
@@ -298,7 +303,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
   }
 
   /** The lanes of the slices of a round of the window's cut: those in flight when every lane has work. */
-  private roundOfSlices(): { laneShares?: number[] } {
+  roundOfSlices(): { laneShares?: number[] } {
     return this.lanesInSlices ? { laneShares: laneShares(this.concurrency) } : {};
   }
 
@@ -331,11 +336,17 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
 
   /** Something ends the run's launching for good: a stop, a failure, a replan, the event budget, a cancel. */
   private stopsLaunching(): boolean {
-    return this.stopReason !== undefined || this.failure !== undefined || this.replanRequested || this.outOfHistoryBudget || this.cancelled;
+    return this.stopping || this.replanRequested || this.outOfHistoryBudget;
   }
 
+  /** The run stops its slices: a stop, a failure or a cancel; slices with jobs at the provider cancel them. */
+  private get stopping(): boolean {
+    return this.stopReason !== undefined || this.failure !== undefined || this.cancelled;
+  }
+
+  /** Slice activities running, polls of jobs at a provider aside: their results carry the counts a refresh would read. */
   get slicesRunning(): number {
-    return this.control.running;
+    return this.control.running - this.providerWaits.polling;
   }
 
   /** A refresh's counts (ledger-refresh.ts): shown at once, and upserted when they moved. */
@@ -397,7 +408,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     };
   }
 
-  private spawnLanes(): void {
+  spawnLanes(): void {
     const window = this.window;
     // Before the window is planned there is nothing to run.
     if (window === undefined) return;
@@ -449,47 +460,9 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     }
   }
 
-  private tailNeedsRecut(window: Window): boolean {
-    const tail = window.unlaunchedTail();
-    if (tail === undefined || this.recutting) return false;
-    // Lanes in slices: the tail was cut for the lanes C had; cut again, its slices fit the new C.
-    // Not when the window ends for a new slice size anyway.
-    if (this.lanesInSlices) return !this.replanRequested;
-    const freeLanes = this.concurrency - this.slicesInFlight;
-    return tail.slices < Math.min(freeLanes, tail.items);
-  }
-
-  /**
-   * Cuts the slices of the window that no lane launched yet again, for the concurrency as it
-   * now stands (planWindow over their items only). Lanes wait for it: the old slices and the new
-   * ones cover the same items, and a slice must never be launched from both cuts.
-   */
-  private async recutForLanes(window: Window): Promise<void> {
-    const tail = window.unlaunchedTail()!;
-    this.recutting = true;
-    try {
-      const { plan } = await planWindow({
-        batchId: this.batchId,
-        spec: this.spec,
-        from: tail.from,
-        maxItems: tail.items,
-        countTotal: false,
-        ...this.roundOfSlices(),
-      });
-      window.recutTail(tail.first, plan.slices);
-    } catch {
-      // The old cut still covers every item: the batch goes on with it.
-    } finally {
-      this.recutting = false;
-    }
-    this.spawnLanes();
-    this.publish();
-  }
-
   /** A slice failed: the run stops, unless the run itself stopped it. */
   laneFailed(err: unknown): void {
-    const stoppedByTheRun = isCancellation(err) && (this.stopReason !== undefined || this.failure !== undefined || this.cancelled);
-    if (!stoppedByTheRun) {
+    if (!(isCancellation(err) && this.stopping)) {
       this.failure ??= err as Error;
       void this.control.halt('stop', this.lanesInSlices);
     }
@@ -527,14 +500,14 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       this.slicesInFlight--;
       this.running.delete(slice);
       this.splits.pending.delete(slice);
+      this.providerWaits.forget(slice);
     }
   }
 
   /** Whether the window is in a state to share free lanes: running, nothing left to launch, no quota hold. */
   private mayShareLanes(window: Window): boolean {
     if (this.windowDone || window !== this.window || window.unlaunched > 0) return false;
-    if (this.paused || this.recutting || this.replanRequested || this.cancelled) return false;
-    if (this.stopReason !== undefined || this.failure !== undefined) return false;
+    if (this.paused || this.recutting || this.replanRequested || this.stopping) return false;
     return this.quota.remainingMs === 0;
   }
 
@@ -561,7 +534,7 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
         this.publish();
         return STOPPED;
       }
-      if (result.outcome !== 'quota') {
+      if (result.outcome === 'done' || result.outcome === 'split') {
         this.tallies.sliceFinished(slice.start, result.tally);
         this.checkTolerance();
         this.publish();
@@ -569,6 +542,14 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
       }
       this.tallies.sliceStoppedForQuota(slice.start, result.tally);
       this.checkTolerance();
+      if (result.outcome === 'at-provider') {
+        this.providerWaits.took(windowSlice, result.provider);
+        this.publish();
+        // The next run polls it: its jobs are in the ledger, found by their items whatever slices that run cuts.
+        if (historyBudgetSpent(this.slicesInFlight - 1)) return WAIT_IN_NEXT_RUN;
+        await this.providerWaits.wait(result.pollInMs, () => this.stopping);
+        continue;
+      }
       if (result.budgetReached && this.since(BUDGET_PATCH)) {
         this.pauseForBudget();
         // Like a slice a pause stopped: the lane launches it again on resume, from where it stopped.
@@ -594,9 +575,10 @@ export class BatchRun implements LaneHost, SplitHost, LegacyLaneHost, RefreshHos
     const attempt = () => {
       const { processSlice } = proxyActivities<WaymarkActivities>(sliceActivityOptions(this.spec, slice));
       const lanes = this.lanesInSlices ? { lanes: this.lanes.of(windowSlice), controlGeneration: this.control.generation } : {};
-      return this.control.inScope(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes }));
+      const provider = this.providerWaits.input(windowSlice, { paused: this.paused, stopping: this.stopping });
+      return this.control.inScope(() => processSlice({ batchId: this.batchId, spec: this.spec, slice, ...lanes, ...provider }));
     };
-    return this.lanesInSlices ? CancellationScope.nonCancellable(attempt) : attempt();
+    return this.providerWaits.counting(windowSlice, () => (this.lanesInSlices ? CancellationScope.nonCancellable(attempt) : attempt()));
   }
 
   /**

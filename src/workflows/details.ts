@@ -6,11 +6,23 @@
 import type { BatchProgress } from '../contract/messages';
 import type { Usage } from '../contract/usage';
 import type { AdaptiveLanesProgress } from '../contract/adaptive-concurrency';
+import { providerJobsLine, providerSummary } from './provider-details';
 
 export function describeState(
   p: Pick<
     BatchProgress,
-    'state' | 'quotaUntil' | 'budget' | 'usage' | 'pacedOn' | 'heldOn' | 'slicesWaitingForSlots' | 'ledgerUnreachable'
+    | 'state'
+    | 'quotaUntil'
+    | 'budget'
+    | 'usage'
+    | 'pacedOn'
+    | 'heldOn'
+    | 'slicesWaitingForSlots'
+    | 'ledgerUnreachable'
+    | 'provider'
+    | 'total'
+    | 'succeeded'
+    | 'failed'
   >,
 ): string {
   if (p.ledgerUnreachable !== undefined) return `ledger unreachable: ${p.ledgerUnreachable}`;
@@ -25,6 +37,8 @@ export function describeState(
     const n = p.slicesWaitingForSlots;
     return `running; ${n} slice${n === 1 ? '' : 's'} wait${n === 1 ? 's' : ''} for a worker slot (each worker runs WAYMARK_WORKER_SLICES slices at once, 100 by default)`;
   }
+  const atProvider = p.state === 'running' || p.state === 'paused' ? providerSummary(p) : undefined;
+  if (atProvider !== undefined) return `${p.state}: ${atProvider}`;
   return p.state;
 }
 
@@ -63,6 +77,7 @@ export function currentDetails(p: BatchProgress, failuresByType: Record<string, 
         : ['slices in flight', `${p.slicesInFlight} of ${p.concurrency}, at most ${p.sliceSize} items each`],
       ...(p.lanesInUse !== undefined ? [['lanes in use', lanesInUse(p)] as [string, string]] : []),
       ...(p.adaptiveLanes !== undefined ? [['lanes found', lanesFound(p.adaptiveLanes)] as [string, string]] : []),
+      ...(providerJobsLine(p) !== undefined ? [['provider jobs', providerJobsLine(p)!] as [string, string]] : []),
       ['resume-cost bound', `${p.resumeCostBound} items per interruption (redone so far: ${p.redone})`],
     ]),
   ].join('\n');

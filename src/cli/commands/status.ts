@@ -6,6 +6,7 @@ import type { BatchProgress } from '../../contract/messages';
 import type { AdaptiveLanesProgress } from '../../contract/adaptive-concurrency';
 import type { batchWorkflow } from '../../workflows/batch-workflow';
 import { describeState, formatUsage, lanesFound } from '../../workflows/details';
+import { providerJobsLine } from '../../workflows/provider-details';
 import { temporalAddress } from '../../settings';
 import { connectClient } from '../../connection/connect';
 import { CliError } from '../../user-error';
@@ -175,6 +176,8 @@ function printProgress(batchId: string, p: BatchProgress): void {
   console.log(`cursor    ${p.cursor}   runs ${p.runs}   slices in flight ${p.slicesInFlight}`);
   if (p.lanesHeld !== undefined) console.log(`lanes     ${p.lanesHeld} of ${p.concurrency} (C) held by the running slices`);
   if (p.adaptiveLanes !== undefined) console.log(`adaptive  ${lanesFound(p.adaptiveLanes)}`);
+  const jobs = providerJobsLine(p);
+  if (jobs !== undefined) console.log(`jobs      ${jobs}`);
   console.log(`redone    ${p.redone}   resume-cost bound ${p.resumeCostBound} items per interruption`);
 }
 
