@@ -176,3 +176,8 @@ export function itemBounds(items: readonly number[]): { first: number; end: numb
   }
   return { first, end: last + 1 };
 }
+
+/** Whether a job holds an item of [from, to): rows are found by their bounds, jobs kept by their items. */
+export function holdsAny(from: number, to: number): (job: ProviderJob) => boolean {
+  return (job) => job.items.some((index) => index >= from && index < to);
+}

@@ -6,6 +6,7 @@ import { LATEST_SCHEMA_VERSION } from '../../src/ledger/postgres/migrations';
 import { ledgerContract, ok } from './ledger-contract';
 import { rateLimitContract } from './rate-limit-contract';
 import { lanePoolContract } from './lane-pool-contract';
+import { providerJobsContract } from './provider-jobs-contract';
 import { allOutcomes } from '../helpers/ledger-rows';
 import { describeWithPostgres, PostgresTestDb, TEST_PG_URL } from './postgres-test-db';
 
@@ -68,6 +69,13 @@ describeWithPostgres('PostgresLedger', () => {
 
   describe('lane pools', () => {
     lanePoolContract(async () => {
+      const url = await db.freshSchema();
+      return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
+    });
+  });
+
+  describe('provider jobs', () => {
+    providerJobsContract(async () => {
       const url = await db.freshSchema();
       return { open: () => PostgresLedger.connect(url), dispose: () => db.dropSchemas() };
     });

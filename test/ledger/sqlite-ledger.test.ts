@@ -6,6 +6,7 @@ import { SqliteLedger } from '../../src/ledger/sqlite-ledger';
 import { ledgerContract } from './ledger-contract';
 import { rateLimitContract } from './rate-limit-contract';
 import { lanePoolContract } from './lane-pool-contract';
+import { providerJobsContract } from './provider-jobs-contract';
 
 function newSqliteStore() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waymark-ledger-'));
@@ -22,6 +23,9 @@ describe('SqliteLedger', () => {
   });
   describe('lane pools', () => {
     lanePoolContract(async () => newSqliteStore());
+  });
+  describe('provider jobs', () => {
+    providerJobsContract(async () => newSqliteStore());
   });
 });
 

@@ -7,6 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import {
   ProviderJobTakenError,
   changeColumns,
+  holdsAny,
   itemBounds,
   liveJobHolds,
   toProviderJob,
@@ -34,7 +35,7 @@ export class PostgresProviderJobs implements ProviderJobs {
 
   async providerJobs(batchId: string, from: number, to: number): Promise<ProviderJob[]> {
     await this.ready();
-    return (await this.pool.query<ProviderJobRow>(OVERLAPPING, [batchId, to, from])).rows.map(toProviderJob);
+    return (await this.pool.query<ProviderJobRow>(OVERLAPPING, [batchId, to, from])).rows.map(toProviderJob).filter(holdsAny(from, to));
   }
 
   async recordProviderIntent(job: NewProviderJob): Promise<boolean> {

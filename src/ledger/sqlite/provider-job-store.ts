@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import {
   ProviderJobTakenError,
   changeColumns,
+  holdsAny,
   itemBounds,
   liveJobHolds,
   toProviderJob,
@@ -33,7 +34,7 @@ export class SqliteProviderJobs implements ProviderJobs {
   }
 
   async providerJobs(batchId: string, from: number, to: number): Promise<ProviderJob[]> {
-    return this.overlapping.all(batchId, to, from).map(toProviderJob);
+    return this.overlapping.all(batchId, to, from).map(toProviderJob).filter(holdsAny(from, to));
   }
 
   async recordProviderIntent(job: NewProviderJob): Promise<boolean> {
