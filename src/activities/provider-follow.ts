@@ -18,6 +18,7 @@ import type { ProviderJobsMode } from '../contract/activity-io';
 import type { ProviderJob } from '../ledger/ledger';
 import { ProviderCallError, type JobSnapshot } from '../processors/provider-batch/provider-client';
 import { collectJob, outcomeRows } from './provider-collect';
+import { indexOf } from '../processors/provider-batch/custom-id';
 import { commitRows, type ProviderSliceContext } from './provider-context';
 import { cannotSend } from './provider-submit';
 import { chargeCollected } from './provider-gate';
@@ -72,7 +73,12 @@ async function findLost(ctx: ProviderSliceContext, job: ProviderJob, mode: Provi
   const { client } = plan;
   await ledger.takeProviderJob(job.batchId, job.key, session.owner);
   const creatingAt = job.creatingAt ?? job.intentAt;
-  const found = await client.find({ key: job.key, batchId: job.batchId, creatingAt, requests: job.items.length }, (ids) =>
+  const held = new Set(job.items);
+  const holds = (id: unknown) => {
+    const index = indexOf(ctx.tag, id);
+    return index !== undefined && held.has(index);
+  };
+  const found = await client.find({ key: job.key, batchId: job.batchId, creatingAt, requests: job.items.length, holds }, (ids) =>
     ledger.recordedProviderJobIds(client.provider, ids),
   );
   if ('found' in found) {

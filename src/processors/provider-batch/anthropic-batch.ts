@@ -124,7 +124,21 @@ export class AnthropicBatchClient implements ProviderClient {
     const taken = new Set(await recorded(candidates));
     const free = candidates.filter((id) => !taken.has(id));
     if (free.length === 0) return { none: true };
-    return free.length === 1 ? { found: free[0] } : { ambiguous: free };
+    if (free.length === 1) return { found: free[0] };
+    return (await this.byResults(free, job)) ?? { ambiguous: free };
+  }
+
+  /** Of jobs that cannot be told apart by listing, the one whose results (once it ended) are the lost job's. */
+  private async byResults(candidates: string[], job: LostJob): Promise<FoundJob | undefined> {
+    for (const id of candidates) {
+      const snapshot = await this.poll(id);
+      if (!snapshot.ended || snapshot.resultsPending) continue;
+      for await (const line of this.results(snapshot)) {
+        if (job.holds(line.customId)) return { found: id };
+        break;
+      }
+    }
+    return undefined;
   }
 
   async poll(jobId: string): Promise<JobSnapshot> {

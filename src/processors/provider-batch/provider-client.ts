@@ -46,6 +46,8 @@ export interface LostJob {
   /** When the create was about to be sent (epoch ms), and how many requests the job held. */
   creatingAt: number;
   requests: number;
+  /** Whether a result's custom_id is one of the job's: tells a lost job from others once results are readable. */
+  holds: (customId: unknown) => boolean;
 }
 
 export type FoundJob = { found: string } | { none: true } | { ambiguous: string[] };
