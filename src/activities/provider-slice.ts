@@ -108,13 +108,13 @@ async function passResult(
     return {
       outcome: 'at-provider',
       pollInMs: soon,
-      tally: await session.tally(),
+      tally: await session.returnedTally(),
       provider: { jobs: views(jobs, session), atProvider, waiting },
     };
   }
   if (waiting === 0) {
     await session.finish();
-    return { outcome: 'done', tally: await session.tally() };
+    return { outcome: 'done', tally: await session.returnedTally() };
   }
   // A worker shutting down (SIGTERM): the slice goes on elsewhere, where its items are sent.
   if (session.draining) throw await session.stopCancelled([]);
@@ -127,16 +127,16 @@ async function waitingResult(ctx: ProviderSliceContext, stop: SendStop, mode: Pr
   const now = Date.now();
   if (stop.kind === 'budget') {
     await session.stopForQuota('budget');
-    return { outcome: 'quota', retryAfterMs: 60_000, nextIndex: session.cursor, tally: await session.tally(), budgetReached: true };
+    return { outcome: 'quota', retryAfterMs: 60_000, nextIndex: session.cursor, tally: await session.returnedTally(), budgetReached: true };
   }
   const retryAfterMs = stop.kind === 'quota' ? stop.retryAfterMs : session.held(now) ? session.heldUntil! - now : undefined;
   if (retryAfterMs !== undefined && mode === 'submit') {
     await session.stopForQuota();
     const pacedOn = stop.kind === 'quota' ? stop.pacedOn : undefined;
-    return { outcome: 'quota', retryAfterMs, nextIndex: session.cursor, tally: await session.tally(), ...(pacedOn ? { pacedOn } : {}) };
+    return { outcome: 'quota', retryAfterMs, nextIndex: session.cursor, tally: await session.returnedTally(), ...(pacedOn ? { pacedOn } : {}) };
   }
   session.returned('stopped');
-  return { outcome: 'stopped', reason: mode === 'collect' ? 'pause' : 'stop', tally: await session.tally() };
+  return { outcome: 'stopped', reason: mode === 'collect' ? 'pause' : 'stop', tally: await session.returnedTally() };
 }
 
 /** The live jobs that hold items of the slice, as progress shows them. */

@@ -73,41 +73,47 @@ describe('a worker SIGKILLed at each point of a provider job', () => {
     return worker;
   };
 
-  it.each(KILL_POINTS.map((k) => [`${k.provider}: ${k.name}`, k] as const))('%s: one job per item, every item one outcome', async (_, point) => {
-    let worker = await startWorker();
-    let killed!: () => void;
-    const wasKilled = new Promise<void>((resolve) => (killed = resolve));
-    const interrupt: FakeInterrupt = {
-      ...point.at,
-      then: () => {
-        worker.kill('SIGKILL');
-        killed();
-      },
-    };
-    const options: BatchFakeOptions = { processingMs: 1500, apiKey: FAKE_KEY, interrupt };
-    const fake = point.provider === 'openai' ? await startOpenAiBatchFake(options) : await startAnthropicBatchFake(options);
-    closers.push(() => fake.close());
-    const batchId = `kill-${point.provider}-${point.at.route}-${point.at.when}`;
-    const file = writeItems(dir, `${batchId}.jsonl`, ITEMS);
-    const spec = validateSpecForStart(providerSpec(point.provider, fake.baseUrl, file, { sliceSize: 100, concurrency: 2, heartbeatTimeoutMs: 2000 }));
-    const handle = await startBatch(env.client, spec, batchId, TASK_QUEUE);
+  it.each(KILL_POINTS.map((k) => [`${k.provider}: ${k.name}`, k] as const))(
+    '%s: one job per item, every item one outcome',
+    async (_, point) => {
+      let worker = await startWorker();
+      let killed!: () => void;
+      const wasKilled = new Promise<void>((resolve) => (killed = resolve));
+      const interrupt: FakeInterrupt = {
+        ...point.at,
+        then: () => {
+          worker.kill('SIGKILL');
+          killed();
+        },
+      };
+      const options: BatchFakeOptions = { processingMs: 1500, apiKey: FAKE_KEY, interrupt };
+      const fake = point.provider === 'openai' ? await startOpenAiBatchFake(options) : await startAnthropicBatchFake(options);
+      closers.push(() => fake.close());
+      const batchId = `kill-${point.provider}-${point.at.route}-${point.at.when}`;
+      const file = writeItems(dir, `${batchId}.jsonl`, ITEMS);
+      const spec = validateSpecForStart(
+        providerSpec(point.provider, fake.baseUrl, file, { sliceSize: 100, concurrency: 2, heartbeatTimeoutMs: 2000 }),
+      );
+      const handle = await startBatch(env.client, spec, batchId, TASK_QUEUE);
 
-    await wasKilled;
-    await worker.exited;
-    worker = await startWorker();
-    const summary = await handle.result();
+      await wasKilled;
+      await worker.exited;
+      worker = await startWorker();
+      const summary = await handle.result();
 
-    expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0, pending: 0 });
-    const rows = await allOutcomes(ledger, batchId);
-    expect(rows.map((r) => [r.index, r.status, r.attempts])).toEqual(Array.from({ length: ITEMS }, (_, i) => [i, 'succeeded', 1]));
-    const answer = (r: (typeof rows)[number]) =>
-      point.provider === 'openai'
-        ? (r.result as { choices: { message: { content: string } }[] }).choices[0].message.content
-        : (r.result as { content: { text: string }[] }).content[0].text;
-    for (const row of rows) expect(answer(row)).toBe(echoOf(row.index));
-    // The promise: the fake created exactly one job holding each item.
-    expect(jobsPerItem(fake.core, batchId, ITEMS)).toEqual(Array(ITEMS).fill(1));
-    expect(fake.core.jobs).toHaveLength(2);
-    await worker.stop(30_000);
-  }, 180_000);
+      expect(summary).toMatchObject({ status: 'completed', total: ITEMS, succeeded: ITEMS, failed: 0, pending: 0 });
+      const rows = await allOutcomes(ledger, batchId);
+      expect(rows.map((r) => [r.index, r.status, r.attempts])).toEqual(Array.from({ length: ITEMS }, (_, i) => [i, 'succeeded', 1]));
+      const answer = (r: (typeof rows)[number]) =>
+        point.provider === 'openai'
+          ? (r.result as { choices: { message: { content: string } }[] }).choices[0].message.content
+          : (r.result as { content: { text: string }[] }).content[0].text;
+      for (const row of rows) expect(answer(row)).toBe(echoOf(row.index));
+      // The promise: the fake created exactly one job holding each item.
+      expect(jobsPerItem(fake.core, batchId, ITEMS)).toEqual(Array(ITEMS).fill(1));
+      expect(fake.core.jobs).toHaveLength(2);
+      await worker.stop(30_000);
+    },
+    180_000,
+  );
 });

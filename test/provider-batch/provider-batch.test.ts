@@ -119,13 +119,21 @@ describe('provider batch processors on the fakes', () => {
       for (const row of rows) {
         const kind = row.index % 50;
         if (kind === 1) {
-          expect(row).toMatchObject({ status: 'failed', attempts: 1, errorType: provider === 'openai' ? 'openai-400' : 'anthropic-invalid_request_error' });
+          expect(row).toMatchObject({
+            status: 'failed',
+            attempts: 1,
+            errorType: provider === 'openai' ? 'openai-400' : 'anthropic-invalid_request_error',
+          });
           expect(jobs[row.index]).toBe(1);
         } else if (kind === 2) {
           expect(row).toMatchObject({ status: 'succeeded', attempts: 2 });
           expect(jobs[row.index]).toBe(2);
         } else if (kind === 3) {
-          expect(row).toMatchObject({ status: 'failed', attempts: 3, errorType: provider === 'openai' ? 'openai-500' : 'anthropic-overloaded_error' });
+          expect(row).toMatchObject({
+            status: 'failed',
+            attempts: 3,
+            errorType: provider === 'openai' ? 'openai-500' : 'anthropic-overloaded_error',
+          });
           expect(row.errorMessage).toContain('in 3 jobs, itemAttempts 3');
           expect(jobs[row.index]).toBe(3);
         } else {
@@ -192,4 +200,3 @@ describe('provider batch processors on the fakes', () => {
     expect(jobs).toEqual(Array(n).fill(2));
   }, 120_000);
 });
-
