@@ -149,16 +149,18 @@ describe('provider batch processors on the fakes', () => {
         const text = JSON.stringify(body);
         return /"item (7|77|177)"/.test(text) ? 'messages.0.content: this request is not allowed' : undefined;
       };
-      const { summary, rows, fake } = await run(provider, `${provider}-validation`, n, { rejectLine });
+      const { summary, rows, fake, jobs } = await run(provider, `${provider}-validation`, n, { rejectLine });
       expect(summary).toMatchObject({ status: 'completed', succeeded: n - 3, failed: 3 });
       const failed = rows.filter((r) => r.status === 'failed');
       expect(failed.map((r) => r.index)).toEqual([7, 77, 177]);
       for (const row of failed) expect(row.errorMessage).toContain('this request is not allowed');
       // The others were sent again, and their first (refused) job was not charged as an attempt.
       expect(rows.filter((r) => r.status === 'succeeded').every((r) => r.attempts === 1)).toBe(true);
-      // OpenAI creates the job and fails it at validation; Anthropic refuses the create: no job holds a refused line.
+      // OpenAI creates each job and fails those holding a refused line at validation (the slices of
+      // 50 put 7, 77 and 177 in three jobs); Anthropic refuses the create: no job holds a refused line.
       const refusedJobs = fake.jobs.filter((j) => j.ended?.status === 'failed').length;
-      expect(refusedJobs).toBe(provider === 'openai' ? 1 : 0);
+      expect(refusedJobs).toBe(provider === 'openai' ? 3 : 0);
+      expect([7, 77, 177].map((i) => jobs[i])).toEqual(Array(3).fill(provider === 'openai' ? 1 : 0));
     }, 120_000);
 
     it('polls again when a job ended without its results yet and when it answers 404 just after its create: one job each', async () => {

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 
 /** A request's error result, as a knob chooses it: `invalid` (400), `rate_limit` (429), `server` (500), `overloaded` (529). */
 export type FakeLineError = 'invalid' | 'rate_limit' | 'server' | 'overloaded';
@@ -96,6 +97,8 @@ export class BatchFakeCore {
   private creates = 0;
   private readonly routeCounts = new Map<string, number>();
   private nextId = 1;
+  /** Ids are unique across fakes, as the provider's are: tests run several fakes against one ledger. */
+  private readonly idTag = randomBytes(3).toString('hex');
 
   constructor(readonly options: BatchFakeOptions) {}
 
@@ -104,7 +107,7 @@ export class BatchFakeCore {
   }
 
   newId(prefix: string): string {
-    return `${prefix}${String(this.nextId++).padStart(6, '0')}`;
+    return `${prefix}${this.idTag}${String(this.nextId++).padStart(6, '0')}`;
   }
 
   /** How many created jobs held each custom id: exactly 1 each is what waymark promises without expiry or retryable errors. */
