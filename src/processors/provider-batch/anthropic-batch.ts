@@ -105,7 +105,10 @@ export class AnthropicBatchClient implements ProviderClient {
 
   /**
    * Newest first, back to shortly before the create: the jobs holding as many requests that no
-   * batch recorded. One is the lost job; several cannot be told apart until they end, so none is taken.
+   * batch recorded. A listed batch names none of its requests, and two slices' creates in the same
+   * moment both look like either lost job, so a candidate is taken only once its results show the
+   * lost job's custom_ids: until it ends, the lost job's items wait with it (taking the wrong one
+   * would send them again while the real one runs: I17).
    */
   async find(job: LostJob, recorded: (ids: string[]) => Promise<string[]>): Promise<FoundJob> {
     const candidates: string[] = [];
@@ -122,23 +125,27 @@ export class AnthropicBatchClient implements ProviderClient {
       after = page.last_id ?? oldest.id;
     }
     const taken = new Set(await recorded(candidates));
-    const free = candidates.filter((id) => !taken.has(id));
-    if (free.length === 0) return { none: true };
-    if (free.length === 1) return { found: free[0] };
-    return (await this.byResults(free, job)) ?? { ambiguous: free };
+    return this.byResults(
+      candidates.filter((id) => !taken.has(id)),
+      job,
+    );
   }
 
-  /** Of jobs that cannot be told apart by listing, the one whose results (once it ended) are the lost job's. */
-  private async byResults(candidates: string[], job: LostJob): Promise<FoundJob | undefined> {
+  /** Of the candidates, the one whose results (once it ended) are the lost job's; those still running cannot be ruled out. */
+  private async byResults(candidates: string[], job: LostJob): Promise<FoundJob> {
+    const running: string[] = [];
     for (const id of candidates) {
       const snapshot = await this.poll(id);
-      if (!snapshot.ended || snapshot.resultsPending) continue;
+      if (!snapshot.ended || snapshot.resultsPending) {
+        running.push(id);
+        continue;
+      }
       for await (const line of this.results(snapshot)) {
         if (job.holds(line.customId)) return { found: id };
         break;
       }
     }
-    return undefined;
+    return running.length > 0 ? { ambiguous: running } : { none: true };
   }
 
   async poll(jobId: string): Promise<JobSnapshot> {
