@@ -7,9 +7,10 @@
  *   is recorded first), so no job exists: taken over, its input file deleted, abandoned; its items
  *   are sent again;
  * - creating: a create may have reached the provider. It is looked for (OpenAI: by its key in the
- *   metadata; Anthropic: by listing, then by its results' custom_ids once it ended) and adopted if found. If not, the input file is deleted (so
- *   a create still on its way fails) and it is looked for once more at least a poll later and
- *   SETTLE_POLLS intervals after the create, before it is abandoned;
+ *   metadata; Anthropic: by listing, then by its results' custom_ids once it ended) and adopted if
+ *   found. If not, the input file is deleted (so a create still on its way fails) and it is looked
+ *   for once more at least a poll later and SETTLE_POLLS intervals after the create, before it is
+ *   abandoned;
  * - submitted: polled; cancelled at the provider when the batch is cancelled or stopped; collected
  *   once it ended (provider-collect.ts). A 404 just after a create, or an ended job whose result
  *   files are not there yet, is polled again, up to MAX_ODD_POLLS times in a row.

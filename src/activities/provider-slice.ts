@@ -133,7 +133,13 @@ async function waitingResult(ctx: ProviderSliceContext, stop: SendStop, mode: Pr
   if (retryAfterMs !== undefined && mode === 'submit') {
     await session.stopForQuota();
     const pacedOn = stop.kind === 'quota' ? stop.pacedOn : undefined;
-    return { outcome: 'quota', retryAfterMs, nextIndex: session.cursor, tally: await session.returnedTally(), ...(pacedOn ? { pacedOn } : {}) };
+    return {
+      outcome: 'quota',
+      retryAfterMs,
+      nextIndex: session.cursor,
+      tally: await session.returnedTally(),
+      ...(pacedOn ? { pacedOn } : {}),
+    };
   }
   session.returned('stopped');
   return { outcome: 'stopped', reason: mode === 'collect' ? 'pause' : 'stop', tally: await session.returnedTally() };
