@@ -53,7 +53,7 @@ export async function planWindow(deps: PlanDeps, input: PlanWindowInput): Promis
  */
 function sharesFor(spec: BatchSpec, laneShares: number[] | undefined): number[] | undefined {
   if (laneShares === undefined || getProcessor(spec.processor.name).providerBatch === undefined) return laneShares;
-  return Array.from({ length: spec.concurrency }, () => 1);
+  return Array.from({ length: laneCeiling(spec.concurrency) }, () => 1);
 }
 
 /**

@@ -28,7 +28,8 @@ export type { LaneCut, LaneGrant, LanePools, LaneReport, LaneSample, LaneView } 
 export type { ProviderJob, ProviderJobChange, ProviderJobs, NewProviderJob } from './provider-jobs';
 
 export interface Ledger
-  extends OutcomeStore,
+  extends
+    OutcomeStore,
     SliceOwnership,
     SliceControl,
     Interruptions,

@@ -130,7 +130,6 @@ export class SqliteLedger implements Ledger {
     this.db.pragma('busy_timeout = 10000');
     migrate(this.db, file);
     this.providerJobStore = new SqliteProviderJobs(this.db);
-
     this.insertItem = this.db.prepare(
       `INSERT INTO items (batch_id, idx, status, result, error_type, error_message, attempts, started_at, finished_at, usage)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (batch_id, idx) DO NOTHING`,
