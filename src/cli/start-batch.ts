@@ -18,7 +18,7 @@ import { detailsList } from '../workflows/details';
 import { TASK_QUEUE } from '../settings';
 import { CliError } from '../user-error';
 import { serverRefusal } from './server-refusal';
-import { describeConcurrency } from '../contract/adaptive-concurrency';
+import { autoRange, describeConcurrency } from '../contract/adaptive-concurrency';
 
 /**
  * Everything that can be checked before any work: the spec's fields, the processor and its
@@ -35,6 +35,12 @@ export function validateSpecForStart(input: unknown): BatchSpec {
   }
   try {
     const processor = resolveProcessor(spec.processor);
+    // Adaptive lanes find how many requests an API takes at once; a batch API takes whole jobs and paces them itself.
+    if (processor.providerBatch !== undefined && autoRange(spec.concurrency) !== undefined) {
+      throw new CliError(
+        `processor "${spec.processor.name}" sends items as jobs to a provider's batch API, which runs them at its own pace: concurrency "auto" has nothing to find there; give a number instead (--concurrency N: the provider jobs running at once, e.g. 4)`,
+      );
+    }
     checkCanStartHere(processor, spec.processor.options ?? {});
   } catch (err) {
     if (err instanceof UnknownProcessorError) {

@@ -48,7 +48,7 @@ describe('waymark start refuses mistakes with one clear line', () => {
   it('lists the known processors for an unknown one and says how to add one', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha512')).toEqual(
       refused(
-        'unknown processor "sha512"; known processors: exec, exec-persistent, http, noop, sha256, sleep. ' +
+        'unknown processor "sha512"; known processors: anthropic-batch, exec, exec-persistent, http, noop, openai-batch, sha256, sleep. ' +
           'Use one of them, or name your processor module in WAYMARK_PROCESSORS (comma-separated .js paths) for both `waymark start` and `waymark worker`',
       ),
     );
@@ -65,6 +65,26 @@ describe('waymark start refuses mistakes with one clear line', () => {
   it('refuses N that is not a multiple of S and suggests one that is', async () => {
     expect(await waymark('start', 'items.jsonl', '--processor', 'sha256', '--slice', '30', '--checkpoint-every', '100')).toEqual(
       refused('invalid batch spec: checkpointEvery (100) is not a multiple of sliceSize (30); use e.g. 90'),
+    );
+  });
+
+  it('refuses adaptive lanes for a provider batch processor and asks for a number of jobs', async () => {
+    const run = await waymark(
+      'start',
+      input,
+      '--processor',
+      'openai-batch',
+      '--concurrency',
+      'auto',
+      '--option',
+      'model=gpt-4o-mini',
+      '--option',
+      'body={"messages": []}',
+    );
+    expect(run).toEqual(
+      refused(
+        'processor "openai-batch" sends items as jobs to a provider\'s batch API, which runs them at its own pace: concurrency "auto" has nothing to find there; give a number instead (--concurrency N: the provider jobs running at once, e.g. 4)',
+      ),
     );
   });
 
