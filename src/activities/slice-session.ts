@@ -3,6 +3,9 @@
  * resume point, the in-flight range and the commits that carry it, the heartbeat, the control the
  * workflow writes to the ledger, and the cancellation that reaches the items in progress. What it
  * does not decide is which item runs next; the slice's lanes do (slice-lanes.ts).
+ *
+ * Over 400 lines: the claim, the in-flight range, the commits, the heartbeats and the control
+ * reads all fence or report one attempt, and each depends on the others' state.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '@temporalio/activity';
@@ -337,12 +340,12 @@ export class SliceSession {
     await this.ledger.holdBatch(this.batchId, until, this.input.controlGeneration ?? 0);
   }
 
-  /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
   /** The slice's tally as the attempt returns it: the ledger's, and the heartbeats the attempt cost. */
   async returnedTally(): Promise<SliceTally> {
     return { ...(await this.tally()), heartbeats: this.recorded?.settle() ?? 0 };
   }
 
+  /** The slice's committed outcomes, of every attempt, before `end` (by default, all of them). */
   tally(end = this.end): Promise<SliceTally> {
     return this.ledger.tally(this.batchId, this.start, end);
   }
