@@ -114,15 +114,17 @@ describe('the chaos run', () => {
           workerKills: 4,
           serverKills: 1,
           workerTerms: 1,
-          // Slower items than above: the two live workers keep the batch going through each kill.
-          itemMs: 15,
+          // Slower items than above: the two live workers keep the batch going through each kill,
+          // and its C = 6 lanes run as one slice (lanes.ts), so at 15 ms it could end before the
+          // last interruption's turn came.
+          itemMs: 40,
           concurrency: 6,
           sliceSize: 50,
           commitGroup: 5,
           heartbeatTimeoutMs: 2000,
           skipBaseline: true,
           dataDir: path.join(dataDir, 'three-workers'),
-          timeoutMs: 150_000,
+          timeoutMs: 200_000,
         });
         console.log(formatReport(report));
 
@@ -134,6 +136,6 @@ describe('the chaos run', () => {
         await db.close();
       }
     },
-    180_000,
+    240_000,
   );
 });
