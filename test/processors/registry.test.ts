@@ -27,7 +27,9 @@ describe('registry', () => {
   }
 
   it('has the built-ins', () => {
-    expect(processorNames()).toEqual(expect.arrayContaining(['exec', 'http', 'noop', 'sha256', 'sleep']));
+    expect(processorNames()).toEqual(
+      expect.arrayContaining(['anthropic-batch', 'exec', 'exec-persistent', 'http', 'noop', 'openai-batch', 'sha256', 'sleep']),
+    );
     expect(getProcessor('exec')).toBe(execProcessor);
   });
 
@@ -35,7 +37,7 @@ describe('registry', () => {
     it('names the unknown processor, lists the known ones and says how to add one', () => {
       expect(() => getProcessor('sha512')).toThrow(UnknownProcessorError);
       expect(() => getProcessor('sha512')).toThrow(
-        /^unknown processor "sha512"; known processors: (.+, )?exec, exec-persistent, http, noop, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/,
+        /^unknown processor "sha512"; known processors: (.+, )?anthropic-batch, exec, exec-persistent, http, noop, openai-batch, sha256, sleep(, .+)?\. To add a processor, write a CommonJS module/,
       );
       expect(() => getProcessor('sha512')).toThrow('loadProcessorModule(path)');
     });
