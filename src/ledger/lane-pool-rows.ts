@@ -49,6 +49,10 @@ export const UPSERT_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1,
   clean = excluded.clean, changed_at = excluded.changed_at, cuts = excluded.cuts, cut_at = excluded.cut_at,
   cut_from = excluded.cut_from, cut_to = excluded.cut_to, cut_cause = excluded.cut_cause`;
 
+/** A scope's first pool row, unless another slice's report wrote it first. */
+export const INSERT_NEW_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+  ON CONFLICT (scope) DO NOTHING`;
+
 export const UPSERT_HOLDER = `INSERT INTO lane_holders (${HOLDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
   ON CONFLICT (scope, holder) DO UPDATE SET batch_id = excluded.batch_id, slice_start = excluded.slice_start,
   want = excluded.want, min_lanes = excluded.min_lanes, max_lanes = excluded.max_lanes, seen_at = excluded.seen_at`;

@@ -7,6 +7,7 @@ import { applyReport, newPool, sampleDue, type LaneGrant, type LaneReport } from
 import type { LanePools, LaneSample, LaneView } from '../lane-pools';
 import {
   DELETE_HOLDER,
+  INSERT_NEW_POOL,
   INSERT_SAMPLE,
   LAST_SAMPLE,
   SELECT_HOLDERS,
@@ -25,8 +26,6 @@ import {
   type LaneSampleDbRow,
 } from '../lane-pool-rows';
 import { NOW_MS } from './statements';
-
-const INSERT_NEW_POOL = UPSERT_POOL.slice(0, UPSERT_POOL.indexOf('ON CONFLICT')) + 'ON CONFLICT (scope) DO NOTHING';
 
 /** What the store needs of the ledger: a transaction on one connection, and a plain query. */
 export interface PostgresAccess {

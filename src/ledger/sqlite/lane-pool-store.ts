@@ -7,6 +7,7 @@ import { applyReport, newPool, sampleDue, type LaneGrant, type LaneReport } from
 import type { LanePools, LaneSample, LaneView } from '../lane-pools';
 import {
   DELETE_HOLDER,
+  INSERT_NEW_POOL,
   INSERT_SAMPLE,
   LAST_SAMPLE,
   SELECT_HOLDERS,
@@ -24,8 +25,6 @@ import {
   type LanePoolDbRow,
   type LaneSampleDbRow,
 } from '../lane-pool-rows';
-
-const INSERT_NEW_POOL = UPSERT_POOL.slice(0, UPSERT_POOL.indexOf('ON CONFLICT')) + 'ON CONFLICT (scope) DO NOTHING';
 
 export class SqliteLanePools implements LanePools {
   constructor(private readonly db: Database.Database) {}
