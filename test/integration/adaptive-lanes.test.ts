@@ -60,17 +60,22 @@ describe('adaptive lanes against an API with a limit they are not told', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatch(suite.env.client, validated, batchId, TASK_QUEUE);
       during?.(server);
-      // As `waymark status` reads it, once a second.
+      // As `waymark status` reads it, once a second. Each query is awaited before the connection
+      // closes: one the client retries under load would otherwise fire on a closed channel.
+      const queries = new Set<Promise<void>>();
       const poll = setInterval(() => {
-        handle.query(progressQuery).then(
-          (p) => p.adaptiveLanes && shown.push({ at: Date.now(), lanes: p.adaptiveLanes }),
+        const query = handle.query(progressQuery).then(
+          (p) => void (p.adaptiveLanes && shown.push({ at: Date.now(), lanes: p.adaptiveLanes })),
           () => undefined,
         );
+        queries.add(query);
+        void query.finally(() => queries.delete(query));
       }, 1000);
       try {
         return await handle.result();
       } finally {
         clearInterval(poll);
+        await Promise.all(queries);
       }
     });
     expect(summary).toMatchObject({ status: 'completed', total: items, succeeded: items, failed: 0, pending: 0 });
