@@ -4,10 +4,10 @@ import { totalActions, type ActionCounts } from './actions';
 import type { ManyLanesCell } from './sections/many-lanes';
 import type { OrchestrationCostCell } from './sections/orchestration-cost';
 
-const per1000 = (actions: ActionCounts | undefined, items: number) => (totalActions(actions ?? {}) / items) * 1000;
+export const per1000 = (actions: ActionCounts | undefined, items: number) => (totalActions(actions ?? {}) / items) * 1000;
 
 /** The action types of a cell, most first: `ScheduleActivityTask 33, RecordActivityTaskHeartbeat 21, ...`. */
-function byType(actions: ActionCounts | undefined, items: number): string {
+export function byType(actions: ActionCounts | undefined, items: number): string {
   return Object.entries(actions ?? {})
     .sort((a, b) => b[1] - a[1])
     .map(([type, n]) => `${type} ${((n / items) * 1000).toFixed(1)}`)
@@ -31,7 +31,7 @@ export function manyLanesSection(cells: ManyLanesCell[]): string {
   const measured = cells.find((c) => c.waymark.resources !== undefined);
   return [
     'Items that sleep, as LLM and API calls wait, at the default slice size, on one in-process worker, beside the bare loop with the same lanes in the same run; ' +
-      'items enough that the bare loop runs at least 10 s. A slice runs many items at once (src/contract/lanes.ts), so slice activities stay a few dozen at most. ' +
+      `items enough that the bare loop runs at least ${Math.floor(Math.min(...cells.map((c) => c.bare.seconds)))} s. A slice runs many items at once (src/contract/lanes.ts), so slice activities stay a few dozen at most. ` +
       "Each batch is watched as `waymark start --wait` watches it; its Temporal Cloud actions are the server's own count (section (j)).",
     '',
     table(

@@ -16,6 +16,8 @@ import type { OrchestrationCostCell } from './sections/orchestration-cost';
 import { manyLanesSection, orchestrationCostSection } from './report-lanes';
 import { adaptiveLanesSection } from './report-adaptive';
 import type { AdaptiveLanesResult } from './sections/adaptive-lanes';
+import type { ProviderBatchResult } from './sections/provider-batch';
+import { providerBatchSection } from './report-provider-batch';
 import type { TradeOffResult } from './sections/trade-off';
 import type { NamedRates, NamedRuns, TuningResult } from './sections/tuning';
 import { median, type Throughput } from './throughput';
@@ -29,10 +31,11 @@ export interface BenchResults {
   durationSeconds: number;
   cpuIterations: number;
   eventsPerRunBudget: number;
-  limit: LimitResult[];
-  perItem: PerItemResult;
-  scale: ScaleResult;
-  budgetProbe: WaymarkRun;
+  /** Sections (a), (b), (c) and the budget probe: absent from a run of some sections only (`--only`). */
+  limit?: LimitResult[];
+  perItem?: PerItemResult;
+  scale?: ScaleResult;
+  budgetProbe?: WaymarkRun;
   tradeOff?: TradeOffResult;
   lanes?: LanesResult;
   manyLanes?: ManyLanesCell[];
@@ -47,6 +50,19 @@ export interface BenchResults {
   rateLimits?: RateLimitsResult;
   /** Absent from results saved before section (k) existed. */
   adaptiveLanes?: AdaptiveLanesResult;
+  providerBatch?: ProviderBatchResult;
+  /** The sections a run of some sections only measured (`--only`). */
+  only?: string[];
+}
+
+/** A full run's results: every section that is not optional. */
+type FullResults = BenchResults & Required<Pick<BenchResults, 'limit' | 'perItem' | 'scale' | 'budgetProbe'>>;
+
+/** One lettered section of the report. */
+interface Section {
+  letter: string;
+  title: string;
+  body: string;
 }
 
 const rate = (n: number) => (n >= 100 ? int(n) : n.toFixed(1));
@@ -78,7 +94,7 @@ function ratios(result: LimitResult, other: 'bare' | 'ledger'): number[] {
   return result.rounds.map((r) => r.waymark.itemsPerSecond / r[other]!.itemsPerSecond);
 }
 
-function targets(r: BenchResults): Target[] {
+function targets(r: FullResults): Target[] {
   const byLabel = (label: string) => r.limit.find((l) => l.label === label)!;
   const sleep = median(ratios(byLabel('sleep 1 ms'), 'bare'));
   const cpu = median(ratios(byLabel('1 ms CPU'), 'bare'));
@@ -120,7 +136,7 @@ function targets(r: BenchResults): Target[] {
 }
 
 /** For each missed target, what the run's own measurements say bounds it. */
-function boundsOfMisses(r: BenchResults, missed: Target[]): string[] {
+function boundsOfMisses(r: FullResults, missed: Target[]): string[] {
   const lines: string[] = [];
   const byLabel = (label: string) => r.limit.find((l) => l.label === label)!;
   for (const t of missed) {
@@ -196,7 +212,7 @@ function machineSection(r: BenchResults): string {
   );
 }
 
-function limitSection(r: BenchResults): string {
+function limitSection(r: FullResults): string {
   const rows = r.limit.map((l) => {
     const wm = l.rounds.map((round) => round.waymark);
     const bare = l.rounds.map((round) => round.bare);
@@ -230,7 +246,7 @@ function limitSection(r: BenchResults): string {
   );
 }
 
-function perItemSection(r: BenchResults): string {
+function perItemSection(r: FullResults): string {
   const p = r.perItem;
   const wm = p.rounds.map((round) => round.waymark);
   const base = p.rounds.map((round) => round.perItem);
@@ -282,7 +298,7 @@ function processesSection(p: ProcessesResult): string {
   ].join('\n');
 }
 
-function scaleSection(r: BenchResults): string {
+function scaleSection(r: FullResults): string {
   const s = r.scale;
   const first = s.atCounts[0];
   const events = s.eventsPerRun;
@@ -596,7 +612,62 @@ function lanesSection(l: LanesResult): string {
   ].join('\n');
 }
 
+/** The lettered sections a run measured, in the report's order. */
+function sections(r: BenchResults): Section[] {
+  const smoke = r.plan.mode === 'smoke';
+  const out: Section[] = [];
+  const add = (letter: string, title: string, body: string) => out.push({ letter, title, body });
+  if (isFull(r)) {
+    add(
+      'a',
+      'Against the physical limit',
+      `waymark at ${smoke ? 'the smoke spec' : 'its defaults'} (S = ${r.plan.spec.sliceSize ?? DEFAULTS.sliceSize}, N = ${int(r.plan.spec.checkpointEvery ?? DEFAULTS.checkpointEvery)}, ` +
+        `C = ${describeConcurrency(r.plan.spec.concurrency ?? DEFAULTS.concurrency)}, k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup}), in-process worker, versus a bare loop: the same items read ` +
+        'and parsed up front, the same processor, C lanes, no durability at all. For noop items the limit is the ledger: its raw commit rate is SqliteLedger.commit in C lanes ' +
+        'with the same rows, S and k, and no Temporal, source or processor. The last column is the bare loop again with one thing added: each lane commits every k outcomes to ' +
+        'a SqliteLedger, as a slice does. Throughput is items over the time from starting the workflow to its result.\n\n' +
+        limitSection(r),
+    );
+    add(
+      'b',
+      'Against the per-item pattern',
+      "The pattern of Temporal's batch samples (samples-typescript `batch/iterator`, activity variant), in bench/per-item: an activity reads a page of items, " +
+        'the workflow starts one activity per item for the whole page at once, waits for all, and continues-as-new per page. The durable record is the history itself.\n\n' +
+        perItemSection(r),
+    );
+    add('c', 'History and worker memory at scale', scaleSection(r));
+  }
+  if (r.tradeOff) add('d', 'Trade-off: slice size, commit group, concurrency', tradeOffSection(r.tradeOff));
+  if (r.lanes) add('f', 'Every lane busy: slow items at the default slice size', lanesSection(r.lanes));
+  if (r.manyLanes) add('i', 'Hundreds of lanes: slow items at C up to 1,000', manyLanesSection(r.manyLanes));
+  if (r.orchestrationCost)
+    add('j', 'Orchestration cost: Temporal Cloud actions per 1,000 items', orchestrationCostSection(r.orchestrationCost));
+  if (r.processes) {
+    add(
+      'g',
+      'A Python processor: a process per item, persistent, many items per call',
+      `${int(r.processes.items)} items, C = 1, one Python script (examples/persistent/sha256_client.py: imports hashlib, json, decimal and datetime, returns the SHA-256 of the item) ` +
+        'run by `exec` (a process per item), by `exec-persistent` (one process, one item per request line) and by `exec-persistent` with `itemsPerCall`; the in-process `sha256` processor is the reference.\n\n' +
+        processesSection(r.processes),
+    );
+  }
+  if (r.rateLimits) add('h', 'Named rate limits', rateLimitsSection(r.rateLimits));
+  if (r.adaptiveLanes) add('k', 'Adaptive lanes: limits they are not told', adaptiveLanesSection(r.adaptiveLanes));
+  if (r.providerBatch)
+    add('l', `Provider batch APIs: ${int(r.providerBatch.plan.items)} items through the fakes`, providerBatchSection(r.providerBatch));
+  if (r.scaling) add('e', 'Scaling: worker processes and the ledger', scalingSection(r.scaling, r.machine.cores));
+  return out;
+}
+
+function isFull(r: BenchResults): r is FullResults {
+  return r.limit !== undefined && r.perItem !== undefined && r.scale !== undefined && r.budgetProbe !== undefined;
+}
+
+const heading = (s: Section) => `## (${s.letter}) ${s.title}`;
+
 export function renderReport(r: BenchResults, notes?: string): string {
+  if (!isFull(r))
+    throw new Error(`a run of sections ${(r.only ?? []).join(', ')} only updates a report (renderUpdate), it cannot write one`);
   const t = targets(r);
   const smoke = r.plan.mode === 'smoke';
   const parts = [
@@ -604,7 +675,8 @@ export function renderReport(r: BenchResults, notes?: string): string {
     '',
     `Written by \`npm run bench\` (bench/run-bench.ts) from one run on ${r.machine.date.slice(0, 10)}; do not edit by hand, run it again. ` +
       'Every comparison ran side by side in that one run: the same items, processor and concurrency, against one embedded dev server ' +
-      '(`temporal server start-dev` with a SQLite file in a temp dir), rounds alternating the order of the systems; the tables give medians and ranges.',
+      '(`temporal server start-dev` with a SQLite file in a temp dir), rounds alternating the order of the systems; the tables give medians and ranges. ' +
+      'A section marked as from a later run was measured again alone by `--only` (below), and says when and under what load.',
     '',
     '> **The machine is shared and noisy.** Other agents ran builds and test suites (their own dev servers and SQLite files) on the same 2 cores and disk during this run: ' +
       'see the load averages below. Absolute rates moved by up to 3x between identical runs while writing this bench; ratios measured side by side in one round are steadier than rates, ' +
@@ -612,7 +684,8 @@ export function renderReport(r: BenchResults, notes?: string): string {
     '',
     'How to run: `npm run bench` (its duration on the machine below is in the table there; writes this file and `dist-bench/results-full.json`), `npm run bench:smoke` (a minute or two; checks that every part works ' +
       'and that no workflow run has more events than the budget, exit code 1 otherwise). Both compile src and bench with `tsc -p bench/tsconfig.json` into `dist-bench/` and run ' +
-      '`node dist-bench/bench/run-bench.js [--smoke] [--out FILE]`; `--from dist-bench/results-full.json` renders this file again from saved results. ' +
+      '`node dist-bench/bench/run-bench.js [--smoke] [--only LETTERS] [--out FILE]`; `--only i,k,l` measures those sections alone and replaces them (or adds them) in this file; ' +
+      '`--from dist-bench/results-full.json` renders this file again from saved results. ' +
       'Section (e) needs a PostgreSQL server: `WAYMARK_BENCH_PG_URL`, else `WAYMARK_TEST_PG_URL`, else the bench runs `scripts/postgres.sh start` (and `stop` at its end, unless that server was already running).',
     '',
     ...(smoke
@@ -640,49 +713,48 @@ export function renderReport(r: BenchResults, notes?: string): string {
           '',
         ]
       : []),
-    '## (a) Against the physical limit',
-    '',
-    `waymark at ${smoke ? 'the smoke spec' : 'its defaults'} (S = ${r.plan.spec.sliceSize ?? DEFAULTS.sliceSize}, N = ${int(r.plan.spec.checkpointEvery ?? DEFAULTS.checkpointEvery)}, ` +
-      `C = ${describeConcurrency(r.plan.spec.concurrency ?? DEFAULTS.concurrency)}, k = ${r.plan.spec.commitGroup ?? DEFAULTS.commitGroup}), in-process worker, versus a bare loop: the same items read ` +
-      'and parsed up front, the same processor, C lanes, no durability at all. For noop items the limit is the ledger: its raw commit rate is SqliteLedger.commit in C lanes ' +
-      'with the same rows, S and k, and no Temporal, source or processor. The last column is the bare loop again with one thing added: each lane commits every k outcomes to ' +
-      'a SqliteLedger, as a slice does. Throughput is items over the time from starting the workflow to its result.',
-    '',
-    limitSection(r),
-    '',
-    '## (b) Against the per-item pattern',
-    '',
-    "The pattern of Temporal's batch samples (samples-typescript `batch/iterator`, activity variant), in bench/per-item: an activity reads a page of items, " +
-      'the workflow starts one activity per item for the whole page at once, waits for all, and continues-as-new per page. The durable record is the history itself.',
-    '',
-    perItemSection(r),
-    '',
-    '## (c) History and worker memory at scale',
-    '',
-    scaleSection(r),
-    '',
+    ...sections(r).flatMap((s) => [heading(s), '', s.body, '']),
   ];
-  if (r.tradeOff) parts.push('## (d) Trade-off: slice size, commit group, concurrency', '', tradeOffSection(r.tradeOff), '');
-  if (r.lanes) parts.push('## (f) Every lane busy: slow items at the default slice size', '', lanesSection(r.lanes), '');
-  if (r.manyLanes) parts.push('## (i) Hundreds of lanes: slow items at C up to 1,000', '', manyLanesSection(r.manyLanes), '');
-  if (r.orchestrationCost)
-    parts.push('## (j) Orchestration cost: Temporal Cloud actions per 1,000 items', '', orchestrationCostSection(r.orchestrationCost), '');
-  if (r.processes) {
-    parts.push(
-      '## (g) A Python processor: a process per item, persistent, many items per call',
-      '',
-      `${int(r.processes.items)} items, C = 1, one Python script (examples/persistent/sha256_client.py: imports hashlib, json, decimal and datetime, returns the SHA-256 of the item) ` +
-        'run by `exec` (a process per item), by `exec-persistent` (one process, one item per request line) and by `exec-persistent` with `itemsPerCall`; the in-process `sha256` processor is the reference.',
-      '',
-      processesSection(r.processes),
-      '',
-    );
-  }
-  if (r.rateLimits) parts.push('## (h) Named rate limits', '', rateLimitsSection(r.rateLimits), '');
-  if (r.adaptiveLanes) parts.push('## (k) Adaptive lanes: limits they are not told', '', adaptiveLanesSection(r.adaptiveLanes), '');
-  if (r.scaling) parts.push('## (e) Scaling: worker processes and the ledger', '', scalingSection(r.scaling, r.machine.cores), '');
   if (r.timePerItem) parts.push("## Where a noop item's time goes", '', timePerItemSection(r.timePerItem), '');
   if (r.tuning) parts.push('## Tuning', '', tuningSection(r.tuning), '');
   if (notes) parts.push(notes.trim(), '');
   return `${parts.join('\n')}\n`;
+}
+
+/** The order of the lettered sections in a full report: where a section a report lacks goes. */
+const ORDER = ['a', 'b', 'c', 'd', 'f', 'i', 'j', 'g', 'h', 'k', 'l', 'e'];
+
+/**
+ * A report with the sections of a run of some sections only (`--only`) put in: each replaces the
+ * section of the same letter, or goes after the one before it in ORDER, and says which run it is from.
+ */
+export function renderUpdate(r: BenchResults, report: string): string {
+  const m = r.machine;
+  const from =
+    `*From a later run of this section alone (\`--only ${(r.only ?? []).join(',')}\`) on ${m.date.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `${duration(r.durationSeconds)} for the sections run, load average at start / end ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} / ` +
+    `${r.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')}.*`;
+  const lines = report.split('\n');
+  // Where the section of `letter` starts, and where it ends (the next heading of its level or above).
+  const find = (letter: string) => {
+    const start = lines.findIndex((l) => l.startsWith(`## (${letter}) `));
+    if (start < 0) return undefined;
+    const next = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
+    return { start, end: next < 0 ? lines.length : next };
+  };
+  for (const s of sections(r)) {
+    const block = [heading(s), '', from, '', s.body, ''];
+    const at = find(s.letter);
+    if (at) {
+      lines.splice(at.start, at.end - at.start, ...block);
+      continue;
+    }
+    const before = ORDER.slice(0, ORDER.indexOf(s.letter))
+      .reverse()
+      .map(find)
+      .find((f) => f !== undefined);
+    if (!before) throw new Error(`the report has no section before (${s.letter}) to put it after; run the whole bench`);
+    lines.splice(before.end, 0, ...block);
+  }
+  return lines.join('\n');
 }

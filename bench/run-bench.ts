@@ -6,7 +6,8 @@
  * Section (e) shares a PostgreSQL ledger between worker processes; where its server comes from is
  * in bench/bench-postgres.ts.
  *
- *   node dist-bench/bench/run-bench.js [--smoke] [--out FILE]
+ *   node dist-bench/bench/run-bench.js [--smoke] [--only LETTERS] [--out FILE]
+ *   node dist-bench/bench/run-bench.js --only i,k,l   (those sections alone, put into BENCHMARKS.md in place of their last run)
  *   node dist-bench/bench/run-bench.js --from dist-bench/results-full.json   (render again, e.g. after editing bench/notes.md)
  */
 import fs from 'node:fs';
@@ -21,7 +22,7 @@ import { itemsFile } from './items-file';
 import { log } from './log';
 import { machineInfo, type MachineInfo } from './machine-info';
 import { FULL_PLAN, SMOKE_PLAN, type BenchPlan } from './plan';
-import { renderReport, type BenchResults } from './report';
+import { renderReport, renderUpdate, type BenchResults } from './report';
 import { runWaymarkBatch } from './run-waymark';
 import { runScaleBatch } from './scale-batch';
 import { measurePerItem } from './sections/per-item';
@@ -36,28 +37,47 @@ import { measureRateLimits } from './sections/rate-limits';
 import { measureManyLanes } from './sections/many-lanes';
 import { measureOrchestrationCost } from './sections/orchestration-cost';
 import { measureAdaptiveLanes } from './sections/adaptive-lanes';
+import { measureProviderBatch } from './sections/provider-batch';
 
-function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string } {
-  const args = { smoke: false, out: undefined as string | undefined, from: undefined as string | undefined };
+/** The sections `--only` can run alone: (a), (b) and (c) make the targets, and run together with the rest. */
+const ALONE = ['d', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
+const USAGE = 'usage: run-bench [--smoke] [--only LETTERS] [--out FILE] [--from RESULTS.json]';
+
+function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: string; only?: Set<string> } {
+  const args = {
+    smoke: false,
+    out: undefined as string | undefined,
+    from: undefined as string | undefined,
+    only: undefined as Set<string> | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--smoke') args.smoke = true;
     else if (argv[i] === '--out') args.out = argv[++i];
     else if (argv[i] === '--from') args.from = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]}; usage: run-bench [--smoke] [--out FILE] [--from RESULTS.json]`);
+    else if (argv[i] === '--only') {
+      const letters = (argv[++i] ?? '').split(',').map((l) => l.trim().replace(/^\((.)\)$/, '$1'));
+      const wrong = letters.filter((l) => !ALONE.includes(l));
+      if (wrong.length > 0 || letters.length === 0) {
+        throw new Error(
+          `--only takes section letters among ${ALONE.join(',')} (e.g. --only i,k,l), not "${wrong.join(',')}"; (a), (b) and (c) run only with the whole bench`,
+        );
+      }
+      args.only = new Set(letters);
+    } else throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
   }
   return args;
 }
 
-async function measure(plan: BenchPlan, root: string): Promise<BenchResults> {
+async function measure(plan: BenchPlan, root: string, only?: Set<string>): Promise<BenchResults> {
   const started = Date.now();
   const machine = machineInfo();
   log(`${plan.mode} bench on ${machine.cpu} x${machine.cores}, load ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
   // Found first: a bench without its PostgreSQL server fails now, not after the sections before (e).
-  const pgServer = plan.scaling ? await benchPostgresServer(root) : undefined;
+  const pgServer = plan.scaling && (only?.has('e') ?? true) ? await benchPostgresServer(root) : undefined;
   try {
     const pg = pgServer ? await BenchPostgres.connect(pgServer.url) : undefined;
     try {
-      return await measureSections(plan, started, machine, pg);
+      return await measureSections(plan, started, machine, pg, only);
     } finally {
       await pg?.close();
     }
@@ -71,7 +91,9 @@ async function measureSections(
   started: number,
   machine: MachineInfo,
   pg: BenchPostgres | undefined,
+  only: Set<string> | undefined,
 ): Promise<BenchResults> {
+  const run = (letter: string) => only?.has(letter) ?? true;
   registerCpuProcessor();
   const env = await startBenchEnv();
   log(`dev server ${machine.temporalCli.split('\n')[0]} on ${env.server.address}, data in ${env.dir}`);
@@ -79,81 +101,96 @@ async function measureSections(
     const cpuIterations = calibrateIterations(1);
     log(`bench-cpu: ${cpuIterations} iterations ~ 1 ms`);
 
-    log('(a) against the physical limit');
-    const limit = await measurePhysicalLimit(
-      env,
-      [
-        { label: 'noop', processor: 'noop', items: plan.limit.noopItems, ledger: true },
-        { label: 'sleep 1 ms', processor: 'sleep', options: { ms: 1 }, items: plan.limit.sleepItems, ledger: false },
-        { label: '1 ms CPU', processor: CPU_PROCESSOR, options: { iterations: cpuIterations }, items: plan.limit.cpuItems, ledger: false },
-      ],
-      plan.rounds,
-      plan.spec,
-    );
+    let core;
+    if (only === undefined) {
+      log('(a) against the physical limit');
+      const limit = await measurePhysicalLimit(
+        env,
+        [
+          { label: 'noop', processor: 'noop', items: plan.limit.noopItems, ledger: true },
+          { label: 'sleep 1 ms', processor: 'sleep', options: { ms: 1 }, items: plan.limit.sleepItems, ledger: false },
+          {
+            label: '1 ms CPU',
+            processor: CPU_PROCESSOR,
+            options: { iterations: cpuIterations },
+            items: plan.limit.cpuItems,
+            ledger: false,
+          },
+        ],
+        plan.rounds,
+        plan.spec,
+      );
 
-    log('(b) against the per-item pattern');
-    const perItem = await measurePerItem(env, { ...plan.perItem, spec: plan.spec });
+      log('(b) against the per-item pattern');
+      const perItem = await measurePerItem(env, { ...plan.perItem, spec: plan.spec });
 
-    log(`(c) ${plan.scale.items.toLocaleString('en-US')} noop items on a worker process`);
-    const scale = await runScaleBatch(env, plan.scale);
-    log(`  ${scale.itemsPerSecond.toFixed(0)}/s, ${scale.runs} runs, at most ${Math.max(...scale.eventsPerRun)} events per run`);
-    const budgetProbe = await runWaymarkBatch(env, {
-      file: itemsFile(env.dir, plan.budgetProbe.items),
-      items: plan.budgetProbe.items,
-      processor: 'noop',
-      spec: plan.budgetProbe.spec,
-    });
-    log(`  budget probe: ${budgetProbe.runs} runs, at most ${Math.max(...budgetProbe.eventsPerRun)} events per run`);
+      log(`(c) ${plan.scale.items.toLocaleString('en-US')} noop items on a worker process`);
+      const scale = await runScaleBatch(env, plan.scale);
+      log(`  ${scale.itemsPerSecond.toFixed(0)}/s, ${scale.runs} runs, at most ${Math.max(...scale.eventsPerRun)} events per run`);
+      const budgetProbe = await runWaymarkBatch(env, {
+        file: itemsFile(env.dir, plan.budgetProbe.items),
+        items: plan.budgetProbe.items,
+        processor: 'noop',
+        spec: plan.budgetProbe.spec,
+      });
+      log(`  budget probe: ${budgetProbe.runs} runs, at most ${Math.max(...budgetProbe.eventsPerRun)} events per run`);
+      core = { limit, perItem, scale, budgetProbe };
+    }
 
     let tradeOff;
-    if (plan.tradeOff) {
+    if (plan.tradeOff && run('d')) {
       log('(d) trade-off: S, k and C');
       tradeOff = await measureTradeOff(env, plan.tradeOff);
     }
     let tuning;
-    if (plan.tuning) {
+    if (plan.tuning && only === undefined) {
       log('tuning');
       tuning = await measureTuning(env, { ...plan.tuning, cpuIterations });
     }
     let timePerItem;
-    if (plan.timePerItem) {
+    if (plan.timePerItem && only === undefined) {
       log("where a noop item's time goes");
       timePerItem = await measureTimePerItem(env, plan.timePerItem.items, path.resolve(__dirname, '..', 'noop.cpuprofile'));
     }
     let processes;
-    if (plan.processes) {
+    if (plan.processes && run('g')) {
       log('(g) a Python processor: a process per item, persistent, many items per call');
       processes = await measureProcesses(env, plan.processes);
     }
     let scaling;
-    if (plan.scaling && pg) {
+    if (plan.scaling && pg && run('e')) {
       log('(e) scaling: worker processes and the ledger');
       scaling = await measureScaling(env, pg, plan.scaling);
     }
     let lanes;
-    if (plan.lanes) {
+    if (plan.lanes && run('f')) {
       log('(f) every lane busy: slow items at the default slice size');
       lanes = await measureLanes(env, plan.lanes);
     }
     let rateLimits;
-    if (plan.rateLimits) {
+    if (plan.rateLimits && run('h')) {
       log('(h) named rate limits: what the limiter costs, how closely a batch keeps to it');
       rateLimits = await measureRateLimits(env, plan.rateLimits, pg);
     }
     let manyLanes;
-    if (plan.manyLanes) {
+    if (plan.manyLanes && run('i')) {
       log('(i) hundreds of lanes: slow items at C up to 1,000');
       manyLanes = await measureManyLanes(env, plan.manyLanes);
     }
     let orchestrationCost;
-    if (plan.orchestrationCost) {
+    if (plan.orchestrationCost && run('j')) {
       log('(j) orchestration cost: Temporal Cloud actions per 1,000 items');
       orchestrationCost = await measureOrchestrationCost(env, plan.orchestrationCost);
     }
     let adaptiveLanes;
-    if (plan.adaptiveLanes) {
+    if (plan.adaptiveLanes && run('k')) {
       log('(k) adaptive lanes: limits they are not told, beside batches that are told');
       adaptiveLanes = await measureAdaptiveLanes(env, plan.adaptiveLanes);
+    }
+    let providerBatch;
+    if (plan.providerBatch && run('l')) {
+      log(`(l) provider batch APIs: ${plan.providerBatch.items.toLocaleString('en-US')} items through the fakes`);
+      providerBatch = await measureProviderBatch(env, plan.providerBatch);
     }
     return {
       plan,
@@ -162,10 +199,7 @@ async function measureSections(
       durationSeconds: (Date.now() - started) / 1000,
       cpuIterations,
       eventsPerRunBudget: EVENTS_PER_RUN_BUDGET,
-      limit,
-      perItem,
-      scale,
-      budgetProbe,
+      ...core,
       tradeOff,
       tuning,
       timePerItem,
@@ -176,6 +210,8 @@ async function measureSections(
       manyLanes,
       orchestrationCost,
       adaptiveLanes,
+      providerBatch,
+      ...(only ? { only: [...only] } : {}),
     };
   } finally {
     await env.close();
@@ -185,10 +221,12 @@ async function measureSections(
 /** Every workflow run of every waymark batch measured, against the budget: the smoke run's check. */
 function budgetViolations(results: BenchResults): string[] {
   const batches: Array<[string, number[]]> = [
-    ...results.limit.flatMap((l) => l.rounds.map((r, i): [string, number[]] => [`(a) ${l.label} round ${i + 1}`, r.waymark.eventsPerRun])),
-    ...results.perItem.rounds.map((r, i): [string, number[]] => [`(b) round ${i + 1}`, r.waymark.eventsPerRun]),
-    [`(c) ${results.scale.items} items`, results.scale.eventsPerRun],
-    ['budget probe', results.budgetProbe.eventsPerRun],
+    ...(results.limit ?? []).flatMap((l) =>
+      l.rounds.map((r, i): [string, number[]] => [`(a) ${l.label} round ${i + 1}`, r.waymark.eventsPerRun]),
+    ),
+    ...(results.perItem?.rounds ?? []).map((r, i): [string, number[]] => [`(b) round ${i + 1}`, r.waymark.eventsPerRun]),
+    ...(results.scale ? [[`(c) ${results.scale.items} items`, results.scale.eventsPerRun] as [string, number[]]] : []),
+    ...(results.budgetProbe ? [['budget probe', results.budgetProbe.eventsPerRun] as [string, number[]]] : []),
     ...(results.tradeOff?.grid ?? []).flatMap((c) =>
       c.waymark.map((w): [string, number[]] => [`(d) S=${c.sliceSize} k=${c.commitGroup}`, w.eventsPerRun]),
     ),
@@ -210,6 +248,7 @@ function budgetViolations(results: BenchResults): string[] {
         ])
       : []),
     ...(results.adaptiveLanes ? [['(k) halving', results.adaptiveLanes.halving.adaptive.eventsPerRun] as [string, number[]]] : []),
+    ...(results.providerBatch?.cells ?? []).map((c): [string, number[]] => [`(l) ${c.provider}`, c.run.eventsPerRun]),
     ...(results.scaling?.cases ?? []).flatMap((c) =>
       c.runs.map((w): [string, number[]] => [`(e) ${c.label} k=${c.commitGroup} on ${w.workers} workers`, w.eventsPerRun]),
     ),
@@ -231,11 +270,18 @@ async function main(): Promise<void> {
     log(`report written to ${out} from ${args.from}`);
     return;
   }
-  const results = await measure(plan, root);
+  // Checked before measuring: a run of some sections only has a report to go into.
+  if (args.only && !fs.existsSync(out)) {
+    throw new Error(
+      `--only puts its sections into an existing report, and ${out} does not exist: run the whole bench first, or name one with --out`,
+    );
+  }
+  const results = await measure(plan, root, args.only);
   fs.mkdirSync(path.join(root, 'dist-bench'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'dist-bench', `results-${plan.mode}.json`), JSON.stringify(results, null, 2));
-  fs.writeFileSync(out, render(results));
-  log(`report written to ${out} (${results.durationSeconds.toFixed(0)} s)`);
+  const saved = path.join(root, 'dist-bench', `results-${plan.mode}${args.only ? `-only-${[...args.only].join('')}` : ''}.json`);
+  fs.writeFileSync(saved, JSON.stringify(results, null, 2));
+  fs.writeFileSync(out, args.only ? renderUpdate(results, fs.readFileSync(out, 'utf8')) : render(results));
+  log(`report ${args.only ? 'updated' : 'written'}: ${out} (${results.durationSeconds.toFixed(0)} s; results in ${saved})`);
 
   const violations = budgetViolations(results);
   for (const v of violations) console.error(`events budget exceeded: ${v}`);

@@ -1,7 +1,7 @@
 /**
  * (i) Hundreds of lanes: slow items, the kind LLM and API calls are, at C of 64 to 1,000 on one
  * worker, each beside the bare loop with the same lanes in the same run, with items enough that
- * the bare loop runs at least 10 s. Each waymark batch is watched as `--wait` watches it, and what
+ * the bare loop runs the plan's `bareSeconds`. Each waymark batch is watched as `--wait` watches it, and what
  * it cost in Temporal Cloud actions is counted by the server; the largest cell also samples the
  * process's memory and CPU (worker, ledger and bench share the process).
  */
