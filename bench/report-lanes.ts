@@ -6,11 +6,17 @@ import type { OrchestrationCostCell } from './sections/orchestration-cost';
 
 export const per1000 = (actions: ActionCounts | undefined, items: number) => (totalActions(actions ?? {}) / items) * 1000;
 
+/** n per 1,000 items, with two significant digits below 1 (a batch's few starts are not 0.0). */
+const perThousand = (n: number, items: number) => {
+  const v = (n / items) * 1000;
+  return v >= 1 ? v.toFixed(1) : v.toPrecision(2);
+};
+
 /** The action types of a cell, most first: `ScheduleActivityTask 33, RecordActivityTaskHeartbeat 21, ...`. */
 export function byType(actions: ActionCounts | undefined, items: number): string {
   return Object.entries(actions ?? {})
     .sort((a, b) => b[1] - a[1])
-    .map(([type, n]) => `${type} ${((n / items) * 1000).toFixed(1)}`)
+    .map(([type, n]) => `${type} ${perThousand(n, items)}`)
     .join(', ');
 }
 

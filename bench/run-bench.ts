@@ -8,7 +8,8 @@
  *
  *   node dist-bench/bench/run-bench.js [--smoke] [--only LETTERS] [--out FILE]
  *   node dist-bench/bench/run-bench.js --only i,k,l   (those sections alone, put into BENCHMARKS.md in place of their last run)
- *   node dist-bench/bench/run-bench.js --from dist-bench/results-full.json   (render again, e.g. after editing bench/notes.md)
+ *   node dist-bench/bench/run-bench.js --from dist-bench/results-full.json   (render again, e.g. after editing bench/notes.md;
+ *   results of `--only` go into the report as when they were measured)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -266,8 +267,10 @@ async function main(): Promise<void> {
   const notes = path.join(root, 'bench', 'notes.md');
   const render = (results: BenchResults) => renderReport(results, fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : undefined);
   if (args.from) {
-    fs.writeFileSync(out, render(JSON.parse(fs.readFileSync(args.from, 'utf8')) as BenchResults));
-    log(`report written to ${out} from ${args.from}`);
+    const saved = JSON.parse(fs.readFileSync(args.from, 'utf8')) as BenchResults;
+    // Results of some sections only go into the report they were measured for, as when measured.
+    fs.writeFileSync(out, saved.only ? renderUpdate(saved, fs.readFileSync(out, 'utf8')) : render(saved));
+    log(`report ${saved.only ? 'updated' : 'written'}: ${out} from ${args.from}`);
     return;
   }
   // Checked before measuring: a run of some sections only has a report to go into.
