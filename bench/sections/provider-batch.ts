@@ -13,8 +13,7 @@ import { log } from '../log';
 import { totalActions } from '../actions';
 import { batchTag, customId } from '../../src/processors/provider-batch/custom-id';
 import type { BatchFakeCore } from '../../tools/support/batch-fake-core';
-import { startOpenAiBatchFake } from '../../tools/support/openai-batch-fake';
-import { startAnthropicBatchFake } from '../../tools/support/anthropic-batch-fake';
+import { PROVIDER_FAKES } from '../../tools/support/provider-fakes';
 
 export interface ProviderBatchPlan {
   items: number;
@@ -43,23 +42,6 @@ export interface ProviderBatchResult {
 
 const KEY = 'bench-key';
 
-const PROVIDERS = [
-  {
-    name: 'openai-batch',
-    keyEnv: 'OPENAI_API_KEY',
-    start: startOpenAiBatchFake,
-    model: 'gpt-4o-mini',
-    body: { messages: [{ role: 'user', content: 'Describe {name}.' }] },
-  },
-  {
-    name: 'anthropic-batch',
-    keyEnv: 'ANTHROPIC_API_KEY',
-    start: startAnthropicBatchFake,
-    model: 'claude-haiku-4-5',
-    body: { max_tokens: 64, messages: [{ role: 'user', content: 'Describe {name}.' }] },
-  },
-];
-
 /** The length of the union of the jobs' processing intervals, in seconds. */
 function processingSeconds(core: BatchFakeCore, processingMs: number): number {
   const spans = core.jobs.map((j) => [j.createdAt, j.createdAt + processingMs]).sort((a, b) => a[0] - b[0]);
@@ -74,7 +56,7 @@ function processingSeconds(core: BatchFakeCore, processingMs: number): number {
 
 export async function measureProviderBatch(env: BenchEnv, plan: ProviderBatchPlan): Promise<ProviderBatchResult> {
   const cells: ProviderBatchCell[] = [];
-  for (const provider of PROVIDERS) {
+  for (const provider of PROVIDER_FAKES) {
     const saved = process.env[provider.keyEnv];
     // The worker runs in this process and reads the key from its environment, as a user's does.
     process.env[provider.keyEnv] = KEY;
@@ -84,7 +66,12 @@ export async function measureProviderBatch(env: BenchEnv, plan: ProviderBatchPla
         file: itemsFile(env.dir, plan.items),
         items: plan.items,
         processor: provider.name,
-        options: { baseUrl: fake.baseUrl, model: provider.model, body: provider.body, pollIntervalMs: plan.pollIntervalMs },
+        options: {
+          baseUrl: fake.baseUrl,
+          model: provider.model,
+          body: provider.body('Describe {name}.'),
+          pollIntervalMs: plan.pollIntervalMs,
+        },
         spec: { sliceSize: plan.sliceSize, concurrency: plan.concurrency, checkpointEvery: plan.items },
         countActions: true,
       });

@@ -13,8 +13,7 @@ import { batchTag, customId } from '../../src/processors/provider-batch/custom-i
 import { dataDir } from '../../src/settings';
 import { formatUsage } from '../../src/workflows/details';
 import type { BatchFakeCore, BatchFakeOptions } from '../support/batch-fake-core';
-import { startOpenAiBatchFake } from '../support/openai-batch-fake';
-import { startAnthropicBatchFake } from '../support/anthropic-batch-fake';
+import { PROVIDER_FAKES, type ProviderFake } from '../support/provider-fakes';
 import { printWhereToLook, runDemo, withDemoStage } from './demo-stage';
 
 const PROMPTS = 2000;
@@ -22,26 +21,11 @@ const KEY = 'demo-key';
 /** Standard prices of the demo's model, USD per million tokens: the batch is charged half of them. */
 const PRICE = { input: 0.15, output: 0.6 };
 
-const PROVIDERS = [
-  {
-    name: 'openai-batch',
-    keyEnv: 'OPENAI_API_KEY',
-    start: startOpenAiBatchFake,
-    model: 'gpt-4o-mini',
-    body: { messages: [{ role: 'user', content: 'Say something kind about {topic}.' }] },
-    fake: { expireFraction: 0.1, expireJobs: 1 } as BatchFakeOptions,
-    note: 'its first job expires with a tenth of its requests unrun',
-  },
-  {
-    name: 'anthropic-batch',
-    keyEnv: 'ANTHROPIC_API_KEY',
-    start: startAnthropicBatchFake,
-    model: 'claude-haiku-4-5',
-    body: { max_tokens: 64, messages: [{ role: 'user', content: 'Say something kind about {topic}.' }] },
-    fake: {} as BatchFakeOptions,
-    note: 'every job completes',
-  },
-];
+/** What the demo shows of each provider: the first OpenAI job expires with a tenth of its requests unrun. */
+const SHOWN: Record<ProviderFake['name'], { fake: BatchFakeOptions; note: string }> = {
+  'openai-batch': { fake: { expireFraction: 0.1, expireJobs: 1 }, note: 'its first job expires with a tenth of its requests unrun' },
+  'anthropic-batch': { fake: {}, note: 'every job completes' },
+};
 
 /** How many items the fake's jobs held once, twice, ...: `{1: 1900, 2: 100}`. */
 function jobsPerItem(core: BatchFakeCore, batchId: string): string {
@@ -64,19 +48,26 @@ async function main(): Promise<void> {
   fs.writeFileSync(prompts, Array.from({ length: PROMPTS }, (_, i) => `${JSON.stringify({ topic: `topic ${i}` })}\n`).join(''));
   const stamp = Date.now();
   await withDemoStage(async (stage) => {
-    for (const provider of PROVIDERS) {
+    for (const provider of PROVIDER_FAKES) {
+      const { fake: knobs, note } = SHOWN[provider.name];
       // The worker runs in this process: the key reaches the processor from its environment, never from history.
       process.env[provider.keyEnv] = KEY;
-      const fake = await provider.start({ processingMs: 4000, apiKey: KEY, ...provider.fake });
+      const fake = await provider.start({ processingMs: 4000, apiKey: KEY, ...knobs });
       try {
         console.log('');
-        console.log(`${PROMPTS} prompts through ${provider.name} (a fake on ${fake.baseUrl}; ${provider.note}):`);
+        console.log(`${PROMPTS} prompts through ${provider.name} (a fake on ${fake.baseUrl}; ${note}):`);
         const batchId = `demo-${provider.name}-${stamp}`;
         const spec = validateSpecForStart({
           source: { kind: 'jsonl', path: prompts },
           processor: {
             name: provider.name,
-            options: { baseUrl: fake.baseUrl, model: provider.model, body: provider.body, pollIntervalMs: 1000, pricePerMTok: PRICE },
+            options: {
+              baseUrl: fake.baseUrl,
+              model: provider.model,
+              body: provider.body('Say something kind about {topic}.'),
+              pollIntervalMs: 1000,
+              pricePerMTok: PRICE,
+            },
           },
           sliceSize: 500,
           concurrency: 4,
