@@ -4,11 +4,12 @@ import { totalActions, type ActionCounts } from './actions';
 import type { ManyLanesCell } from './sections/many-lanes';
 import type { OrchestrationCostCell } from './sections/orchestration-cost';
 
-export const per1000 = (actions: ActionCounts | undefined, items: number) => (totalActions(actions ?? {}) / items) * 1000;
+const perThousandItems = (n: number, items: number) => (n / items) * 1000;
+export const per1000 = (actions: ActionCounts | undefined, items: number) => perThousandItems(totalActions(actions ?? {}), items);
 
 /** n per 1,000 items, with two significant digits below 1 (a batch's few starts are not 0.0). */
 const perThousand = (n: number, items: number) => {
-  const v = (n / items) * 1000;
+  const v = perThousandItems(n, items);
   return v >= 1 ? v.toFixed(1) : v.toPrecision(2);
 };
 

@@ -58,7 +58,7 @@ function parseArgs(argv: string[]): { smoke: boolean; out?: string; from?: strin
     else if (argv[i] === '--only') {
       const letters = (argv[++i] ?? '').split(',').map((l) => l.trim().replace(/^\((.)\)$/, '$1'));
       const wrong = letters.filter((l) => !ALONE.includes(l));
-      if (wrong.length > 0 || letters.length === 0) {
+      if (wrong.length > 0) {
         throw new Error(
           `--only takes section letters among ${ALONE.join(',')} (e.g. --only i,k,l), not "${wrong.join(',')}"; (a), (b) and (c) run only with the whole bench`,
         );
@@ -265,12 +265,18 @@ async function main(): Promise<void> {
   const root = findPackageRoot(__dirname);
   const out = args.out ?? (args.smoke ? path.join(os.tmpdir(), 'waymark-bench-smoke.md') : path.join(root, 'BENCHMARKS.md'));
   const notes = path.join(root, 'bench', 'notes.md');
-  const render = (results: BenchResults) => renderReport(results, fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : undefined);
+  // Results of some sections only (`--only`) go into the report as it is; a whole run writes it anew.
+  const write = (results: BenchResults): string => {
+    fs.writeFileSync(
+      out,
+      results.only
+        ? renderUpdate(results, fs.readFileSync(out, 'utf8'))
+        : renderReport(results, fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : undefined),
+    );
+    return results.only ? 'updated' : 'written';
+  };
   if (args.from) {
-    const saved = JSON.parse(fs.readFileSync(args.from, 'utf8')) as BenchResults;
-    // Results of some sections only go into the report they were measured for, as when measured.
-    fs.writeFileSync(out, saved.only ? renderUpdate(saved, fs.readFileSync(out, 'utf8')) : render(saved));
-    log(`report ${saved.only ? 'updated' : 'written'}: ${out} from ${args.from}`);
+    log(`report ${write(JSON.parse(fs.readFileSync(args.from, 'utf8')) as BenchResults)}: ${out} from ${args.from}`);
     return;
   }
   // Checked before measuring: a run of some sections only has a report to go into.
@@ -283,8 +289,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(root, 'dist-bench'), { recursive: true });
   const saved = path.join(root, 'dist-bench', `results-${plan.mode}${args.only ? `-only-${[...args.only].join('')}` : ''}.json`);
   fs.writeFileSync(saved, JSON.stringify(results, null, 2));
-  fs.writeFileSync(out, args.only ? renderUpdate(results, fs.readFileSync(out, 'utf8')) : render(results));
-  log(`report ${args.only ? 'updated' : 'written'}: ${out} (${results.durationSeconds.toFixed(0)} s; results in ${saved})`);
+  log(`report ${write(results)}: ${out} (${results.durationSeconds.toFixed(0)} s; results in ${saved})`);
 
   const violations = budgetViolations(results);
   for (const v of violations) console.error(`events budget exceeded: ${v}`);
