@@ -12,6 +12,7 @@ export interface LanePoolDbRow {
   ceiling: number | null;
   clean: number;
   changed_at: number;
+  probe_after_ms: number;
   cuts: number;
   cut_at: number | null;
   cut_from: number | null;
@@ -37,20 +38,20 @@ export interface LaneSampleDbRow {
   cut_cause: string | null;
 }
 
-const POOL_COLUMNS = 'scope, lanes, version, ceiling, clean, changed_at, cuts, cut_at, cut_from, cut_to, cut_cause';
+const POOL_COLUMNS = 'scope, lanes, version, ceiling, clean, changed_at, probe_after_ms, cuts, cut_at, cut_from, cut_to, cut_cause';
 const HOLDER_COLUMNS = 'scope, holder, batch_id, slice_start, want, min_lanes, max_lanes, seen_at';
 
 /** The pool's row, to lock (PostgreSQL adds FOR UPDATE) before its holders are read. */
 export const SELECT_POOL = `SELECT ${POOL_COLUMNS} FROM lane_pools WHERE scope = $1`;
 export const SELECT_HOLDERS = `SELECT ${HOLDER_COLUMNS} FROM lane_holders WHERE scope = $1`;
 
-export const UPSERT_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+export const UPSERT_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
   ON CONFLICT (scope) DO UPDATE SET lanes = excluded.lanes, version = excluded.version, ceiling = excluded.ceiling,
-  clean = excluded.clean, changed_at = excluded.changed_at, cuts = excluded.cuts, cut_at = excluded.cut_at,
+  clean = excluded.clean, changed_at = excluded.changed_at, probe_after_ms = excluded.probe_after_ms, cuts = excluded.cuts, cut_at = excluded.cut_at,
   cut_from = excluded.cut_from, cut_to = excluded.cut_to, cut_cause = excluded.cut_cause`;
 
 /** A scope's first pool row, unless another slice's report wrote it first. */
-export const INSERT_NEW_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+export const INSERT_NEW_POOL = `INSERT INTO lane_pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
   ON CONFLICT (scope) DO NOTHING`;
 
 export const UPSERT_HOLDER = `INSERT INTO lane_holders (${HOLDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -76,6 +77,7 @@ export function toPoolRow(row: LanePoolDbRow): LanePoolRow {
     ceiling: row.ceiling,
     clean: row.clean,
     changedAt: row.changed_at,
+    probeAfterMs: row.probe_after_ms,
     cuts: row.cuts,
     lastCut: row.cut_at === null ? null : { at: row.cut_at, from: row.cut_from ?? 0, to: row.cut_to ?? 0, cause: row.cut_cause ?? 'quota' },
   };
@@ -90,6 +92,7 @@ export function poolParams(p: LanePoolRow): unknown[] {
     p.ceiling,
     p.clean,
     p.changedAt,
+    p.probeAfterMs,
     p.cuts,
     cut?.at ?? null,
     cut?.from ?? null,

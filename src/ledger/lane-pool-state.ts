@@ -11,9 +11,15 @@
  *   where the limit was met: the ceiling. Only the first signal of items started before the cut
  *   cuts: the other lanes in flight then met the same limit.
  * - Below the ceiling, a window of clean items (as many as the lanes) adds one lane. One lane
- *   under the ceiling the lanes stay for PROBE_AFTER_MS, then try the ceiling again: a quota
- *   signal there costs one refused request every PROBE_AFTER_MS, and a limit that rose is found.
- *   A window clean at the ceiling forgets it, and each window adds a lane until the next signal.
+ *   under the ceiling the lanes stay for the probe wait (PROBE_AFTER_MS at first), then try the
+ *   ceiling again, so a limit that rose is found.
+ * - A quota signal at the ceiling is a probe that failed: the limit is where it was, so the lanes go
+ *   back to one under it (not a cut to CUT_FACTOR) and the wait before the next probe doubles, up
+ *   to PROBE_AFTER_MAX_MS. Each probe costs a refused request and the batch's hold for its
+ *   Retry-After: at one under a rate limit that is what a batch loses most (issue #24, case (b)).
+ * - PROBE_WINDOWS windows clean at the ceiling forget it (a limit that rose), and each window adds
+ *   a lane until the next signal. One window is not enough: a rate limit lets a few lanes more
+ *   through for a moment, until its period's requests run out.
  *
  * Lanes grow only while the pool's slices want more lanes than they have.
  *
@@ -26,8 +32,12 @@ export type { LaneCut } from '../contract/adaptive-concurrency';
 
 /** What the lanes keep of themselves at a quota signal. */
 export const CUT_FACTOR = 0.75;
-/** How long lanes one under the last ceiling wait before they try it again. */
+/** How long lanes one under a new ceiling wait before they try it again. */
 export const PROBE_AFTER_MS = 15_000;
+/** The longest wait before a probe, after probes of the same ceiling failed again and again. */
+export const PROBE_AFTER_MAX_MS = 120_000;
+/** Windows of clean items at the ceiling that show the limit rose. */
+export const PROBE_WINDOWS = 4;
 /** A holder (a running slice) that has not reported this long is gone: its lanes go to the others. */
 export const HOLDER_TTL_MS = 10_000;
 
@@ -44,6 +54,8 @@ export interface LanePoolRow {
   clean: number;
   /** When `lanes` last changed (the ledger's clock): the wait below the ceiling counts from here. */
   changedAt: number;
+  /** How long the lanes wait one under the ceiling before they try it again. */
+  probeAfterMs: number;
   cuts: number;
   lastCut: LaneCut | null;
 }
@@ -105,7 +117,7 @@ export interface PoolChange {
 }
 
 export function newPool(scope: string, start: number, now: number): LanePoolRow {
-  return { scope, lanes: start, version: 0, ceiling: null, clean: 0, changedAt: now, cuts: 0, lastCut: null };
+  return { scope, lanes: start, version: 0, ceiling: null, clean: 0, changedAt: now, probeAfterMs: PROBE_AFTER_MS, cuts: 0, lastCut: null };
 }
 
 /** Applies a slice's report to its pool: a cut, growth, its row, and its share of the lanes. */
@@ -190,10 +202,12 @@ function changed(pool: LanePoolRow, lanes: number, now: number): LanePoolRow {
 }
 
 function cutPool(pool: LanePoolRow, bounds: LaneRange, cause: string, now: number): LanePoolRow {
-  const to = clamp(Math.floor(pool.lanes * CUT_FACTOR), bounds);
+  const probeFailed = pool.ceiling !== null && pool.lanes >= pool.ceiling;
+  const to = clamp(probeFailed ? pool.ceiling! - 1 : Math.floor(pool.lanes * CUT_FACTOR), bounds);
   return {
     ...changed(pool, to, now),
-    ceiling: pool.lanes,
+    ceiling: probeFailed ? pool.ceiling : pool.lanes,
+    probeAfterMs: probeFailed ? Math.min(pool.probeAfterMs * 2, PROBE_AFTER_MAX_MS) : PROBE_AFTER_MS,
     cuts: pool.cuts + 1,
     lastCut: { at: now, from: pool.lanes, to, cause },
   };
@@ -203,11 +217,13 @@ function grow(pool: LanePoolRow, clean: number, bounds: LaneRange, now: number):
   if (pool.lanes >= bounds.max) return pool;
   // Slow start lasts until the first cut; after it, growth is a lane per window.
   if (pool.cuts === 0) return changed(pool, clamp(pool.lanes + Math.min(clean, pool.lanes), bounds), now);
+  const probing = pool.ceiling !== null && pool.lanes >= pool.ceiling;
+  const window = probing ? PROBE_WINDOWS * pool.lanes : pool.lanes;
   // Waiting under the ceiling, the count stops at a window: what matters then is the time.
-  const counted = { ...pool, clean: Math.min(pool.clean + clean, pool.lanes) };
-  if (counted.clean < pool.lanes) return counted;
-  if (pool.ceiling === null || pool.lanes >= pool.ceiling) return { ...changed(pool, pool.lanes + 1, now), ceiling: null };
-  if (pool.lanes + 1 < pool.ceiling || now - pool.changedAt >= PROBE_AFTER_MS) return changed(pool, pool.lanes + 1, now);
+  const counted = { ...pool, clean: Math.min(pool.clean + clean, window) };
+  if (counted.clean < window) return counted;
+  if (pool.ceiling === null || probing) return { ...changed(pool, pool.lanes + 1, now), ceiling: null, probeAfterMs: PROBE_AFTER_MS };
+  if (pool.lanes + 1 < pool.ceiling || now - pool.changedAt >= pool.probeAfterMs) return changed(pool, pool.lanes + 1, now);
   return counted;
 }
 

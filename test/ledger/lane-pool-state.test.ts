@@ -7,7 +7,9 @@ import {
   applyReport,
   CUT_FACTOR,
   HOLDER_TTL_MS,
+  PROBE_AFTER_MAX_MS,
   PROBE_AFTER_MS,
+  PROBE_WINDOWS,
   share,
   type LaneHolderRow,
   type LanePoolRow,
@@ -113,9 +115,35 @@ describe('a lane pool', () => {
     expect(pool.clean(100).poolLanes).toBe(15);
     pool.now += 1;
     expect(pool.clean(100).poolLanes).toBe(16);
-    // A clean window at the ceiling: the limit moved, the ceiling is forgotten, and each window adds a lane.
+    // At the ceiling one clean window is not enough (a rate limit lets a few lanes more through for a
+    // moment); PROBE_WINDOWS of them show the limit rose: the ceiling is forgotten, and each window adds a lane.
+    expect(pool.clean(16 * (PROBE_WINDOWS - 1))).toMatchObject({ poolLanes: 16, ceiling: 16 });
     expect(pool.clean(16)).toMatchObject({ poolLanes: 17, ceiling: null });
     expect(pool.clean(17).poolLanes).toBe(18);
+  });
+
+  it('after a probe of the ceiling fails, goes back to one under it and waits twice as long, up to PROBE_AFTER_MAX_MS', () => {
+    const pool = new Pool();
+    pool.tell(report());
+    for (let i = 0; i < 4; i++) pool.clean(100);
+    pool.signal();
+    for (let i = 0; i < 3; i++) pool.clean(100);
+    expect(pool.row).toMatchObject({ lanes: 15, ceiling: 16 });
+    const waits: number[] = [];
+    for (let probe = 0; probe < 5; probe++) {
+      const before = pool.now;
+      while (pool.clean(100).poolLanes < 16) pool.now += 1000;
+      waits.push(pool.now - before);
+      // The probe meets the limit: back to one under the ceiling, not a cut to CUT_FACTOR.
+      expect(pool.signal()).toMatchObject({ cut: true, poolLanes: 15, ceiling: 16, lastCut: { from: 16, to: 15 } });
+    }
+    expect(waits).toEqual([PROBE_AFTER_MS, 2 * PROBE_AFTER_MS, 4 * PROBE_AFTER_MS, PROBE_AFTER_MAX_MS, PROBE_AFTER_MAX_MS]);
+    // A signal under the ceiling is the limit falling: a cut to CUT_FACTOR, a new ceiling, and the first wait again.
+    expect(pool.signal()).toMatchObject({ poolLanes: Math.floor(15 * CUT_FACTOR), ceiling: 15 });
+    for (let i = 0; i < 3; i++) pool.clean(100);
+    const before = pool.now;
+    while (pool.clean(100).poolLanes < 15) pool.now += 1000;
+    expect(pool.now - before).toBe(PROBE_AFTER_MS);
   });
 
   it('gives a slice that returned its lanes to the others, and forgets a slice gone silent', () => {

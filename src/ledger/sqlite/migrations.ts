@@ -149,6 +149,9 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX provider_jobs_by_first ON provider_jobs (batch_id, first_idx);
    CREATE UNIQUE INDEX provider_jobs_by_job_id ON provider_jobs (provider, job_id) WHERE job_id IS NOT NULL;`,
+  // Adaptive concurrency: the wait before lanes one under their ceiling try it again, which
+  // doubles with each probe that fails (src/ledger/lane-pool-state.ts).
+  `ALTER TABLE lane_pools ADD COLUMN probe_after_ms INTEGER NOT NULL DEFAULT 15000;`,
 ];
 
 /** The version a ledger has once every migration above is applied. */
