@@ -42,6 +42,11 @@ const SLOT_WAIT_MS = 3000;
 const REQUERY_MS = 300_000;
 /** Every index of a batch: a ledger range to its end. */
 const ALL = Number.MAX_SAFE_INTEGER;
+const NONE: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
+
+function add(a: CommittedCounts, b: CommittedCounts): CommittedCounts {
+  return { succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed, redone: a.redone + b.redone };
+}
 
 export class ProgressReader {
   private queried: { progress: BatchProgress; runId: string; changeMark: string; at: number } | undefined;
@@ -125,10 +130,12 @@ export class ProgressReader {
         }
         this.ledgerChecked = true;
       }
-      if (this.before?.cursor !== cursor) this.before = { cursor, counts: await ledger.tally(batchId, 0, cursor) };
-      const after = await ledger.tally(batchId, cursor, ALL);
-      const before = this.before.counts;
-      return { succeeded: before.succeeded + after.succeeded, failed: before.failed + after.failed, redone: before.redone + after.redone };
+      // Only the items the cursor passed since the last read are counted anew: a batch of a million
+      // items would otherwise be counted whole on every read, twice a second under `--wait`.
+      let before = this.before !== undefined && this.before.cursor <= cursor ? this.before : { cursor: 0, counts: NONE };
+      if (before.cursor !== cursor) before = { cursor, counts: add(before.counts, await ledger.tally(batchId, before.cursor, cursor)) };
+      this.before = before;
+      return add(before.counts, await ledger.tally(batchId, cursor, ALL));
     } catch {
       return undefined;
     }
