@@ -30,7 +30,19 @@ it('counts what the ledger holds as the cursor moves, each item once across read
   await ledger.saveBatch({ batchId: 'counted', spec: { source: { kind: 'text', path: '/x' } } });
   let cursor = 0;
   const reader = new ProgressReader(
-    fakeHandle(() => ({ state: 'running', succeeded: 0, failed: 0, redone: 0, cursor, runs: 1, slicesInFlight: 1, resumeCostBound: 8 })),
+    fakeHandle(() => ({
+      state: 'running',
+      succeeded: 0,
+      failed: 0,
+      redone: 0,
+      cursor,
+      runs: 1,
+      slicesInFlight: 1,
+      resumeCostBound: 8,
+      startedAt: 0,
+      concurrency: 8,
+      sliceSize: 100,
+    })),
     ledger,
   );
   const ranges: [number, number][] = [];
