@@ -28,7 +28,7 @@ import { WAYMARK_STATUS } from '../contract/search-attributes';
 import type { CommittedCounts, SliceHeartbeat } from '../contract/slices';
 import type { Ledger } from '../ledger/ledger';
 import type { batchWorkflow } from '../workflows/batch-workflow';
-import { maxCounts } from '../workflows/tallies';
+import { addCounts, maxCounts } from '../workflows/tallies';
 import { WORKER_ANSWER_MS } from './worker-presence';
 
 const SLICE_ACTIVITY = 'processSlice';
@@ -43,10 +43,6 @@ const REQUERY_MS = 300_000;
 /** Every index of a batch: a ledger range to its end. */
 const ALL = Number.MAX_SAFE_INTEGER;
 const NONE: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
-
-function add(a: CommittedCounts, b: CommittedCounts): CommittedCounts {
-  return { succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed, redone: a.redone + b.redone };
-}
 
 export class ProgressReader {
   private queried: { progress: BatchProgress; runId: string; changeMark: string; at: number } | undefined;
@@ -133,9 +129,10 @@ export class ProgressReader {
       // Only the items the cursor passed since the last read are counted anew: a batch of a million
       // items would otherwise be counted whole on every read, twice a second under `--wait`.
       let before = this.before !== undefined && this.before.cursor <= cursor ? this.before : { cursor: 0, counts: NONE };
-      if (before.cursor !== cursor) before = { cursor, counts: add(before.counts, await ledger.tally(batchId, before.cursor, cursor)) };
+      if (before.cursor !== cursor)
+        before = { cursor, counts: addCounts(before.counts, await ledger.tally(batchId, before.cursor, cursor)) };
       this.before = before;
-      return add(before.counts, await ledger.tally(batchId, cursor, ALL));
+      return addCounts(before.counts, await ledger.tally(batchId, cursor, ALL));
     } catch {
       return undefined;
     }

@@ -201,8 +201,13 @@ function changed(pool: LanePoolRow, lanes: number, now: number): LanePoolRow {
   return { ...pool, lanes, version: pool.version + 1, clean: 0, changedAt: now };
 }
 
+/** The lanes are trying their ceiling again: a probe. */
+function atCeiling(pool: LanePoolRow): boolean {
+  return pool.ceiling !== null && pool.lanes >= pool.ceiling;
+}
+
 function cutPool(pool: LanePoolRow, bounds: LaneRange, cause: string, now: number): LanePoolRow {
-  const probeFailed = pool.ceiling !== null && pool.lanes >= pool.ceiling;
+  const probeFailed = atCeiling(pool);
   const to = clamp(probeFailed ? pool.ceiling! - 1 : Math.floor(pool.lanes * CUT_FACTOR), bounds);
   return {
     ...changed(pool, to, now),
@@ -217,7 +222,7 @@ function grow(pool: LanePoolRow, clean: number, bounds: LaneRange, now: number):
   if (pool.lanes >= bounds.max) return pool;
   // Slow start lasts until the first cut; after it, growth is a lane per window.
   if (pool.cuts === 0) return changed(pool, clamp(pool.lanes + Math.min(clean, pool.lanes), bounds), now);
-  const probing = pool.ceiling !== null && pool.lanes >= pool.ceiling;
+  const probing = atCeiling(pool);
   const window = probing ? PROBE_WINDOWS * pool.lanes : pool.lanes;
   // Waiting under the ceiling, the count stops at a window: what matters then is the time.
   const counted = { ...pool, clean: Math.min(pool.clean + clean, window) };

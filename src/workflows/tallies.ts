@@ -68,6 +68,11 @@ export class Tallies {
 }
 
 /** Field by field the larger: both are counts of committed outcomes, so the larger is the fresher. */
+/** Counts of two disjoint ranges of items, together. */
+export function addCounts(a: Counts, b: Counts): Counts {
+  return { succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed, redone: a.redone + b.redone };
+}
+
 export function maxCounts(a: Counts, b: Counts | undefined): Counts {
   if (b === undefined) return { succeeded: a.succeeded, failed: a.failed, redone: a.redone };
   return { succeeded: Math.max(a.succeeded, b.succeeded), failed: Math.max(a.failed, b.failed), redone: Math.max(a.redone, b.redone) };
