@@ -29,7 +29,10 @@ import type { AdaptiveLanes, LaneMark } from './adaptive-lanes';
  * and try again; a workflow that knows them pauses instead.
  */
 const BUDGET_RECHECK_MS = 60_000;
-/** A processor that never waits on real I/O would otherwise hold the event loop for the whole slice. */
+/**
+ * How often lanes check that the event loop turned: a processor that never waits on real I/O
+ * would otherwise hold it for the whole slice.
+ */
 const YIELD_EVERY_MS = 10;
 
 export interface SliceLanesOptions {
@@ -51,7 +54,9 @@ class ItemQueue {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly iterator: AsyncIterator<SourceItem>;
   private readonly putBack: SourceItem[] = [];
-  private lastYield = performance.now();
+  private lastCheck = performance.now();
+  /** Set when the event loop has turned since the last check (a setImmediate armed then has run). */
+  private turned = true;
   exhausted = false;
 
   constructor(
@@ -83,9 +88,12 @@ class ItemQueue {
 
   private async pull(): Promise<SourceItem | undefined> {
     if (this.putBack.length > 0) return this.putBack.shift();
-    if (performance.now() - this.lastYield >= YIELD_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      this.lastYield = performance.now();
+    if (performance.now() - this.lastCheck >= YIELD_EVERY_MS) {
+      // Slow items turn the loop all the time: yielding anyway would hold a burst of takes for a turn.
+      if (!this.turned) await new Promise((resolve) => setImmediate(resolve));
+      this.turned = false;
+      setImmediate(() => (this.turned = true));
+      this.lastCheck = performance.now();
     }
     for (;;) {
       if (this.exhausted) return undefined;

@@ -17,6 +17,7 @@ import type { SliceMetrics } from '../telemetry/batch-metrics';
 import { succeededBefore } from '../redrive/redriven-batch';
 import { uncommittedPerSlice } from '../contract/batch-spec';
 import { RecordedHeartbeats } from './recorded-heartbeats';
+import { gatherAtTurnEnd } from '../ledger/turn-end';
 
 /**
  * How often the attempt tells the SDK it is alive when no commit has: the SDK sends at most one
@@ -215,7 +216,8 @@ export class SliceSession {
 
   /**
    * Commits happen one at a time per slice: what the lanes hold while one is written goes in the
-   * next, in one transaction, so many lanes cost about one commit per turn of the event loop.
+   * next, in one transaction, so many lanes cost about one commit per turn of the event loop. The
+   * gather runs as the turn ends, just before the SQLite ledger writes (turn-end.ts).
    */
   private requestFlush(): Promise<void> {
     if (this.next === undefined) {
@@ -226,7 +228,7 @@ export class SliceSession {
         reject = rej;
       });
       this.next = { promise, resolve, reject };
-      if (this.writing === undefined) setImmediate(() => this.write());
+      if (this.writing === undefined) gatherAtTurnEnd(() => this.write());
     }
     return this.next.promise;
   }
@@ -249,7 +251,7 @@ export class SliceSession {
     );
     void this.writing.finally(() => {
       this.writing = undefined;
-      if (this.next !== undefined) setImmediate(() => this.write());
+      if (this.next !== undefined) gatherAtTurnEnd(() => this.write());
     });
   }
 

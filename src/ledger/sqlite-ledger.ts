@@ -29,6 +29,7 @@ import { OUTCOME_TIMES_COLUMNS, toOutcome, toOutcomeTimes, type ItemRow } from '
 import type { SliceTally } from '../contract/slices';
 import type { Usage } from '../contract/usage';
 import { migrate } from './sqlite/migrations';
+import { writeAtTurnEnd } from './turn-end';
 import { SqliteLanePools } from './sqlite/lane-pool-store';
 import type { LaneGrant, LaneReport, LaneSample, LaneView } from './lane-pools';
 import { CLAIM_BATCH, toBatchRecord, type BatchRow } from './batch-claim';
@@ -239,14 +240,14 @@ export class SqliteLedger implements Ledger {
 
   /**
    * Group commit: the commits of every slice that become due in one turn of the event loop share
-   * one transaction, written when the turn ends (setImmediate), so C slices in flight pay for
+   * one transaction, written when the turn ends (turn-end.ts), so C slices in flight pay for
    * about one WAL append instead of C. Each caller's promise settles only once its outcomes are
    * durable, so nothing is acknowledged earlier than with a transaction of its own.
    */
   commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: InFlight, owner?: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const commit = { batchId, sliceStart, outcomes, next: nextInFlight, owner, resolve, reject };
-      if (this.queued.push(commit) === 1) setImmediate(() => this.writeQueued());
+      if (this.queued.push(commit) === 1) writeAtTurnEnd(() => this.writeQueued());
     });
   }
 

@@ -1,0 +1,34 @@
+/**
+ * Commits written as the turn of the event loop ends (src/ledger/turn-end.ts): what a slice
+ * session gathers is written by the ledger in the same callback, so a lane whose commit is due in
+ * this turn starts its next item before the loop turns again.
+ */
+import { gatherAtTurnEnd, writeAtTurnEnd } from '../../src/ledger/turn-end';
+
+const nextTurns = (n: number) =>
+  new Promise<void>((resolve) => {
+    const step = (left: number) => (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
+    step(n);
+  });
+
+describe('turn end', () => {
+  it('writes what a gather asks for in the same callback, before anything queued for the next turn', async () => {
+    const order: string[] = [];
+    gatherAtTurnEnd(() => {
+      order.push('gather');
+      setImmediate(() => order.push('next turn'));
+      writeAtTurnEnd(() => order.push('write'));
+    });
+    await nextTurns(3);
+    expect(order).toEqual(['gather', 'write', 'next turn']);
+  });
+
+  it('runs the gathers of a turn before its writes, each once', async () => {
+    const order: string[] = [];
+    writeAtTurnEnd(() => order.push('write'));
+    gatherAtTurnEnd(() => order.push('gather a'));
+    gatherAtTurnEnd(() => order.push('gather b'));
+    await nextTurns(3);
+    expect(order).toEqual(['gather a', 'gather b', 'write']);
+  });
+});
