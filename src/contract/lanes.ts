@@ -20,7 +20,8 @@ export function lanesPerSlice(concurrency: number): number {
 /**
  * The lanes of each slice of a round, when every lane has work: C split into as many slices of
  * lanesPerSlice(C) as fit, the rest spread over them one lane each (the larger shares first). A
- * window is cut in proportion (window-planner.ts), so every slice of a round ends together.
+ * window is cut in proportion (window-planner.ts): each share runs a chain of slices that ends with
+ * the window, and from 16 shares on the chains hand over at staggered points.
  */
 export function laneShares(concurrency: number): number[] {
   const slices = Math.max(1, Math.floor(concurrency / lanesPerSlice(concurrency)));

@@ -40,25 +40,56 @@ export function sliceSizesForLanes(windowItems: number, sliceSize: number, concu
   return evenSizes(windowItems, slices);
 }
 
+/** Slices in a round from which their hand-overs are staggered: C = 128 and more (lanes.ts). */
+const STAGGER_FROM = 16;
+
 /**
- * Lanes in slices: a window cut into whole rounds of slices, one per lane share (lanes.ts), each
- * with items in proportion to its lanes, so the slices of a round end together; as few rounds as
- * keep every slice within S items. Returns each slice's size and the lanes it is cut for.
+ * Lanes in slices: each lane share (lanes.ts) runs a chain of slices through the window, with
+ * items in proportion to its lanes, so that every chain ends with the window; as few rounds as
+ * keep every slice within S items. Returns each slice's size and the lanes it is cut for, in the
+ * order the slices are expected to start.
+ *
+ * The chains hand over at staggered points: chain i of n is cut i/n of a round later than chain
+ * 0 (its first slice shorter, one slice more at its end). Cut at the same points, the slices of a
+ * round all ended at once, and every lane of the batch waited while the workflow took their
+ * results, one workflow task after another, and launched the next round: 300-400 ms of C = 1,000
+ * lanes every round. Staggered, a hand-over holds one share of the lanes for one workflow task.
+ * A round of fewer than STAGGER_FROM slices hands over in a task or two, so it keeps whole rounds
+ * and its slices their places (a slice more per chain would only add activities).
  */
 export function slicesForShares(windowItems: number, sliceSize: number, shares: readonly number[]): { sizes: number[]; lanes: number[] } {
   const lanes = shares.reduce((a, b) => a + b, 0);
   const widest = Math.max(...shares);
-  const rounds = Math.max(1, Math.ceil((windowItems * widest) / (lanes * sliceSize)));
-  const sizes: number[] = [];
-  const laneList: number[] = [];
-  for (const roundItems of evenSizes(windowItems, rounds)) {
-    for (const [i, size] of proportionalSizes(roundItems, shares).entries()) {
-      if (size === 0) continue;
-      sizes.push(size);
-      laneList.push(shares[i]);
-    }
+  const chainItems = proportionalSizes(windowItems, shares);
+  // Rounding can leave a slice one item over S: one round more then.
+  for (let rounds = Math.max(1, Math.ceil((windowItems * widest) / (lanes * sliceSize))); ; rounds++) {
+    const slices = staggeredChains(chainItems, shares, rounds, shares.length >= STAGGER_FROM);
+    if (slices.every((slice) => slice.size <= sliceSize)) return { sizes: slices.map((s) => s.size), lanes: slices.map((s) => s.lanes) };
   }
-  return { sizes, lanes: laneList };
+}
+
+interface ChainSlice {
+  size: number;
+  lanes: number;
+  /** Where in its chain the slice starts, as a share of the chain: when it is expected to start. */
+  at: number;
+  chain: number;
+}
+
+function staggeredChains(chainItems: readonly number[], shares: readonly number[], rounds: number, stagger: boolean): ChainSlice[] {
+  const slices: ChainSlice[] = [];
+  chainItems.forEach((items, chain) => {
+    // A window of one round has no hand-over to stagger: a chain is one slice.
+    const phase = stagger && rounds > 1 ? chain / chainItems.length : 0;
+    let from = 0;
+    for (let k = 0; k <= rounds; k++) {
+      const to = k === rounds ? items : Math.floor((items * (k + phase)) / rounds);
+      if (to <= from) continue;
+      slices.push({ size: to - from, lanes: shares[chain], at: from / items, chain });
+      from = to;
+    }
+  });
+  return slices.sort((a, b) => a.at - b.at || a.chain - b.chain);
 }
 
 /** `items` split in proportion to `weights`, whole items, the remainders to the largest fractions first. */

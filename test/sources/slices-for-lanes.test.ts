@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { planForLanes } from '../../src/activities/plan-window';
 import { parseBatchSpec, type SourceSpec } from '../../src/contract/batch-spec';
 import { openSource } from '../../src/sources/open-source';
-import { sliceSizesForLanes } from '../../src/sources/window-planner';
+import { sliceSizesForLanes, slicesForShares } from '../../src/sources/window-planner';
+import { laneShares } from '../../src/contract/lanes';
 import { readAll, removeTempDirs, tempDir, writeTemp } from './helpers';
 
 afterAll(removeTempDirs);
@@ -51,6 +52,71 @@ describe('sliceSizesForLanes', () => {
           expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
           // Whole rounds of min(C, W) slices, unless there are too few items for them.
           expect(sizes.length % Math.min(c, w) === 0 || sizes.length === w).toBe(true);
+        }
+      }
+    }
+  });
+});
+
+/**
+ * Runs a cut as the workflow launches it: the shares' slices start at once, and each slice that
+ * ends hands its lanes to the next in the list. A slice takes count / lanes item-times. Returns
+ * when each slice ended, in item-times.
+ */
+function simulate(cut: { sizes: number[]; lanes: number[] }, shares: number): number[] {
+  const running: { end: number }[] = [];
+  const ends: number[] = [];
+  let next = 0;
+  let now = 0;
+  const launch = () => running.push({ end: now + cut.sizes[next] / cut.lanes[next++] });
+  while (next < shares && next < cut.sizes.length) launch();
+  while (running.length > 0) {
+    running.sort((a, b) => a.end - b.end);
+    now = running.shift()!.end;
+    ends.push(now);
+    if (next < cut.sizes.length) launch();
+  }
+  return ends;
+}
+
+describe('slicesForShares', () => {
+  it('cuts a window of 100,000 items at C = 1,000 into chains that hand over one share at a time, and end together', () => {
+    const shares = laneShares(1000);
+    const cut = slicesForShares(100_000, 1000, shares);
+    expect(cut.sizes.reduce((a, b) => a + b)).toBe(100_000);
+    expect(Math.max(...cut.sizes)).toBeLessThanOrEqual(1000);
+    expect(cut.lanes.every((lanes) => shares.includes(lanes))).toBe(true);
+    const ends = simulate(cut, shares.length);
+    const window = Math.max(...ends);
+    // Every lane works to the window's end: 100 items a lane, whatever the cut.
+    expect(window).toBeLessThan(100 * 1.02);
+    // Before the window's end, no more than two slices end within the same item-time: cut in
+    // rounds, all 31 slices of a round ended at once, three times in the window.
+    const handOvers = ends.filter((end) => end < window - 1);
+    expect(handOvers.length).toBeGreaterThanOrEqual(3 * shares.length);
+    for (const end of handOvers) expect(handOvers.filter((e) => Math.abs(e - end) < 0.5).length).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps whole rounds when a round has few slices: 24 lanes in three slices of 8, 50 items each', () => {
+    const cut = slicesForShares(1200, 50, laneShares(24));
+    expect(cut.sizes).toEqual(Array(24).fill(50));
+    expect(cut.lanes).toEqual(Array(24).fill(8));
+  });
+
+  it('keeps a window of one round one slice a share, in proportion to its lanes', () => {
+    const cut = slicesForShares(2000, 1000, laneShares(500));
+    expect(cut.sizes).toEqual([...Array(4).fill(68), ...Array(27).fill(64)]);
+    expect(cut.lanes).toEqual([...Array(4).fill(17), ...Array(27).fill(16)]);
+  });
+
+  it('never cuts a slice larger than S, and covers the window, whatever W and C', () => {
+    for (const w of [1, 7, 99, 1001, 4096, 33_333, 100_000]) {
+      for (const c of [9, 64, 257, 1000]) {
+        for (const s of [1, 10, 1000]) {
+          const cut = slicesForShares(w, s, laneShares(c));
+          expect(cut.sizes.reduce((a, b) => a + b)).toBe(w);
+          expect(Math.max(...cut.sizes)).toBeLessThanOrEqual(s);
+          expect(Math.min(...cut.sizes)).toBeGreaterThanOrEqual(1);
         }
       }
     }
