@@ -18,6 +18,7 @@ import { succeededBefore } from '../redrive/redriven-batch';
 import { uncommittedPerSlice } from '../contract/batch-spec';
 import { RecordedHeartbeats } from './recorded-heartbeats';
 import { gatherAtTurnEnd } from '../ledger/turn-end';
+import { onControlWritten } from './control-nudge';
 
 /**
  * How often the attempt tells the SDK it is alive when no commit has: the SDK sends at most one
@@ -74,7 +75,10 @@ export class SliceSession {
   private readonly commitGroup: number;
   private beat: NodeJS.Timeout | undefined;
   private controlPoll: NodeJS.Timeout | undefined;
+  private stopListening: (() => void) | undefined;
   private polling = false;
+  /** A write heard of while a read was under way: read again once it is done. */
+  private pollAgain = false;
   /** The slice's committed outcomes, every attempt's: read at begin, then counted per commit (INVARIANTS.md I12). */
   private readonly committed: CommittedCounts = { succeeded: 0, failed: 0, redone: 0 };
   private lastDetails = 0;
@@ -182,6 +186,7 @@ export class SliceSession {
     this.heartbeat();
     await this.pollControl();
     this.controlPoll = setInterval(() => void this.pollControl(), CONTROL_POLL_MS);
+    this.stopListening = onControlWritten(this.batchId, () => void this.pollControl(true));
   }
 
   /**
@@ -367,9 +372,15 @@ export class SliceSession {
     this.ctx.heartbeat({ cursor: this.cursor, sliceStart: this.start, ...this.committed, lanes: this.running } satisfies SliceHeartbeat);
   }
 
-  /** Reads the control the workflow wrote, and any quota hold: the lanes then only look at fields. */
-  private async pollControl(): Promise<void> {
-    if (this.polling) return;
+  /**
+   * Reads the control the workflow wrote, and any quota hold: the lanes then only look at fields.
+   * `written`: this process has just written it (control-nudge.ts), so a read under way may predate it.
+   */
+  private async pollControl(written = false): Promise<void> {
+    if (this.polling) {
+      this.pollAgain ||= written;
+      return;
+    }
     this.polling = true;
     let control: SliceControlState;
     try {
@@ -379,6 +390,10 @@ export class SliceSession {
       return;
     } finally {
       this.polling = false;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        void this.pollControl();
+      }
     }
     // A write made before this slice's launch (a pause a later resume undid, lanes lent to an
     // earlier attempt of it) is not for it.
@@ -406,6 +421,7 @@ export class SliceSession {
   close(): void {
     clearInterval(this.beat);
     clearInterval(this.controlPoll);
+    this.stopListening?.();
     this.ctx.cancellationSignal.removeEventListener('abort', this.onCancel);
   }
 

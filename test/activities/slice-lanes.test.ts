@@ -9,6 +9,8 @@ import { defineProcessor, QuotaExhaustedError, type ProcessorContext } from '../
 import { registerProcessor } from '../../src/processors/registry';
 import { sliceHarness, makeSpec, range, endOf, succeeded } from '../helpers/slice-harness';
 import { waitFor } from '../helpers/wait-for';
+import { lendLanes } from '../../src/activities/lend-lanes';
+import { controlSlices } from '../../src/activities/control-slices';
 
 const slices = sliceHarness();
 const { textSource, sliceOf, rows, startSlice } = slices;
@@ -83,6 +85,38 @@ describe('a slice of many lanes', () => {
       tally: { succeeded: 300, failed: 0, redone: 0, heartbeats: expect.any(Number) },
     });
     expect(proc.seen.most).toBe(12);
+  });
+
+  it('hears lanes lent and a pause written in this process at once, without waiting for its poll of the ledger', async () => {
+    const proc = lanesProcessor(50);
+    const spec = makeSpec(textSource(400), proc.name, { sliceSize: 400, checkpointEvery: 400 });
+    const slice = await sliceOf(spec, 0);
+    const attempt = startSlice('nudged', spec, slice, {}, undefined, { lanes: 2, controlGeneration: 0 });
+    await waitFor('two items at once', async () => proc.seen.running === 2, 2000);
+    // The poll comes every 500 ms: three answers within 100 ms each would be luck one time in 125.
+    for (const [lanes, generation] of [
+      [5, 1],
+      [8, 2],
+    ]) {
+      const lentAt = Date.now();
+      const { lent } = await lendLanes(
+        { ledger: slices.ledger },
+        {
+          batchId: 'nudged',
+          slices: [{ ...slice, lanes: lanes - 3 }],
+          freeLanes: 3,
+          generation,
+        },
+      );
+      expect(lent).toEqual([{ sliceStart: slice.start, lanes }]);
+      while (proc.seen.running < lanes && Date.now() - lentAt < 2000) await new Promise((r) => setTimeout(r, 2));
+      expect(proc.seen.running).toBe(lanes);
+      expect(Date.now() - lentAt).toBeLessThan(100);
+    }
+    const pausedAt = Date.now();
+    await controlSlices({ ledger: slices.ledger }, { batchId: 'nudged', state: 'pause', generation: 3 });
+    expect(await attempt.result).toMatchObject({ outcome: 'stopped', reason: 'pause' });
+    expect(Date.now() - pausedAt).toBeLessThan(100);
   });
 
   it('stops within a poll when the ledger says pause: the items cut short are redone by the next attempt, and nothing else', async () => {
