@@ -5,16 +5,33 @@
  * for a setImmediate of its own, the write would run a whole turn after the gather, and every lane
  * would wait that turn before starting its next item: at 1,000 lanes of 100 ms items the turns
  * last milliseconds, and lanes stood idle about 10 ms an item.
+ *
+ * Once EARLY_AFTER sessions have something to gather, the turn's commits are written at once
+ * (a microtask), without waiting for the turn to end. Items started together end together: at
+ * C = 1,000 a few hundred items' timers fire in one pass of the loop, which takes ~10 ms, and every
+ * lane waited for the end of the pass to start its next item, so the next items started together
+ * again, a convoy. Written in parts, the lanes of each part start again while the rest still ends.
  */
 type Task = () => void;
 
+/** Sessions with outcomes to gather at which a turn's commits are written without waiting for its end: ~100 items at C = 1,000. */
+const EARLY_AFTER = 4;
+
 const gathers: Task[] = [];
 const writes: Task[] = [];
-let due = false;
+let atTurnEnd = false;
+let early = false;
 
-/** Runs `task` when this turn ends, before the writes of the same turn. */
+/** Runs `task` when this turn ends (or earlier, see EARLY_AFTER), before the writes of the same turn. */
 export function gatherAtTurnEnd(task: Task): void {
   gathers.push(task);
+  if (gathers.length >= EARLY_AFTER && !early) {
+    early = true;
+    queueMicrotask(() => {
+      early = false;
+      runTurn();
+    });
+  }
   schedule();
 }
 
@@ -25,9 +42,12 @@ export function writeAtTurnEnd(task: Task): void {
 }
 
 function schedule(): void {
-  if (due) return;
-  due = true;
-  setImmediate(runTurn);
+  if (atTurnEnd) return;
+  atTurnEnd = true;
+  setImmediate(() => {
+    atTurnEnd = false;
+    runTurn();
+  });
 }
 
 function runTurn(): void {
@@ -37,7 +57,6 @@ function runTurn(): void {
       for (const task of writes.splice(0)) task();
     }
   } finally {
-    due = false;
     // A task that threw leaves the rest for the next turn.
     if (gathers.length > 0 || writes.length > 0) schedule();
   }

@@ -1,7 +1,7 @@
 /**
  * Commits written as the turn of the event loop ends (src/ledger/turn-end.ts): what a slice
  * session gathers is written by the ledger in the same callback, so a lane whose commit is due in
- * this turn starts its next item before the loop turns again.
+ * this turn starts its next item before the loop turns again; with enough to gather, sooner.
  */
 import { gatherAtTurnEnd, writeAtTurnEnd } from '../../src/ledger/turn-end';
 
@@ -30,5 +30,21 @@ describe('turn end', () => {
     gatherAtTurnEnd(() => order.push('gather b'));
     await nextTurns(3);
     expect(order).toEqual(['gather a', 'gather b', 'write']);
+  });
+
+  it('writes at once, before the turn ends, once four sessions have something to gather; fewer wait for the end of the turn', async () => {
+    const order: string[] = [];
+    setImmediate(() => order.push('turn ends'));
+    for (const session of ['a', 'b', 'c']) gatherAtTurnEnd(() => order.push(`gather ${session}`));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    gatherAtTurnEnd(() => {
+      order.push('gather d');
+      writeAtTurnEnd(() => order.push('write'));
+    });
+    await Promise.resolve();
+    expect(order).toEqual(['gather a', 'gather b', 'gather c', 'gather d', 'write']);
+    await nextTurns(2);
+    expect(order).toEqual(['gather a', 'gather b', 'gather c', 'gather d', 'write', 'turn ends']);
   });
 });
