@@ -14,7 +14,8 @@ export function onControlWritten(batchId: string, read: () => void): () => void 
   readers.add(read);
   return () => {
     readers.delete(read);
-    if (readers.size === 0) listening.delete(batchId);
+    // Called twice, it must not drop the set a later slice of the batch made.
+    if (readers.size === 0 && listening.get(batchId) === readers) listening.delete(batchId);
   };
 }
 

@@ -4,7 +4,7 @@
  *
  * Each lane takes the slice's next item without an outcome, in index order, has it marked in
  * flight, runs it and commits its outcome; the mark of the lane's next item rides on that commit,
- * and the commits of all lanes share one ledger transaction per turn (slice-session.ts). Items
+ * and the commits of all lanes share a ledger transaction per turn (slice-session.ts). Items
  * start in index order, so what an attempt may have in flight is one range of the slice, and a
  * crash costs at most the items in flight: the resume-cost bound, C x max(k, M) (I5).
  *

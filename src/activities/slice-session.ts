@@ -222,7 +222,7 @@ export class SliceSession {
   /**
    * Commits happen one at a time per slice: what the lanes hold while one is written goes in the
    * next, in one transaction, so many lanes cost about one commit per turn of the event loop. The
-   * gather runs as the turn ends, just before the SQLite ledger writes (turn-end.ts).
+   * gather runs as the turn ends (or before, turn-end.ts), just before the SQLite ledger writes.
    */
   private requestFlush(): Promise<void> {
     if (this.next === undefined) {
@@ -422,6 +422,7 @@ export class SliceSession {
     clearInterval(this.beat);
     clearInterval(this.controlPoll);
     this.stopListening?.();
+    this.stopListening = undefined;
     this.ctx.cancellationSignal.removeEventListener('abort', this.onCancel);
   }
 

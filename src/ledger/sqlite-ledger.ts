@@ -117,7 +117,7 @@ export class SqliteLedger implements Ledger {
   private readonly commitTx: (batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], next: InFlight, owner?: string) => void;
   private readonly claimTx: (batchId: string, sliceStart: number, owner: string) => InterruptedItem | null;
   private readonly groupTx: (commits: QueuedCommit[]) => void;
-  /** Commits waiting for this turn of the event loop to end; see commit(). */
+  /** Commits waiting to be written together as the turn of the event loop ends; see commit(). */
   private queued: QueuedCommit[] = [];
   private readonly lanePools: SqliteLanePools;
   private readonly providerJobStore: SqliteProviderJobs;
@@ -240,9 +240,10 @@ export class SqliteLedger implements Ledger {
 
   /**
    * Group commit: the commits of every slice that become due in one turn of the event loop share
-   * one transaction, written when the turn ends (turn-end.ts), so C slices in flight pay for
-   * about one WAL append instead of C. Each caller's promise settles only once its outcomes are
-   * durable, so nothing is acknowledged earlier than with a transaction of its own.
+   * one transaction, written when the turn ends (turn-end.ts; in a few parts when many slices
+   * commit in one turn), so C slices in flight pay for a few WAL appends instead of C. Each
+   * caller's promise settles only once its outcomes are durable, so nothing is acknowledged earlier
+   * than with a transaction of its own.
    */
   commit(batchId: string, sliceStart: number, outcomes: OutcomeToCommit[], nextInFlight: InFlight, owner?: string): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -32,19 +32,41 @@ describe('turn end', () => {
     expect(order).toEqual(['gather a', 'gather b', 'write']);
   });
 
+  /** A fresh copy of the module: whether a ledger grouped its writes here is the module's own state. */
+  const freshTurnEnd = async (): Promise<typeof import('../../src/ledger/turn-end')> => {
+    let loaded!: typeof import('../../src/ledger/turn-end');
+    await jest.isolateModulesAsync(async () => {
+      loaded = await import('../../src/ledger/turn-end');
+    });
+    return loaded;
+  };
+
   it('writes at once, before the turn ends, once four sessions have something to gather; fewer wait for the end of the turn', async () => {
+    const turnEnd = await freshTurnEnd();
+    // The SQLite ledger groups its writes here.
+    turnEnd.writeAtTurnEnd(() => undefined);
+    await nextTurns(1);
     const order: string[] = [];
     setImmediate(() => order.push('turn ends'));
-    for (const session of ['a', 'b', 'c']) gatherAtTurnEnd(() => order.push(`gather ${session}`));
+    for (const session of ['a', 'b', 'c']) turnEnd.gatherAtTurnEnd(() => order.push(`gather ${session}`));
     await Promise.resolve();
     expect(order).toEqual([]);
-    gatherAtTurnEnd(() => {
+    turnEnd.gatherAtTurnEnd(() => {
       order.push('gather d');
-      writeAtTurnEnd(() => order.push('write'));
+      turnEnd.writeAtTurnEnd(() => order.push('write'));
     });
     await Promise.resolve();
     expect(order).toEqual(['gather a', 'gather b', 'gather c', 'gather d', 'write']);
     await nextTurns(2);
     expect(order).toEqual(['gather a', 'gather b', 'gather c', 'gather d', 'write', 'turn ends']);
+  });
+
+  it('waits for the end of the turn, however many sessions gather, where no ledger groups its writes (PostgreSQL)', async () => {
+    const turnEnd = await freshTurnEnd();
+    const order: string[] = [];
+    setImmediate(() => order.push('turn ends'));
+    for (const session of ['a', 'b', 'c', 'd', 'e']) turnEnd.gatherAtTurnEnd(() => order.push(`gather ${session}`));
+    await nextTurns(2);
+    expect(order).toEqual(['turn ends', 'gather a', 'gather b', 'gather c', 'gather d', 'gather e']);
   });
 });
