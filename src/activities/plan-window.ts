@@ -58,12 +58,12 @@ function sharesFor(spec: BatchSpec, laneShares: number[] | undefined): number[] 
 
 /**
  * The window cut so that every lane has work: slices of at most S items. With lanes in slices
- * (`laneShares`), each share runs a chain of slices through the window, with items in proportion
- * to its lanes (`slicesForShares`), each slice told the lanes it was cut for; before them, the
- * window was cut in whole rounds of min(C, W) slices of equal size (`sliceSizesForLanes`). How many items the window holds is
- * known only once the source has been read up to its end, so a window that the plain cut does not
- * fit is read a second time (at most N items: ~25 ms for 100,000 JSONL lines). Every source kind
- * cuts the same way, since each takes a list of slice sizes.
+ * (`laneShares`), each share runs a chain of slices through the window, with items in proportion to
+ * its lanes (`slicesForShares`), each slice told the lanes it was cut for; before them, the window
+ * was cut in whole rounds of min(C, W) slices of equal size (`sliceSizesForLanes`). How many items
+ * the window holds is known only once the source has been read up to its end, so a window that the
+ * plain cut does not fit is read a second time (at most N items: ~25 ms for 100,000 JSONL lines).
+ * Every source kind cuts the same way, since each takes a list of slice sizes.
  */
 export async function planForLanes(
   source: Source,
